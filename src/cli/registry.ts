@@ -1,0 +1,7 @@
+// The typed registry of subcommands: each module adds its command to the program.
+import type { Command } from 'commander';
+import { registerDoctor } from './commands/doctor.js';
+
+export type RegisterCommand = (program: Command) => void;
+
+export const commands: RegisterCommand[] = [registerDoctor];

@@ -1,0 +1,89 @@
+// The model layer's public contract. Split runtime, leakage analysis and attacks code against
+// these types only; src/models implements them for the GPT-2 and Llama families.
+import type { Tensor } from '../torch/index.js';
+import type { Module } from '../torch/nn/index.js';
+
+export type Family = 'llama' | 'gpt2';
+
+/** Normalised architecture config (read from / written to Hugging Face config.json). */
+export interface ModelConfig {
+  family: Family;
+  vocabSize: number;
+  dModel: number;
+  nLayers: number;
+  nHeads: number;
+  nKvHeads: number;
+  dFf: number;
+  maxPositions: number;
+  normEps: number;
+  /** Llama only. */
+  ropeTheta: number;
+  tieEmbeddings: boolean;
+  /** 'silu' (Llama), 'gelu_new' / 'gelu' (GPT-2). */
+  activation: 'silu' | 'gelu_new' | 'gelu';
+  attentionBias: boolean;
+  mlpBias: boolean;
+  bosTokenId: number | null;
+  eosTokenId: number | null;
+  padTokenId: number | null;
+}
+
+/** Per-layer key/value cache for incremental decoding; owned by the part that made it. */
+export interface KVCache {
+  /** Number of positions already cached. */
+  readonly length: number;
+  dispose(): void;
+}
+
+export interface PartForwardOptions {
+  /** [B, T] (or [B, past+T] with a cache) 1 = real token, 0 = padding. */
+  attentionMask?: Tensor;
+  /** Continue from this cache (it is extended in place). */
+  cache?: KVCache;
+  /** Collect the residual stream after every block this part runs. */
+  outputHiddenStates?: boolean;
+}
+
+/**
+ * Device part of a split at k: input embeddings + blocks [0, k).
+ * forward(ids) returns H_k, the tensor the device sends to the server: [B, T, dModel].
+ */
+export interface DevicePart extends Module {
+  readonly config: ModelConfig;
+  readonly splitPoint: number;
+  /** Input embeddings the blocks consume: [B, T, dModel] (GPT-2: token + position embeddings). */
+  embed(ids: Tensor, positionOffset?: number): Tensor;
+  /** The token embedding matrix E [vocab, dModel]. */
+  readonly embeddingMatrix: Tensor;
+  forward(ids: Tensor, o?: PartForwardOptions): { hidden: Tensor; hiddenStates?: Tensor[] };
+  /** Same as forward but from input embeddings (soft tokens), e.g. for optimisation attacks. */
+  forwardEmbeds(embeds: Tensor, o?: PartForwardOptions): { hidden: Tensor; hiddenStates?: Tensor[] };
+  newCache(): KVCache;
+}
+
+/** Server part of a split at k: blocks [k, L) (+ final norm + head unless U-shaped). */
+export interface ServerPart extends Module {
+  readonly config: ModelConfig;
+  readonly splitPoint: number;
+  forward(hidden: Tensor, o?: PartForwardOptions & { positionOffset?: number }): { output: Tensor; hiddenStates?: Tensor[] };
+  newCache(): KVCache;
+}
+
+/** A causal LM: the full model, splittable. */
+export interface CausalLM extends Module {
+  readonly config: ModelConfig;
+  forward(ids: Tensor, o?: PartForwardOptions): { logits: Tensor; hiddenStates?: Tensor[] };
+  embed(ids: Tensor, positionOffset?: number): Tensor;
+  readonly embeddingMatrix: Tensor;
+  newCache(): KVCache;
+}
+
+/** Tokenizer wrapper over @huggingface/tokenizers. */
+export interface TextTokenizer {
+  readonly vocabSize: number;
+  readonly bosTokenId: number | null;
+  readonly eosTokenId: number | null;
+  readonly padTokenId: number | null;
+  encode(text: string, o?: { addBos?: boolean; addEos?: boolean }): number[];
+  decode(ids: number[], o?: { skipSpecialTokens?: boolean }): string;
+}

@@ -1,0 +1,2 @@
+export { Optimizer, Adam, AdamW, SGD, clipGradNorm, type AdamOptions, type SGDOptions } from './optimizer.js';
+export { warmupCosine, type WarmupCosineOptions } from './schedule.js';
