@@ -14,7 +14,8 @@
         "src/nn_ops.cc",
         "src/autograd_ops.cc",
         "src/optim_ops.cc",
-        "src/runtime.cc"
+        "src/runtime.cc",
+        "src/generator.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],

@@ -9,6 +9,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   rl::RegisterAutogradOps(env, exports);
   rl::RegisterOptimOps(env, exports);
   rl::RegisterRuntime(env, exports);
+  rl::RegisterGenerator(env, exports);
   return exports;
 }
 

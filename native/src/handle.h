@@ -37,6 +37,7 @@ void RegisterNnOps(Napi::Env env, Napi::Object exports);
 void RegisterAutogradOps(Napi::Env env, Napi::Object exports);
 void RegisterOptimOps(Napi::Env env, Napi::Object exports);
 void RegisterRuntime(Napi::Env env, Napi::Object exports);
+void RegisterGenerator(Napi::Env env, Napi::Object exports);
 
 }  // namespace rl
 

@@ -9,3 +9,4 @@ export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export * from './safetensors.js';
 export * from './runtime.js';
+export { Generator } from './generator.js';

@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 
 /** An opaque native tensor handle (a type-tagged N-API External). */
 export type Handle = { readonly __brand: 'TensorHandle' };
+/** An opaque native random generator handle. */
+export type GenHandle = { readonly __brand: 'GeneratorHandle' };
 type H = Handle;
 type N = number;
 type Dims = number[] | null | undefined;
@@ -159,6 +161,12 @@ export interface Binding {
   adamStep(p: H[], m: H[], v: H[], step: N, lr: N, b1: N, b2: N, eps: N, wd: N, decoupled: boolean): void;
   sgdStep(p: H[], bufs: H[], lr: N, momentum: N, dampening: N, wd: N, nesterov: boolean, first: boolean): void;
   clipGradNorm(p: H[], maxNorm: N): number;
+
+  generatorNew(seed: N): GenHandle;
+  generatorSeed(g: GenHandle, seed: N): void;
+  randnGen(shape: number[], g: GenHandle, dtype?: N): H;
+  randGen(shape: number[], g: GenHandle, dtype?: N): H;
+  randpermGen(n: N, g: GenHandle): H;
 
   setNumThreads(n: N): void;
   getNumThreads(): number;

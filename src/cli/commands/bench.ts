@@ -1,0 +1,35 @@
+import type { Command } from 'commander';
+import { printJson } from '../output.js';
+import { UsageError } from '../errors.js';
+
+type BenchFn = (o: { json: boolean }) => Promise<object>;
+
+// Typed registry of benchmarks; each lives in bench/ and is loaded only when asked for.
+const BENCHES: Record<string, () => Promise<BenchFn>> = {
+  engine: async () => (await import('../../../bench/engine.js')).benchEngine,
+  models: async () => (await import('../../../bench/models.js')).benchModels,
+  leakage: async () => (await import('../../../bench/leakage.js')).benchLeakage,
+  split: async () => (await import('../../../bench/split.js')).benchSplit,
+};
+
+export function registerBench(program: Command): void {
+  program
+    .command('bench')
+    .description(`run a benchmark against the Python PyTorch peer in the same run (${Object.keys(BENCHES).join(', ')})`)
+    .argument('<name>', `one of: ${Object.keys(BENCHES).join(', ')}`)
+    .option('--json', 'print one JSON object')
+    .action(async (name: string, o: { json?: boolean }) => {
+      const load = BENCHES[name];
+      if (!load) throw new UsageError(`unknown benchmark '${name}'`, `choose one of: ${Object.keys(BENCHES).join(', ')}`);
+      const fn = await load();
+      const result = await fn({ json: !!o.json });
+      if (o.json) printJson(result);
+      else process.stdout.write(`${formatResult(result)}\n`);
+    });
+}
+
+function formatResult(r: object): string {
+  return Object.entries(r)
+    .map(([k, v]) => `${k.padEnd(28)} ${typeof v === 'number' ? (Number.isInteger(v) ? v : v.toPrecision(4)) : JSON.stringify(v)}`)
+    .join('\n');
+}
