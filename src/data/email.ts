@@ -23,7 +23,7 @@ function splitPart(text: string): Part {
   const headers = new Map<string, string>();
   const lines = text.split('\n');
   let i = 0;
-  if (lines[0]?.startsWith('From ')) i++; // mbox separator line
+  if (/^From \S/.test(lines[0] ?? '') && HEADER_LINE.test(lines[1] ?? '')) i++; // mbox separator line
   // No header block at all (part starting with its body): everything is body.
   if (i < lines.length && lines[i]!.trim() !== '' && !HEADER_LINE.test(lines[i]!)) {
     return { headers, body: lines.slice(i).join('\n') };
@@ -35,12 +35,13 @@ function splitPart(text: string): Part {
       i++;
       break;
     }
-    if (/^[ \t]/.test(line) && name) {
-      headers.set(name, `${headers.get(name)} ${line.trim()}`);
+    if (/^[ \t]/.test(line)) {
+      // Continuation of the previous header (ignored if that one was a repeat).
+      if (name) headers.set(name, `${headers.get(name)} ${line.trim()}`);
     } else if (HEADER_LINE.test(line)) {
       const colon = line.indexOf(':');
       name = line.slice(0, colon).toLowerCase();
-      // First occurrence wins (Received: etc. repeat; we only read single-valued headers).
+      // First occurrence wins (Received: etc. repeat; only single-valued headers are read).
       if (!headers.has(name)) headers.set(name, line.slice(colon + 1).trim());
       else name = '';
     } else {
@@ -68,12 +69,16 @@ function parseContentType(value: string | undefined): ContentType {
   return { type: type.trim().toLowerCase() || 'text/plain', params };
 }
 
+// Charset names seen in old mail that TextDecoder does not know.
+const CHARSET_ALIASES: Record<string, string> = { chinesebig5: 'big5', 'big5-hkscs': 'big5', 'x-gbk': 'gbk', 'x-euc-tw': 'big5' };
+
 /** Bytes to text in the declared charset; invalid UTF-8 and unknown charsets fall back to windows-1252. */
 function decodeBytes(bytes: Uint8Array, charset: string | undefined): string {
-  const label = (charset ?? 'utf-8').toLowerCase();
-  const isAscii = label === 'us-ascii' || label === 'ascii';
+  const given = (charset ?? 'utf-8').toLowerCase();
+  const label = CHARSET_ALIASES[given] ?? (given === 'us-ascii' || given === 'ascii' ? 'utf-8' : given);
   try {
-    return new TextDecoder(isAscii ? 'utf-8' : label, { fatal: true }).decode(bytes);
+    // Strict only for UTF-8, where failure means "actually Latin-1"; other charsets decode leniently.
+    return new TextDecoder(label, { fatal: label === 'utf-8' || label === 'utf8' }).decode(bytes);
   } catch {
     return new TextDecoder('windows-1252').decode(bytes);
   }
@@ -105,6 +110,11 @@ function decodeTransfer(body: string, encoding: string | undefined, charset: str
   const enc = (encoding ?? '').toLowerCase().trim();
   if (enc === 'quoted-printable') return decodeQuotedPrintable(body, charset);
   if (enc === 'base64') return decodeBytes(Buffer.from(body.replace(/[^A-Za-z0-9+/=]/g, ''), 'base64'), charset);
+  // 8-bit text stored one byte per character (Latin-1): re-decode in its declared charset.
+  const cs = (charset ?? '').toLowerCase();
+  if (cs && !/^(us-ascii|ascii|utf-?8|iso-8859-1|latin1)$/.test(cs) && /[\x80-\xff]/.test(body) && !/[^\0-\xff]/.test(body)) {
+    return decodeBytes(Buffer.from(body, 'latin1'), charset);
+  }
   return body;
 }
 
@@ -208,15 +218,56 @@ function plainOrHtml(text: string): string {
   return LOOKS_HTML.test(text) ? htmlToText(text) : text;
 }
 
-/** Removes noise that is not message content: PGP armour, base64 leftovers, list footers. */
+// Transport/MIME header lines pasted or bounced into a body (with their continuation
+// lines). From/To/Cc/Subject/Date are kept: in quoted replies they carry names.
+const EMBEDDED_HEADER =
+  /^(?:>*From \S+ +\w{3} \w{3} |(?:Received|Return-Path|Delivered-To|Message-I[dD]|X-[\w-]+|MIME-Version|Content-[\w-]+|In-Reply-To|List-[\w-]+|Precedence|Errors-To|Envelope-To|Thread-[\w-]+|User-Agent):)/;
+
+function dropEmbeddedHeaders(text: string): string {
+  const out: string[] = [];
+  let inHeader = false;
+  for (const line of text.split('\n')) {
+    if (EMBEDDED_HEADER.test(line)) inHeader = true;
+    else if (!(inHeader && /^[ \t]+\S/.test(line))) inHeader = false;
+    if (!inHeader) out.push(line);
+  }
+  return out.join('\n');
+}
+
+// Mailing-list and sponsor footers that recur across thousands of messages (boilerplate,
+// not the sender's text). Each is anchored at the end and removed repeatedly.
+const FOOTERS: RegExp[] = [
+  /\n_{20,}\n[^\n]*mailing list[\s\S]{0,400}$/i, // Mailman
+  /\n-{20,}\n[^\n]*sponsored by[\s\S]{0,400}$/i, // SourceForge
+  /\n(?:-- ?\n)?Irish Linux Users' Group:[\s\S]{0,300}$/,
+  /\n(?:To unsubscribe from this group, send an email to:)[\s\S]{0,300}$/, // Yahoo! Groups
+  /\n={20,}\n\s*You have received this message because you subscribed[\s\S]{0,600}$/,
+  /\n[^\n]*https?:\/\/\S+\/listinfo\/\S*[^\n]*(?:\n[^\n]*){0,2}$/, // trailing list-info link
+];
+
+function stripFooters(text: string): string {
+  let t = text.replace(/\n?-+ Yahoo! Groups Sponsor -+~-->[\s\S]*?-+~->/g, '').trimEnd();
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const re of FOOTERS) {
+      const next = t.replace(re, '').trimEnd();
+      if (next !== t) {
+        t = next;
+        changed = true;
+      }
+    }
+  }
+  return t;
+}
+
+/** Removes noise that is not message content: PGP armour, base64 leftovers, headers, footers. */
 function cleanBody(text: string): string {
-  return text
+  const t = dropEmbeddedHeaders(text)
     .replace(/^-----BEGIN PGP SIGNED MESSAGE-----\n(?:Hash:[^\n]*\n)?/gm, '')
     .replace(/^-----BEGIN PGP SIGNATURE-----[\s\S]*?-----END PGP SIGNATURE-----$/gm, '')
     .replace(/^[A-Za-z0-9+/]{60,}={0,2}$/gm, '')
-    // Mailing-list footer: a rule of underscores, then a short block naming the list.
-    .replace(/\n_{20,}\n(?=[\s\S]{0,600}$)(?=[\s\S]*(?:mailing list|listinfo|unsubscribe))[\s\S]*$/i, '')
-    .replace(/[ \t]+$/gm, '')
+    .replace(/[ \t]+$/gm, '');
+  return stripFooters(`\n${t}`)
     .replace(/\n{3,}/g, '\n\n')
     .trim();
 }

@@ -15,7 +15,7 @@ export type Format = (typeof FORMATS)[number];
 // Options shared by every source. Applied in this order: trim, drop empty, minChars,
 // maxChars (truncate), dedupe, shuffle (shuffleSeed), offset, limit.
 const common = {
-  limit: z.number().int().nonnegative().optional(),
+  limit: z.number().int().positive().optional(),
   offset: z.number().int().nonnegative().default(0),
   minChars: z.number().int().nonnegative().default(0),
   maxChars: z.number().int().positive().optional(),
@@ -92,7 +92,7 @@ export type TextSource =
 export type ResolvedTextSource = z.output<typeof textSourceSchema>;
 
 /** Validates a TextSource, filling defaults; throws InputError naming every problem. */
-export function resolveTextSource(spec: TextSource | unknown): ResolvedTextSource {
+export function resolveTextSource(spec: unknown): ResolvedTextSource {
   const withDefault =
     spec !== null && typeof spec === 'object' && !('format' in spec && (spec as { format?: unknown }).format !== undefined)
       ? { ...spec, format: 'auto' }

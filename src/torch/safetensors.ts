@@ -1,12 +1,15 @@
 // safetensors read/write (https://github.com/huggingface/safetensors format): an 8-byte LE header
 // length, a JSON header, then raw little-endian tensor bytes. Written here because no maintained
 // JS package reads into libtorch memory; reading goes straight from the file into tensor storage.
-import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, renameSync, writeSync } from 'node:fs';
-import { dirname, join, basename } from 'node:path';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../util/atomic.js';
 import { type DType, BYTES_PER_ELEMENT } from './dtype.js';
 import { Tensor } from './tensor.js';
 import { empty, fromBytes } from './creation.js';
 import { noGrad } from './autograd.js';
+
+export { writeFileAtomic };
 
 export class SafetensorsError extends Error {
   override name = 'SafetensorsError';
@@ -64,7 +67,9 @@ export function parseHeader(prefix: Uint8Array, fileSize: number, where = 'safet
     }
     tensors.set(name, parseEntry(name, raw, dataSize, where));
   }
-  const sorted = [...tensors.entries()].sort((a, b) => a[1].begin - b[1].begin);
+  // Empty tensors occupy no bytes and may share an offset with a neighbour (writers give them
+  // [off, off]), so only non-empty ranges can overlap.
+  const sorted = [...tensors.entries()].filter(([, t]) => t.end > t.begin).sort((a, b) => a[1].begin - b[1].begin);
   for (let i = 1; i < sorted.length; i++) {
     if (sorted[i]![1].begin < sorted[i - 1]![1].end) {
       throw new SafetensorsError(`${where}: tensors '${sorted[i - 1]![0]}' and '${sorted[i]![0]}' overlap`);
@@ -219,7 +224,7 @@ export function serializeSafetensors(tensors: Map<string, Tensor>, metadata?: Re
   let off = 0;
   for (const name of names) {
     const t = tensors.get(name)!;
-    const bytes = new Uint8Array(noGrad(() => t.detach()).data().buffer);
+    const bytes = new Uint8Array(t.data().buffer);
     header[name] = { dtype: DTYPE_TO_ST[t.dtype], shape: t.shape, data_offsets: [off, off + bytes.length] };
     parts.push(bytes);
     off += bytes.length;
@@ -237,20 +242,6 @@ export function saveSafetensors(path: string, tensors: Map<string, Tensor>, meta
   writeFileAtomic(path, serializeSafetensors(tensors, metadata));
 }
 
-export function writeFileAtomic(path: string, data: Uint8Array | string): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  const fd = openSync(tmp, 'w');
-  try {
-    const buf = typeof data === 'string' ? Buffer.from(data) : data;
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}
-
 /**
  * A model's weights: `model.safetensors`, or shards listed by `model.safetensors.index.json`.
  * Files are opened lazily, so loading a subset only touches the shards that hold it.
@@ -263,13 +254,13 @@ export class SafetensorsCheckpoint {
     const single = join(dir, 'model.safetensors');
     const index = join(dir, 'model.safetensors.index.json');
     if (existsSync(index)) {
-      let parsed: { weight_map?: Record<string, string> };
+      let parsed: { weight_map?: Record<string, string> } | null;
       try {
         parsed = JSON.parse(readFileSync(index, 'utf8'));
       } catch (e) {
         throw new SafetensorsError(`${index}: not valid JSON (${(e as Error).message})`);
       }
-      if (!parsed.weight_map || typeof parsed.weight_map !== 'object') {
+      if (parsed === null || typeof parsed !== 'object' || !parsed.weight_map || typeof parsed.weight_map !== 'object' || Array.isArray(parsed.weight_map)) {
         throw new SafetensorsError(`${index}: missing "weight_map" object`);
       }
       for (const f of new Set(Object.values(parsed.weight_map))) {

@@ -1,0 +1,4 @@
+export * from './types.js';
+export { renderReport, THREAT_MODEL } from './html.js';
+export { renderSvg } from './svg.js';
+export { writeReport } from './write.js';
