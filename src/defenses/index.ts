@@ -6,3 +6,4 @@ export { TopKDefense, DimDropoutDefense } from './sparsify.js';
 export { QuantizeDefense } from './quantize.js';
 export { NoPeekDefense, distanceCorrelation } from './nopeek.js';
 export { createDefense, isDefenseName, DEFENSE_NAMES, LEVEL_MEANING, type DefenseSpec } from './registry.js';
+export { splitPerplexity, type SplitPerplexityOptions } from './utility.js';
