@@ -1,4 +1,4 @@
-import { type Tensor, Generator, tidy, noGrad } from '../torch/index.js';
+import { type Tensor, Generator, tidy } from '../torch/index.js';
 import type { Defense, DefenseContext, PrivacyGuarantee } from './types.js';
 
 export interface DChiOptions {
@@ -37,27 +37,26 @@ export class DChiDefense implements Defense {
     if (this.snap && !ctx.embeddingMatrix) {
       throw new Error('dchi with snap needs the token embedding matrix (DefenseContext.embeddingMatrix)');
     }
-    return noGrad(() =>
-      tidy(() => {
-        let y = x;
-        if (this.level > 0) {
-          const d = x.size(-1);
-          const dir = this.#gen.randn(x.shape);
-          const unit = dir.div(dir.norm(2, -1, true).clamp(1e-12));
-          // Gamma(D, 1) as the sum of D unit exponentials (D is the embedding width, so this is cheap).
-          const u = this.#gen.rand([...x.shape.slice(0, -1), d]).clamp(1e-12, 1);
-          const radius = u.log().neg().sum(-1, true).mul(this.level);
-          y = x.add(unit.mul(radius));
-        }
-        if (this.snap) {
-          const e = ctx.embeddingMatrix!;
-          const flat = y.reshape(-1, y.size(-1));
-          const nearest = flat.matmul(e.T).mul(2).sub(e.square().sum(-1)).argmax(-1);
-          y = e.indexSelect(0, nearest).reshape(y.shape);
-        }
-        return y === x ? x.clone() : y;
-      }),
-    );
+    return tidy(() => {
+      let y = x;
+      if (this.level > 0) {
+        const d = x.size(-1);
+        const dir = this.#gen.randn(x.shape);
+        const unit = dir.div(dir.norm(2, -1, true).clamp(1e-12));
+        // Gamma(D, 1) as the sum of D unit exponentials (D is the embedding width, so this is cheap).
+        const u = this.#gen.rand([...x.shape.slice(0, -1), d]).clamp(1e-12, 1);
+        const radius = u.log().neg().sum(-1, true).mul(this.level);
+        y = x.add(unit.mul(radius));
+      }
+      if (this.snap) {
+        const e = ctx.embeddingMatrix!;
+        const flat = y.reshape(-1, y.size(-1));
+        const nearest = flat.matmul(e.T).mul(2).sub(e.square().sum(-1)).argmax(-1);
+        const snapped = e.indexSelect(0, nearest).reshape(y.shape);
+        y = y.add(snapped.sub(y).detach()); // straight-through, as in quantize.ts
+      }
+      return y === x ? x.clone() : y;
+    });
   }
 
   privacy(): PrivacyGuarantee | null {

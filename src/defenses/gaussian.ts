@@ -1,4 +1,4 @@
-import { type Tensor, Generator, tidy, noGrad } from '../torch/index.js';
+import { type Tensor, Generator, tidy } from '../torch/index.js';
 import type { Defense, PrivacyGuarantee } from './types.js';
 import { analyticGaussianEpsilon } from './gaussian_accounting.js';
 
@@ -49,17 +49,15 @@ export class GaussianDefense implements Defense {
 
   apply(x: Tensor): Tensor {
     if (this.level === 0) return x.clone();
-    return noGrad(() =>
-      tidy(() => {
-        this.#dim = x.size(-1);
-        this.#rms ??= x.square().mean().sqrt().item();
-        const c = this.clipNorm!;
-        const norms = x.norm(2, -1, true);
-        const scale = norms.clamp(1e-12).reciprocal().mul(c).clamp(null, 1);
-        const noise = this.#gen.randn(x.shape).mul(this.sigma!);
-        return x.mul(scale).add(noise);
-      }),
-    );
+    return tidy(() => {
+      this.#dim = x.size(-1);
+      this.#rms ??= x.square().mean().sqrt().item();
+      const c = this.clipNorm!;
+      const norms = x.norm(2, -1, true);
+      const scale = norms.clamp(1e-12).reciprocal().mul(c).clamp(null, 1);
+      const noise = this.#gen.randn(x.shape).mul(this.sigma!);
+      return x.mul(scale).add(noise);
+    });
   }
 
   privacy(): PrivacyGuarantee | null {

@@ -7,3 +7,4 @@ export { QuantizeDefense } from './quantize.js';
 export { NoPeekDefense, distanceCorrelation } from './nopeek.js';
 export { createDefense, isDefenseName, DEFENSE_NAMES, LEVEL_MEANING, type DefenseSpec } from './registry.js';
 export { splitPerplexity, type SplitPerplexityOptions } from './utility.js';
+export { DefendedDevice } from './defended_device.js';

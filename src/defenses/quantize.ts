@@ -1,4 +1,4 @@
-import { type Tensor, tidy, noGrad } from '../torch/index.js';
+import { type Tensor, tidy } from '../torch/index.js';
 import type { Defense, PrivacyGuarantee } from './types.js';
 
 /**
@@ -19,12 +19,13 @@ export class QuantizeDefense implements Defense {
   }
   apply(x: Tensor): Tensor {
     if (this.level === 0) return x.clone();
-    return noGrad(() =>
-      tidy(() => {
-        const step = x.abs().amax(-1, true).clamp(1e-12).div(this.qmax);
-        return x.div(step).round().clamp(-this.qmax, this.qmax).mul(step);
-      }),
-    );
+    return tidy(() => {
+      const step = x.abs().amax(-1, true).clamp(1e-12).div(this.qmax);
+      const q = x.div(step).round().clamp(-this.qmax, this.qmax).mul(step);
+      // Straight-through estimator: the forward value is q, the gradient that of the identity,
+      // so a white-box attacker can still optimise through the quantiser.
+      return x.add(q.sub(x).detach());
+    });
   }
   privacy(): PrivacyGuarantee | null {
     return null;

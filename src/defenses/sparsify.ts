@@ -1,4 +1,4 @@
-import { type Tensor, Generator, tidy, noGrad, zerosLike } from '../torch/index.js';
+import { type Tensor, Generator, tidy, zerosLike } from '../torch/index.js';
 import type { Defense, PrivacyGuarantee } from './types.js';
 
 /** Top-k sparsification: per token vector, zero the `level` fraction of components smallest in magnitude. */
@@ -13,13 +13,11 @@ export class TopKDefense implements Defense {
   }
   apply(x: Tensor): Tensor {
     if (this.level === 0) return x.clone();
-    return noGrad(() =>
-      tidy(() => {
-        const k = this.keptComponents(x.size(-1));
-        const [, idx] = x.abs().topk(k, -1);
-        return zerosLike(x).scatter(-1, idx, x.gather(-1, idx));
-      }),
-    );
+    return tidy(() => {
+      const k = this.keptComponents(x.size(-1));
+      const [, idx] = x.abs().topk(k, -1);
+      return zerosLike(x).scatter(-1, idx, x.gather(-1, idx));
+    });
   }
   privacy(): PrivacyGuarantee | null {
     return null;
@@ -40,12 +38,10 @@ export class DimDropoutDefense implements Defense {
   }
   apply(x: Tensor): Tensor {
     if (this.level === 0) return x.clone();
-    return noGrad(() =>
-      tidy(() => {
-        const keep = this.#gen.rand(x.shape).ge(this.level);
-        return x.mul(keep).div(1 - this.level);
-      }),
-    );
+    return tidy(() => {
+      const keep = this.#gen.rand(x.shape).ge(this.level);
+      return x.mul(keep).div(1 - this.level);
+    });
   }
   privacy(): PrivacyGuarantee | null {
     return null;
