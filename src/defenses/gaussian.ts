@@ -11,6 +11,8 @@ export interface GaussianOptions {
   seed?: number;
   /** RMS of clean activations; measured on the first batch when not given. */
   rms?: number;
+  /** Width of the token vectors (known from the model; otherwise taken from the first batch). */
+  dim?: number;
 }
 
 /**
@@ -34,6 +36,7 @@ export class GaussianDefense implements Defense {
     this.clipFactor = o.clipFactor ?? 1;
     this.delta = o.delta ?? 1e-5;
     this.#rms = o.rms;
+    this.#dim = o.dim;
     this.#gen = new Generator(o.seed ?? 0);
   }
 

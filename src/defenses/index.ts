@@ -8,3 +8,4 @@ export { NoPeekDefense, distanceCorrelation } from './nopeek.js';
 export { createDefense, isDefenseName, DEFENSE_NAMES, LEVEL_MEANING, type DefenseSpec } from './registry.js';
 export { splitPerplexity, type SplitPerplexityOptions } from './utility.js';
 export { DefendedDevice } from './defended_device.js';
+export { tradeoff, activationRms, type TradeoffOptions, type TradeoffResult, type TradeoffLevelResult, type AttackerScore, type FinetunedParts } from './tradeoff.js';
