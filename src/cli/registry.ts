@@ -2,10 +2,22 @@
 import type { Command } from 'commander';
 import { registerDoctor } from './commands/doctor.js';
 import { registerBench } from './commands/bench.js';
+import { registerLeakage } from './commands/leakage.js';
+import { registerGenerate } from './commands/generate.js';
+import { registerPerplexity } from './commands/perplexity.js';
+import { registerPretrain } from './commands/pretrain.js';
+import { registerAudit } from './commands/audit.js';
+import { registerDemo } from './commands/demo.js';
 
 export type RegisterCommand = (program: Command) => void;
 
 export const commands: RegisterCommand[] = [
+  registerDemo,
+  registerAudit,
   registerDoctor,
   registerBench,
+  registerGenerate,
+  registerPerplexity,
+  registerPretrain,
+  registerLeakage,
 ];

@@ -2,8 +2,8 @@
 // measured best on 2-core machines is BLAS on 2 threads with libtorch intra-op 1.
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { projectRoot } from '../util/root.js';
 
 /** An opaque native tensor handle (a type-tagged N-API External). */
 export type Handle = { readonly __brand: 'TensorHandle' };
@@ -178,6 +178,7 @@ export interface Binding {
   config(): string;
   parallelInfo(): string;
   cudaAvailable(): boolean;
+  mallocTuned(): boolean;
 }
 
 function envInt(name: string): number | undefined {
@@ -192,15 +193,6 @@ function envInt(name: string): number | undefined {
 export const DEFAULT_INTRA_OP_THREADS = envInt('REVERTLM_THREADS') ?? 1;
 export const DEFAULT_BLAS_THREADS = envInt('REVERTLM_BLAS_THREADS') ?? 2;
 
-function projectRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('cannot locate the revertlm package root');
-    dir = up;
-  }
-  return dir;
-}
 
 function load(): Binding {
   // OpenBLAS reads this when the library is first mapped, which happens when the addon loads.

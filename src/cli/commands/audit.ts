@@ -1,0 +1,93 @@
+import type { Command } from 'commander';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseAuditConfig, parseDefenseArg, parseIntList, type AuditConfig, type AuditConfigInput } from '../../audit/config.js';
+import { runAudit } from '../../audit/run.js';
+import { writeReport } from '../../report/index.js';
+import { UsageError } from '../errors.js';
+import { log, printJson } from '../output.js';
+import { overallProgress } from '../progress.js';
+
+interface AuditFlags {
+  config?: string;
+  model?: string;
+  aux?: string;
+  victim?: string;
+  field?: string;
+  column?: string;
+  auxField?: string;
+  victimField?: string;
+  splits?: string;
+  attacks?: string;
+  defenses?: string[];
+  out: string;
+  seed?: string;
+  leakage: boolean;
+  json?: boolean;
+}
+
+function readConfigFile(path: string): unknown {
+  if (!existsSync(path)) throw new UsageError(`config file ${path} not found`, 'pass the config.json an earlier audit wrote (DIR/config.json)');
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`config file ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+function configFromFlags(f: AuditFlags): AuditConfig {
+  if (f.config) return parseAuditConfig(readConfigFile(f.config), f.config);
+  const missing = (['model', 'aux', 'victim'] as const).filter((k) => !f[k]);
+  if (missing.length) throw new UsageError(`missing ${missing.map((m) => `--${m}`).join(', ')}`, 'give --model DIR --aux FILE --victim FILE, or --config DIR/config.json');
+  const input: AuditConfigInput = {
+    model: resolve(f.model!),
+    aux: { source: f.aux!, field: f.auxField ?? f.field, column: f.column },
+    victim: { source: f.victim!, field: f.victimField ?? f.field, column: f.column },
+    ...(f.splits ? { splits: parseIntList(f.splits, '--splits') } : {}),
+    ...(f.attacks ? { attacks: f.attacks.split(',').map((s) => s.trim()) } : {}),
+    defenses: (f.defenses ?? []).map(parseDefenseArg),
+    leakage: { enabled: f.leakage, tokens: 2048 },
+    ...(f.seed ? { seed: Number(f.seed) } : {}),
+  };
+  return parseAuditConfig(input);
+}
+
+/** Runs an audit and writes the report; shared by `audit` and `demo`. */
+export async function auditAndReport(cfg: AuditConfig, out: string, json: boolean): Promise<void> {
+  const progress = overallProgress('audit');
+  let results;
+  try {
+    results = await runAudit(cfg, (p) => progress.update(p));
+  } finally {
+    progress.stop();
+  }
+  const files = await writeReport(out, results);
+  if (json) return printJson({ report: files.html, results: files.json, config: files.config, summary: results.attacks, leakage: results.leakage, tradeoffs: results.tradeoffs });
+  log(`report: ${files.html}`);
+  process.stdout.write(`${files.html}\n`);
+}
+
+export function registerAudit(program: Command): void {
+  program
+    .command('audit')
+    .description('leakage per block, every attack at every split point and (optionally) privacy–utility curves, written as an HTML report')
+    .option('--config <file>', 'repeat an earlier audit exactly (its DIR/config.json)')
+    .option('--model <dir>', 'Hugging Face model directory')
+    .option('--aux <source>', "attacker's auxiliary text: file (.txt, .jsonl, .json, .csv, .tsv) or spamassassin:<group>")
+    .option('--victim <source>', "victim's private text, same forms as --aux")
+    .option('--field <path>', 'JSON(L) field holding the text (both sets)')
+    .option('--aux-field <path>', 'JSON(L) field for --aux only')
+    .option('--victim-field <path>', 'JSON(L) field for --victim only')
+    .option('--column <name>', 'CSV/TSV column holding the text')
+    .option('--splits <list>', 'split points, e.g. 1,2,3 or 1..4 (default: every block boundary)')
+    .option('--attacks <list>', 'attacks to run (default: revertlm,sip,bisr,nn)')
+    .option('--defenses <spec...>', 'trade-off curves, NAME:LEVELS[@SPLIT], e.g. gaussian:0,0.5,1@2 quantize:0,8,4')
+    .option('--no-leakage', 'skip the leakage analysis')
+    .option('--seed <n>', 'seed of every random choice (default 0)')
+    .option('--out <dir>', 'output directory', 'revertlm-audit')
+    .option('--json', 'print one JSON object (paths and all numbers)')
+    .action(async (f: AuditFlags) => {
+      const cfg = configFromFlags(f);
+      await auditAndReport(cfg, resolve(f.out), !!f.json);
+    });
+}

@@ -1,0 +1,80 @@
+import type { Command } from 'commander';
+import { printJson } from '../output.js';
+import { UsageError } from '../errors.js';
+import { ModelError, generate, loadModel, loadTokenizer } from '../../models/index.js';
+
+interface GenerateFlags {
+  model: string;
+  prompt: string;
+  greedy?: boolean;
+  maxNewTokens: string;
+  temperature?: string;
+  topK?: string;
+  topP?: string;
+  seed?: string;
+  cache: boolean;
+  json?: boolean;
+}
+
+/** Parses a numeric flag; integer flags reject fractions. */
+export function numberFlag(flag: string, v: string | undefined, o: { integer?: boolean; min?: number; max?: number } = {}): number | undefined {
+  if (v === undefined) return undefined;
+  const n = v.trim() === '' ? NaN : Number(v);
+  const ok = Number.isFinite(n) && (!o.integer || Number.isInteger(n)) && (o.min === undefined || n >= o.min) && (o.max === undefined || n <= o.max);
+  if (!ok) {
+    const range = [o.min !== undefined ? `>= ${o.min}` : '', o.max !== undefined ? `<= ${o.max}` : ''].filter(Boolean).join(' and ');
+    throw new UsageError(`${flag} must be ${o.integer ? 'an integer' : 'a number'}${range ? ` ${range}` : ''}, got '${v}'`, `e.g. ${flag} ${o.min ?? 1}`);
+  }
+  return n;
+}
+
+/** Runs fn, turning model errors (bad directory, config, weights) into usage errors. */
+export async function asUsage<T>(fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof ModelError) throw new UsageError(e.message, e.hint);
+    throw e;
+  }
+}
+
+export function registerGenerate(program: Command): void {
+  program
+    .command('generate')
+    .description('continue a prompt with a Hugging Face Llama / GPT-2 model directory (prints the new text only)')
+    .requiredOption('--model <dir>', 'model directory (config.json, model.safetensors, tokenizer.json)')
+    .requiredOption('--prompt <text>', 'prompt text ("" starts from the BOS token)')
+    .option('--greedy', 'always take the most likely token')
+    .option('--max-new-tokens <n>', 'tokens to generate', '32')
+    .option('--temperature <t>', 'sampling temperature (default 1; 0 = greedy)')
+    .option('--top-k <k>', 'sample among the k most likely tokens')
+    .option('--top-p <p>', 'sample among the most likely tokens whose probability reaches p')
+    .option('--seed <s>', 'seed of the sampler (default 0)')
+    .option('--no-cache', 'recompute the whole prefix each step (no KV cache)')
+    .option('--json', 'print one JSON object')
+    .action(async (f: GenerateFlags) => {
+      const o = {
+        greedy: !!f.greedy,
+        maxNewTokens: numberFlag('--max-new-tokens', f.maxNewTokens, { integer: true, min: 0 })!,
+        temperature: numberFlag('--temperature', f.temperature, { min: 0 }),
+        topK: numberFlag('--top-k', f.topK, { integer: true, min: 1 }),
+        topP: numberFlag('--top-p', f.topP, { min: Number.MIN_VALUE, max: 1 }),
+        seed: numberFlag('--seed', f.seed, { integer: true, min: 0 }),
+        useCache: f.cache,
+      };
+      if (o.greedy && (o.temperature !== undefined || o.topK !== undefined || o.topP !== undefined)) {
+        throw new UsageError('--greedy cannot be combined with --temperature, --top-k or --top-p', 'drop --greedy to sample');
+      }
+      const result = await asUsage(async () => {
+        const tokenizer = loadTokenizer(f.model);
+        const model = loadModel(f.model);
+        try {
+          return await generate(model, tokenizer, f.prompt, o);
+        } finally {
+          model.dispose();
+        }
+      });
+      if (f.json) printJson({ model: f.model, prompt: f.prompt, promptIds: result.promptIds, ids: result.ids, text: result.text });
+      else process.stdout.write(`${result.text}\n`);
+    });
+}

@@ -1,0 +1,132 @@
+import type { Command } from 'commander';
+import { basename, resolve } from 'node:path';
+import cliProgress from 'cli-progress';
+import { printJson } from '../output.js';
+import { UsageError } from '../errors.js';
+import { InputError, loadTexts, parseTextSourceArg } from '../../data/index.js';
+import { loadModel, loadTokenizer, ModelError } from '../../models/index.js';
+import {
+  analyzeLeakage,
+  ESTIMATORS,
+  formatLeakageTable,
+  parseLayers,
+  type EstimatorName,
+  type LeakageProgress,
+} from '../../leakage/index.js';
+
+interface LeakageCliOptions {
+  model: string;
+  data: string;
+  layers?: string;
+  tokens: string;
+  seed: string;
+  estimators?: string;
+  components: string;
+  format?: string;
+  field?: string;
+  column?: string;
+  separator?: string;
+  limit?: string;
+  json?: boolean;
+}
+
+function int(name: string, v: string, min: number): number {
+  const n = Number(v);
+  if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got "${v}"`);
+  return n;
+}
+
+function estimatorList(v: string | undefined): EstimatorName[] | undefined {
+  if (v === undefined) return undefined;
+  const names = v.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = names.filter((n) => !(ESTIMATORS as readonly string[]).includes(n));
+  if (bad.length || names.length === 0) throw new UsageError(`unknown estimator ${bad.join(', ') || '(none)'}`, `choose from ${ESTIMATORS.join(', ')}`);
+  return names as EstimatorName[];
+}
+
+function readTexts(o: LeakageCliOptions): string[] {
+  try {
+    const source = parseTextSourceArg(o.data, { format: o.format, field: o.field, column: o.column, separator: o.separator, limit: o.limit });
+    return loadTexts(source);
+  } catch (e) {
+    if (e instanceof InputError) throw new UsageError(e.problem, e.hint);
+    throw e;
+  }
+}
+
+/** A progress bar on stderr (drawn only on a terminal) that follows both stages. */
+function progressBar(): { update: (p: LeakageProgress) => void; stop: () => void } {
+  const bar = new cliProgress.SingleBar(
+    { stream: process.stderr, format: '{stage} [{bar}] {value}/{total} {detail}', hideCursor: true, clearOnComplete: true },
+    cliProgress.Presets.shades_classic,
+  );
+  let stage: string | null = null;
+  return {
+    update(p) {
+      const label = p.stage === 'tokens' ? 'tokens   ' : 'estimates';
+      const detail = p.stage === 'estimate' ? `layer ${p.layer} ${p.estimator}` : '';
+      if (stage !== p.stage) {
+        if (stage !== null) bar.stop();
+        bar.start(p.total, p.done, { stage: label, detail });
+        stage = p.stage;
+      } else bar.update(p.done, { stage: label, detail });
+    },
+    stop: () => bar.stop(),
+  };
+}
+
+export function registerLeakage(program: Command): void {
+  program
+    .command('leakage')
+    .description("how much input information each block's hidden state keeps: per split point, MI estimates (nats) and hidden-state statistics")
+    .requiredOption('--model <dir>', 'model directory (config.json, model.safetensors, tokenizer.json)')
+    .requiredOption('--data <file>', 'texts: a text/jsonl/json/csv/tsv file or spamassassin:<group>')
+    .option('--layers <spec>', 'split points to analyse, e.g. 0..5 or 1,3,5 (default: all, 0..L)')
+    .option('--tokens <n>', 'cap on the number of token positions', '4096')
+    .option('--seed <s>', 'seed (sampling, PCA jitter, critic and probe training)', '0')
+    .option('--estimators <list>', `comma-separated subset of ${ESTIMATORS.join(',')}`)
+    .option('--components <n>', 'PCA components for ksg and entropy', '16')
+    .option('--format <format>', 'data format (default: from the extension)')
+    .option('--field <path>', 'jsonl/json: field holding the text')
+    .option('--column <col>', 'csv/tsv: column name or 0-based index')
+    .option('--separator <s>', 'plain text split on this separator (e.g. "<|endoftext|>")')
+    .option('--limit <n>', 'use at most this many texts')
+    .option('--json', 'print one JSON object')
+    .action(async (o: LeakageCliOptions) => {
+      const tokens = int('tokens', o.tokens, 16);
+      const seed = int('seed', o.seed, 0);
+      const components = int('components', o.components, 1);
+      const estimators = estimatorList(o.estimators);
+      const texts = readTexts(o);
+      if (texts.length === 0) throw new UsageError(`no texts in ${o.data}`, 'check the file and --format/--field');
+      let loaded;
+      try {
+        const tokenizer = loadTokenizer(o.model);
+        const model = loadModel(o.model);
+        loaded = { model, tokenizer, dispose: () => model.dispose() };
+      } catch (e) {
+        if (e instanceof ModelError) throw new UsageError(e.message, e.hint);
+        throw e;
+      }
+      const bar = progressBar();
+      try {
+        let layers: number[] | undefined;
+        if (o.layers !== undefined) {
+          try {
+            layers = parseLayers(o.layers, loaded.model.config.nLayers);
+          } catch (e) {
+            throw new UsageError((e as Error).message);
+          }
+        }
+        const report = await analyzeLeakage(loaded.model, loaded.tokenizer, texts, {
+          layers, tokens, seed, estimators, components, name: basename(resolve(o.model)), onProgress: bar.update,
+        });
+        bar.stop();
+        if (o.json) printJson(report);
+        else process.stdout.write(`${formatLeakageTable(report)}\n`);
+      } finally {
+        bar.stop();
+        loaded.dispose();
+      }
+    });
+}

@@ -1,0 +1,192 @@
+import type { Command } from 'commander';
+import { extname } from 'node:path';
+import cliProgress from 'cli-progress';
+import { printJson, log } from '../output.js';
+import { UsageError } from '../errors.js';
+import { asUsage, numberFlag } from './generate.js';
+import { InputError, loadTexts, parseTextSourceArg } from '../../data/index.js';
+import { readTextFile } from '../../data/load.js';
+import { pretrain, SettingsError, type PretrainProgress, type PretrainSettings } from '../../pretrain/index.js';
+
+interface PretrainFlags {
+  data: string;
+  out: string;
+  format?: string;
+  field?: string;
+  column?: string;
+  separator?: string;
+  limit?: string;
+  family?: string;
+  vocab?: string;
+  dModel?: string;
+  layers?: string;
+  heads?: string;
+  kvHeads?: string;
+  ff?: string;
+  seq?: string;
+  batch?: string;
+  steps?: string;
+  lr?: string;
+  minLr?: string;
+  warmup?: string;
+  weightDecay?: string;
+  clip?: string;
+  seed?: string;
+  checkpointEvery?: string;
+  resume?: boolean;
+  json?: boolean;
+}
+
+const STRUCTURED = new Set(['.jsonl', '.ndjson', '.json', '.csv', '.tsv', '.tab']);
+
+/** The corpus: a plain text file is one document (layout kept); other sources go through src/data. */
+function readCorpus(f: PretrainFlags): string[] {
+  const plain = !/^spamassassin(:|$)/i.test(f.data) && f.format === undefined && f.separator === undefined && !STRUCTURED.has(extname(f.data).toLowerCase());
+  try {
+    if (plain) {
+      if (f.field !== undefined || f.column !== undefined || f.limit !== undefined) {
+        throw new UsageError('--field, --column and --limit need a structured --data source or --format', 'e.g. --format lines to read one document per line');
+      }
+      const text = readTextFile(f.data);
+      if (text.trim() === '') throw new UsageError(`--data ${f.data} is empty`, 'pass a text file with content');
+      return [text];
+    }
+    return loadTexts(parseTextSourceArg(f.data, { format: f.format, field: f.field, column: f.column, separator: f.separator, limit: f.limit }));
+  } catch (e) {
+    if (e instanceof InputError) throw new UsageError(e.problem, e.hint);
+    throw e;
+  }
+}
+
+function settingsFrom(f: PretrainFlags): Partial<PretrainSettings> {
+  if (f.family !== undefined && f.family !== 'llama' && f.family !== 'gpt2') throw new UsageError(`--family must be llama or gpt2, got '${f.family}'`);
+  const int = (flag: string, v: string | undefined, min: number) => numberFlag(flag, v, { integer: true, min });
+  const num = (flag: string, v: string | undefined) => numberFlag(flag, v, { min: 0 });
+  const s: Partial<PretrainSettings> = {
+    family: f.family as PretrainSettings['family'] | undefined,
+    vocab: int('--vocab', f.vocab, 258),
+    dModel: int('--d-model', f.dModel, 2),
+    layers: int('--layers', f.layers, 1),
+    heads: int('--heads', f.heads, 1),
+    kvHeads: int('--kv-heads', f.kvHeads, 1),
+    ff: int('--ff', f.ff, 1),
+    seq: int('--seq', f.seq, 1),
+    batch: int('--batch', f.batch, 1),
+    steps: int('--steps', f.steps, 1),
+    lr: num('--lr', f.lr),
+    minLr: num('--min-lr', f.minLr),
+    warmup: int('--warmup', f.warmup, 0),
+    weightDecay: num('--weight-decay', f.weightDecay),
+    clip: num('--clip', f.clip),
+    seed: int('--seed', f.seed, 0),
+    checkpointEvery: int('--checkpoint-every', f.checkpointEvery, 0),
+  };
+  return Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined)) as Partial<PretrainSettings>;
+}
+
+/** A progress bar on a terminal; elsewhere a log line every 10% of the steps. */
+function progressReporter() {
+  const tty = process.stderr.isTTY;
+  let bar: cliProgress.SingleBar | null = null;
+  let nextLog = 0;
+  return {
+    update(p: PretrainProgress) {
+      if (p.phase !== 'train') {
+        log(p.phase === 'tokenizer' ? 'training the tokenizer…' : 'tokenising the corpus…');
+        return;
+      }
+      const payload = { loss: p.loss?.toFixed(4) ?? '-', tps: Math.round(p.tokensPerSecond ?? 0) };
+      if (tty) {
+        if (!bar) {
+          bar = new cliProgress.SingleBar(
+            { format: 'pretrain |{bar}| {value}/{total} steps | loss {loss} | {tps} tok/s | eta {eta_formatted}', stream: process.stderr, hideCursor: true, etaBuffer: 50 },
+            cliProgress.Presets.shades_classic,
+          );
+          bar.start(p.steps, p.step - 1, payload);
+        }
+        bar.update(p.step, payload);
+      } else if (p.step >= nextLog || p.step === p.steps) {
+        log(`step ${p.step}/${p.steps} loss ${payload.loss} ${payload.tps} tok/s`);
+        nextLog = p.step + Math.max(1, Math.floor(p.steps / 10));
+      }
+    },
+    stop() {
+      bar?.stop();
+    },
+  };
+}
+
+export function registerPretrain(program: Command): void {
+  program
+    .command('pretrain')
+    .description('train a byte-level BPE tokenizer and a fresh Llama / GPT-2 model on a corpus; writes a Hugging Face model directory')
+    .requiredOption('--data <source>', 'corpus: a text file (one document), or a src/data source (file.jsonl, file.csv, spamassassin:<group>; see --format)')
+    .requiredOption('--out <dir>', 'output directory (model, tokenizer, checkpoint/)')
+    .option('--format <format>', 'read --data with this src/data format (lines, paragraphs, separated, jsonl, json, csv, tsv): one document per sample')
+    .option('--field <path>', 'jsonl/json field holding the text')
+    .option('--column <name|index>', 'csv/tsv column holding the text')
+    .option('--separator <text>', 'split a text file into documents on this string')
+    .option('--limit <n>', 'use at most n documents')
+    .option('--family <family>', 'llama or gpt2 (default llama)')
+    .option('--vocab <n>', 'tokenizer vocabulary size (default 4096)')
+    .option('--d-model <n>', 'hidden size (default 128)')
+    .option('--layers <n>', 'transformer blocks (default 4)')
+    .option('--heads <n>', 'attention heads (default 4)')
+    .option('--kv-heads <n>', 'key/value heads, Llama only (default: --heads)')
+    .option('--ff <n>', 'MLP width (default: Llama 8/3·d rounded up to 32, GPT-2 4·d)')
+    .option('--seq <n>', 'context length trained on (default 128)')
+    .option('--batch <n>', 'sequences per step (default 16)')
+    .option('--steps <n>', 'optimisation steps (default 1000)')
+    .option('--lr <x>', 'peak learning rate (default 1e-3)')
+    .option('--min-lr <x>', 'final learning rate of the cosine schedule (default lr/10)')
+    .option('--warmup <n>', 'linear warm-up steps (default min(100, steps/10))')
+    .option('--weight-decay <x>', 'AdamW weight decay on matrices (default 0.1)')
+    .option('--clip <x>', 'gradient-norm clipping, 0 = off (default 1)')
+    .option('--seed <n>', 'seed of the initialisation and the batch sampler (default 0)')
+    .option('--checkpoint-every <n>', 'also checkpoint every n steps (default: only at the end or on Ctrl-C)')
+    .option('--resume', 'continue the checkpoint in --out (same data and settings; --steps may grow)')
+    .option('--json', 'print one JSON object')
+    .action(async (f: PretrainFlags) => {
+      const settings = settingsFrom(f);
+      const texts = readCorpus(f);
+      const progress = progressReporter();
+      let stop = false;
+      const onSigint = () => {
+        if (stop) process.exit(130);
+        stop = true;
+        log('\ninterrupted: writing a checkpoint (Ctrl-C again to abort)…');
+      };
+      process.on('SIGINT', onSigint);
+      let r;
+      try {
+        r = await asUsage(async () => {
+          try {
+            return await pretrain({
+              texts, out: f.out, settings, resume: f.resume, log, shouldStop: () => stop,
+              onProgress: (p) => progress.update(p),
+            });
+          } catch (e) {
+            if (e instanceof SettingsError) throw new UsageError(e.message, e.hint);
+            throw e;
+          }
+        });
+      } finally {
+        progress.stop();
+        process.off('SIGINT', onSigint);
+      }
+      const out = {
+        out: r.out, finalLoss: r.finalLoss, finalLossMean: r.finalLossMean, unigramEntropy: r.unigramEntropy,
+        steps: r.steps, startStep: r.startStep, tokensPerSecond: r.tokensPerSecond, seconds: r.seconds, trainSeconds: r.trainSeconds,
+        vocabSize: r.vocabSize, parameters: r.parameters, corpusTokens: r.corpusTokens, interrupted: r.interrupted, settings: r.settings,
+      };
+      if (f.json) printJson(out);
+      else {
+        process.stdout.write(
+          `${r.interrupted ? 'stopped' : 'trained'} ${r.steps} steps: loss ${r.finalLossMean.toFixed(4)} (unigram entropy ${r.unigramEntropy.toFixed(4)}), ` +
+            `${Math.round(r.tokensPerSecond)} tok/s, ${r.seconds.toFixed(1)} s\n` +
+            (r.interrupted ? `checkpoint in ${r.out}/checkpoint; continue with --resume\n` : `model written to ${r.out}\n`),
+        );
+      }
+      if (r.interrupted) process.exitCode = 130;
+    });
+}

@@ -1,0 +1,127 @@
+// Pretraining settings: defaults, validation, and the model config they describe.
+import type { Family, ModelConfig } from '../models/types.js';
+
+/** Every setting of a run (what a checkpoint stores and a resume must match). */
+export interface PretrainSettings {
+  family: Family;
+  /** Requested tokenizer vocabulary (the trained one may be smaller on a tiny corpus). */
+  vocab: number;
+  dModel: number;
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  ff: number;
+  seq: number;
+  batch: number;
+  steps: number;
+  lr: number;
+  minLr: number;
+  warmup: number;
+  weightDecay: number;
+  clip: number;
+  seed: number;
+  checkpointEvery: number;
+}
+
+/** Settings a resumed run may change without invalidating the checkpoint. */
+export const RESUMABLE_CHANGES = ['steps', 'checkpointEvery'] as const;
+
+export class SettingsError extends Error {
+  override name = 'SettingsError';
+  constructor(message: string, readonly hint?: string) {
+    super(message);
+  }
+}
+
+/** Llama's SwiGLU width: 8/3 · d rounded up to a multiple of 32 (Llama itself uses 256). */
+const llamaFf = (d: number) => Math.ceil((8 * d) / 3 / 32) * 32;
+
+export function resolveSettings(p: Partial<PretrainSettings> & { family?: Family }): PretrainSettings {
+  const family = p.family ?? 'llama';
+  const dModel = p.dModel ?? 128;
+  const heads = p.heads ?? 4;
+  const steps = p.steps ?? 1000;
+  const lr = p.lr ?? 1e-3;
+  const s: PretrainSettings = {
+    family,
+    vocab: p.vocab ?? 4096,
+    dModel,
+    layers: p.layers ?? 4,
+    heads,
+    kvHeads: p.kvHeads ?? heads,
+    ff: p.ff ?? (family === 'llama' ? llamaFf(dModel) : 4 * dModel),
+    seq: p.seq ?? 128,
+    batch: p.batch ?? 16,
+    steps,
+    lr,
+    minLr: p.minLr ?? lr / 10,
+    warmup: p.warmup ?? Math.min(100, Math.floor(steps / 10)),
+    weightDecay: p.weightDecay ?? 0.1,
+    clip: p.clip ?? 1,
+    seed: p.seed ?? 0,
+    checkpointEvery: p.checkpointEvery ?? 0,
+  };
+  validateSettings(s);
+  return s;
+}
+
+function validateSettings(s: PretrainSettings): void {
+  const int = (k: keyof PretrainSettings, min: number) => {
+    const v = s[k] as number;
+    if (!Number.isInteger(v) || v < min) throw new SettingsError(`${k} must be an integer >= ${min}, got ${v}`);
+  };
+  if (s.family !== 'llama' && s.family !== 'gpt2') throw new SettingsError(`family must be llama or gpt2, got '${s.family}'`);
+  int('vocab', 258);
+  int('dModel', 2);
+  int('layers', 1);
+  int('heads', 1);
+  int('kvHeads', 1);
+  int('ff', 1);
+  int('seq', 1);
+  int('batch', 1);
+  int('steps', 1);
+  int('warmup', 0);
+  int('seed', 0);
+  int('checkpointEvery', 0);
+  for (const k of ['lr', 'minLr', 'weightDecay', 'clip'] as const) {
+    if (!(Number.isFinite(s[k]) && s[k] >= 0)) throw new SettingsError(`${k} must be a number >= 0, got ${s[k]}`);
+  }
+  if (s.dModel % s.heads !== 0) throw new SettingsError(`d-model ${s.dModel} is not divisible by heads ${s.heads}`, 'pick --heads dividing --d-model');
+  if (s.heads % s.kvHeads !== 0) throw new SettingsError(`heads ${s.heads} is not divisible by kv-heads ${s.kvHeads}`);
+  if (s.family === 'gpt2' && s.kvHeads !== s.heads) throw new SettingsError('GPT-2 has no grouped-query attention', 'drop --kv-heads (or use --family llama)');
+  if (s.family === 'llama' && (s.dModel / s.heads) % 2 !== 0) throw new SettingsError(`head dimension ${s.dModel / s.heads} must be even for RoPE`);
+}
+
+/** The model these settings describe, for a tokenizer with the given size and special ids. */
+export function modelConfigFor(s: PretrainSettings, tok: { vocabSize: number; bosTokenId: number | null; eosTokenId: number | null; padTokenId: number | null }): ModelConfig {
+  const llama = s.family === 'llama';
+  return {
+    family: s.family,
+    vocabSize: tok.vocabSize,
+    dModel: s.dModel,
+    nLayers: s.layers,
+    nHeads: s.heads,
+    nKvHeads: s.kvHeads,
+    dFf: s.ff,
+    maxPositions: s.seq,
+    normEps: 1e-5,
+    ropeTheta: llama ? 10000 : 0,
+    tieEmbeddings: !llama,
+    activation: llama ? 'silu' : 'gelu_new',
+    attentionBias: !llama,
+    mlpBias: !llama,
+    bosTokenId: tok.bosTokenId,
+    eosTokenId: tok.eosTokenId,
+    padTokenId: tok.padTokenId,
+  };
+}
+
+/** Differences between a checkpoint's settings and explicitly given ones (those a resume cannot change). */
+export function settingsConflicts(saved: PretrainSettings, given: Partial<PretrainSettings>): string[] {
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(given) as [keyof PretrainSettings, unknown][]) {
+    if (v === undefined || (RESUMABLE_CHANGES as readonly string[]).includes(k)) continue;
+    if (saved[k] !== v) out.push(`${k}: checkpoint has ${saved[k]}, given ${v}`);
+  }
+  return out;
+}
