@@ -8,12 +8,18 @@ import { registerPerplexity } from './commands/perplexity.js';
 import { registerPretrain } from './commands/pretrain.js';
 import { registerAudit } from './commands/audit.js';
 import { registerDemo } from './commands/demo.js';
+import { registerAttack } from './commands/attack.js';
+import { registerAttackSweep } from './commands/attack_sweep.js';
+import { registerTradeoff } from './commands/tradeoff.js';
 
 export type RegisterCommand = (program: Command) => void;
 
 export const commands: RegisterCommand[] = [
   registerDemo,
   registerAudit,
+  registerAttack,
+  registerAttackSweep,
+  registerTradeoff,
   registerDoctor,
   registerBench,
   registerGenerate,
