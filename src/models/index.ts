@@ -1,0 +1,20 @@
+// Hugging Face Llama / GPT-2 causal LMs: loading, forward, splitting, LoRA, generation.
+export type * from './types.js';
+export { ModelError } from './errors.js';
+export { SUPPORTED_ARCHITECTURES, parseHfConfig, readConfig, toHfConfig, validateConfig } from './config.js';
+export { HFTokenizer, loadTokenizer } from './tokenizer.js';
+export { Transformer } from './model.js';
+export { DeviceModel, ServerModel } from './parts.js';
+export { splitModel, type SplitParts } from './split.js';
+export { loadModel, loadDevicePart, loadServerPart, loadDeviceTail, loadWeights } from './loader.js';
+export { saveModel } from './save.js';
+export { randomModel } from './init.js';
+export { KVStore } from './kv_cache.js';
+export { ropeTables, applyRope } from './rope.js';
+export { LoRA, Linear as LoRALinear, LORA_TARGETS, applyLoRA, loraParameters, namedLoRAParameters, mergeLoRA, saveLoRA, loadLoRA, type LoRAOptions } from './lora.js';
+export { sequenceNll, type WindowOptions } from './perplexity.js';
+export { sampleToken, argmax, type SamplingOptions } from './sampling.js';
+export {
+  generate, generateIds, modelStepper, splitStepper, SplitCache,
+  type GenerateOptions, type GenerateResult, type StepFn, type Stepper,
+} from './generate.js';

@@ -1,0 +1,42 @@
+// Key/value cache for incremental decoding: per block, the keys and values of every position seen.
+import { type Tensor, cat, keep } from '../torch/index.js';
+import type { KVCache } from './types.js';
+
+export class KVStore implements KVCache {
+  readonly #layers = new Map<number, [Tensor, Tensor]>();
+  #length = 0;
+
+  /** Number of positions already cached. */
+  get length(): number {
+    return this.#length;
+  }
+
+  /**
+   * Appends one block's new keys/values [B, Hkv, T, hd] and returns all of them so far.
+   * The returned tensors belong to the cache: do not dispose them.
+   */
+  append(layer: number, k: Tensor, v: Tensor): [Tensor, Tensor] {
+    const old = this.#layers.get(layer);
+    const next: [Tensor, Tensor] = old ? [cat([old[0], k], 2), cat([old[1], v], 2)] : [k.contiguous(), v.contiguous()];
+    keep(next[0]);
+    keep(next[1]);
+    old?.[0].dispose();
+    old?.[1].dispose();
+    this.#layers.set(layer, next);
+    return next;
+  }
+
+  /** Called once per forward by the part that owns the cache, after every block appended. */
+  advance(n: number): void {
+    this.#length += n;
+  }
+
+  dispose(): void {
+    for (const [k, v] of this.#layers.values()) {
+      k.dispose();
+      v.dispose();
+    }
+    this.#layers.clear();
+    this.#length = 0;
+  }
+}

@@ -1,0 +1,114 @@
+// Loading a Hugging Face model directory: the whole model, or only the tensors one split part needs.
+import { type Tensor, SafetensorsCheckpoint, SafetensorsError, noGrad, tidy } from '../torch/index.js';
+import type { ModelConfig } from './types.js';
+import { readConfig } from './config.js';
+import { buildPieces, type Slice, type SliceSpec } from './slice.js';
+import { Transformer } from './model.js';
+import { DeviceModel, ServerModel } from './parts.js';
+import { checkSplit } from './split.js';
+import type { FamilyLayout, HfSource } from './layout.js';
+import { llamaLayout } from './llama.js';
+import { gpt2Layout } from './gpt2.js';
+import { ModelError } from './errors.js';
+
+const fmt = (s: number[]) => `[${s.join(', ')}]`;
+
+export function layoutFor(c: ModelConfig, ckpt: { keys(): string[] }): FamilyLayout {
+  if (c.family === 'llama') return llamaLayout(c);
+  return gpt2Layout(c, ckpt.keys().some((k) => k.startsWith('transformer.')) ? 'transformer.' : '');
+}
+
+function openCheckpoint(dir: string): SafetensorsCheckpoint {
+  try {
+    return SafetensorsCheckpoint.open(dir);
+  } catch (e) {
+    if (e instanceof SafetensorsError) throw new ModelError(e.message, 'a model directory needs model.safetensors (or a sharded model.safetensors.index.json)');
+    throw e;
+  }
+}
+
+/**
+ * Copies every parameter of `slice` from the checkpoint in `dir`, reading each HF tensor once
+ * (fp16/bf16 → float32). Only the keys the slice needs are read. Returns the keys read.
+ */
+export function loadWeights(slice: Slice, dir: string): string[] {
+  const ckpt = openCheckpoint(dir);
+  try {
+    const layout = layoutFor(slice.config, ckpt);
+    const groups = new Map<string, { src: HfSource; targets: [Tensor, HfSource][] }>();
+    for (const [name, p] of slice.stateDict()) {
+      const src = layout.source(name, p.shape);
+      const g = groups.get(src.key) ?? { src, targets: [] };
+      g.targets.push([p, src]);
+      groups.set(src.key, g);
+    }
+    for (const [key, { src, targets }] of groups) {
+      if (!ckpt.has(key)) {
+        if (src.optional) {
+          for (const [p] of targets) noGrad(() => p.fill_(0));
+          continue;
+        }
+        throw new ModelError(`${dir}: checkpoint has no tensor '${key}' (expected shape ${fmt(src.shape)})`, 'is this the right model directory / config.json?');
+      }
+      const info = ckpt.info(key);
+      if (fmt(info.shape) !== fmt(src.shape)) {
+        throw new ModelError(`${dir}: tensor '${key}' has shape ${fmt(info.shape)}, expected ${fmt(src.shape)}`, 'config.json does not match the weights');
+      }
+      const t = ckpt.get(key, { toFloat32: true });
+      try {
+        noGrad(() => tidy(() => {
+          for (const [p, s] of targets) p.copy_(s.take ? s.take(t) : t);
+        }));
+      } finally {
+        t.dispose();
+      }
+    }
+    return [...groups.keys()];
+  } finally {
+    ckpt.close();
+  }
+}
+
+function build<T extends Slice>(dir: string, spec: (c: ModelConfig) => SliceSpec, make: (c: ModelConfig, s: SliceSpec) => T): T {
+  const c = readConfig(dir);
+  const part = make(c, spec(c));
+  try {
+    loadWeights(part, dir);
+  } catch (e) {
+    part.dispose();
+    throw e;
+  }
+  return part.eval();
+}
+
+/** The full model of a Hugging Face directory (config.json + model.safetensors / shards). */
+export function loadModel(dir: string): Transformer {
+  return build(dir, (c) => ({ embed: true, start: 0, end: c.nLayers, head: true }), (c, s) => new Transformer(c, buildPieces(c, s)));
+}
+
+/** Device side of a split at k: embeddings + blocks [0, k). Reads only those tensors. */
+export function loadDevicePart(dir: string, k: number): DeviceModel {
+  return build(dir, (c) => {
+    checkSplit(c.nLayers, k);
+    return { embed: true, start: 0, end: k, head: false };
+  }, (c, s) => new DeviceModel(c, buildPieces(c, s)));
+}
+
+/**
+ * Server side of a split at k: blocks [k, L - m), plus final norm and head when m = 0. It never has
+ * the input embedding module; with a tied head it reads the embedding matrix once, as its head weight.
+ */
+export function loadServerPart(dir: string, k: number, m = 0): ServerModel {
+  return build(dir, (c) => {
+    checkSplit(c.nLayers, k, m);
+    return { embed: false, start: k, end: c.nLayers - m, head: m === 0 };
+  }, (c, s) => new ServerModel(c, buildPieces(c, s)));
+}
+
+/** Device tail of a U-shaped split: blocks [L - m, L) + final norm + head. */
+export function loadDeviceTail(dir: string, m: number): ServerModel {
+  return build(dir, (c) => {
+    if (!Number.isInteger(m) || m < 1 || m > c.nLayers) throw new ModelError(`U-shape tail m=${m} must be an integer in [1, ${c.nLayers}]`);
+    return { embed: false, start: c.nLayers - m, end: c.nLayers, head: true };
+  }, (c, s) => new ServerModel(c, buildPieces(c, s)));
+}
