@@ -30,12 +30,21 @@ Napi::Value FromBytes(const Napi::CallbackInfo& info) {
   auto dtype = DType(info[1]);
   auto shape = IntList(info[2]);
   auto device = Device(info[3]);
-  int64_t numel = 1;
+  // Overflow-checked: a hostile shape (e.g. from a file header) must not wrap around to a
+  // byte count that happens to match the data.
+  uint64_t need64 = c10::elementSize(dtype);
+  bool overflow = false;
   for (auto d : shape) {
     if (d < 0) throw Napi::RangeError::New(info.Env(), "negative dimension in shape");
-    numel *= d;
+    overflow = overflow || __builtin_mul_overflow(need64, static_cast<uint64_t>(d), &need64);
   }
-  size_t need = static_cast<size_t>(numel) * c10::elementSize(dtype);
+  if (overflow) {
+    for (auto d : shape) if (d == 0) { overflow = false; need64 = 0; }
+  }
+  if (overflow || need64 > static_cast<uint64_t>(SIZE_MAX)) {
+    throw Napi::RangeError::New(info.Env(), "shape " + c10::str(c10::IntArrayRef(shape)) + " is too large");
+  }
+  size_t need = static_cast<size_t>(need64);
   if (need != len) {
     throw Napi::RangeError::New(info.Env(), "data has " + std::to_string(len) + " bytes but shape " +
                                                 c10::str(c10::IntArrayRef(shape)) + " of " +

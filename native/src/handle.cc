@@ -1,6 +1,7 @@
 #include "handle.h"
 
 #include <atomic>
+#include <cmath>
 
 namespace rl {
 namespace {
@@ -63,20 +64,27 @@ static Napi::Value LiveCount(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(LiveHandles()));
 }
 
+// N-API turns NaN/Infinity into 0 and truncates fractions, which would silently build a
+// wrong shape ([Infinity] -> [0]); reject anything that is not an exact safe integer.
+static int64_t ExactInt(const Napi::Value& e, const Napi::Value& whole) {
+  if (!e.IsNumber()) throw Napi::TypeError::New(whole.Env(), "expected an array of integers");
+  double d = e.As<Napi::Number>().DoubleValue();
+  if (!(std::fabs(d) <= 9007199254740991.0) || d != std::trunc(d)) {
+    throw Napi::TypeError::New(whole.Env(), "expected an array of integers, got " + std::to_string(d));
+  }
+  return static_cast<int64_t>(d);
+}
+
 std::vector<int64_t> IntList(const Napi::Value& v) {
   std::vector<int64_t> out;
   if (v.IsNumber()) {
-    out.push_back(v.As<Napi::Number>().Int64Value());
+    out.push_back(ExactInt(v, v));
     return out;
   }
   if (!v.IsArray()) throw Napi::TypeError::New(v.Env(), "expected an array of integers");
   auto arr = v.As<Napi::Array>();
   out.reserve(arr.Length());
-  for (uint32_t i = 0; i < arr.Length(); i++) {
-    Napi::Value e = arr.Get(i);
-    if (!e.IsNumber()) throw Napi::TypeError::New(v.Env(), "expected an array of integers");
-    out.push_back(e.As<Napi::Number>().Int64Value());
-  }
+  for (uint32_t i = 0; i < arr.Length(); i++) out.push_back(ExactInt(arr.Get(i), v));
   return out;
 }
 

@@ -30,11 +30,15 @@ Napi::Value LogSoftmax(const Napi::CallbackInfo& info) { return Wrap(ENV, at::lo
 Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
   return Wrap(ENV, at::layer_norm(T0, IntList(info[1]), OptTensor(info[2]), OptTensor(info[3]), DBL(4)));
 }
-// rmsNorm(x, weight?, eps): x * rsqrt(mean(x^2, -1) + eps) * weight, computed in float32.
+// rmsNorm(x, weight?, eps): weight * (x * rsqrt(mean(x^2, -1) + eps)), the normalisation in
+// float32 for half inputs (as Llama's RMSNorm; CPU rsqrt has no Half kernel either).
 Napi::Value RmsNorm(const Napi::CallbackInfo& info) {
-  at::Tensor x = T0;
+  const at::Tensor& x = T0;
   double eps = DBL(2);
-  at::Tensor y = x * at::rsqrt(x.pow(2).mean(-1, true) + eps);
+  bool low = x.scalar_type() == at::kHalf || x.scalar_type() == at::kBFloat16;
+  at::Tensor xf = low ? x.to(at::kFloat) : x;
+  at::Tensor y = xf * at::rsqrt(xf.pow(2).mean(-1, true) + eps);
+  if (low) y = y.to(x.scalar_type());
   if (IsTensor(info[1])) y = y * Unwrap(info[1]);
   return Wrap(ENV, y);
 }

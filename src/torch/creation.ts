@@ -23,20 +23,28 @@ function inferDType(data: AnyTypedArray): DType {
 
 /**
  * Tensor from host data, copied once. Number arrays become float32 unless dtype says otherwise;
- * int64 from numbers goes through a BigInt64Array.
+ * int64 from numbers goes through a BigInt64Array. Data given with a different dtype is converted
+ * by value (numbers or a Float32Array -> float16 rounds), never reinterpreted; a Uint16Array is
+ * read as raw float16/bfloat16 bits and needs that dtype.
  */
 export function tensor(data: AnyTypedArray | number[] | boolean[], shape?: number[], opts: CreateOptions = {}): Tensor {
-  let arr: AnyTypedArray;
-  let dtype: DType;
   if (Array.isArray(data)) {
-    dtype = opts.dtype ?? (typeof data[0] === 'boolean' ? 'bool' : 'float32');
-    arr = fromNumbers(data as (number | boolean)[], dtype);
-  } else {
-    dtype = opts.dtype ?? inferDType(data);
-    arr = data;
+    if (opts.dtype === 'float16' || opts.dtype === 'bfloat16') return tensor(Float32Array.from(data, Number), shape, opts);
+    const dtype = opts.dtype ?? (typeof data[0] === 'boolean' ? 'bool' : 'float32');
+    const arr = fromNumbers(data as (number | boolean)[], dtype);
+    return new Tensor(native.fromBytes(arr, dtypeCode(dtype), shape ?? [arr.length], opts.device));
   }
-  const s = shape ?? [arr.length];
-  return new Tensor(native.fromBytes(arr, dtypeCode(dtype), s, opts.device));
+  const halfBits = data instanceof Uint16Array && (opts.dtype === 'float16' || opts.dtype === 'bfloat16');
+  const natural = halfBits ? opts.dtype! : inferDType(data);
+  const dtype = opts.dtype ?? natural;
+  const s = shape ?? [data.length];
+  if (dtype === natural) return new Tensor(native.fromBytes(data, dtypeCode(dtype), s, opts.device));
+  const raw = native.fromBytes(data, dtypeCode(natural), s);
+  try {
+    return new Tensor(native.to(raw, dtypeCode(dtype), opts.device ?? null));
+  } finally {
+    native.dispose(raw);
+  }
 }
 
 function fromNumbers(data: (number | boolean)[], dtype: DType): AnyTypedArray {
@@ -47,11 +55,12 @@ function fromNumbers(data: (number | boolean)[], dtype: DType): AnyTypedArray {
     case 'int64': return BigInt64Array.from(nums, (x) => BigInt(Math.trunc(x)));
     case 'int32': return Int32Array.from(nums);
     case 'int8': return Int8Array.from(nums);
-    case 'bool':
+    // A bool byte other than 0/1 is undefined behaviour in libtorch kernels.
+    case 'bool': return Uint8Array.from(nums, (x) => (x !== 0 && !Number.isNaN(x) ? 1 : 0));
     case 'uint8': return Uint8Array.from(nums);
     case 'float16':
     case 'bfloat16':
-      throw new TypeError(`create ${dtype} tensors from float32 data and convert with .to('${dtype}')`);
+      throw new TypeError(`${dtype} tensors are converted from float32 data`);
   }
 }
 
@@ -79,10 +88,11 @@ export const full = (shape: number[], value: number | boolean, o?: CreateOptions
 export const randn = (shape: number[], o?: CreateOptions) => new Tensor(native.randn(shape, code(o), o?.device));
 export const rand = (shape: number[], o?: CreateOptions) => new Tensor(native.rand(shape, code(o), o?.device));
 
-/** arange(end) or arange(start, end, step); int64 by default, like torch.arange on integers. */
+/** arange(end) or arange(start, end, step); like torch.arange, int64 when every bound is an integer, else float32. */
 export function arange(startOrEnd: number, end?: number, step = 1, o: CreateOptions = {}): Tensor {
   const [s, e] = end === undefined ? [0, startOrEnd] : [startOrEnd, end];
-  return new Tensor(native.arange(s, e, step, dtypeCode(o.dtype ?? 'int64'), o.device));
+  const dflt = [s, e, step].every(Number.isInteger) ? 'int64' : 'float32';
+  return new Tensor(native.arange(s, e, step, dtypeCode(o.dtype ?? dflt), o.device));
 }
 export function randint(low: number, high: number, shape: number[], o: CreateOptions = {}): Tensor {
   return new Tensor(native.randint(low, high, shape, dtypeCode(o.dtype ?? 'int64'), o.device));

@@ -158,8 +158,9 @@ export interface Binding {
   setGradEnabled(v: boolean): boolean;
   isGradEnabled(): boolean;
 
-  adamStep(p: H[], m: H[], v: H[], step: N, lr: N, b1: N, b2: N, eps: N, wd: N, decoupled: boolean): void;
-  sgdStep(p: H[], bufs: H[], lr: N, momentum: N, dampening: N, wd: N, nesterov: boolean, first: boolean): void;
+  /** Returns which parameters had a gradient (and were updated). */
+  adamStep(p: H[], m: H[], v: H[], steps: N | N[], lr: N, b1: N, b2: N, eps: N, wd: N, decoupled: boolean): boolean[];
+  sgdStep(p: H[], bufs: H[], lr: N, momentum: N, dampening: N, wd: N, nesterov: boolean, first: boolean | boolean[]): boolean[];
   clipGradNorm(p: H[], maxNorm: N): number;
 
   generatorNew(seed: N): GenHandle;

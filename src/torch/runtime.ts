@@ -27,6 +27,8 @@ export interface RuntimeInfo {
   cuda: boolean;
   threads: { intraOp: number; blas: number | null };
   parallelInfo: string;
+  /** glibc malloc keeps freed memory for reuse (set at load; REVERTLM_MALLOC=default turns it off). */
+  mallocTuned: boolean;
 }
 
 /** Which BLAS the dynamic linker actually mapped into this process. */
@@ -49,6 +51,7 @@ export function runtimeInfo(): RuntimeInfo {
     cuda: native.cudaAvailable(),
     threads: threads(),
     parallelInfo: native.parallelInfo(),
+    mallocTuned: native.mallocTuned(),
   };
 }
 

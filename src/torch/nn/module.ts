@@ -54,10 +54,20 @@ export class Module {
     yield [prefix, this];
     for (const [n, c] of this.#children) yield* c.namedModules(prefix ? `${prefix}.${n}` : n);
   }
-  namedParameters(prefix = ''): [string, Tensor][] {
+  /**
+   * Parameters by dotted name. A tensor registered under several names (tied weights) is listed
+   * once, under its first name, unless removeDuplicate is false (torch's named_parameters), so an
+   * optimiser never steps it twice.
+   */
+  namedParameters(prefix = '', removeDuplicate = true): [string, Tensor][] {
     const out: [string, Tensor][] = [];
+    const seen = new Set<Tensor>();
     for (const [p, m] of this.namedModules(prefix)) {
-      for (const [n, t] of m.#params) out.push([p ? `${p}.${n}` : n, t]);
+      for (const [n, t] of m.#params) {
+        if (removeDuplicate && seen.has(t)) continue;
+        seen.add(t);
+        out.push([p ? `${p}.${n}` : n, t]);
+      }
     }
     return out;
   }
@@ -96,7 +106,7 @@ export class Module {
 
   /** Parameters and persistent buffers by dotted name (the tensors themselves, not copies). */
   stateDict(): Map<string, Tensor> {
-    return new Map([...this.namedParameters(), ...this.namedBuffers('', true)]);
+    return new Map([...this.namedParameters('', false), ...this.namedBuffers('', true)]);
   }
 
   /**
@@ -115,13 +125,17 @@ export class Module {
           (unexpected.length ? `unexpected keys ${unexpected.slice(0, 8).join(', ')}${unexpected.length > 8 ? ' …' : ''}` : ''),
       );
     }
+    // Check every shape before copying anything, so a failed load leaves the module unchanged.
+    for (const [k, dst] of own) {
+      const src = sd.get(k);
+      if (!src) continue;
+      const a = dst.shape.join(','), b = src.shape.join(',');
+      if (a !== b) throw new Error(`shape mismatch for '${k}': expected [${a}], got [${b}]`);
+    }
     noGrad(() => {
       for (const [k, dst] of own) {
         const src = sd.get(k);
-        if (!src) continue;
-        const a = dst.shape.join(','), b = src.shape.join(',');
-        if (a !== b) throw new Error(`shape mismatch for '${k}': expected [${a}], got [${b}]`);
-        dst.copy_(src);
+        if (src) dst.copy_(src);
       }
     });
     return { missing, unexpected };

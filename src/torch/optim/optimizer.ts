@@ -7,13 +7,27 @@ import { noGrad } from '../autograd.js';
 /** Base of the optimisers: a flat parameter list, a learning rate, and named state tensors. */
 export abstract class Optimizer {
   lr: number;
+  /** Number of step() calls. */
   stepCount = 0;
+  /**
+   * Updates each parameter has received (torch.optim's per-parameter state['step']): a parameter
+   * without a gradient is skipped and does not advance, so Adam's bias correction and SGD's
+   * momentum start from its own first update.
+   */
+  protected readonly paramSteps: number[];
   protected readonly state = new Map<string, Tensor[]>();
 
   constructor(readonly params: Tensor[], lr: number) {
     if (!(lr >= 0)) throw new RangeError(`learning rate must be >= 0, got ${lr}`);
     if (params.length === 0) throw new Error('optimizer got no parameters (are they all frozen?)');
     this.lr = lr;
+    this.paramSteps = params.map(() => 0);
+  }
+
+  protected advance(updated: boolean[]): void {
+    updated.forEach((u, i) => {
+      if (u) this.paramSteps[i]!++;
+    });
   }
 
   abstract step(): void;
@@ -32,15 +46,20 @@ export abstract class Optimizer {
     return s;
   }
 
-  /** State tensors by name ("exp_avg.3") plus the step count, for checkpoints. */
-  stateDict(): { step: number; lr: number; tensors: Map<string, Tensor> } {
+  /** State tensors by name ("exp_avg.3") plus the step counts, for checkpoints. */
+  stateDict(): { step: number; lr: number; steps: number[]; tensors: Map<string, Tensor> } {
     const tensors = new Map<string, Tensor>();
     for (const [name, list] of this.state) list.forEach((t, i) => tensors.set(`${name}.${i}`, t));
-    return { step: this.stepCount, lr: this.lr, tensors };
+    return { step: this.stepCount, lr: this.lr, steps: [...this.paramSteps], tensors };
   }
 
-  loadStateDict(sd: { step: number; lr?: number; tensors: Map<string, Tensor> }): void {
+  /** Restores a stateDict(); without per-parameter `steps` every parameter is taken to be at `step`. */
+  loadStateDict(sd: { step: number; lr?: number; steps?: number[]; tensors: Map<string, Tensor> }): void {
+    if (sd.steps && sd.steps.length !== this.params.length) {
+      throw new Error(`optimizer state has steps for ${sd.steps.length} parameters, this optimizer has ${this.params.length}`);
+    }
     this.stepCount = sd.step;
+    this.params.forEach((_, i) => (this.paramSteps[i] = sd.steps?.[i] ?? sd.step));
     if (sd.lr !== undefined) this.lr = sd.lr;
     const names = new Set([...sd.tensors.keys()].map((k) => k.slice(0, k.lastIndexOf('.'))));
     for (const name of names) {
@@ -83,12 +102,13 @@ export class Adam extends Optimizer {
   }
   step(): void {
     this.stepCount++;
-    native.adamStep(
+    const updated = native.adamStep(
       this.params.map((p) => p.handle),
       this.slot('exp_avg').map((t) => t.handle),
       this.slot('exp_avg_sq').map((t) => t.handle),
-      this.stepCount, this.lr, this.betas[0], this.betas[1], this.eps, this.weightDecay, this.decoupled,
+      this.paramSteps.map((s) => s + 1), this.lr, this.betas[0], this.betas[1], this.eps, this.weightDecay, this.decoupled,
     );
+    this.advance(updated);
   }
 }
 
@@ -118,10 +138,11 @@ export class SGD extends Optimizer {
   step(): void {
     this.stepCount++;
     const bufs = this.o.momentum ? this.slot('momentum_buffer').map((t) => t.handle) : [];
-    native.sgdStep(
+    const updated = native.sgdStep(
       this.params.map((p) => p.handle), bufs, this.lr, this.o.momentum, this.o.dampening, this.o.weightDecay,
-      this.o.nesterov, this.stepCount === 1,
+      this.o.nesterov, this.paramSteps.map((s) => s === 0),
     );
+    this.advance(updated);
   }
 }
 
