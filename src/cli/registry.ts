@@ -11,6 +11,8 @@ import { registerDemo } from './commands/demo.js';
 import { registerAttack } from './commands/attack.js';
 import { registerAttackSweep } from './commands/attack_sweep.js';
 import { registerTradeoff } from './commands/tradeoff.js';
+import { registerServe } from './commands/serve.js';
+import { registerDevice } from './commands/device.js';
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -26,4 +28,6 @@ export const commands: RegisterCommand[] = [
   registerPerplexity,
   registerPretrain,
   registerLeakage,
+  registerServe,
+  registerDevice,
 ];

@@ -9,3 +9,4 @@ export { createDefense, isDefenseName, DEFENSE_NAMES, LEVEL_MEANING, type Defens
 export { splitPerplexity, type SplitPerplexityOptions } from './utility.js';
 export { DefendedDevice } from './defended_device.js';
 export { tradeoff, activationRms, type TradeoffOptions, type TradeoffResult, type TradeoffLevelResult, type AttackerScore, type FinetunedParts } from './tradeoff.js';
+export { splitFinetune, nopeekFinetune, finetuneSegments, type SplitFinetuneOptions, type SplitFinetuneResult } from './finetune.js';

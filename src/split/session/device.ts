@@ -11,7 +11,7 @@ import { checkActivation, expectFrame } from './exchange.js';
 import { causalLmLoss } from './loss.js';
 import type { Sampling } from './sampling.js';
 import { sampleNext } from './sampling.js';
-import { SessionError, type DefenseHook, type DeviceModelLike, type LossFn, type TailModelLike } from './types.js';
+import { SessionError, type DefenseHook, type DeviceModelLike, type ExtraLossHook, type LossFn, type TailModelLike } from './types.js';
 
 export interface DeviceSessionOptions {
   transport: Transport;
@@ -23,6 +23,11 @@ export interface DeviceSessionOptions {
   wireDtype?: FloatWireDType;
   /** Applied to H_k before every send (training, eval and generation). */
   defense?: DefenseHook | null;
+  /**
+   * A device-side term of the training objective (e.g. NoPeek's λ·dCor(E, H_k)): with an optimizer,
+   * the device backpropagates the server's gradient into H_k plus the gradient of this scalar.
+   */
+  extraLoss?: ExtraLossHook | null;
   deviceId: string;
   authToken?: string;
   modelFingerprint: string;
@@ -31,6 +36,8 @@ export interface DeviceSessionOptions {
   /** U-shape loss (default: next-token cross-entropy). */
   loss?: LossFn;
   ignoreIndex?: number;
+  /** Step number of the first exchange (default 1). A device resuming after step s passes s + 1. */
+  firstStep?: number;
 }
 
 export interface TrainBatch {
@@ -48,6 +55,8 @@ export interface StepResult {
   loss: number;
   /** Frame bytes of this step, device → server and back. */
   bytes: { sent: number; received: number };
+  /** The value of the device's extra loss term, when one is set (and an optimizer steps). */
+  extraLoss?: number;
 }
 
 export interface GenerateOptions {
@@ -60,7 +69,7 @@ export interface GenerateOptions {
 }
 
 export class DeviceSession {
-  readonly #o: Required<Omit<DeviceSessionOptions, 'tail' | 'optimizer' | 'defense' | 'authToken'>> & Pick<DeviceSessionOptions, 'tail' | 'optimizer' | 'defense'> & { authToken: string };
+  readonly #o: Required<Omit<DeviceSessionOptions, 'tail' | 'optimizer' | 'defense' | 'extraLoss' | 'authToken'>> & Pick<DeviceSessionOptions, 'tail' | 'optimizer' | 'defense' | 'extraLoss'> & { authToken: string };
   #session: string | null = null;
   #welcome: Welcome | null = null;
   /** Step 0 is the handshake; each training/eval exchange and each generated token uses the next one. */
@@ -71,8 +80,10 @@ export class DeviceSession {
   constructor(o: DeviceSessionOptions) {
     this.#o = {
       wireDtype: 'float32', timeoutMs: 600_000, loss: causalLmLoss, ignoreIndex: -100, authToken: '',
-      tail: null, optimizer: null, defense: null, ...o,
+      tail: null, optimizer: null, defense: null, extraLoss: null, firstStep: 1, ...o,
     };
+    if (!Number.isSafeInteger(this.#o.firstStep) || this.#o.firstStep < 1) throw new RangeError(`firstStep must be an integer >= 1, got ${this.#o.firstStep}`);
+    this.#step = this.#o.firstStep;
   }
 
   get transport(): Transport {
@@ -88,7 +99,7 @@ export class DeviceSession {
   get headOnServer(): boolean {
     return !this.#o.tail;
   }
-  /** Steps used so far (training, eval and each generated token use one). */
+  /** The last step number used (training, eval and each generated token use one; counts from firstStep - 1). */
   get steps(): number {
     return this.#step - 1;
   }
@@ -145,11 +156,18 @@ export class DeviceSession {
       const g = await this.#guard(expectFrame(o.transport, 'gradient', step, o.timeoutMs));
       if (this.headOnServer) loss = g.msg.loss ?? NaN;
       checkActivation('gradient', g.tensors.grad, o.wireDtype, sent.shape);
+      let extraLoss: number | undefined;
       if (o.optimizer) {
         const grad = own(wireToTensor(g.tensors.grad, sent.dtype));
         // Straight-through when the defense is not differentiable.
         const root = sent.requiresGrad ? sent : h.requiresGrad ? h : null;
-        root?.backward(grad);
+        const extra = o.extraLoss ? own(o.extraLoss({ ids: b.ids, attentionMask: b.attentionMask, hidden: h })) : null;
+        if (extra) {
+          extraLoss = extra.item();
+          // One backward pass: d/dθ (<root, grad> + extra) = Jᵀ·grad + d extra/dθ.
+          const total = root ? own(tidy(() => root.mul(grad).sum().add(extra))) : extra;
+          if (total.requiresGrad) total.backward();
+        } else root?.backward(grad);
         o.optimizer.step();
         o.optimizer.zeroGrad();
       } else {
@@ -157,7 +175,7 @@ export class DeviceSession {
         o.tail?.model.zeroGrad?.();
       }
       const bytes = o.transport.stats.perStep.get(step) ?? { sent: 0, received: 0 };
-      return { step, loss, bytes: { ...bytes } };
+      return { step, loss, bytes: { ...bytes }, ...(extraLoss !== undefined ? { extraLoss } : {}) };
     } catch (e) {
       throw this.#fail(e);
     } finally {

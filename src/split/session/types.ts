@@ -28,6 +28,12 @@ export type { KVCache };
  */
 export type DefenseHook = (hidden: Tensor) => Tensor;
 
+/**
+ * A device-side loss term for a training step, from the batch and H_k (before the defense hook;
+ * the hook must not dispose it). Returns a scalar on H_k's graph, which the session disposes.
+ */
+export type ExtraLossHook = (x: { ids: Tensor; attentionMask?: Tensor; hidden: Tensor }) => Tensor;
+
 /** Loss of logits [B, T, V] against labels [B, T] (positions equal to ignoreIndex skipped). */
 export type LossFn = (logits: Tensor, labels: Tensor, ignoreIndex: number) => Tensor;
 

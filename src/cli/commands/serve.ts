@@ -1,0 +1,155 @@
+import type { Command } from 'commander';
+import { existsSync, readFileSync } from 'node:fs';
+import { UsageError } from '../errors.js';
+import { log } from '../output.js';
+import { asUsage, numberFlag } from './generate.js';
+import { CaptureError } from '../../split/capture/format.js';
+import { FLOAT_WIRE_DTYPES, type FloatWireDType } from '../../split/protocol/dtypes.js';
+import { DEFAULT_LIMITS } from '../../split/protocol/limits.js';
+import { CheckpointError, SplitServer, TokenFileError, parseRate, readTokenFile, type LoRASettings } from '../../split/server/index.js';
+import { LORA_TARGETS } from '../../models/index.js';
+
+/** Flags both `serve` and `device` take for the adapters (they must agree on both sides). */
+export interface LoRAFlags {
+  loraRank: string;
+  loraAlpha?: string;
+  loraTargets: string;
+  seed: string;
+}
+
+export function addLoRAOptions(c: Command): Command {
+  return c
+    .option('--lora-rank <r>', 'LoRA rank of the adapters (same on both sides)', '8')
+    .option('--lora-alpha <a>', 'LoRA alpha: updates are scaled by alpha/rank (default: 2 × rank)')
+    .option('--lora-targets <list>', `projections to adapt, comma-separated (${LORA_TARGETS.join(', ')})`, 'q,v')
+    .option('--seed <s>', 'seed of the adapters’ initialisation (same on both sides)', '0');
+}
+
+export function loraSettings(f: LoRAFlags): LoRASettings {
+  const rank = numberFlag('--lora-rank', f.loraRank, { integer: true, min: 1 })!;
+  const alpha = numberFlag('--lora-alpha', f.loraAlpha, { min: Number.MIN_VALUE }) ?? 2 * rank;
+  const targets = f.loraTargets.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = targets.filter((t) => !(LORA_TARGETS as readonly string[]).includes(t));
+  if (!targets.length || bad.length) throw new UsageError(`--lora-targets: unknown projection(s) ${bad.join(', ') || '(none given)'}`, `choose from ${LORA_TARGETS.join(', ')}, e.g. --lora-targets q,v`);
+  return { rank, alpha, targets, seed: numberFlag('--seed', f.seed, { integer: true, min: 0 })! };
+}
+
+/** Runs fn, turning the split runtime's user-facing errors into usage errors. */
+export async function asSplitUsage<T>(fn: () => T | Promise<T>): Promise<T> {
+  return asUsage(async () => {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof TokenFileError || e instanceof CheckpointError) throw new UsageError(e.message, e.hint);
+      if (e instanceof CaptureError) throw new UsageError(e.message, 'choose a new --capture directory');
+      throw e;
+    }
+  });
+}
+
+export function wireDtypeFlag(flag: string, v: string): FloatWireDType {
+  if (!(FLOAT_WIRE_DTYPES as readonly string[]).includes(v)) throw new UsageError(`${flag} must be ${FLOAT_WIRE_DTYPES.join(', ')}, got '${v}'`);
+  return v as FloatWireDType;
+}
+
+interface ServeFlags extends LoRAFlags {
+  model: string;
+  split: string;
+  tail: string;
+  port: string;
+  host: string;
+  tokenFile?: string;
+  capture?: string;
+  checkpointDir?: string;
+  checkpointEvery: string;
+  lr: string;
+  cert?: string;
+  key?: string;
+  maxFrameBytes: string;
+  rate: string;
+  burst: string;
+  wireDtype: string;
+  maxConnections: string;
+  maxTokens: string;
+  idleTimeout: string;
+}
+
+function readPem(flag: string, path: string): Buffer {
+  if (!existsSync(path)) throw new UsageError(`${flag} ${path}: no such file`);
+  return readFileSync(path);
+}
+
+export function registerServe(program: Command): void {
+  const cmd = program
+    .command('serve')
+    .description('run the server side of split learning: loads only blocks [k, L - m) (+ head), serves devices over WebSocket, trains one server-side LoRA per device')
+    .requiredOption('--model <dir>', 'Hugging Face model directory (the same base model as the devices)')
+    .requiredOption('--split <k>', 'split point: devices run the embeddings and blocks [0, k)')
+    .option('--tail <m>', 'U-shape: devices keep the last m blocks, the head and the labels (0 = head on the server)', '0')
+    .requiredOption('--port <p>', 'TCP port (0 picks a free one; the log says which)')
+    .option('--token-file <file>', 'file holding the shared secret devices authenticate with (required)')
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option('--capture <dir>', 'record every tensor received and sent (device id, step, split point) to this new directory')
+    .option('--checkpoint-dir <dir>', "save each device's server adapters and optimiser state here, and resume them on restart")
+    .option('--checkpoint-every <n>', 'also save every n steps of a device (0 = on device checkpoints, session ends and shutdown only)', '10')
+    .option('--lr <x>', 'AdamW learning rate of the server-side adapters', '1e-3');
+  addLoRAOptions(cmd)
+    .option('--cert <file>', 'TLS certificate (PEM): serve wss:// (with --key)')
+    .option('--key <file>', 'TLS private key (PEM)')
+    .option('--max-frame-bytes <n>', 'largest frame accepted', String(DEFAULT_LIMITS.maxFrameBytes))
+    .option('--rate <n/s>', 'frames per second a connection may send (token bucket; over it: error and close)', '1000/s')
+    .option('--burst <n>', 'frames a connection may send back to back', '32')
+    .option('--wire-dtype <list>', 'activation dtypes accepted on the wire, comma-separated', FLOAT_WIRE_DTYPES.join(','))
+    .option('--max-connections <n>', 'connections served at once', '64')
+    .option('--max-tokens <n>', 'most tokens (batch × sequence) per frame', '65536')
+    .option('--idle-timeout <s>', 'close a connection whose device is silent this long', '900')
+    .action(async (f: ServeFlags) => {
+      const int = (flag: string, v: string, min: number) => numberFlag(flag, v, { integer: true, min })!;
+      const token = await asSplitUsage(() => readTokenFile(f.tokenFile));
+      if (!!f.cert !== !!f.key) throw new UsageError('--cert and --key go together', 'pass both to serve wss://, or neither for ws://');
+      const perSecond = parseRate(f.rate);
+      if (!(perSecond > 0)) throw new UsageError(`--rate must look like 50/s, got '${f.rate}'`);
+      const wireDtypes = f.wireDtype.split(',').map((s) => wireDtypeFlag('--wire-dtype', s.trim()));
+      const lora = loraSettings(f);
+      const server = await asSplitUsage(() =>
+        SplitServer.start({
+          modelDir: f.model,
+          split: int('--split', f.split, 0),
+          tail: int('--tail', f.tail, 0),
+          token,
+          host: f.host,
+          port: int('--port', f.port, 0),
+          tls: f.cert && f.key ? { cert: readPem('--cert', f.cert), key: readPem('--key', f.key) } : null,
+          captureDir: f.capture ?? null,
+          checkpointDir: f.checkpointDir ?? null,
+          checkpointEvery: int('--checkpoint-every', f.checkpointEvery, 0),
+          lora,
+          lr: numberFlag('--lr', f.lr, { min: 0 })!,
+          limits: { maxFrameBytes: int('--max-frame-bytes', f.maxFrameBytes, 1024) },
+          rate: { perSecond, burst: int('--burst', f.burst, 1) },
+          wireDtypes,
+          maxConnections: int('--max-connections', f.maxConnections, 1),
+          maxTokens: int('--max-tokens', f.maxTokens, 1),
+          idleTimeoutMs: int('--idle-timeout', f.idleTimeout, 1) * 1000,
+          log,
+        }),
+      );
+      await new Promise<void>((resolve) => {
+        let stopping = false;
+        const stop = (signal: string) => {
+          if (stopping) {
+            log(`${signal} again: exiting without saving`);
+            process.exit(130);
+          }
+          stopping = true;
+          server.shutdown(`${signal}`).then(resolve, (e: unknown) => {
+            log(`shutdown failed: ${(e as Error).message}`);
+            process.exitCode = 1;
+            resolve();
+          });
+        };
+        process.on('SIGINT', () => stop('SIGINT'));
+        process.on('SIGTERM', () => stop('SIGTERM'));
+      });
+    });
+}

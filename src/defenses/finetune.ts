@@ -1,0 +1,179 @@
+// Split LoRA fine-tuning under a training-time defense (NoPeek), in-process but through the real
+// split runtime: a DeviceSession and a ServerSession over an InProcessTransport, so every step is
+// encoded, decoded and accounted exactly as it would be on a network. The NoPeek penalty
+// λ·dCor(E, H_k) is a device-side term of the objective (DeviceSession's extraLoss): the server
+// never sees it, only the activations it shapes.
+import { dispose, ids as idsTensor, optim, tensor, tidy, type Tensor } from '../torch/index.js';
+import { applyLoRA, loraParameters, splitModel, type Transformer, type TextTokenizer } from '../models/index.js';
+import { DeviceSession, InProcessTransport, ServerSession, type FloatWireDType } from '../split/index.js';
+import { NoPeekDefense } from './nopeek.js';
+import type { FinetunedParts } from './tradeoff.js';
+import type { Defense } from './types.js';
+
+export interface SplitFinetuneOptions {
+  /** Builds a fresh base model; called once per run, so the caller's own model is never modified. */
+  loadModel: () => Transformer | Promise<Transformer>;
+  tokenizer: TextTokenizer;
+  /** Split point k: the device runs the embeddings and blocks [0, k). */
+  split: number;
+  /** Training text (victim domain); each text is cut into segments of up to maxTokens tokens. */
+  texts: readonly string[];
+  /** NoPeek penalty on the device's objective; null = plain split fine-tuning. */
+  defense?: NoPeekDefense | null;
+  steps: number;
+  batchSize?: number;
+  maxTokens?: number;
+  /** Adapters on both sides of the split (default rank 8, alpha 16, q/k/v/o). */
+  lora?: { rank: number; alpha?: number; targets: readonly string[] };
+  /** AdamW learning rate of both sides (default 1e-3). */
+  lr?: number;
+  /** Seeds the adapters' initialisation and the batch order. */
+  seed?: number;
+  wireDtype?: FloatWireDType;
+  onStep?: (s: { step: number; loss: number; penalty: number | null }) => void;
+}
+
+export interface SplitFinetuneResult extends FinetunedParts {
+  /** The server's training loss of each step. */
+  losses: number[];
+  /** The NoPeek penalty λ·dCor(E, H_k) of each step (empty without a defense). */
+  penalties: number[];
+  /** Frame bytes of all steps, device → server and back. */
+  bytes: { sent: number; received: number };
+}
+
+const FINGERPRINT = 'splitFinetune';
+
+/** Deterministic PRNG (mulberry32) for the batch order. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Token segments of 2..maxTokens tokens from the texts. */
+export function finetuneSegments(tokenizer: TextTokenizer, texts: readonly string[], maxTokens: number): number[][] {
+  const out: number[][] = [];
+  for (const t of texts) {
+    const ids = tokenizer.encode(t);
+    for (let i = 0; i < ids.length; i += maxTokens) {
+      const seg = ids.slice(i, i + maxTokens);
+      if (seg.length >= 2) out.push(seg);
+    }
+  }
+  return out;
+}
+
+/** Batches of segments in a seeded order, reshuffled each epoch; right-padded with an attention mask. */
+function* batches(segments: number[][], batchSize: number, pad: number, seed: number): Generator<{ ids: Tensor; mask: Tensor }> {
+  const rand = prng(seed);
+  let order: number[] = [];
+  for (;;) {
+    const rows: number[][] = [];
+    while (rows.length < batchSize) {
+      if (!order.length) {
+        order = segments.map((_, i) => i);
+        for (let i = order.length - 1; i > 0; i--) {
+          const j = Math.floor(rand() * (i + 1));
+          [order[i], order[j]] = [order[j]!, order[i]!];
+        }
+      }
+      rows.push(segments[order.pop()!]!);
+    }
+    const T = Math.max(...rows.map((r) => r.length));
+    yield {
+      ids: idsTensor(rows.map((r) => [...r, ...new Array<number>(T - r.length).fill(pad)])),
+      mask: tensor(rows.flatMap((r) => Array.from({ length: T }, (_, t) => (t < r.length ? 1 : 0))), [rows.length, T], { dtype: 'int64' }),
+    };
+  }
+}
+
+/**
+ * Split LoRA fine-tuning of a fresh model (from loadModel) at split point k, head on the server,
+ * with the NoPeek penalty on the device's objective when a defense is given. Returns the
+ * fine-tuned parts (they share the fresh model's modules; dispose() frees them) and the losses.
+ */
+export async function splitFinetune(o: SplitFinetuneOptions): Promise<SplitFinetuneResult> {
+  const maxTokens = o.maxTokens ?? 64;
+  const batchSize = o.batchSize ?? 8;
+  const seed = o.seed ?? 0;
+  const lr = o.lr ?? 1e-3;
+  const lora = o.lora ?? { rank: 8, alpha: 16, targets: ['q', 'k', 'v', 'o'] };
+  if (!Number.isInteger(o.steps) || o.steps < 0) throw new RangeError(`steps must be a non-negative integer, got ${o.steps}`);
+
+  const model = await o.loadModel();
+  const opts: optim.Optimizer[] = [];
+  try {
+    const segments = finetuneSegments(o.tokenizer, o.texts, Math.min(maxTokens, model.config.maxPositions));
+    if (o.steps > 0 && !segments.length) throw new Error('no fine-tuning text with at least two tokens');
+    applyLoRA(model, { rank: lora.rank, alpha: lora.alpha, targets: lora.targets, seed });
+    const { device, server } = splitModel(model, o.split);
+    const adamw = (ps: Tensor[]) => {
+      if (!ps.length) return null;
+      const opt = new optim.AdamW(ps, { lr });
+      opts.push(opt);
+      return opt;
+    };
+    const devOpt = adamw(loraParameters(device));
+    const srvOpt = adamw(loraParameters(server));
+    const defense = o.defense ?? null;
+
+    const [dt, st] = InProcessTransport.pair();
+    const served = new ServerSession({ transport: st, part: server, headOnServer: true, optimizer: srvOpt, modelFingerprint: FINGERPRINT }).serve();
+    const session = new DeviceSession({
+      transport: dt, part: device, optimizer: devOpt, deviceId: 'finetune', modelFingerprint: FINGERPRINT, wireDtype: o.wireDtype ?? 'float32',
+      // E is recomputed from the ids: the same values the forward used (the embeddings are frozen).
+      extraLoss: defense ? ({ ids, attentionMask, hidden }) => tidy(() => defense.penalty(device.embed(ids), hidden, attentionMask)) : null,
+    });
+    const losses: number[] = [];
+    const penalties: number[] = [];
+    try {
+      await session.connect();
+      const pad = o.tokenizer.padTokenId ?? o.tokenizer.eosTokenId ?? 0;
+      const it = batches(segments, batchSize, pad, seed);
+      for (let i = 0; i < o.steps; i++) {
+        const b = it.next().value!;
+        try {
+          const r = await session.trainStep({ ids: b.ids, attentionMask: b.mask });
+          losses.push(r.loss);
+          if (r.extraLoss !== undefined) penalties.push(r.extraLoss);
+          o.onStep?.({ step: i, loss: r.loss, penalty: r.extraLoss ?? null });
+        } finally {
+          dispose([b.ids, b.mask]);
+        }
+      }
+      await session.close();
+    } finally {
+      // On a device-side failure, end the server's session too.
+      await dt.close('finetune over').catch(() => undefined);
+      await served;
+    }
+    model.eval();
+    return {
+      device, server, losses, penalties,
+      bytes: { sent: dt.stats.sent.bytes, received: dt.stats.received.bytes },
+      dispose: () => model.dispose(),
+    };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  } finally {
+    for (const opt of opts) opt.dispose();
+  }
+}
+
+/**
+ * The fine-tuning routine tradeoff() takes for NoPeek: each call fine-tunes a fresh model on
+ * `texts` with the given defense, everything else from `base`.
+ */
+export function nopeekFinetune(base: Omit<SplitFinetuneOptions, 'defense' | 'texts'>): (defense: Defense, texts: readonly string[]) => Promise<FinetunedParts> {
+  return (defense, texts) => {
+    if (!(defense instanceof NoPeekDefense)) return Promise.reject(new Error(`split fine-tuning takes a NoPeek defense, got '${defense.name}'`));
+    return splitFinetune({ ...base, defense, texts });
+  };
+}

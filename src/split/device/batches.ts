@@ -1,0 +1,50 @@
+// Training batches for split fine-tuning: the texts tokenised into one stream (each text ends with
+// EOS when the tokenizer has one), cut into windows of `seq` tokens, visited in a seeded order.
+// Batch i (0-based) is a pure function of (texts, seq, batch, seed, i), so a device that resumes
+// from step s continues with exactly the batches an uninterrupted run would have used.
+import { createHash } from 'node:crypto';
+import { seededShuffle } from '../../data/index.js';
+import type { TextTokenizer } from '../../models/index.js';
+import { ids as idsTensor, type Tensor } from '../../torch/index.js';
+
+export class DataError extends Error {
+  override name = 'DataError';
+  constructor(message: string, readonly hint?: string) {
+    super(message);
+  }
+}
+
+export class TokenWindows {
+  readonly #windows: number[][];
+  readonly #order: number[];
+  /** Identifies the token stream, the window length and the order (checked when resuming). */
+  readonly digest: string;
+
+  constructor(tokenizer: TextTokenizer, texts: readonly string[], readonly seq: number, readonly seed = 0) {
+    if (!Number.isInteger(seq) || seq < 2) throw new DataError(`--seq must be an integer >= 2, got ${seq}`);
+    const stream: number[] = [];
+    for (const t of texts) stream.push(...tokenizer.encode(t, { addEos: true }));
+    const n = Math.floor(stream.length / seq);
+    if (n === 0) throw new DataError(`the data holds ${stream.length} tokens, fewer than one sequence of --seq ${seq}`, 'use more text or a smaller --seq');
+    this.#windows = Array.from({ length: n }, (_, i) => stream.slice(i * seq, (i + 1) * seq));
+    this.#order = seededShuffle(Array.from({ length: n }, (_, i) => i), seed);
+    const h = createHash('sha256');
+    h.update(`${seq} ${seed} `);
+    h.update(Buffer.from(Int32Array.from(stream).buffer));
+    this.digest = h.digest('hex').slice(0, 24);
+  }
+
+  get count(): number {
+    return this.#windows.length;
+  }
+
+  /** Rows of batch i (0-based): windows i·B, …, i·B + B - 1 of the order, wrapping around. */
+  rows(i: number, batch: number): number[][] {
+    return Array.from({ length: batch }, (_, j) => this.#windows[this.#order[(i * batch + j) % this.#windows.length]!]!);
+  }
+
+  /** Batch i as token ids [batch, seq] (int64). */
+  batch(i: number, batch: number): Tensor {
+    return idsTensor(this.rows(i, batch));
+  }
+}

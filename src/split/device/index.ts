@@ -1,0 +1,4 @@
+// The split-learning device runtime (`revertlm device`).
+export * from './batches.js';
+export * from './connect.js';
+export * from './runner.js';

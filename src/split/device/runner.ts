@@ -1,0 +1,456 @@
+// The device process (`revertlm device`): loads only the device part (and the U-shape tail),
+// trains its own LoRA adapters in split fine-tuning with the server training its own, or runs split
+// generation with KV caches on both sides. It checkpoints its adapters, optimiser and step once the
+// server has acknowledged its own checkpoint of the same step, and when the link fails mid-step it
+// reconnects (bounded retries, exponential backoff) and resumes from that checkpoint.
+import { loadDevicePart, loadDeviceTail, loadTokenizer, type DeviceModel, type HFTokenizer, type ServerModel } from '../../models/index.js';
+import { DefendedDevice } from '../../defenses/defended_device.js';
+import { NoPeekDefense } from '../../defenses/nopeek.js';
+import { createDefense, type DefenseSpec } from '../../defenses/registry.js';
+import type { Defense } from '../../defenses/types.js';
+import { ids as idsTensor, optim, tidy } from '../../torch/index.js';
+import type { FloatWireDType } from '../protocol/dtypes.js';
+import type { FrameLimits } from '../protocol/limits.js';
+import { DeviceSession, type DeviceSessionOptions } from '../session/device.js';
+import { RemoteError } from '../session/types.js';
+import { TransportClosedError, TransportTimeoutError, type Transport } from '../transport/transport.js';
+import { AdapterSet, checkLoRASettings, type LoRASettings } from '../server/adapters.js';
+import { modelFingerprint } from '../server/fingerprint.js';
+import { CheckpointError, SnapshotStore, canonicalJson } from '../server/snapshots.js';
+import { captureState, disposeState, restoreState, type TrainState } from '../server/train_state.js';
+import { TokenWindows } from './batches.js';
+import { connectWebSocket } from './connect.js';
+
+export const DEVICE_CHECKPOINT_FORMAT = 'revertlm-split-device';
+
+export interface SplitDeviceOptions {
+  modelDir: string;
+  /** k: the device runs the embeddings and blocks [0, k). */
+  split: number;
+  /** m > 0: U-shape, the device also runs the last m blocks, the head and the loss. */
+  tail?: number;
+  /** ws:// or wss:// URL of the server. */
+  server: string;
+  token: string;
+  deviceId: string;
+  wireDtype?: FloatWireDType;
+  defense?: DefenseSpec | null;
+  lora: LoRASettings;
+  /** AdamW learning rate of the device's adapters. */
+  lr: number;
+  checkpointDir?: string | null;
+  /** Checkpoint (both sides) every this many steps, and after the last. */
+  checkpointEvery?: number;
+  /** Consecutive failed attempts before giving up (a completed checkpoint resets the count). */
+  retries?: number;
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  /** Extra CA certificate(s) to trust for wss://. */
+  ca?: Buffer | string | null;
+  /** Longest wait for each server reply. */
+  timeoutMs?: number;
+  limits?: Partial<FrameLimits>;
+  /** Opens a link to the server (default: a WebSocket to `server`). Tests wrap or replace it. */
+  connect?: () => Promise<Transport>;
+  log?: (line: string) => void;
+}
+
+export interface StepProgress {
+  step: number;
+  steps: number;
+  loss: number;
+  ms: number;
+  /** This step's bytes, device → server and back. */
+  up: number;
+  down: number;
+  /** All bytes so far, in this process (handshakes, checkpoints and retried steps included). */
+  totalUp: number;
+  totalDown: number;
+  reconnects: number;
+}
+
+export interface FinetuneOptions {
+  texts: readonly string[];
+  steps: number;
+  batch: number;
+  seq: number;
+  /** Seeds the order of the training windows (default: the LoRA seed). */
+  dataSeed?: number;
+  onStep?: (p: StepProgress) => void;
+  /** Checked between steps: stop early (after a checkpoint) when it returns true. */
+  shouldStop?: () => boolean;
+}
+
+interface StepRecord {
+  loss: number;
+  up: number;
+  down: number;
+  ms: number;
+  extraLoss?: number;
+}
+
+export interface FinetuneResult {
+  /** Loss of every step from 1 (steps before a resume come from the checkpoint). */
+  losses: number[];
+  /** Device-side penalty of each step (NoPeek), when the defense has one. */
+  extraLosses: number[];
+  steps: number;
+  /** Steps already done when this process started (resumed from the checkpoint). */
+  startStep: number;
+  /** Bytes of each step, device → server (up) and back (down). */
+  perStep: { up: number; down: number }[];
+  /** Everything this process sent and received (handshakes, checkpoints, retried steps). */
+  bytesUp: number;
+  bytesDown: number;
+  seconds: number;
+  wireDtype: FloatWireDType;
+  reconnects: number;
+  interrupted: boolean;
+}
+
+export interface GenerateRequest {
+  prompt: string;
+  maxNewTokens: number;
+  /** 0 = greedy. */
+  temperature?: number;
+  topK?: number;
+}
+
+export interface GenerateResult {
+  text: string;
+  ids: number[];
+  promptIds: number[];
+  bytesUp: number;
+  bytesDown: number;
+  /** Bytes of each generated token's round trip. */
+  perStep: { up: number; down: number }[];
+  seconds: number;
+  wireDtype: FloatWireDType;
+  reconnects: number;
+}
+
+/** What a device checkpoint belongs to; resuming under other settings is refused. */
+interface DeviceCheckpointInfo {
+  deviceId: string;
+  modelFingerprint: string;
+  splitPoint: number;
+  tailBlocks: number;
+  lora: LoRASettings;
+  defense: string | null;
+  data: { digest: string; batch: number; seq: number } | null;
+}
+
+export class DeviceRunError extends Error {
+  override name = 'DeviceRunError';
+  constructor(message: string, readonly hint?: string) {
+    super(message);
+  }
+}
+
+/** Errors a server reports that a later attempt may not meet (the others repeat: settings, protocol, data). */
+const RETRYABLE_REMOTE = new Set(['timeout', 'rate_limited', 'busy', 'shutting_down']);
+
+/** Link failures worth another attempt; protocol and settings errors are not. */
+export function isRetryable(e: unknown): boolean {
+  if (e instanceof TransportClosedError || e instanceof TransportTimeoutError) return true;
+  return e instanceof RemoteError && RETRYABLE_REMOTE.has(e.code);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class SplitDevice {
+  readonly fingerprint: string;
+  readonly tokenizer: HFTokenizer;
+  readonly part: DeviceModel;
+  readonly tailPart: ServerModel | null;
+  /** The device's adapters (device blocks and tail blocks), installed in the parts. */
+  readonly adapters: AdapterSet;
+  readonly optimizer: optim.AdamW | null;
+  readonly defense: Defense | null;
+  readonly #o: SplitDeviceOptions & { tail: number; wireDtype: FloatWireDType };
+  readonly #store: SnapshotStore<DeviceCheckpointInfo> | null;
+  #bytes = { up: 0, down: 0 };
+
+  constructor(o: SplitDeviceOptions) {
+    checkLoRASettings(o.lora);
+    this.#o = { ...o, tail: o.tail ?? 0, wireDtype: o.wireDtype ?? 'float32' };
+    this.fingerprint = modelFingerprint(o.modelDir);
+    this.tokenizer = loadTokenizer(o.modelDir);
+    this.part = loadDevicePart(o.modelDir, o.split);
+    let tail: ServerModel | null = null;
+    try {
+      tail = this.#o.tail > 0 ? loadDeviceTail(o.modelDir, this.#o.tail) : null;
+      if (tail && o.split + this.#o.tail > this.part.config.nLayers) {
+        throw new DeviceRunError(`--split ${o.split} + --tail ${this.#o.tail} exceeds the model's ${this.part.config.nLayers} blocks`);
+      }
+      this.part.requiresGrad_(false);
+      tail?.requiresGrad_(false);
+      this.adapters = AdapterSet.merge([AdapterSet.seeded(this.part, o.lora), ...(tail ? [AdapterSet.seeded(tail, o.lora)] : [])]);
+      this.adapters.install();
+      this.optimizer = this.adapters.size ? new optim.AdamW(this.adapters.parameters(), { lr: o.lr }) : null;
+      this.defense = o.defense ? createDefense(o.defense) : null;
+    } catch (e) {
+      this.part.dispose();
+      tail?.dispose();
+      throw e;
+    }
+    this.tailPart = tail;
+    this.#store = o.checkpointDir ? new SnapshotStore<DeviceCheckpointInfo>(o.checkpointDir, DEVICE_CHECKPOINT_FORMAT, { device: 2 }) : null;
+  }
+
+  get wireDtype(): FloatWireDType {
+    return this.#o.wireDtype;
+  }
+
+  dispose(): void {
+    this.optimizer?.dispose();
+    this.adapters.dispose();
+    this.part.dispose();
+    this.tailPart?.dispose();
+  }
+
+  /** Split LoRA fine-tuning for `steps` steps in total (continuing the checkpoint when there is one). */
+  async finetune(f: FinetuneOptions): Promise<FinetuneResult> {
+    const o = this.#o;
+    const t0 = performance.now();
+    if (!Number.isInteger(f.steps) || f.steps < 0) throw new DeviceRunError(`--steps must be a non-negative integer, got ${f.steps}`);
+    if (!Number.isInteger(f.batch) || f.batch < 1) throw new DeviceRunError(`--batch must be a positive integer, got ${f.batch}`);
+    if (f.seq > this.part.config.maxPositions) throw new DeviceRunError(`--seq ${f.seq} exceeds the model's ${this.part.config.maxPositions} positions`);
+    const windows = new TokenWindows(this.tokenizer, f.texts, f.seq, f.dataSeed ?? o.lora.seed);
+    const info = this.#info({ digest: windows.digest, batch: f.batch, seq: f.seq });
+    const every = Math.max(1, o.checkpointEvery ?? 10);
+
+    // Where to start: the checkpoint on disk, or step 0.
+    let history: StepRecord[] = [];
+    let last: { step: number; state: TrainState };
+    const resumed = this.#resume(info, (extra) => (history = ((extra as { history?: StepRecord[] } | undefined)?.history ?? []).slice()));
+    if (resumed) {
+      last = resumed;
+      history = history.slice(0, resumed.step);
+      if (history.length !== resumed.step) throw new CheckpointError(`${o.checkpointDir}: the checkpoint at step ${resumed.step} lacks its loss history`);
+      this.#log(`resuming from the checkpoint at step ${resumed.step}`);
+    } else last = { step: 0, state: captureState(this.adapters, this.optimizer) };
+    const startStep = last.step;
+    let step = last.step;
+    let failures = 0;
+    let reconnects = 0;
+    let interrupted = false;
+    const extraLoss = this.#extraLoss();
+
+    try {
+      while (step < f.steps && !interrupted) {
+        let session: DeviceSession | null = null;
+        let transport: Transport | null = null;
+        try {
+          transport = await this.#connect();
+          session = new DeviceSession(this.#sessionOptions(transport, step + 1, extraLoss));
+          await session.connect();
+          while (step < f.steps) {
+            const ids = windows.batch(step, f.batch);
+            const s0 = performance.now();
+            let r;
+            try {
+              r = await session.trainStep({ ids });
+            } finally {
+              ids.dispose();
+            }
+            step++;
+            const rec: StepRecord = { loss: r.loss, up: r.bytes.sent, down: r.bytes.received, ms: performance.now() - s0, ...(r.extraLoss !== undefined ? { extraLoss: r.extraLoss } : {}) };
+            history.push(rec);
+            const stop = f.shouldStop?.() ?? false;
+            if (step % every === 0 || step === f.steps || stop) {
+              // The server saves its side first; only then does this checkpoint count.
+              await session.checkpoint(`step-${step}`);
+              last = this.#checkpoint(step, last, info, history);
+              failures = 0;
+            }
+            const live = transport.stats;
+            f.onStep?.({
+              step, steps: f.steps, loss: rec.loss, ms: rec.ms, up: rec.up, down: rec.down,
+              totalUp: this.#bytes.up + live.sent.bytes, totalDown: this.#bytes.down + live.received.bytes, reconnects,
+            });
+            if (stop) {
+              interrupted = step < f.steps;
+              break;
+            }
+          }
+          await session.close('done');
+        } catch (e) {
+          if (!isRetryable(e)) throw e;
+          failures++;
+          const retries = o.retries ?? 5;
+          if (failures > retries) throw new DeviceRunError(`gave up after ${retries} retries: ${(e as Error).message}`, 'is the server running? check its log');
+          const delay = Math.min(o.maxBackoffMs ?? 10_000, (o.backoffMs ?? 500) * 2 ** (failures - 1));
+          // Whatever this attempt did after the last checkpoint is redone.
+          restoreState(this.adapters, this.optimizer, last.state);
+          step = last.step;
+          history = history.slice(0, step);
+          reconnects++;
+          this.#log(`link lost (${(e as Error).message}); retry ${failures}/${retries} in ${delay} ms, resuming from step ${step}`);
+          await sleep(delay);
+        } finally {
+          if (transport) {
+            await transport.close('device done').catch(() => undefined);
+            this.#bytes.up += transport.stats.sent.bytes;
+            this.#bytes.down += transport.stats.received.bytes;
+          }
+        }
+      }
+    } finally {
+      disposeState(last.state);
+    }
+    return {
+      losses: history.map((h) => h.loss),
+      extraLosses: history.flatMap((h) => (h.extraLoss !== undefined ? [h.extraLoss] : [])),
+      steps: step, startStep,
+      perStep: history.map((h) => ({ up: h.up, down: h.down })),
+      bytesUp: this.#bytes.up, bytesDown: this.#bytes.down,
+      seconds: (performance.now() - t0) / 1000, wireDtype: o.wireDtype, reconnects, interrupted,
+    };
+  }
+
+  /** Split generation of one prompt (the device's adapters from its checkpoint, when there is one). */
+  async generate(g: GenerateRequest): Promise<GenerateResult> {
+    const o = this.#o;
+    const t0 = performance.now();
+    const resumed = this.#resume(this.#info(null), () => undefined);
+    if (resumed) {
+      this.#log(`using the device adapters of the checkpoint at step ${resumed.step}`);
+      disposeState(resumed.state);
+    }
+    const tok = this.tokenizer;
+    let promptIds = tok.encode(g.prompt);
+    if (!promptIds.length && tok.bosTokenId !== null) promptIds = [tok.bosTokenId];
+    if (!promptIds.length) throw new DeviceRunError('the prompt is empty and the tokenizer has no BOS token to start from');
+    const room = this.part.config.maxPositions - promptIds.length;
+    if (room < 1) throw new DeviceRunError(`the prompt has ${promptIds.length} tokens; the model handles ${this.part.config.maxPositions} positions`);
+    const maxNewTokens = Math.min(g.maxNewTokens, room);
+    let failures = 0;
+    let reconnects = 0;
+    for (;;) {
+      let transport: Transport | null = null;
+      try {
+        transport = await this.#connect();
+        const session = new DeviceSession(this.#sessionOptions(transport, 1, null));
+        await session.connect();
+        const ids = idsTensor([promptIds]);
+        let out: number[][];
+        try {
+          out = await session.generate(ids, { maxNewTokens, temperature: g.temperature ?? 1, topK: g.topK ?? 0, eosTokenId: tok.eosTokenId });
+        } finally {
+          ids.dispose();
+        }
+        await session.close('done');
+        const perStep = [...transport.stats.perStep.entries()].filter(([s]) => s > 0).sort((a, b) => a[0] - b[0]).map(([, b]) => ({ up: b.sent, down: b.received }));
+        const newIds = out[0]!;
+        // Decoded in context, as models/generate does (alone, a continuation can lose its leading space).
+        const decode = (x: number[]) => tok.decode(x, { skipSpecialTokens: true });
+        const before = decode(promptIds);
+        const all = decode([...promptIds, ...newIds]);
+        return {
+          text: all.startsWith(before) ? all.slice(before.length) : decode(newIds), ids: newIds, promptIds,
+          bytesUp: this.#bytes.up + transport.stats.sent.bytes, bytesDown: this.#bytes.down + transport.stats.received.bytes,
+          perStep, seconds: (performance.now() - t0) / 1000, wireDtype: o.wireDtype, reconnects,
+        };
+      } catch (e) {
+        if (!isRetryable(e)) throw e;
+        failures++;
+        const retries = o.retries ?? 5;
+        if (failures > retries) throw new DeviceRunError(`gave up after ${retries} retries: ${(e as Error).message}`, 'is the server running? check its log');
+        const delay = Math.min(o.maxBackoffMs ?? 10_000, (o.backoffMs ?? 500) * 2 ** (failures - 1));
+        reconnects++;
+        this.#log(`link lost (${(e as Error).message}); retry ${failures}/${retries} in ${delay} ms`);
+        await sleep(delay);
+      } finally {
+        if (transport) {
+          await transport.close('device done').catch(() => undefined);
+          this.#bytes.up += transport.stats.sent.bytes;
+          this.#bytes.down += transport.stats.received.bytes;
+        }
+      }
+    }
+  }
+
+  #log(msg: string): void {
+    (this.#o.log ?? ((l: string) => process.stderr.write(`${l}\n`)))(msg);
+  }
+
+  #connect(): Promise<Transport> {
+    const o = this.#o;
+    return o.connect ? o.connect() : connectWebSocket(o.server, { limits: o.limits, timeoutMs: o.timeoutMs, ca: o.ca });
+  }
+
+  #info(data: DeviceCheckpointInfo['data']): DeviceCheckpointInfo {
+    const o = this.#o;
+    return {
+      deviceId: o.deviceId, modelFingerprint: this.fingerprint, splitPoint: o.split, tailBlocks: o.tail, lora: o.lora,
+      defense: o.defense ? `${o.defense.name}:${o.defense.level}` : null, data,
+    };
+  }
+
+  /**
+   * Loads the latest device checkpoint into the adapters and optimiser (returns it, with a copy of
+   * the state), or null without one. Fine-tuning needs the same data settings; generation only the
+   * same model, split and adapters.
+   */
+  #resume(info: DeviceCheckpointInfo, onExtra: (extra: unknown) => void): { step: number; state: TrainState } | null {
+    const store = this.#store;
+    const idx = store?.read();
+    if (!store || !idx) return null;
+    const saved = idx.info;
+    const same = (k: keyof DeviceCheckpointInfo) => canonicalJson(saved[k]) === canonicalJson(info[k]);
+    const keys: (keyof DeviceCheckpointInfo)[] = info.data ? ['deviceId', 'modelFingerprint', 'splitPoint', 'tailBlocks', 'lora', 'defense', 'data'] : ['deviceId', 'modelFingerprint', 'splitPoint', 'tailBlocks', 'lora'];
+    const differ = keys.filter((k) => !same(k));
+    if (differ.length) {
+      throw new CheckpointError(
+        `the checkpoint in ${store.dir} was made with other settings (${differ.map((k) => `${k}: ${JSON.stringify(saved[k])} vs ${JSON.stringify(info[k])}`).join('; ')})`,
+        'use the same settings as the run that wrote it (only --steps may change), or another --checkpoint-dir',
+      );
+    }
+    const latest = store.latest();
+    if (!latest) return null;
+    const s = store.load(latest);
+    try {
+      restoreState(this.adapters, this.optimizer, s);
+    } catch (e) {
+      disposeState(s);
+      throw new CheckpointError(`${store.dir}: ${(e as Error).message}`);
+    }
+    disposeState(s);
+    onExtra(idx.extra);
+    return { step: latest.step, state: captureState(this.adapters, this.optimizer) };
+  }
+
+  #checkpoint(step: number, prev: { step: number; state: TrainState }, info: DeviceCheckpointInfo, history: StepRecord[]): { step: number; state: TrainState } {
+    const state = captureState(this.adapters, this.optimizer, prev.state);
+    this.#store?.save(step, 'device', state, info, { history });
+    return { step, state };
+  }
+
+  #extraLoss(): DeviceSessionOptions['extraLoss'] {
+    const d = this.defense;
+    if (!(d instanceof NoPeekDefense)) return null;
+    const part = this.part;
+    // E is recomputed from the ids: the same values the forward used (the embeddings are frozen).
+    return ({ ids, attentionMask, hidden }) => tidy(() => d.penalty(part.embed(ids), hidden, attentionMask));
+  }
+
+  #sessionOptions(transport: Transport, firstStep: number, extraLoss: DeviceSessionOptions['extraLoss']): DeviceSessionOptions {
+    const o = this.#o;
+    const d = this.defense;
+    return {
+      transport,
+      part: d?.stage === 'embeddings' ? new DefendedDevice(this.part, d) : this.part,
+      tail: this.tailPart ? { model: this.tailPart, blocks: o.tail } : null,
+      optimizer: this.optimizer,
+      wireDtype: o.wireDtype,
+      defense: d?.stage === 'activations' ? (h) => d.apply(h) : null,
+      extraLoss,
+      deviceId: o.deviceId,
+      authToken: o.token,
+      modelFingerprint: this.fingerprint,
+      timeoutMs: o.timeoutMs ?? 600_000,
+      firstStep,
+    };
+  }
+}

@@ -1,0 +1,114 @@
+// One device connection as the server sees it: a Transport wrapper that the ServerSession talks
+// through. It lets the server read the hello before the session starts (to authenticate and bind
+// the device's state) and hand it back, checks activation sizes against the model before the
+// session touches them, tells the device's state about each training step, and can end the
+// connection with an `error` message from outside the session (rate limit, shutdown).
+import type { AnyFrame, TensorInputs } from '../protocol/frame.js';
+import type { FrameLimits } from '../protocol/limits.js';
+import type { Outgoing } from '../protocol/messages.js';
+import { SessionError } from '../session/types.js';
+import { TransportClosedError, type ReceiveOptions, type SentFrame, type Transport, type TransportStats } from '../transport/transport.js';
+
+export interface ShapeLimits {
+  /** Width of the activations the server part takes (and returns, in the U-shape). */
+  dModel: number;
+  /** Longest sequence (with cached positions) the model handles. */
+  maxPositions: number;
+  /** Most tokens (batch × sequence) in one frame. */
+  maxTokens: number;
+}
+
+export class DeviceConnection implements Transport {
+  readonly #inner: Transport;
+  readonly #shape: ShapeLimits;
+  readonly #replay: AnyFrame[] = [];
+  #failure: { code: string; message: string } | null = null;
+  #session = '';
+  /** The device id from its hello, once the server has read it. */
+  deviceId: string | null = null;
+  /** Called with every frame the session is about to handle (after the checks); may throw SessionError. */
+  onFrame: ((f: AnyFrame) => void) | null = null;
+  /** Resolves when the server is done with this connection (session over, state released). */
+  readonly done: Promise<void>;
+  #resolveDone!: () => void;
+
+  constructor(inner: Transport, shape: ShapeLimits, readonly id: number, readonly remote: string) {
+    this.#inner = inner;
+    this.#shape = shape;
+    this.done = new Promise((r) => (this.#resolveDone = r));
+  }
+
+  get limits(): FrameLimits {
+    return this.#inner.limits;
+  }
+  get stats(): TransportStats {
+    return this.#inner.stats;
+  }
+  get isClosed(): boolean {
+    return this.#inner.isClosed;
+  }
+  /** Why the server ended the connection itself (rate limit, ...), if it did. */
+  get failure(): { code: string; message: string } | null {
+    return this.#failure;
+  }
+  /** The session id the server assigned (after welcome). */
+  get session(): string {
+    return this.#session;
+  }
+
+  async send(msg: Outgoing, tensors?: TensorInputs): Promise<SentFrame> {
+    const sent = await this.#inner.send(msg, tensors);
+    if (msg.type === 'welcome') this.#session = msg.session;
+    return sent;
+  }
+
+  async receive(o?: ReceiveOptions): Promise<AnyFrame> {
+    this.#throwIfFailed();
+    const f = this.#replay.shift() ?? (await this.#inner.receive(o));
+    // The frames of a connection the server ended (e.g. a flood) are not handled.
+    this.#throwIfFailed();
+    this.#check(f);
+    this.onFrame?.(f);
+    return f;
+  }
+
+  #throwIfFailed(): void {
+    const f = this.#failure;
+    if (f) throw new TransportClosedError(`connection ended by the server (${f.code})`);
+  }
+
+  /** Puts a frame back to be received again (the hello the server read first). */
+  unshift(f: AnyFrame): void {
+    this.#replay.unshift(f);
+  }
+
+  close(reason?: string): Promise<void> {
+    return this.#inner.close(reason);
+  }
+
+  /** Ends the connection from outside the session: an `error` message to the device, then close. */
+  async fail(code: string, message: string): Promise<void> {
+    if (this.#failure || this.#inner.isClosed) return;
+    this.#failure = { code, message };
+    await this.#inner.send({ type: 'error', session: this.#session, step: 0, code, message: message.slice(0, 4000) }).catch(() => undefined);
+    await this.#inner.close(code).catch(() => undefined);
+  }
+
+  finish(): void {
+    this.#resolveDone();
+  }
+
+  /** Activation sizes against the model, before the session converts or runs anything. */
+  #check(f: AnyFrame): void {
+    const { dModel, maxPositions, maxTokens } = this.#shape;
+    const t = f.tensors as Record<string, { shape: readonly number[] } | undefined>;
+    const act = f.msg.type === 'forward' || f.msg.type === 'generate_step' ? t.hidden : f.msg.type === 'gradient' ? t.grad : undefined;
+    if (!act) return;
+    const [B, T, D] = act.shape as [number, number, number];
+    const name = f.msg.type === 'gradient' ? 'grad' : 'hidden';
+    if (D !== dModel) throw new SessionError('bad_request', `'${f.msg.type}' ${name} has width ${D}, the model's is ${dModel}`);
+    const past = f.msg.type === 'generate_step' ? f.msg.positionOffset : 0;
+    if (past + T > maxPositions) throw new SessionError('bad_request', `'${f.msg.type}' reaches position ${past + T}, the model handles ${maxPositions}`);
+    if (B * T > maxTokens) throw new SessionError('bad_request', `'${f.msg.type}' carries ${B}×${T} = ${B * T} tokens, the server takes at most ${maxTokens} per frame`);
+  }
+}
