@@ -31,6 +31,8 @@ export const auditConfigSchema = z.object({
     .object({ examples: z.number().int().positive(), steps: z.number().int().positive(), batchSize: z.number().int().positive(), maxTokens: z.number().int().min(2) })
     .partial()
     .default({}),
+  /** Split LoRA fine-tuning steps for training-time defenses (NoPeek). */
+  finetuneSteps: z.number().int().positive().default(60),
   /** Victim segments scored per attack. */
   victimSegments: z.number().int().positive().default(64),
   examples: z.number().int().nonnegative().default(4),

@@ -3,7 +3,7 @@
 import { loadModel, loadTokenizer, splitModel } from '../models/index.js';
 import { analyzeLeakage } from '../leakage/index.js';
 import { attackSweep, victimSegments, type AttackName } from '../attacks/index.js';
-import { tradeoff, type DefenseName } from '../defenses/index.js';
+import { tradeoff, nopeekFinetune, type DefenseName } from '../defenses/index.js';
 import { splitDisjoint } from '../data/index.js';
 import type { AuditResults, Example } from '../report/index.js';
 import type { AuditConfig } from './config.js';
@@ -85,6 +85,7 @@ export async function runAudit(cfg: AuditConfig, onProgress: (p: AuditProgress) 
         tradeoff({
           device, server, tokenizer, lm: model, defense: d.name as DefenseName, levels: d.levels, attacks: tradeoffAttacks,
           auxTexts: aux, victimTexts: segments, utilityTexts: utility!, finetuneTexts: finetune, budget: cfg.budget, maxTokens, seed: cfg.seed,
+          finetune: nopeekFinetune({ loadModel: () => loadModel(cfg.model), tokenizer, split: k, steps: cfg.finetuneSteps, maxTokens: Math.max(maxTokens, 64), seed: cfg.seed }),
           onProgress: (p) => onProgress({ part: 'tradeoff', fraction: Math.min(1, done / units), detail: `${d.name}=${p.level} ${p.attacker} ${p.attack} ${p.phase}` }),
         }),
       );

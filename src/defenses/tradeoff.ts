@@ -116,7 +116,9 @@ export async function tradeoff(o: TradeoffOptions): Promise<TradeoffResult> {
     const training = deviceDefense.stage === 'training';
     let tuned: FinetunedParts | null = null;
     let attackerTuned: FinetunedParts | null = null;
-    if (training && level > 0) {
+    // Level 0 of a training-time defense is plain split fine-tuning, so every level's utility is
+    // measured after the same fine-tuning budget.
+    if (training) {
       if (!o.finetune) throw new Error(`${o.defense} is a training-time defense: the trade-off needs a split fine-tuning routine`);
       tuned = await o.finetune(deviceDefense, o.finetuneTexts ?? o.utilityTexts);
       // The adaptive attacker repeats the defended fine-tuning on its own auxiliary text.

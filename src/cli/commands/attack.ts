@@ -25,6 +25,7 @@ interface AttackFlags extends BudgetFlags {
   saveAttacker?: string;
   loadAttacker?: string;
   show: string;
+  victimSegments: string;
   json?: boolean;
 }
 
@@ -44,6 +45,7 @@ export function registerAttack(program: Command): void {
     .option('--save-attacker <dir>', 'write the trained attacker here')
     .option('--load-attacker <dir>', 'reuse an attacker written by --save-attacker instead of training')
     .option('--show <n>', 'examples to print', '3')
+    .option('--victim-segments <n>', 'victim sequences to attack (with --victim)', '64')
     .option('--json', 'print one JSON object');
   addBudgetOptions(cmd);
   cmd.action(async (f: AttackFlags) => {
@@ -87,7 +89,7 @@ export function registerAttack(program: Command): void {
             throw new UsageError(`the capture was taken at split ${source.splitPoint}, not --split ${k}`, `rerun with --split ${source.splitPoint}`);
           }
         } else {
-          refs = victimSegments(loadAuditTexts('victim', { source: f.victim!, field: f.field, column: f.column }), tokenizer, { maxTokens });
+          refs = victimSegments(loadAuditTexts('victim', { source: f.victim!, field: f.field, column: f.column }), tokenizer, { maxTokens }).slice(0, intFlag(f.victimSegments, '--victim-segments', 1));
           source = simulateCapture(device, tokenizer, refs, { maxTokens });
         }
         const hyps: string[] = [];

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { loadModel, loadTokenizer, splitModel } from '../../models/index.js';
 import { ATTACK_NAMES, isAttackName, type AttackName } from '../../attacks/index.js';
-import { DEFENSE_NAMES, LEVEL_MEANING, isDefenseName, tradeoff, type TradeoffResult } from '../../defenses/index.js';
+import { DEFENSE_NAMES, LEVEL_MEANING, isDefenseName, nopeekFinetune, tradeoff, type TradeoffResult } from '../../defenses/index.js';
 import { splitDisjoint } from '../../data/index.js';
 import { loadAuditTexts } from '../../audit/texts.js';
 import { UsageError } from '../errors.js';
@@ -18,6 +18,7 @@ interface TradeoffFlags extends BudgetFlags {
   defense: string;
   levels: string;
   attacks: string;
+  finetuneSteps: string;
   field?: string;
   column?: string;
   seed?: string;
@@ -45,6 +46,7 @@ export function registerTradeoff(program: Command): void {
     .requiredOption('--defense <name>', `one of: ${DEFENSE_NAMES.map((d) => `${d} (level = ${LEVEL_MEANING[d]})`).join('; ')}`)
     .requiredOption('--levels <list>', 'defense levels, e.g. 0,0.5,1 (0 = no defense)')
     .option('--attacks <list>', 'attacks to run', 'revertlm,sip')
+    .option('--finetune-steps <n>', 'split LoRA fine-tuning steps for training-time defenses (nopeek)', '60')
     .option('--field <path>', 'JSON(L) field holding the text')
     .option('--column <name>', 'CSV/TSV column holding the text')
     .option('--seed <n>', 'seed (default 0)')
@@ -73,6 +75,7 @@ export function registerTradeoff(program: Command): void {
         r = await tradeoff({
           device, server, tokenizer, lm: model, defense: f.defense, levels, attacks: attacks as AttackName[],
           auxTexts: aux, victimTexts: victim!, utilityTexts: utility!, finetuneTexts: finetune!, budget: budgetFlags(f), seed,
+          finetune: nopeekFinetune({ loadModel: () => loadModel(resolve(f.model)), tokenizer, split: k, steps: intFlag(f.finetuneSteps, '--finetune-steps', 1), maxTokens: 64, seed }),
           onProgress: (p) => progress.update({ part: `${f.defense}=${p.level} ${p.attacker}`, fraction: p.step / Math.max(1, p.totalSteps), detail: `${p.attack} ${p.phase}` }),
         });
       } finally {
