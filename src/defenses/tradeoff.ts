@@ -142,7 +142,8 @@ export async function tradeoff(o: TradeoffOptions): Promise<TradeoffResult> {
       for (const name of o.attacks) {
         const report = (attacker: 'naive' | 'adaptive') => (o.onProgress ? (p: Progress) => o.onProgress!({ ...p, level, attacker }) : undefined);
         const naive = await scoreAttacker(o, name, o.device, victimDevice, segments, report('naive'));
-        const adaptive = await scoreAttacker(o, name, adaptiveKnowledge, victimDevice, segments, report('adaptive'));
+        // At level 0 an inference-time defense is the identity, so the adaptive attacker is the naive one.
+        const adaptive = !training && level === 0 ? naive : await scoreAttacker(o, name, adaptiveKnowledge, victimDevice, segments, report('adaptive'));
         row.attacks[name] = { naive, adaptive };
       }
       out.levels.push(row);

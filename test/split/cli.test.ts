@@ -185,6 +185,18 @@ test('capture: holds exactly the activations the device sent and the gradients i
   } finally {
     reader.close();
   }
+
+  // The attacker's tools read the (crash-truncated) capture directly: no text, no token ids.
+  const leak = await runCli(['leakage', '--capture', cap, '--json']);
+  assert.equal(leak.code, 0, leak.stderr);
+  const stats = JSON.parse(leak.stdout) as { split_point: number; tokens: number; hidden: { effective_rank: number } };
+  assert.equal(stats.split_point, 1);
+  assert.ok(stats.tokens > 0 && stats.hidden.effective_rank > 1, leak.stdout);
+  const inv = await runCli(['attack', '--model', S.model, '--split', '1', '--attack', 'nn', '--capture', cap, '--json']);
+  assert.equal(inv.code, 0, inv.stderr);
+  const out = JSON.parse(inv.stdout) as { sequences: number; scores: unknown };
+  assert.equal(out.scores, null, 'a capture carries no references to score against');
+  assert.ok(out.sequences >= RUN.steps, `inverted ${out.sequences} captured sequences`);
 });
 
 test('split generation over the network (greedy, KV caches on both sides) = unsplit greedy decoding', async () => {

@@ -20,10 +20,13 @@ export function demoConfig(root: string): AuditConfigInput {
     victim: { source: 'spamassassin:easy-ham-2', limit: 400 },
     splits: [1, 2, 3],
     attacks: ['revertlm', 'sip', 'nn'],
-    defenses: [{ name: 'gaussian', levels: [0, 0.5, 1], split: 2 }],
+    defenses: [{ name: 'gaussian', levels: [0, 1], split: 2 }],
     tradeoffAttacks: ['revertlm', 'sip'],
-    leakage: { enabled: true, tokens: 2048 },
-    victimSegments: 48,
+    leakage: { enabled: true, tokens: 1024 },
+    // Budgets sized so the whole demo fits in about ten minutes on 2 CPU cores; `revertlm audit`
+    // defaults to each attack's full budget.
+    budget: { steps: 200, examples: 1500 },
+    victimSegments: 24,
     seed: 0,
   };
 }

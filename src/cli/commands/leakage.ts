@@ -2,11 +2,14 @@ import type { Command } from 'commander';
 import { basename, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { printJson } from '../output.js';
+import { CaptureReader } from '../../split/capture/index.js';
 import { UsageError } from '../errors.js';
 import { InputError, loadTexts, parseTextSourceArg } from '../../data/index.js';
 import { loadModel, loadTokenizer, ModelError } from '../../models/index.js';
 import {
   analyzeLeakage,
+  analyzeCapture,
+  hiddenFromCapture,
   ESTIMATORS,
   formatLeakageTable,
   parseLayers,
@@ -15,8 +18,9 @@ import {
 } from '../../leakage/index.js';
 
 interface LeakageCliOptions {
-  model: string;
-  data: string;
+  model?: string;
+  data?: string;
+  capture?: string;
   layers?: string;
   tokens: string;
   seed: string;
@@ -46,7 +50,7 @@ function estimatorList(v: string | undefined): EstimatorName[] | undefined {
 
 function readTexts(o: LeakageCliOptions): string[] {
   try {
-    const source = parseTextSourceArg(o.data, { format: o.format, field: o.field, column: o.column, separator: o.separator, limit: o.limit });
+    const source = parseTextSourceArg(o.data!, { format: o.format, field: o.field, column: o.column, separator: o.separator, limit: o.limit });
     return loadTexts(source);
   } catch (e) {
     if (e instanceof InputError) throw new UsageError(e.problem, e.hint);
@@ -75,12 +79,36 @@ function progressBar(): { update: (p: LeakageProgress) => void; stop: () => void
   };
 }
 
+/** --capture: what the server recorded, read through the capture reader (no text, no token ids). */
+async function leakageOfCapture(o: LeakageCliOptions, tokens: number, seed: number, components: number, estimators: ReturnType<typeof estimatorList>): Promise<void> {
+  let reader: CaptureReader;
+  try {
+    reader = CaptureReader.open(resolve(o.capture!));
+  } catch (e) {
+    throw new UsageError((e as Error).message, 'pass a directory written by `revertlm serve --capture DIR`');
+  }
+  const capture = hiddenFromCapture(reader, { maxTokens: tokens });
+  reader.close();
+  const attacker = o.model && o.data ? { model: loadModel(o.model), tokenizer: loadTokenizer(o.model), texts: readTexts(o) } : null;
+  try {
+    const r = await analyzeCapture(capture, { seed, components, estimators, ...(attacker ? { attacker } : {}) });
+    if (o.json) return printJson(r);
+    process.stdout.write(`capture at split point ${r.split_point}: ${r.tokens} distinct token positions\n`);
+    for (const [k, v] of Object.entries(r.hidden)) process.stdout.write(`  ${k.padEnd(16)} ${typeof v === 'number' ? v.toFixed(4) : JSON.stringify(v)}\n`);
+    if (r.attacker) process.stdout.write(`${formatLeakageTable(r.attacker)}\n`);
+  } finally {
+    capture.dispose();
+    attacker?.model.dispose();
+  }
+}
+
 export function registerLeakage(program: Command): void {
   program
     .command('leakage')
     .description("how much input information each block's hidden state keeps: per split point, MI estimates (nats) and hidden-state statistics")
-    .requiredOption('--model <dir>', 'model directory (config.json, model.safetensors, tokenizer.json)')
-    .requiredOption('--data <file>', 'texts: a text/jsonl/json/csv/tsv file or spamassassin:<group>')
+    .option('--model <dir>', 'model directory (config.json, model.safetensors, tokenizer.json)')
+    .option('--data <file>', 'texts: a text/jsonl/json/csv/tsv file or spamassassin:<group>')
+    .option('--capture <dir>', "a server capture (revertlm serve --capture): statistics of the hidden states the server saw; with --model/--data also the attacker-model estimates at the capture's split point")
     .option('--layers <spec>', 'split points to analyse, e.g. 0..5 or 1,3,5 (default: all, 0..L)')
     .option('--tokens <n>', 'cap on the number of token positions', '4096')
     .option('--seed <s>', 'seed (sampling, PCA jitter, critic and probe training)', '0')
@@ -97,6 +125,8 @@ export function registerLeakage(program: Command): void {
       const seed = int('seed', o.seed, 0);
       const components = int('components', o.components, 1);
       const estimators = estimatorList(o.estimators);
+      if (o.capture) return leakageOfCapture(o, tokens, seed, components, estimators);
+      if (!o.model || !o.data) throw new UsageError('leakage needs --model and --data (or --capture DIR)', 'e.g. revertlm leakage --model DIR --data texts.txt');
       const texts = readTexts(o);
       if (texts.length === 0) throw new UsageError(`no texts in ${o.data}`, 'check the file and --format/--field');
       let loaded;
