@@ -4,7 +4,7 @@ import { loadModel, loadTokenizer, splitModel } from '../models/index.js';
 import { analyzeLeakage } from '../leakage/index.js';
 import { attackSweep, victimSegments, type AttackName } from '../attacks/index.js';
 import { tradeoff, nopeekFinetune, type DefenseName } from '../defenses/index.js';
-import { splitDisjoint } from '../data/index.js';
+import { seededShuffle, splitDisjoint } from '../data/index.js';
 import type { AuditResults, Example } from '../report/index.js';
 import type { AuditConfig } from './config.js';
 import { loadAuditTexts } from './texts.js';
@@ -43,7 +43,9 @@ export async function runAudit(cfg: AuditConfig, onProgress: (p: AuditProgress) 
     const needsUtility = cfg.defenses.length > 0;
     const [victim, utility, finetune] = needsUtility && victimAll.length >= 6 ? splitDisjoint(victimAll, [0.5, 0.25, 0.25], cfg.seed) : [victimAll, [], []];
     const maxTokens = cfg.budget.maxTokens ?? 32;
-    const segments = victimSegments(victim!, tokenizer, { maxTokens }).slice(0, cfg.victimSegments);
+    // A seeded sample of segments from across the victim set (the first ones would all come from
+    // the first few documents).
+    const segments = seededShuffle(victimSegments(victim!, tokenizer, { maxTokens }), cfg.seed).slice(0, cfg.victimSegments);
     const attacks = cfg.attacks as AttackName[];
     const tradeoffAttacks = (cfg.tradeoffAttacks ?? attacks.slice(0, 2)) as AttackName[];
     const units = (cfg.leakage.enabled ? 1 : 0) + splits.length * attacks.length +
