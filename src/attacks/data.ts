@@ -1,0 +1,126 @@
+// Auxiliary training data for learned attacks: token windows cut from public text, padded
+// batches, and the device part's activations H_k on them (the server can compute these itself
+// because it holds the device part's pretrained weights).
+import { Tensor, ids as idsTensor, noGrad, tidy, keep, cat, tensor } from '../torch/index.js';
+import type { DevicePart, TextTokenizer } from '../models/types.js';
+import { mulberry32 } from '../data/prng.js';
+
+export interface WindowOptions {
+  /** Tokens per window, BOS included. */
+  maxTokens: number;
+  /** Windows shorter than this (BOS included) are dropped. */
+  minTokens?: number;
+  addBos: boolean;
+  /** Keep at most this many windows (a seeded random subset). */
+  limit?: number;
+  seed?: number;
+}
+
+/**
+ * Tokenises each text and cuts it into consecutive windows of maxTokens (BOS prepended to each
+ * window when the protocol adds one): what the device would send for a text of that length.
+ */
+export function tokenWindows(texts: readonly string[], tok: TextTokenizer, o: WindowOptions): number[][] {
+  const body = o.maxTokens - (o.addBos ? 1 : 0);
+  if (body < 1) throw new RangeError(`maxTokens ${o.maxTokens} leaves no room for tokens`);
+  const minTokens = o.minTokens ?? Math.min(8, o.maxTokens);
+  const bos = tok.bosTokenId;
+  if (o.addBos && bos === null) throw new Error('addBos is set but the tokenizer has no BOS token');
+  const out: number[][] = [];
+  for (const text of texts) {
+    const t = text.trim();
+    if (!t) continue;
+    const ids = tok.encode(t, { addBos: false, addEos: false });
+    for (let i = 0; i < ids.length; i += body) {
+      const w = ids.slice(i, i + body);
+      const seq = o.addBos ? [bos!, ...w] : w;
+      if (seq.length >= minTokens) out.push(seq);
+    }
+  }
+  if (o.limit !== undefined && out.length > o.limit) {
+    const rand = mulberry32(o.seed ?? 0);
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [out[i], out[j]] = [out[j]!, out[i]!];
+    }
+    out.length = o.limit;
+  }
+  return out;
+}
+
+/** Right-padded ids [B, T] (int64) and attention mask [B, T] (int64). */
+export function padBatch(seqs: readonly number[][], padId = 0, width?: number): { ids: Tensor; mask: Tensor } {
+  const T = width ?? Math.max(...seqs.map((s) => s.length));
+  const rows = seqs.map((s) => [...s, ...new Array<number>(T - s.length).fill(padId)]);
+  const mask = seqs.map((s) => [...new Array<number>(s.length).fill(1), ...new Array<number>(T - s.length).fill(0)]);
+  return { ids: idsTensor(rows), mask: idsTensor(mask) };
+}
+
+/** Real lengths from a [B, T] attention mask. */
+export function lengthsOf(mask: Tensor): number[] {
+  return noGrad(() => tidy(() => mask.sum(1).toNumbers()));
+}
+
+/** Device part's H_k for a batch of ids (no gradient). */
+export function deviceHidden(device: DevicePart, ids: Tensor, mask: Tensor): Tensor {
+  return noGrad(() => device.forward(ids, { attentionMask: mask }).hidden);
+}
+
+/** Token windows with their activations, sampled in seeded random minibatches. */
+export class AuxCorpus {
+  /** [N, T] padded ids, [N, T] mask, and (when cached) [N, T, D] activations. */
+  private ids: Tensor;
+  private mask: Tensor;
+  private hidden: Tensor | null = null;
+  private readonly rand: () => number;
+  readonly width: number;
+
+  constructor(readonly device: DevicePart, readonly seqs: number[][], o: { seed?: number; padId?: number; cacheBytes?: number } = {}) {
+    if (seqs.length === 0) throw new Error('no auxiliary training windows (is the auxiliary text empty?)');
+    this.width = Math.max(...seqs.map((s) => s.length));
+    const b = padBatch(seqs, o.padId ?? 0, this.width);
+    this.ids = keep(b.ids);
+    this.mask = keep(b.mask);
+    this.rand = mulberry32((o.seed ?? 0) ^ 0x5eed);
+    const bytes = seqs.length * this.width * device.config.dModel * 4;
+    if (bytes <= (o.cacheBytes ?? 512 * 1024 * 1024)) {
+      const parts: Tensor[] = [];
+      for (let i = 0; i < seqs.length; i += 64) {
+        const n = Math.min(64, seqs.length - i);
+        parts.push(tidy(() => deviceHidden(device, this.ids.narrow(0, i, n), this.mask.narrow(0, i, n))));
+      }
+      this.hidden = keep(tidy(() => cat(parts, 0)));
+      for (const p of parts) p.dispose();
+    }
+  }
+
+  get size(): number {
+    return this.seqs.length;
+  }
+
+  /** Row indices of a random minibatch. */
+  sample(batchSize: number): number[] {
+    const n = this.seqs.length;
+    return Array.from({ length: Math.min(batchSize, n) }, () => Math.floor(this.rand() * n));
+  }
+
+  /** ids [B, T], mask [B, T], hidden [B, T, D] for the given rows, trimmed to their longest row. */
+  batch(rows: number[]): { ids: Tensor; mask: Tensor; hidden: Tensor } {
+    return tidy(() => {
+      const index = tensor(rows, [rows.length], { dtype: 'int64' });
+      const T = Math.max(...rows.map((r) => this.seqs[r]!.length));
+      const ids = this.ids.indexSelect(0, index).narrow(1, 0, T).contiguous();
+      const mask = this.mask.indexSelect(0, index).narrow(1, 0, T).contiguous();
+      const hidden = this.hidden
+        ? this.hidden.indexSelect(0, index).narrow(1, 0, T).contiguous()
+        : deviceHidden(this.device, ids, mask);
+      return { ids, mask, hidden };
+    });
+  }
+
+  dispose(): void {
+    this.ids.dispose();
+    this.mask.dispose();
+    this.hidden?.dispose();
+  }
+}

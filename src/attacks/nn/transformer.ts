@@ -1,0 +1,128 @@
+// Small pre-LayerNorm Transformer pieces for learned attackers: a bidirectional encoder over
+// H_k (SIP, RevertLM's projector) and an autoregressive decoder with cross-attention (RevertLM's
+// generator).
+import { Tensor, F, nn, arange } from '../../torch/index.js';
+
+export class Container extends nn.Module {
+  add<M extends nn.Module>(name: string, m: M): M {
+    return this.registerModule(name, m);
+  }
+}
+
+/** A free tensor parameter held by a module. */
+export class ParamHolder extends nn.Module {
+  constructor(name: string, t: Tensor, trainable = true) {
+    super();
+    this.registerParameter(name, t, trainable);
+  }
+}
+
+/** [B, T] mask (1 = real) → bool [B, 1, 1, T] "may attend" mask. */
+export function keyMask(mask: Tensor): Tensor {
+  return mask.gt(0).unsqueeze(1).unsqueeze(1);
+}
+
+export class Attention extends nn.Module {
+  readonly q: nn.Linear;
+  readonly kv: nn.Linear;
+  readonly out: nn.Linear;
+  constructor(readonly d: number, readonly heads: number, kvDim = d) {
+    super();
+    if (d % heads) throw new RangeError(`model width ${d} is not divisible by ${heads} heads`);
+    this.q = this.registerModule('q', new nn.Linear(d, d));
+    this.kv = this.registerModule('kv', new nn.Linear(kvDim, 2 * d));
+    this.out = this.registerModule('out', new nn.Linear(d, d));
+  }
+  forward(x: Tensor, mem: Tensor, mask: Tensor | null, causal: boolean, dropout: number): Tensor {
+    const [B, Tq] = x.shape as [number, number];
+    const Tk = mem.size(1);
+    const hd = this.d / this.heads;
+    const q = this.q.forward(x).view(B, Tq, this.heads, hd).transpose(1, 2);
+    const [k, v] = this.kv.forward(mem).view(B, Tk, 2, this.heads, hd).permute(2, 0, 3, 1, 4).chunk(2, 0) as [Tensor, Tensor];
+    const a = F.attention(q, k.squeeze(0), v.squeeze(0), { mask, causal, dropout, train: this.training });
+    return this.out.forward(a.transpose(1, 2).reshape(B, Tq, this.d));
+  }
+}
+
+export class FeedForward extends nn.Module {
+  readonly up: nn.Linear;
+  readonly down: nn.Linear;
+  constructor(d: number, ff: number) {
+    super();
+    this.up = this.registerModule('up', new nn.Linear(d, ff));
+    this.down = this.registerModule('down', new nn.Linear(ff, d));
+  }
+  forward(x: Tensor): Tensor {
+    return this.down.forward(F.gelu(this.up.forward(x)));
+  }
+}
+
+export interface LayerOptions {
+  d: number;
+  heads: number;
+  ff: number;
+  dropout: number;
+}
+
+/** Pre-LN layer: self-attention (bidirectional or causal), optional cross-attention, FFN. */
+export class TransformerLayer extends nn.Module {
+  readonly ln1: nn.LayerNorm;
+  readonly self: Attention;
+  readonly lnX: nn.LayerNorm | null;
+  readonly cross: Attention | null;
+  readonly ln2: nn.LayerNorm;
+  readonly ffn: FeedForward;
+  constructor(readonly o: LayerOptions, crossDim: number | null = null) {
+    super();
+    this.ln1 = this.registerModule('ln1', new nn.LayerNorm(o.d));
+    this.self = this.registerModule('self', new Attention(o.d, o.heads));
+    this.lnX = crossDim === null ? null : this.registerModule('lnX', new nn.LayerNorm(o.d));
+    this.cross = crossDim === null ? null : this.registerModule('cross', new Attention(o.d, o.heads, crossDim));
+    this.ln2 = this.registerModule('ln2', new nn.LayerNorm(o.d));
+    this.ffn = this.registerModule('ffn', new FeedForward(o.d, o.ff));
+  }
+  forward(x: Tensor, selfMask: Tensor | null, causal: boolean, mem?: Tensor, memMask?: Tensor | null): Tensor {
+    const p = this.o.dropout;
+    const drop = (t: Tensor) => F.dropout(t, p, this.training);
+    const h1 = this.ln1.forward(x);
+    let y = x.add(drop(this.self.forward(h1, h1, selfMask, causal, p)));
+    if (this.cross && mem) y = y.add(drop(this.cross.forward(this.lnX!.forward(y), mem, memMask ?? null, false, p)));
+    return y.add(drop(this.ffn.forward(this.ln2.forward(y))));
+  }
+}
+
+export interface EncoderOptions extends LayerOptions {
+  inDim: number;
+  layers: number;
+  maxLen: number;
+}
+
+/**
+ * Bidirectional encoder over a sequence of vectors: LayerNorm on the input (H_k's scale grows with
+ * depth and differs wildly between positions), projection, learned positions, layers, final LN.
+ */
+export class SeqEncoder extends nn.Module {
+  readonly inNorm: nn.LayerNorm;
+  readonly inProj: nn.Linear;
+  readonly pos: nn.Embedding;
+  readonly layers: TransformerLayer[] = [];
+  readonly outNorm: nn.LayerNorm;
+  constructor(readonly o: EncoderOptions) {
+    super();
+    this.inNorm = this.registerModule('inNorm', new nn.LayerNorm(o.inDim));
+    this.inProj = this.registerModule('inProj', new nn.Linear(o.inDim, o.d));
+    this.pos = this.registerModule('pos', new nn.Embedding(o.maxLen, o.d, { std: 0.02 }));
+    const ls = this.registerModule('layers', new Container());
+    for (let i = 0; i < o.layers; i++) this.layers.push(ls.add(String(i), new TransformerLayer(o)));
+    this.outNorm = this.registerModule('outNorm', new nn.LayerNorm(o.d));
+  }
+  forward(x: Tensor, mask: Tensor): Tensor {
+    const T = x.size(1);
+    if (T > this.o.maxLen) throw new RangeError(`sequence of ${T} positions exceeds the attacker's maxLen ${this.o.maxLen}`);
+    let h = this.inProj.forward(this.inNorm.forward(x)).add(this.pos.forward(arange(T)));
+    h = F.dropout(h, this.o.dropout, this.training);
+    const m = keyMask(mask);
+    for (const l of this.layers) h = l.forward(h, m, false);
+    return this.outNorm.forward(h);
+  }
+}

@@ -1,0 +1,84 @@
+// The typed registry of attacks: name → factory. Factories receive only the server's knowledge
+// (device part, tokenizer, pretrained model) and a config, never victim data.
+import type { Attack, ServerKnowledge } from './types.js';
+import { SipAttack, type SipConfig } from './sip.js';
+import { NearestAttack } from './nearest.js';
+import { BisrAttack, OptimizeAttack, type OptimizeConfig } from './optimize.js';
+import { RevertLMAttack, type RevertConfigInput } from './revertlm/index.js';
+
+export interface AttackEntry<C> {
+  description: string;
+  /** Needs the pretrained full model (knowledge.lm). */
+  needsLm: boolean;
+  /** Not an attack: an upper bound that must be given the victim's true tokens (OracleBatch). */
+  oracle: boolean;
+  create(knowledge: ServerKnowledge, config?: C): Attack;
+}
+
+const entry = <C>(e: AttackEntry<C>): AttackEntry<C> => e;
+
+const revert = (name: string, preset: RevertConfigInput) => (k: ServerKnowledge, c: RevertConfigInput = {}) =>
+  new RevertLMAttack(k, { ...preset, ...c, projector: { ...preset.projector, ...c.projector }, generator: { ...preset.generator, ...c.generator } }, name);
+
+export const ATTACKS = {
+  sip: entry<Partial<SipConfig>>({
+    description: 'SIP: learned direct inversion, bidirectional Transformer H_k → token logits (BiSR\'s SIP attacker)',
+    needsLm: false, oracle: false,
+    create: (k, c) => new SipAttack(k, c),
+  }),
+  nn: entry<Record<string, never>>({
+    description: 'nearest-neighbour lookup: per position the token whose input embedding is closest (cosine) to H_k',
+    needsLm: false, oracle: false,
+    create: (k) => new NearestAttack(k),
+  }),
+  opt: entry<Partial<OptimizeConfig>>({
+    description: 'white-box optimisation (Song & Raghunathan relaxation): soft tokens through the device part matched to H_k',
+    needsLm: false, oracle: false,
+    create: (k, c) => new OptimizeAttack(k, c),
+  }),
+  bisr: entry<Partial<OptimizeConfig> & { sip?: Partial<SipConfig> }>({
+    description: 'BiSR(f) chaining: SIP logits initialise the white-box optimisation',
+    needsLm: false, oracle: false,
+    create: (k, c) => new BisrAttack(k, c),
+  }),
+  revertlm: entry<RevertConfigInput>({
+    description: 'RevertLM: projector → autoregressive generator (cross-fitted) + LM prior + re-encoding consistency',
+    needsLm: true, oracle: false,
+    create: revert('revertlm', {}),
+  }),
+  'revertlm-nn': entry<RevertConfigInput>({
+    description: 'ablation: RevertLM stage 1 + nearest-neighbour lookup (no stage 2)',
+    needsLm: false, oracle: false,
+    create: revert('revertlm-nn', { stage2: 'nn', lambdas: [0] }),
+  }),
+  'revertlm-noprior': entry<RevertConfigInput>({
+    description: 'ablation: RevertLM without the language prior (no shallow fusion)',
+    needsLm: false, oracle: false,
+    create: revert('revertlm-noprior', { lambdas: [0] }),
+  }),
+  'revertlm-noreencode': entry<RevertConfigInput>({
+    description: 'ablation: RevertLM without re-encoding consistency (best beam of the first prior weight)',
+    needsLm: true, oracle: false,
+    create: revert('revertlm-noreencode', { reencode: 'off', lambdas: [0.5] }),
+  }),
+  'revertlm-oracle': entry<RevertConfigInput>({
+    description: 'upper bound (not an attack): stage 2 alone, trained on and fed the true token embeddings',
+    needsLm: false, oracle: true,
+    create: revert('revertlm-oracle', { oracle: true, reencode: 'off', lambdas: [0] }),
+  }),
+} as const;
+
+export type AttackName = keyof typeof ATTACKS;
+export type AttackConfig<N extends AttackName> = (typeof ATTACKS)[N] extends AttackEntry<infer C> ? C : never;
+
+export const ATTACK_NAMES = Object.keys(ATTACKS) as AttackName[];
+
+export function isAttackName(s: string): s is AttackName {
+  return Object.prototype.hasOwnProperty.call(ATTACKS, s);
+}
+
+export function createAttack<N extends AttackName>(name: N, knowledge: ServerKnowledge, config?: AttackConfig<N>): Attack {
+  const e = ATTACKS[name] as AttackEntry<AttackConfig<N>>;
+  if (e.needsLm && !knowledge.lm) throw new Error(`attack '${name}' needs the pretrained model (knowledge.lm)`);
+  return e.create(knowledge, config);
+}

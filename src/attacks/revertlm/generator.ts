@@ -1,0 +1,102 @@
+// RevertLM stage 2: the generator. An autoregressive Transformer decoder that reads stage 1's
+// output sequence (and, optionally, H_k itself, so no information is lost between stages) as a
+// token-aligned memory: memory row t is added to the decoder input that predicts token t, and every
+// layer cross-attends to the whole memory.
+import { Tensor, F, nn, arange, cat, full, rand } from '../../torch/index.js';
+import { Container, TransformerLayer, keyMask } from '../nn/transformer.js';
+
+export interface GeneratorConfig {
+  d: number;
+  layers: number;
+  /** Bidirectional layers over the memory before decoding. */
+  memLayers: number;
+  heads: number;
+  ff: number;
+  dropout: number;
+  lr: number;
+  weightDecay: number;
+  labelSmoothing: number;
+  maxLen: number;
+  /** Also feed H_k (layer-normalised) into the memory next to stage 1's Ê. */
+  useHidden: boolean;
+  /**
+   * Training only: probability of hiding each previous token from the decoder (replaced by the
+   * start symbol), so it leans on the memory rather than on the auxiliary domain's n-grams.
+   */
+  inputDropout: number;
+}
+
+export const GENERATOR_DEFAULTS: GeneratorConfig = {
+  d: 128, layers: 2, memLayers: 1, heads: 4, ff: 512, dropout: 0.1, lr: 1e-3, weightDecay: 0.01, labelSmoothing: 0.05, maxLen: 64, useHidden: true, inputDropout: 0.25,
+};
+
+export class Generator extends nn.Module {
+  readonly ehatNorm: nn.LayerNorm;
+  readonly hidNorm: nn.LayerNorm | null;
+  readonly memIn: nn.Linear;
+  readonly memPos: nn.Embedding;
+  readonly memLayers: TransformerLayer[] = [];
+  readonly memNorm: nn.LayerNorm;
+  readonly tok: nn.Embedding;
+  readonly pos: nn.Embedding;
+  readonly layers: TransformerLayer[] = [];
+  readonly outNorm: nn.LayerNorm;
+  readonly head: nn.Linear;
+  /** Id of the start symbol fed before the first token (one past the vocabulary). */
+  readonly start: number;
+
+  constructor(readonly dModel: number, readonly vocab: number, readonly c: GeneratorConfig) {
+    super();
+    const lo = { d: c.d, heads: c.heads, ff: c.ff, dropout: c.dropout };
+    this.ehatNorm = this.registerModule('ehatNorm', new nn.LayerNorm(dModel));
+    this.hidNorm = c.useHidden ? this.registerModule('hidNorm', new nn.LayerNorm(dModel)) : null;
+    this.memIn = this.registerModule('memIn', new nn.Linear(c.useHidden ? 2 * dModel : dModel, c.d));
+    this.memPos = this.registerModule('memPos', new nn.Embedding(c.maxLen, c.d, { std: 0.02 }));
+    const ml = this.registerModule('memLayers', new Container());
+    for (let i = 0; i < c.memLayers; i++) this.memLayers.push(ml.add(String(i), new TransformerLayer(lo)));
+    this.memNorm = this.registerModule('memNorm', new nn.LayerNorm(c.d));
+    this.start = vocab;
+    this.tok = this.registerModule('tok', new nn.Embedding(vocab + 1, c.d, { std: 0.02 }));
+    this.pos = this.registerModule('pos', new nn.Embedding(c.maxLen, c.d, { std: 0.02 }));
+    const ls = this.registerModule('layers', new Container());
+    for (let i = 0; i < c.layers; i++) this.layers.push(ls.add(String(i), new TransformerLayer(lo, c.d)));
+    this.outNorm = this.registerModule('outNorm', new nn.LayerNorm(c.d));
+    this.head = this.registerModule('head', new nn.Linear(c.d, vocab));
+  }
+
+  /** Memory [B, T, d] from stage 1's Ê [B, T, D] (and H_k [B, T, D] when useHidden). */
+  memory(ehat: Tensor, hidden: Tensor | null, mask: Tensor): Tensor {
+    const T = ehat.size(1);
+    if (T > this.c.maxLen) throw new RangeError(`sequence of ${T} positions exceeds the generator's maxLen ${this.c.maxLen}`);
+    const parts = [this.ehatNorm.forward(ehat)];
+    if (this.hidNorm) {
+      if (!hidden) throw new Error('generator was built with useHidden but got no hidden states');
+      parts.push(this.hidNorm.forward(hidden));
+    }
+    let m = this.memIn.forward(parts.length > 1 ? cat(parts, -1) : parts[0]!).add(this.memPos.forward(arange(T)));
+    m = F.dropout(m, this.c.dropout, this.training);
+    const km = keyMask(mask);
+    for (const l of this.memLayers) m = l.forward(m, km, false);
+    return this.memNorm.forward(m);
+  }
+
+  /**
+   * Logits [N, t, V] for positions 0..t-1 given the tokens before each: prev [N, t] is
+   * [START, x_0, ..., x_{t-2}].
+   */
+  forward(prev: Tensor, mem: Tensor, memMask: Tensor): Tensor {
+    const t = prev.size(1);
+    if (this.training && this.c.inputDropout > 0) prev = prev.maskedFill(rand(prev.shape).lt(this.c.inputDropout), this.start);
+    let h = this.tok.forward(prev).add(this.pos.forward(arange(t))).add(mem.narrow(1, 0, t));
+    h = F.dropout(h, this.c.dropout, this.training);
+    const km = keyMask(memMask);
+    for (const l of this.layers) h = l.forward(h, null, true, mem, km);
+    return this.head.forward(this.outNorm.forward(h));
+  }
+
+  /** Teacher-forcing input for ids [B, T]: [START, ids[:, :-1]]. */
+  shiftRight(ids: Tensor): Tensor {
+    const B = ids.size(0);
+    return cat([full([B, 1], this.start, { dtype: 'int64' }), ids.narrow(1, 0, ids.size(1) - 1)], 1);
+  }
+}

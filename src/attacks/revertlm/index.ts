@@ -1,0 +1,338 @@
+// RevertLM: two-stage inversion of split-LLM activations.
+//   stage 1 (projector): H_k → Ê, token-aligned predictions of the input embeddings;
+//   stage 2 (generator): autoregressive decoder over stage 1's output sequence (+ H_k), trained on
+//     stage 1's ACTUAL outputs for auxiliary text (cross-fitted: each fold's projector is applied
+//     to the other fold), decoded with beam search;
+//   language prior: shallow fusion with the target model's own next-token log-probabilities;
+//   re-encoding consistency: the candidates (beams for each prior weight, stage 1's argmax) are
+//     run through the device part and the one whose H_k is closest to the observed one wins;
+//     optionally a left-to-right repair pass fixes positions whose re-encoded state disagrees.
+// Each part can be switched off; the ablations of the registry are configurations of this class.
+import { Tensor, F, nn, noGrad, tidy, keep, cat, tensor } from '../../torch/index.js';
+import type { Attack, AuxData, Budget, BudgetSpec, FitOptions, InterceptedBatch, Inversion, ServerKnowledge } from '../types.js';
+import { AuxCorpus, lengthsOf, tokenWindows } from '../data.js';
+import { train } from '../train.js';
+import { ZERO_BUDGET, addsBos, checkBatch, decodeRows, resolveBudget, rowsFromIds, seedAll, tokenTargets } from '../common.js';
+import { loadParts, readMeta, saveCheckpoint, targetOf } from '../checkpoint.js';
+import { Projector, PROJECTOR_DEFAULTS, type ProjectorConfig } from './projector.js';
+import { Generator, GENERATOR_DEFAULTS, type GeneratorConfig } from './generator.js';
+import { beamSearch } from './decode.js';
+import { cosineLogits, nearestTokens } from '../nearest.js';
+import { reencodeDistance } from '../reencode.js';
+import { repair, type RepairOptions } from './repair.js';
+import { mulberry32 } from '../../data/prng.js';
+
+export interface RevertConfig {
+  projector: ProjectorConfig;
+  generator: GeneratorConfig;
+  /** Cross-fitting folds for stage 1 (≥ 2); stage 1 at inference is the folds' average. */
+  folds: number;
+  /** 'generator' (stage 2) or 'nn' (stage 1 + nearest-neighbour lookup, no stage 2). */
+  stage2: 'generator' | 'nn';
+  /** Shallow-fusion weights λ to decode with (each gives a beam of candidates); [] = no prior. */
+  lambdas: number[];
+  beam: number;
+  /** 'off': best beam of the first λ; 'rerank': candidate closest after re-encoding; 'repair': rerank, then left-to-right repair. */
+  reencode: 'off' | 'rerank' | 'repair';
+  repair: RepairOptions;
+  /** Weight of relative squared L2 next to (1 - cosine) in re-encoding distances. */
+  l2Weight: number;
+  /** Share of the step budget spent on stage 1 (split over folds); the rest trains stage 2. */
+  projectorShare: number;
+  /** Upper bound: stage 2 alone, trained on and fed the TRUE token embeddings (needs OracleBatch). */
+  oracle: boolean;
+}
+
+export const REVERTLM_DEFAULTS: RevertConfig = {
+  projector: PROJECTOR_DEFAULTS,
+  generator: GENERATOR_DEFAULTS,
+  folds: 2,
+  stage2: 'generator',
+  lambdas: [0, 0.5, 1],
+  beam: 4,
+  reencode: 'repair',
+  repair: { topK: 8, escalateK: 64, maxPasses: 2, tolerance: 1e-3 },
+  l2Weight: 1,
+  projectorShare: 0.5,
+  oracle: false,
+};
+
+export const REVERTLM_BUDGET: BudgetSpec = { examples: 8000, steps: 1500, batchSize: 32, maxTokens: 32 };
+
+export type RevertConfigInput = Partial<Omit<RevertConfig, 'projector' | 'generator' | 'repair'>> & {
+  projector?: Partial<ProjectorConfig>;
+  generator?: Partial<GeneratorConfig>;
+  repair?: Partial<RepairOptions>;
+};
+
+export function revertConfig(c: RevertConfigInput = {}): RevertConfig {
+  return {
+    ...REVERTLM_DEFAULTS,
+    ...c,
+    projector: { ...REVERTLM_DEFAULTS.projector, ...c.projector },
+    generator: { ...REVERTLM_DEFAULTS.generator, ...c.generator, ...(c.oracle ? { useHidden: false } : {}) },
+    repair: { ...REVERTLM_DEFAULTS.repair, ...c.repair },
+  };
+}
+
+/** An intercepted batch plus the victim's true token ids: ONLY for the oracle upper bound. */
+export interface OracleBatch extends InterceptedBatch {
+  readonly oracleIds: Tensor;
+}
+
+export class RevertLMAttack implements Attack {
+  config: RevertConfig;
+  projectors: Projector[] = [];
+  generator: Generator | null = null;
+  private spent: Budget = ZERO_BUDGET;
+
+  constructor(readonly knowledge: ServerKnowledge, config: RevertConfigInput = {}, readonly name: string = 'revertlm') {
+    this.config = revertConfig(config);
+    if (this.config.folds < 2 && this.config.stage2 === 'generator' && !this.config.oracle) {
+      throw new RangeError('RevertLM needs at least 2 folds to cross-fit stage 1 for stage 2');
+    }
+    if (this.config.lambdas.length === 0) this.config.lambdas = [0];
+    if ((this.config.lambdas.some((l) => l > 0)) && !knowledge.lm) {
+      throw new Error(`${name}: the language prior needs the pretrained model (knowledge.lm); pass it or use lambdas [0]`);
+    }
+  }
+
+  private get dModel(): number {
+    return this.knowledge.device.config.dModel;
+  }
+  private get vocab(): number {
+    return this.knowledge.device.config.vocabSize;
+  }
+  private get bos(): number | null {
+    return addsBos(this.knowledge) ? this.knowledge.tokenizer.bosTokenId : null;
+  }
+
+  async fit(aux: AuxData, o: FitOptions = {}): Promise<Budget> {
+    const c = this.config;
+    const b = resolveBudget(REVERTLM_BUDGET, o.budget);
+    const seed = o.seed ?? 0;
+    seedAll(seed);
+    this.disposeParts();
+    const t0 = performance.now();
+    const E = this.knowledge.device.embeddingMatrix;
+    const eScale = noGrad(() => tidy(() => E.square().mean().item()));
+    const windows = tokenWindows(aux.texts, this.knowledge.tokenizer, { maxTokens: b.maxTokens, addBos: this.bos !== null, limit: b.examples, seed });
+    const corpus = new AuxCorpus(this.knowledge.device, windows, { seed });
+    const parts: NonNullable<Budget['parts']> = {};
+    let ehatAll: Tensor | null = null;
+    try {
+      const needStage1 = !c.oracle;
+      const useGen = c.stage2 === 'generator';
+      const folds = needStage1 ? (useGen ? c.folds : 1) : 0;
+      const projSteps = !needStage1 ? 0 : useGen ? Math.max(1, Math.round((b.steps * c.projectorShare) / folds)) : b.steps;
+      const genSteps = useGen ? b.steps - projSteps * folds : 0;
+      if (useGen && genSteps < 1) throw new RangeError(`budget.steps ${b.steps} leaves no steps for stage 2`);
+      // Fold f trains on rows with row % folds !== f … and is applied to rows with row % folds === f.
+      const n = corpus.size;
+      const rowsOf = (f: number, held: boolean) => Array.from({ length: n }, (_, i) => i).filter((i) => (i % folds === f) === held);
+      for (let f = 0; f < folds; f++) {
+        const p = new Projector(this.dModel, c.projector);
+        this.projectors.push(p);
+        const trainRows = folds > 1 ? rowsOf(f, false) : rowsOf(0, true);
+        const rand = mulberry32(seed + 17 * (f + 1));
+        p.train();
+        const r = await train({
+          attack: this.name, phase: folds > 1 ? `projector[fold ${f + 1}/${folds}]` : 'projector', params: p.trainableParameters(),
+          steps: projSteps, lr: c.projector.lr, weightDecay: c.projector.weightDecay, onProgress: o.onProgress,
+          loss: () => {
+            const rows = Array.from({ length: b.batchSize }, () => trainRows[Math.floor(rand() * trainRows.length)]!);
+            const { ids, mask, hidden } = corpus.batch(rows);
+            return p.loss(p.forward(hidden, mask), tokenTargets(ids, mask, this.bos !== null), E, eScale);
+          },
+        });
+        p.eval();
+        parts[folds > 1 ? `projector${f + 1}` : 'projector'] = { examples: trainRows.length, steps: r.steps, parameters: p.numParameters(true), seconds: r.seconds };
+      }
+      if (useGen) {
+        // Stage 1's actual outputs on every window, each from the fold that did not train on it
+        // (the oracle uses the true embeddings instead).
+        ehatAll = keep(this.stage1OnCorpus(corpus, folds));
+        const g = new Generator(this.dModel, this.vocab, c.generator);
+        this.generator = g;
+        g.train();
+        const ehat = ehatAll;
+        const r = await train({
+          attack: this.name, phase: 'generator', params: g.trainableParameters(), steps: genSteps, lr: c.generator.lr,
+          weightDecay: c.generator.weightDecay, onProgress: o.onProgress,
+          loss: () => {
+            const rows = corpus.sample(b.batchSize);
+            const { ids, mask, hidden } = corpus.batch(rows);
+            const e = ehat.indexSelect(0, tensor(rows, [rows.length], { dtype: 'int64' })).narrow(1, 0, ids.size(1));
+            const mem = g.memory(e, c.generator.useHidden ? hidden : null, mask);
+            const logits = g.forward(g.shiftRight(ids), mem, mask);
+            const tgt = tokenTargets(ids, mask, this.bos !== null);
+            return F.crossEntropy(logits.reshape(-1, this.vocab), tgt.reshape(-1), { labelSmoothing: c.generator.labelSmoothing });
+          },
+        });
+        g.eval();
+        parts.generator = { examples: corpus.size, steps: r.steps, parameters: g.numParameters(true), seconds: r.seconds };
+      }
+      const all = Object.values(parts);
+      this.spent = {
+        examples: corpus.size,
+        steps: all.reduce((a, p) => a + p.steps, 0),
+        parameters: all.reduce((a, p) => a + p.parameters, 0),
+        seconds: (performance.now() - t0) / 1000,
+        parts,
+      };
+    } finally {
+      ehatAll?.dispose();
+      corpus.dispose();
+    }
+    return this.spent;
+  }
+
+  /** Cross-fitted stage-1 outputs [N, T, D] for every corpus window (true embeddings for the oracle). */
+  private stage1OnCorpus(corpus: AuxCorpus, folds: number): Tensor {
+    const E = this.knowledge.device.embeddingMatrix;
+    const n = corpus.size;
+    const chunks: Tensor[] = [];
+    for (let i = 0; i < n; i += 64) {
+      const rows = Array.from({ length: Math.min(64, n - i) }, (_, j) => i + j);
+      chunks.push(noGrad(() => tidy(() => {
+        const { ids, mask, hidden } = corpus.batch(rows);
+        const padT = corpus.width - ids.size(1);
+        let e: Tensor;
+        if (this.config.oracle) e = F.embedding(E, ids);
+        else {
+          const outs = this.projectors.map((p) => p.forward(hidden, mask));
+          // Row r is held out by fold r % folds.
+          const sel = rows.map((r) => r % folds);
+          e = cat(rows.map((_, j) => outs[sel[j]!]!.narrow(0, j, 1)), 0);
+        }
+        return padT > 0 ? e.pad([0, 0, 0, padT]) : e;
+      })));
+    }
+    const all = tidy(() => cat(chunks, 0));
+    for (const t of chunks) t.dispose();
+    return all;
+  }
+
+  /** Stage 1 at inference: the average of the fold projectors' outputs [B, T, D]. */
+  stage1(batch: InterceptedBatch): Tensor {
+    return noGrad(() => tidy(() => {
+      if (this.config.oracle) {
+        const ids = (batch as Partial<OracleBatch>).oracleIds;
+        if (!ids) throw new Error(`${this.name} is an upper bound that needs the true token ids (an OracleBatch); it is not an attack`);
+        return F.embedding(this.knowledge.device.embeddingMatrix, ids);
+      }
+      if (this.projectors.length === 0) throw new Error(`${this.name}: fit() or load() first`);
+      let sum = this.projectors[0]!.forward(batch.hidden, batch.attentionMask);
+      for (const p of this.projectors.slice(1)) sum = sum.add(p.forward(batch.hidden, batch.attentionMask));
+      return sum.div(this.projectors.length);
+    }));
+  }
+
+  invert(batch: InterceptedBatch): Inversion {
+    const d = this.knowledge.device;
+    checkBatch(batch, d.config.dModel, d.splitPoint);
+    const c = this.config;
+    const bos = this.bos;
+    const mask = batch.attentionMask;
+    const [B, T] = mask.shape as [number, number];
+    const lengths = lengthsOf(mask);
+    const rows = tidy(() => {
+      const ehat = this.stage1(batch);
+      const nnIds = nearestTokens(ehat, d.embeddingMatrix);
+      if (c.stage2 === 'nn' || !this.generator) return rowsFromIds(nnIds, mask, bos);
+      const g = this.generator;
+      const mem = noGrad(() => g.memory(ehat, c.generator.useHidden ? batch.hidden : null, mask));
+      // Candidates [B, C, T]: a beam per prior weight, then stage 1's argmax.
+      const beams = c.lambdas.map((lambda) => beamSearch(g, mem, mask, { beam: c.beam, lm: this.knowledge.lm ?? null, lambda, bos, lengths }));
+      const padTo = (t: Tensor) => (t.size(-1) < T ? t.pad([0, T - t.size(-1)]) : t);
+      let cands = cat([...beams.map((bm) => padTo(bm.ids)), nnIds.unsqueeze(1)], 1);
+      const C = cands.size(1);
+      if (bos !== null) cands = cands.maskedFill(tidy(() => tensor(Array.from({ length: T }, (_, i) => (i === 0 ? 1 : 0)), [1, 1, T], { dtype: 'bool' })), bos);
+      let best: Tensor;
+      if (c.reencode === 'off') best = cands.select(1, 0);
+      else {
+        const flat = cands.reshape(B * C, T);
+        const maskC = mask.unsqueeze(1).expand(B, C, T).reshape(B * C, T).contiguous();
+        const obsC = batch.hidden.unsqueeze(1).expand(B, C, T, d.config.dModel).reshape(B * C, T, d.config.dModel).contiguous();
+        const dist = reencodeDistance(d, flat, maskC, obsC, { skipFirst: bos !== null, l2Weight: c.l2Weight });
+        const pick = Array.from({ length: B }, (_, bi) => {
+          let k = 0;
+          for (let j = 1; j < C; j++) if (dist[bi * C + j]! < dist[bi * C + k]!) k = j;
+          return bi * C + k;
+        });
+        best = flat.indexSelect(0, tensor(pick, [B], { dtype: 'int64' }));
+        if (c.reencode === 'repair') {
+          best = repair(d, best, batch.hidden, mask, {
+            ...c.repair, l2Weight: c.l2Weight, bos,
+            proposals: (cur) => this.proposalLogits(ehat, mem, cur, mask),
+          });
+        }
+      }
+      return rowsFromIds(best, mask, bos);
+    });
+    return decodeRows(rows, this.knowledge.tokenizer);
+  }
+
+  /** Whether the language prior is on (some λ > 0): it then also proposes tokens during repair. */
+  private get usesPrior(): boolean {
+    return this.config.lambdas.some((l) => l > 0) && !!this.knowledge.lm;
+  }
+
+  /** Per-position proposal scores for repair, one [B, T, V] per source: stage 2 (teacher-forced on cur), stage 1, the prior. */
+  private proposalLogits(ehat: Tensor, mem: Tensor | null, cur: Tensor, mask: Tensor): Tensor[] {
+    const g = this.generator;
+    const E = this.knowledge.device.embeddingMatrix;
+    const lm = this.usesPrior ? this.knowledge.lm! : null;
+    const V = this.vocab;
+    return noGrad(() => tidy(() => {
+      const out: Tensor[] = [];
+      if (g && mem) out.push(g.forward(g.shiftRight(cur), mem, mask));
+      out.push(cosineLogits(ehat, E));
+      if (lm) {
+        // The prior's prediction for position t comes from the prefix up to t-1.
+        const logits = lm.forward(cur, { attentionMask: mask }).logits.narrow(-1, 0, V);
+        out.push(cat([logits.narrow(1, 0, 1).mul(0), logits.narrow(1, 0, cur.size(1) - 1)], 1));
+      }
+      return out;
+    }));
+  }
+
+  save(dir: string): void {
+    const parts: Record<string, nn.Module> = {};
+    this.projectors.forEach((p, i) => (parts[`projector${i}`] = p));
+    if (this.generator) parts.generator = this.generator;
+    saveCheckpoint(dir, { attack: this.name, target: targetOf(this.knowledge.device), config: { ...this.config, nProjectors: this.projectors.length }, budget: this.spent }, parts);
+  }
+
+  load(dir: string): void {
+    const meta = readMeta(dir, this.name, this.knowledge.device);
+    const { nProjectors, ...cfg } = meta.config as RevertConfig & { nProjectors: number };
+    this.disposeParts();
+    this.config = cfg;
+    const parts: Record<string, nn.Module> = {};
+    for (let i = 0; i < nProjectors; i++) {
+      const p = new Projector(this.dModel, cfg.projector);
+      this.projectors.push(p);
+      parts[`projector${i}`] = p;
+    }
+    if (cfg.stage2 === 'generator') parts.generator = this.generator = new Generator(this.dModel, this.vocab, cfg.generator);
+    loadParts(dir, parts);
+    for (const m of Object.values(parts)) m.eval();
+    this.spent = meta.budget as Budget;
+  }
+
+  budget(): Budget {
+    return this.spent;
+  }
+
+  private disposeParts(): void {
+    for (const p of this.projectors) p.dispose();
+    this.projectors = [];
+    this.generator?.dispose();
+    this.generator = null;
+  }
+
+  dispose(): void {
+    this.disposeParts();
+  }
+}

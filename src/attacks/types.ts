@@ -1,0 +1,111 @@
+// The attack contract. Threat model (see README.md): an honest-but-curious server sees H_k(x)
+// at split point k (and, during fine-tuning, the gradients it returns); knows the architecture
+// and pretrained weights of the device part (and of the full pretrained model); holds public
+// auxiliary text disjoint from the victim's. It never sees x. Attacks therefore train only on
+// AuxData and, at inference, receive only an InterceptedBatch, which by construction holds no text.
+import type { Tensor } from '../torch/index.js';
+import type { CausalLM, DevicePart, TextTokenizer } from '../models/types.js';
+
+/** What the server recorded for one batch of device traffic. Never text, never token ids. */
+export interface InterceptedBatch {
+  /** H_k(x): the activations the device sent, [B, T, dModel] float32. */
+  readonly hidden: Tensor;
+  /** [B, T] int64, 1 = real position, 0 = padding (the split protocol sends it with H_k). */
+  readonly attentionMask: Tensor;
+  /** Split point k the capture was taken at. */
+  readonly splitPoint: number;
+  /** Gradients the server sent back / observed during fine-tuning (e.g. LoRA), by parameter name. */
+  readonly gradients?: ReadonlyMap<string, Tensor>;
+}
+
+/** A reader of intercepted traffic (simulated now; the split runtime's CaptureReader later). */
+export interface InterceptSource {
+  readonly splitPoint: number;
+  /** Number of captured sequences. */
+  readonly size: number;
+  /** Yields the capture in order, at most batchSize sequences per batch. The batches are owned by the source. */
+  batches(batchSize: number): Iterable<InterceptedBatch>;
+  dispose(): void;
+}
+
+/** Public auxiliary text the server holds (disjoint from the victim's). */
+export interface AuxData {
+  readonly texts: readonly string[];
+  /** Free-form provenance for reports, e.g. "wikitext2-test.raw (lines)". */
+  readonly source?: string;
+}
+
+/** Everything the server knows besides traffic: the device part, the tokenizer, the pretrained model. */
+export interface ServerKnowledge {
+  /** The device part at split k with its pretrained weights (architecture + weights are public). */
+  readonly device: DevicePart;
+  readonly tokenizer: TextTokenizer;
+  /** The full pretrained model (the server holds the weights); enables the language prior. */
+  readonly lm?: CausalLM;
+  /** Whether the device prepends BOS (part of the public protocol); default: tokenizer.bosTokenId !== null. */
+  readonly addBos?: boolean;
+}
+
+/** Requested training budget; every field is optional and each attack documents its defaults. */
+export interface BudgetSpec {
+  /** Auxiliary training windows (sequences) to use. */
+  examples: number;
+  /** Optimiser steps (total over all trained parts). */
+  steps: number;
+  /** Sequences per step. */
+  batchSize: number;
+  /** Tokens per training window, BOS included. */
+  maxTokens: number;
+}
+
+/** What an attack actually spent. */
+export interface Budget {
+  /** Distinct auxiliary training sequences seen. */
+  examples: number;
+  /** Optimiser steps (training), summed over trained parts. */
+  steps: number;
+  /** Trainable parameters of the learned attacker (0 for training-free attacks). */
+  parameters: number;
+  /** Wall-clock seconds spent in fit(). */
+  seconds: number;
+  /** Per-part details (e.g. projector / generator), free-form. */
+  parts?: Record<string, { examples: number; steps: number; parameters: number; seconds: number }>;
+}
+
+export interface Progress {
+  attack: string;
+  /** Which part is training, e.g. "sip", "projector[fold 1/2]". */
+  phase: string;
+  step: number;
+  totalSteps: number;
+  loss: number;
+  seconds: number;
+}
+
+export interface FitOptions {
+  budget?: Partial<BudgetSpec>;
+  seed?: number;
+  onProgress?: (p: Progress) => void;
+}
+
+/** One reconstruction per sequence of the batch. */
+export interface Inversion {
+  /** Recovered token ids per sequence (real positions only, BOS included when the protocol adds it). */
+  ids: number[][];
+  /** Decoded texts (special tokens skipped). */
+  texts: string[];
+}
+
+export interface Attack {
+  readonly name: string;
+  /** Trains on auxiliary data only (no-op for training-free attacks). */
+  fit(aux: AuxData, o?: FitOptions): Promise<Budget>;
+  invert(batch: InterceptedBatch): Inversion;
+  /** Writes the trained attacker to dir (created if needed), atomically per file. */
+  save(dir: string): void;
+  /** Restores an attacker written by save(); the same knowledge (device part, tokenizer) must be supplied. */
+  load(dir: string): void;
+  /** What fit() spent (zeros before fit or for training-free attacks). */
+  budget(): Budget;
+  dispose(): void;
+}

@@ -1,0 +1,120 @@
+// The threat model's core rule: attacks learn from auxiliary data and see only what crosses the
+// wire. A capture carries no text, and invert() must not read anything but the wire fields.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  ATTACKS, ATTACK_NAMES, createAttack, simulateCapture, type InterceptedBatch, type ServerKnowledge,
+} from '../../src/attacks/index.js';
+import { liveTensors } from '../../src/torch/index.js';
+import { sentences, tiny } from './helpers.js';
+
+const WIRE = new Set(['hidden', 'attentionMask', 'splitPoint', 'gradients']);
+
+/** A view of the batch that throws on any property that is not part of the wire format. */
+function guarded(b: InterceptedBatch, reads: string[]): InterceptedBatch {
+  return new Proxy(b, {
+    get(t, p, r) {
+      if (typeof p === 'string') {
+        reads.push(p);
+        if (!WIRE.has(p)) throw new Error(`attack read batch.${p}, which is not part of the intercepted traffic`);
+      }
+      return Reflect.get(t, p, r);
+    },
+    ownKeys() {
+      throw new Error('attack enumerated the batch');
+    },
+  });
+}
+
+/** Every string reachable from a value (own enumerable properties, arrays, maps). */
+function stringsIn(v: unknown, seen = new Set<unknown>()): string[] {
+  if (typeof v === 'string') return [v];
+  if (v === null || typeof v !== 'object' || seen.has(v)) return [];
+  seen.add(v);
+  if (v instanceof Map) return [...v.keys(), ...v.values()].flatMap((x) => stringsIn(x, seen));
+  return Object.values(v).flatMap((x) => stringsIn(x, seen));
+}
+
+test('a simulated capture holds activations and a mask, never text or token ids', () => {
+  const t = tiny(1);
+  const victim = sentences(6, 99);
+  const src = simulateCapture(t.knowledge(1).device, t.tokenizer, victim, { maxTokens: 16, batchSize: 4 });
+  try {
+    assert.equal(src.size, 6);
+    for (const b of src.batches(4)) {
+      assert.deepEqual(Object.keys(b).sort(), ['attentionMask', 'hidden', 'splitPoint']);
+      assert.ok(Object.isFrozen(b));
+      assert.deepEqual(stringsIn(b), []);
+      assert.equal(b.hidden.dtype, 'float32');
+      assert.equal(b.hidden.size(2), t.model.config.dModel);
+    }
+    assert.deepEqual(stringsIn(src), []);
+  } finally {
+    src.dispose();
+    t.dispose();
+  }
+});
+
+test('every attack inverts from wire fields only and never tokenises at inversion time', async () => {
+  const live0 = liveTensors();
+  const t = tiny(2);
+  const k = 1;
+  let encodes = 0;
+  const tokenizer = { ...t.tokenizer, encode: (s: string, o?: { addBos?: boolean; addEos?: boolean }) => (encodes++, t.tokenizer.encode(s, o)) };
+  const KNOWN = new Set(['device', 'tokenizer', 'lm', 'addBos']);
+  const knowledge: ServerKnowledge = new Proxy({ device: t.knowledge(k).device, tokenizer, lm: t.model }, {
+    get(o, p, r) {
+      if (typeof p === 'string' && !KNOWN.has(p)) throw new Error(`attack looked for knowledge.${p}, which the server does not have`);
+      return Reflect.get(o, p, r);
+    },
+  });
+  const victim = sentences(5, 7);
+  const src = simulateCapture(knowledge.device, t.tokenizer, victim, { maxTokens: 16 });
+  const aux = sentences(40, 3);
+  const smallNet = { d: 16, layers: 1, heads: 2, ff: 32 };
+  const configs: Record<string, unknown> = {
+    sip: smallNet, opt: { steps: 3 }, bisr: { steps: 3, sip: smallNet },
+  };
+  try {
+    for (const name of ATTACK_NAMES) {
+      if (ATTACKS[name].oracle) continue;
+      const cfg = name.startsWith('revertlm') ? { projector: smallNet, generator: { ...smallNet, memLayers: 0 }, beam: 2 } : configs[name];
+      const attack = createAttack(name, knowledge, cfg as never);
+      try {
+        await attack.fit({ texts: aux }, { budget: { steps: 4, examples: 32, batchSize: 4, maxTokens: 16 } });
+        const reads: string[] = [];
+        encodes = 0;
+        for (const b of src.batches(8)) {
+          const inv = attack.invert(guarded(b, reads));
+          assert.equal(inv.texts.length, b.hidden.size(0), name);
+        }
+        assert.equal(encodes, 0, `${name} tokenised text while inverting`);
+        assert.ok(reads.includes('hidden'), `${name} never read the activations`);
+      } finally {
+        attack.dispose();
+      }
+    }
+  } finally {
+    src.dispose();
+    t.dispose();
+  }
+  assert.equal(liveTensors(), live0, 'attacks leaked tensors');
+});
+
+test('the oracle upper bound refuses plain traffic (it needs the true tokens, so it is not an attack)', async () => {
+  const t = tiny(3);
+  const knowledge = t.knowledge(1);
+  const src = simulateCapture(knowledge.device, t.tokenizer, sentences(3, 5), { maxTokens: 16 });
+  try {
+    const oracle = createAttack('revertlm-oracle', knowledge, { generator: { d: 16, layers: 1, heads: 2, ff: 32, memLayers: 0 }, beam: 2 });
+    try {
+      await oracle.fit({ texts: sentences(20, 4) }, { budget: { steps: 2, examples: 16, batchSize: 4, maxTokens: 16 } });
+      for (const b of src.batches(8)) assert.throws(() => oracle.invert(b), /needs the true token ids/);
+    } finally {
+      oracle.dispose();
+    }
+  } finally {
+    src.dispose();
+    t.dispose();
+  }
+});
