@@ -1,6 +1,7 @@
 // `revertlm bench engine`: float32 matmul throughput and the time of one training step of a small
 // decoder-only Transformer, against the same code in Python PyTorch (bench/peers/engine_peer.py)
 // timed in the same run with the same thread settings. Progress goes to stderr.
+import { projectRoot } from '../src/util/root.js';
 import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { createInterface } from 'node:readline';
@@ -71,15 +72,6 @@ const median = (xs: number[]) => {
 };
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 
-function projectRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('cannot locate the revertlm package root');
-    dir = up;
-  }
-  return dir;
-}
 
 /** Times n×n float32 matmuls (output allocation included, as torch.mm); the operands live until dispose(). */
 export function matmulTimer(n: number): { time(): number; dispose(): void } {

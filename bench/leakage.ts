@@ -5,6 +5,7 @@
 // `_compute_mi_cc` (NearestNeighbors/KDTree, Chebyshev metric) but multivariate. Both estimates
 // are reported; they should agree to ~1e-4 nats (ours computes distances in float32, the peer in
 // float64). ratio = ksg_ms / sklearn_ms (below 1: ours is faster). Progress goes to stderr.
+import { projectRoot } from '../src/util/root.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,15 +35,6 @@ export interface LeakageBenchResult {
   peer_note: string | null;
 }
 
-function projectRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('cannot locate the revertlm package root');
-    dir = up;
-  }
-  return dir;
-}
 
 const round = (v: number, d = 1) => Math.round(v * 10 ** d) / 10 ** d;
 

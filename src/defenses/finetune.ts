@@ -3,6 +3,7 @@
 // encoded, decoded and accounted exactly as it would be on a network. The NoPeek penalty
 // λ·dCor(E, H_k) is a device-side term of the objective (DeviceSession's extraLoss): the server
 // never sees it, only the activations it shapes.
+import { mulberry32 } from '../data/prng.js';
 import { dispose, ids as idsTensor, optim, tensor, tidy, type Tensor } from '../torch/index.js';
 import { applyLoRA, loraParameters, splitModel, type Transformer, type TextTokenizer } from '../models/index.js';
 import { DeviceSession, InProcessTransport, ServerSession, type FloatWireDType } from '../split/index.js';
@@ -44,17 +45,8 @@ export interface SplitFinetuneResult extends FinetunedParts {
 
 const FINGERPRINT = 'splitFinetune';
 
-/** Deterministic PRNG (mulberry32) for the batch order. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG for the batch order. */
+const prng = mulberry32;
 
 /** Token segments of 2..maxTokens tokens from the texts. */
 export function finetuneSegments(tokenizer: TextTokenizer, texts: readonly string[], maxTokens: number): number[][] {

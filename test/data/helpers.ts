@@ -1,5 +1,6 @@
 // Shared helpers for the src/data tests: temporary files and the optional ../shared folder.
 
+import { projectRoot } from '../../src/util/root.js';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,16 +22,7 @@ export function missingPath(name: string): string {
   return join(dir, 'does-not-exist', name);
 }
 
-/** The project root: the nearest ancestor of this file holding package.json. */
-export function projectRoot(): string {
-  let d = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(d, 'package.json'))) {
-    const up = dirname(d);
-    if (up === d) throw new Error('package.json not found above the test file');
-    d = up;
-  }
-  return d;
-}
+export { projectRoot };
 
 /** /work/shared/data (or wherever ../shared/data sits next to the project), if present. */
 export function sharedData(): string | undefined {

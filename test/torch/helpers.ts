@@ -1,19 +1,11 @@
 // Shared helpers of the torch tests: closeness assertions, a seeded JS random source, and a
 // finite-difference gradient checker.
 import assert from 'node:assert/strict';
+import { mulberry32 } from '../../src/data/prng.js';
 import { type Tensor, tensor, tidy, noGrad, grad } from '../../src/torch/index.js';
 
 /** mulberry32: a small deterministic PRNG, so test inputs do not depend on libtorch's RNG. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 /** n values uniform in [lo, hi). */
 export function uniform(n: number, seed: number, lo = -1, hi = 1): number[] {
