@@ -9,6 +9,10 @@ const textSource = z.object({
   /** A file (.txt lines/paragraphs, .jsonl, .json, .csv, .tsv) or `spamassassin:<group>`. */
   source: z.string().min(1),
   field: z.string().optional(),
+  /** Force a format (lines, paragraphs, separated, jsonl, json, csv, tsv); default: from the extension. */
+  format: z.string().optional(),
+  /** With format 'separated': the separator, e.g. <|endoftext|>. */
+  separator: z.string().optional(),
   column: z.union([z.string(), z.number().int()]).optional(),
   /** Samples to use at most. */
   limit: z.number().int().positive().optional(),

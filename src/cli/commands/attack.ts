@@ -21,6 +21,8 @@ interface AttackFlags extends BudgetFlags {
   capture?: string;
   field?: string;
   column?: string;
+  format?: string;
+  victimFormat?: string;
   seed?: string;
   saveAttacker?: string;
   loadAttacker?: string;
@@ -41,6 +43,8 @@ export function registerAttack(program: Command): void {
     .option('--capture <dir>', 'a capture recorded by `revertlm serve --capture` (the real attacker view)')
     .option('--field <path>', 'JSON(L) field holding the text')
     .option('--column <name>', 'CSV/TSV column holding the text')
+    .option('--format <format>', 'text format of both sets (lines, paragraphs, jsonl, json, csv, tsv); default: from the extension')
+    .option('--victim-format <format>', 'text format of the victim set only')
     .option('--seed <n>', 'seed (default 0)')
     .option('--save-attacker <dir>', 'write the trained attacker here')
     .option('--load-attacker <dir>', 'reuse an attacker written by --save-attacker instead of training')
@@ -68,7 +72,7 @@ export function registerAttack(program: Command): void {
           attack.load(resolve(f.loadAttacker));
           spent = attack.budget();
         } else {
-          const aux = f.aux ? loadAuditTexts('aux', { source: f.aux, field: f.field, column: f.column }) : [];
+          const aux = f.aux ? loadAuditTexts('aux', { source: f.aux, field: f.field, column: f.column, format: f.format }) : [];
           const progress = overallProgress(f.attack);
           try {
             spent = await attack.fit({ texts: aux, source: f.aux }, {
@@ -89,7 +93,7 @@ export function registerAttack(program: Command): void {
             throw new UsageError(`the capture was taken at split ${source.splitPoint}, not --split ${k}`, `rerun with --split ${source.splitPoint}`);
           }
         } else {
-          refs = victimSegments(loadAuditTexts('victim', { source: f.victim!, field: f.field, column: f.column }), tokenizer, { maxTokens }).slice(0, intFlag(f.victimSegments, '--victim-segments', 1));
+          refs = victimSegments(loadAuditTexts('victim', { source: f.victim!, field: f.field, column: f.column, format: f.victimFormat ?? f.format }), tokenizer, { maxTokens }).slice(0, intFlag(f.victimSegments, '--victim-segments', 1));
           source = simulateCapture(device, tokenizer, refs, { maxTokens });
         }
         const hyps: string[] = [];

@@ -19,6 +19,8 @@ interface SweepFlags extends BudgetFlags {
   attacks?: string;
   field?: string;
   column?: string;
+  format?: string;
+  victimFormat?: string;
   victimSegments: string;
   seed?: string;
   json?: boolean;
@@ -53,6 +55,8 @@ export function registerAttackSweep(program: Command): void {
     .option('--attacks <list>', `attacks (default ${DEFAULT_SWEEP_ATTACKS.join(',')}; all: ${ATTACK_NAMES.join(',')})`)
     .option('--field <path>', 'JSON(L) field holding the text')
     .option('--column <name>', 'CSV/TSV column holding the text')
+    .option('--format <format>', 'text format of both sets (lines, paragraphs, jsonl, json, csv, tsv); default: from the extension')
+    .option('--victim-format <format>', 'text format of the victim set only')
     .option('--victim-segments <n>', 'victim sequences scored per attack', '64')
     .option('--seed <n>', 'seed (default 0)')
     .option('--json', 'print one JSON object');
@@ -60,8 +64,8 @@ export function registerAttackSweep(program: Command): void {
   cmd.action(async (f: SweepFlags) => {
     const attacks = (f.attacks ? f.attacks.split(',').map((s) => s.trim()) : DEFAULT_SWEEP_ATTACKS) as string[];
     for (const a of attacks) if (!isAttackName(a)) throw new UsageError(`unknown attack '${a}'`, `choose from: ${ATTACK_NAMES.join(', ')}`);
-    const aux = loadAuditTexts('aux', { source: f.aux, field: f.field, column: f.column });
-    const victim = loadAuditTexts('victim', { source: f.victim, field: f.field, column: f.column });
+    const aux = loadAuditTexts('aux', { source: f.aux, field: f.field, column: f.column, format: f.format });
+    const victim = loadAuditTexts('victim', { source: f.victim, field: f.field, column: f.column, format: f.victimFormat ?? f.format });
     const model = loadModel(resolve(f.model));
     const tokenizer = loadTokenizer(resolve(f.model));
     try {

@@ -21,6 +21,8 @@ interface TradeoffFlags extends BudgetFlags {
   finetuneSteps: string;
   field?: string;
   column?: string;
+  format?: string;
+  victimFormat?: string;
   seed?: string;
   json?: boolean;
 }
@@ -49,6 +51,8 @@ export function registerTradeoff(program: Command): void {
     .option('--finetune-steps <n>', 'split LoRA fine-tuning steps for training-time defenses (nopeek)', '60')
     .option('--field <path>', 'JSON(L) field holding the text')
     .option('--column <name>', 'CSV/TSV column holding the text')
+    .option('--format <format>', 'text format of both sets (lines, paragraphs, jsonl, json, csv, tsv); default: from the extension')
+    .option('--victim-format <format>', 'text format of the victim set only')
     .option('--seed <n>', 'seed (default 0)')
     .option('--json', 'print one JSON object');
   addBudgetOptions(cmd);
@@ -59,8 +63,8 @@ export function registerTradeoff(program: Command): void {
     const attacks = f.attacks.split(',').map((s) => s.trim());
     for (const a of attacks) if (!isAttackName(a)) throw new UsageError(`unknown attack '${a}'`, `choose from: ${ATTACK_NAMES.join(', ')}`);
     const seed = Number(f.seed ?? 0);
-    const aux = loadAuditTexts('aux', { source: f.aux, field: f.field, column: f.column });
-    const victimAll = loadAuditTexts('victim', { source: f.victim, field: f.field, column: f.column });
+    const aux = loadAuditTexts('aux', { source: f.aux, field: f.field, column: f.column, format: f.format });
+    const victimAll = loadAuditTexts('victim', { source: f.victim, field: f.field, column: f.column, format: f.victimFormat ?? f.format });
     if (victimAll.length < 4) throw new UsageError(`the victim set has ${victimAll.length} samples; the trade-off needs at least 4`, 'give more victim text');
     const [victim, utility, finetune] = splitDisjoint(victimAll, [0.5, 0.25, 0.25], seed);
     const model = loadModel(resolve(f.model));
