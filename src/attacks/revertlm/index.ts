@@ -242,10 +242,13 @@ export class RevertLMAttack implements Attack {
       if (c.stage2 === 'nn' || !this.generator) return rowsFromIds(nnIds, mask, bos);
       const g = this.generator;
       const mem = noGrad(() => g.memory(ehat, c.generator.useHidden ? batch.hidden : null, mask));
-      // Candidates [B, C, T]: a beam per prior weight, then stage 1's argmax.
-      const beams = c.lambdas.map((lambda) => beamSearch(g, mem, mask, { beam: c.beam, lm: this.knowledge.lm ?? null, lambda, bos, lengths }));
+      // Candidates [B, C, T]: a beam per prior weight, stage 1's argmax, and the nearest token
+      // embedding of H_k itself (strong at shallow splits; re-encoding decides between them).
+      const lambdas = c.reencode === 'off' ? c.lambdas.slice(0, 1) : c.lambdas;
+      const beams = lambdas.map((lambda) => beamSearch(g, mem, mask, { beam: c.beam, lm: this.knowledge.lm ?? null, lambda, bos, lengths }));
       const padTo = (t: Tensor) => (t.size(-1) < T ? t.pad([0, T - t.size(-1)]) : t);
-      let cands = cat([...beams.map((bm) => padTo(bm.ids)), nnIds.unsqueeze(1)], 1);
+      const direct = nearestTokens(batch.hidden, d.embeddingMatrix);
+      let cands = cat([...beams.map((bm) => padTo(bm.ids)), nnIds.unsqueeze(1), direct.unsqueeze(1)], 1);
       const C = cands.size(1);
       if (bos !== null) cands = cands.maskedFill(tidy(() => tensor(Array.from({ length: T }, (_, i) => (i === 0 ? 1 : 0)), [1, 1, T], { dtype: 'bool' })), bos);
       let best: Tensor;
@@ -264,7 +267,7 @@ export class RevertLMAttack implements Attack {
         if (c.reencode === 'repair') {
           best = repair(d, best, batch.hidden, mask, {
             ...c.repair, l2Weight: c.l2Weight, bos,
-            proposals: (cur) => this.proposalLogits(ehat, mem, cur, mask),
+            proposals: (cur) => [...this.proposalLogits(ehat, mem, cur, mask), cosineLogits(batch.hidden, d.embeddingMatrix)],
           });
         }
       }
@@ -278,7 +281,10 @@ export class RevertLMAttack implements Attack {
     return this.config.lambdas.some((l) => l > 0) && !!this.knowledge.lm;
   }
 
-  /** Per-position proposal scores for repair, one [B, T, V] per source: stage 2 (teacher-forced on cur), stage 1, the prior. */
+  /**
+   * Per-position proposal scores for repair, one [B, T, V] per source: stage 2 (teacher-forced on
+   * cur), stage 1, the prior. (invert adds H_k's own nearest embeddings, strong at shallow splits.)
+   */
   private proposalLogits(ehat: Tensor, mem: Tensor | null, cur: Tensor, mask: Tensor): Tensor[] {
     const g = this.generator;
     const E = this.knowledge.device.embeddingMatrix;
