@@ -5,6 +5,7 @@ import { Tensor, keep, noGrad, tidy } from '../torch/index.js';
 import type { DevicePart, TextTokenizer } from '../models/types.js';
 import type { InterceptSource, InterceptedBatch } from './types.js';
 import { padBatch } from './data.js';
+import { tokenizerAddsBos } from './common.js';
 
 /** A frozen, text-free batch. Only these four properties exist. */
 function makeBatch(hidden: Tensor, attentionMask: Tensor, splitPoint: number, gradients?: ReadonlyMap<string, Tensor>): InterceptedBatch {
@@ -55,7 +56,7 @@ export class MemoryInterceptSource implements InterceptSource {
 }
 
 export interface CaptureOptions {
-  /** Prepend BOS as the deployment does; default: the tokenizer has a BOS token. */
+  /** Prepend BOS as the deployment does; default: whether the tokenizer adds BOS by itself. */
   addBos?: boolean;
   /** Sequences longer than this (BOS included) are truncated. Default 32. */
   maxTokens?: number;
@@ -68,7 +69,7 @@ export interface CaptureOptions {
  * Stand-in for a real split-runtime capture (the CaptureReader of src/split replaces it).
  */
 export function simulateCapture(device: DevicePart, tokenizer: TextTokenizer, victimTexts: readonly string[], o: CaptureOptions = {}): MemoryInterceptSource {
-  const addBos = o.addBos ?? tokenizer.bosTokenId !== null;
+  const addBos = o.addBos ?? tokenizerAddsBos(tokenizer);
   const maxTokens = o.maxTokens ?? 32;
   const bs = o.batchSize ?? 32;
   const seqs = victimTexts.map((t) => {
@@ -94,7 +95,7 @@ export function simulateCapture(device: DevicePart, tokenizer: TextTokenizer, vi
  * Returned strings are the decoded token windows.
  */
 export function victimSegments(texts: readonly string[], tokenizer: TextTokenizer, o: { maxTokens?: number; addBos?: boolean } = {}): string[] {
-  const addBos = o.addBos ?? tokenizer.bosTokenId !== null;
+  const addBos = o.addBos ?? tokenizerAddsBos(tokenizer);
   const budget = (o.maxTokens ?? 32) - (addBos ? 1 : 0);
   const plain = { addBos: false, addEos: false };
   const out: string[] = [];

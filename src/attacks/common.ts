@@ -15,8 +15,19 @@ export function resolveBudget(defaults: BudgetSpec, given?: Partial<BudgetSpec>)
   return b;
 }
 
+/** Whether the tokenizer prepends BOS when not told (what a deployment that calls encode(text) sends). */
+export function tokenizerAddsBos(tok: TextTokenizer): boolean {
+  if (tok.bosTokenId === null) return false;
+  return tok.encode('a')[0] === tok.bosTokenId;
+}
+
 export function addsBos(k: ServerKnowledge): boolean {
-  return k.addBos ?? k.tokenizer.bosTokenId !== null;
+  return k.addBos ?? tokenizerAddsBos(k.tokenizer);
+}
+
+/** The BOS id every captured sequence starts with, or null. Attacks resolve it once, at construction. */
+export function bosOf(k: ServerKnowledge): number | null {
+  return addsBos(k) ? k.tokenizer.bosTokenId : null;
 }
 
 /** Token targets [B, T] with padding (and, when skipFirst, position 0 = BOS) set to -100. */

@@ -7,6 +7,7 @@ import type { Attack, Budget, BudgetSpec, InterceptedBatch, Progress, ServerKnow
 import { ATTACKS, createAttack, type AttackName, type AttackConfig } from './registry.js';
 import { simulateCapture, victimSegments } from './capture.js';
 import { padBatch } from './data.js';
+import { tokenizerAddsBos } from './common.js';
 import type { OracleBatch } from './revertlm/index.js';
 
 export interface AttackScores {
@@ -98,7 +99,7 @@ export async function runAttack<N extends AttackName>(o: RunAttackOptions<N>): P
 /** The oracle upper bound sees the victim's token ids: built here, by the evaluator, never by a capture. */
 function oracleBatch(batch: InterceptedBatch, tok: TextTokenizer, texts: readonly string[], maxTokens: number): OracleBatch {
   const T = batch.hidden.size(1);
-  const seqs = texts.map((t) => tok.encode(t, { addBos: tok.bosTokenId !== null, addEos: false }).slice(0, maxTokens));
+  const seqs = texts.map((t) => tok.encode(t, { addBos: tokenizerAddsBos(tok), addEos: false }).slice(0, maxTokens));
   const ids = keep(noGrad(() => tidy(() => padBatch(seqs, tok.padTokenId ?? 0, T).ids)));
   return { hidden: batch.hidden, attentionMask: batch.attentionMask, splitPoint: batch.splitPoint, oracleIds: ids };
 }

@@ -4,7 +4,7 @@
 // the same lookup to stage 1's projection instead of H_k.)
 import { Tensor, F, noGrad, tidy } from '../torch/index.js';
 import type { Attack, AuxData, Budget, FitOptions, InterceptedBatch, Inversion, ServerKnowledge } from './types.js';
-import { ZERO_BUDGET, addsBos, checkBatch, decodeRows, rowsFromIds } from './common.js';
+import { ZERO_BUDGET, bosOf, checkBatch, decodeRows, rowsFromIds } from './common.js';
 import { readMeta, saveCheckpoint, targetOf } from './checkpoint.js';
 
 /** Cosine-similarity logits [B, T, V] between vectors [B, T, D] and the rows of E [V, D]. */
@@ -23,7 +23,10 @@ export function nearestTokens(vectors: Tensor, E: Tensor): Tensor {
 
 export class NearestAttack implements Attack {
   readonly name = 'nn';
-  constructor(readonly knowledge: ServerKnowledge) {}
+  private readonly bos: number | null;
+  constructor(readonly knowledge: ServerKnowledge) {
+    this.bos = bosOf(knowledge);
+  }
 
   async fit(_aux: AuxData, _o?: FitOptions): Promise<Budget> {
     return ZERO_BUDGET;
@@ -33,7 +36,7 @@ export class NearestAttack implements Attack {
     const d = this.knowledge.device;
     checkBatch(batch, d.config.dModel, d.splitPoint);
     const rows = tidy(() =>
-      rowsFromIds(nearestTokens(batch.hidden, d.embeddingMatrix), batch.attentionMask, addsBos(this.knowledge) ? this.knowledge.tokenizer.bosTokenId : null),
+      rowsFromIds(nearestTokens(batch.hidden, d.embeddingMatrix), batch.attentionMask, this.bos),
     );
     return decodeRows(rows, this.knowledge.tokenizer);
   }

@@ -5,7 +5,7 @@
 // trains a SIP inverter on auxiliary data and starts from its logits.
 import { Tensor, F, noGrad, tidy, keep, randn, optim, full, cat, grad } from '../torch/index.js';
 import type { Attack, AuxData, Budget, FitOptions, InterceptedBatch, Inversion, ServerKnowledge } from './types.js';
-import { ZERO_BUDGET, addsBos, checkBatch, decodeRows, rowsFromIds, seedAll } from './common.js';
+import { ZERO_BUDGET, bosOf, checkBatch, decodeRows, rowsFromIds, seedAll } from './common.js';
 import { positionalPart, positionDistance } from './reencode.js';
 import { SipAttack, type SipConfig } from './sip.js';
 import { readMeta, saveCheckpoint, targetOf } from './checkpoint.js';
@@ -75,8 +75,10 @@ export function optimizeLogits(device: ServerKnowledge['device'], batch: Interce
 export class OptimizeAttack implements Attack {
   readonly name: string = 'opt';
   config: OptimizeConfig;
+  protected readonly bos: number | null;
   constructor(readonly knowledge: ServerKnowledge, config: Partial<OptimizeConfig> = {}) {
     this.config = { ...OPTIMIZE_DEFAULTS, ...config };
+    this.bos = bosOf(knowledge);
   }
   async fit(_aux: AuxData, _o?: FitOptions): Promise<Budget> {
     return ZERO_BUDGET;
@@ -89,7 +91,7 @@ export class OptimizeAttack implements Attack {
     const d = this.knowledge.device;
     checkBatch(batch, d.config.dModel, d.splitPoint);
     seedAll(this.config.seed);
-    const bos = addsBos(this.knowledge) ? this.knowledge.tokenizer.bosTokenId : null;
+    const bos = this.bos;
     const rows = tidy(() => {
       const z = optimizeLogits(d, batch, this.initialLogits(batch), this.config, bos);
       return rowsFromIds(z.argmax(-1), batch.attentionMask, bos);

@@ -6,7 +6,7 @@ import type { Attack, AuxData, Budget, BudgetSpec, FitOptions, InterceptedBatch,
 import { AuxCorpus, tokenWindows } from './data.js';
 import { SeqEncoder } from './nn/transformer.js';
 import { train } from './train.js';
-import { ZERO_BUDGET, addsBos, checkBatch, decodeRows, resolveBudget, rowsFromIds, seedAll, tokenTargets } from './common.js';
+import { ZERO_BUDGET, bosOf, checkBatch, decodeRows, resolveBudget, rowsFromIds, seedAll, tokenTargets } from './common.js';
 import { loadParts, readMeta, saveCheckpoint, targetOf } from './checkpoint.js';
 
 export interface SipConfig {
@@ -21,7 +21,9 @@ export interface SipConfig {
   maxLen: number;
 }
 
-export const SIP_DEFAULTS: SipConfig = { d: 192, layers: 3, heads: 6, ff: 768, dropout: 0.1, lr: 1e-3, weightDecay: 0.01, labelSmoothing: 0.05, maxLen: 64 };
+// Sized so that SIP has more parameters than all of RevertLM's parts together (3.3 M vs 1.7 M on
+// stories260K); on stories260K k = 5 it beat d 192 × 3 layers at equal steps (ROUGE-L 0.877 vs 0.848).
+export const SIP_DEFAULTS: SipConfig = { d: 256, layers: 4, heads: 8, ff: 1024, dropout: 0.1, lr: 1e-3, weightDecay: 0.01, labelSmoothing: 0.05, maxLen: 64 };
 export const SIP_BUDGET: BudgetSpec = { examples: 8000, steps: 1500, batchSize: 32, maxTokens: 32 };
 
 export class SipModel extends nn.Module {
@@ -42,9 +44,11 @@ export class SipAttack implements Attack {
   config: SipConfig;
   model: SipModel;
   protected spent: Budget = ZERO_BUDGET;
+  private readonly bos: number | null;
 
   constructor(readonly knowledge: ServerKnowledge, config: Partial<SipConfig> = {}) {
     this.config = { ...SIP_DEFAULTS, ...config };
+    this.bos = bosOf(knowledge);
     this.model = new SipModel(knowledge.device.config.dModel, knowledge.device.config.vocabSize, this.config);
     this.model.eval();
   }
@@ -56,7 +60,7 @@ export class SipAttack implements Attack {
     seedAll(seed);
     this.model.dispose();
     this.model = new SipModel(this.knowledge.device.config.dModel, this.knowledge.device.config.vocabSize, this.config);
-    const bos = addsBos(this.knowledge);
+    const bos = this.bos !== null;
     const t0 = performance.now();
     const windows = tokenWindows(aux.texts, this.knowledge.tokenizer, { maxTokens: b.maxTokens, addBos: bos, limit: b.examples, seed });
     const corpus = new AuxCorpus(this.knowledge.device, windows, { seed });
@@ -89,7 +93,7 @@ export class SipAttack implements Attack {
   invert(batch: InterceptedBatch): Inversion {
     const rows = tidy(() => {
       const ids = this.logits(batch).argmax(-1);
-      return rowsFromIds(ids, batch.attentionMask, addsBos(this.knowledge) ? this.knowledge.tokenizer.bosTokenId : null);
+      return rowsFromIds(ids, batch.attentionMask, this.bos);
     });
     return decodeRows(rows, this.knowledge.tokenizer);
   }

@@ -42,7 +42,10 @@ export interface ServerKnowledge {
   readonly tokenizer: TextTokenizer;
   /** The full pretrained model (the server holds the weights); enables the language prior. */
   readonly lm?: CausalLM;
-  /** Whether the device prepends BOS (part of the public protocol); default: tokenizer.bosTokenId !== null. */
+  /**
+   * Whether every captured sequence starts with BOS (part of the public protocol); default: whether
+   * the tokenizer adds BOS by itself. Set false for captures of training streams cut mid-text.
+   */
   readonly addBos?: boolean;
 }
 

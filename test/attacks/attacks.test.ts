@@ -88,3 +88,27 @@ test('attackSweep reports every split and attack in the CLI JSON shape', async (
   }
   assert.ok(r.victim.segments > 0);
 });
+
+test('RevertLM and SIP also invert captures whose sequences do not start with BOS', async () => {
+  const noBos = { ...knowledge, addBos: false };
+  const cap = simulateCapture(noBos.device, t.tokenizer, victim, { maxTokens: 24, addBos: false });
+  try {
+    for (const a of [
+      createAttack('revertlm', noBos, { projector: net, generator: { ...net, memLayers: 0 }, beam: 2, lambdas: [0, 0.5] }),
+      createAttack('sip', noBos, net),
+    ]) {
+      try {
+        await a.fit({ texts: aux }, { budget, seed: 2 });
+        const inv: number[][] = [];
+        for (const b of cap.batches(16)) inv.push(...a.invert(b).ids);
+        inv.forEach((ids) => assert.notEqual(ids[0], t.tokenizer.bosTokenId, `${a.name} put BOS in front`));
+        const score = rougeL(victim, inv.map((ids) => t.tokenizer.decode(ids, { skipSpecialTokens: true })));
+        assert.ok(score > 0.8 && score > control + 0.25, `${a.name}: ROUGE-L ${score.toFixed(3)}`);
+      } finally {
+        a.dispose();
+      }
+    }
+  } finally {
+    cap.dispose();
+  }
+});

@@ -12,7 +12,7 @@ import { Tensor, F, nn, noGrad, tidy, keep, cat, tensor } from '../../torch/inde
 import type { Attack, AuxData, Budget, BudgetSpec, FitOptions, InterceptedBatch, Inversion, ServerKnowledge } from '../types.js';
 import { AuxCorpus, lengthsOf, tokenWindows } from '../data.js';
 import { train } from '../train.js';
-import { ZERO_BUDGET, addsBos, checkBatch, decodeRows, resolveBudget, rowsFromIds, seedAll, tokenTargets } from '../common.js';
+import { ZERO_BUDGET, bosOf, checkBatch, decodeRows, resolveBudget, rowsFromIds, seedAll, tokenTargets } from '../common.js';
 import { loadParts, readMeta, saveCheckpoint, targetOf } from '../checkpoint.js';
 import { Projector, PROJECTOR_DEFAULTS, type ProjectorConfig } from './projector.js';
 import { Generator, GENERATOR_DEFAULTS, type GeneratorConfig } from './generator.js';
@@ -51,7 +51,7 @@ export const REVERTLM_DEFAULTS: RevertConfig = {
   lambdas: [0, 0.5, 1],
   beam: 4,
   reencode: 'repair',
-  repair: { topK: 8, escalateK: 64, maxPasses: 2, tolerance: 1e-3 },
+  repair: { topK: 8, escalateK: 64, maxPasses: 2, tolerance: 1e-3, floorQuantile: 0.1, floorFactor: 3 },
   l2Weight: 1,
   projectorShare: 0.5,
   oracle: false,
@@ -85,9 +85,11 @@ export class RevertLMAttack implements Attack {
   projectors: Projector[] = [];
   generator: Generator | null = null;
   private spent: Budget = ZERO_BUDGET;
+  private readonly bos: number | null;
 
   constructor(readonly knowledge: ServerKnowledge, config: RevertConfigInput = {}, readonly name: string = 'revertlm') {
     this.config = revertConfig(config);
+    this.bos = bosOf(knowledge);
     if (this.config.folds < 2 && this.config.stage2 === 'generator' && !this.config.oracle) {
       throw new RangeError('RevertLM needs at least 2 folds to cross-fit stage 1 for stage 2');
     }
@@ -102,9 +104,6 @@ export class RevertLMAttack implements Attack {
   }
   private get vocab(): number {
     return this.knowledge.device.config.vocabSize;
-  }
-  private get bos(): number | null {
-    return addsBos(this.knowledge) ? this.knowledge.tokenizer.bosTokenId : null;
   }
 
   async fit(aux: AuxData, o: FitOptions = {}): Promise<Budget> {

@@ -9,7 +9,7 @@ import { printJson } from '../output.js';
 import { overallProgress } from '../progress.js';
 import { addBudgetOptions, budgetFlags, type BudgetFlags } from './budget_flags.js';
 
-export const DEFAULT_SWEEP_ATTACKS: AttackName[] = ['revertlm', 'sip', 'bisr', 'nn'];
+export const DEFAULT_SWEEP_ATTACKS: AttackName[] = ['revertlm', 'sip', 'bisr', 'opt', 'nn'];
 
 interface SweepFlags extends BudgetFlags {
   model: string;
