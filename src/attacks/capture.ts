@@ -7,9 +7,9 @@ import type { InterceptSource, InterceptedBatch } from './types.js';
 import { padBatch } from './data.js';
 import { tokenizerAddsBos } from './common.js';
 
-/** A frozen, text-free batch. Only these four properties exist. */
-function makeBatch(hidden: Tensor, attentionMask: Tensor, splitPoint: number, gradients?: ReadonlyMap<string, Tensor>): InterceptedBatch {
-  const b: InterceptedBatch = gradients ? { hidden, attentionMask, splitPoint, gradients } : { hidden, attentionMask, splitPoint };
+/** A frozen, text-free batch: the wire fields only (fine-tuning tensors and the tail size when captured). */
+export function makeBatch(hidden: Tensor, attentionMask: Tensor, splitPoint: number, finetune?: { gradients: ReadonlyMap<string, Tensor>; tailBlocks: number }): InterceptedBatch {
+  const b: InterceptedBatch = finetune ? { hidden, attentionMask, splitPoint, gradients: finetune.gradients, tailBlocks: finetune.tailBlocks } : { hidden, attentionMask, splitPoint };
   return Object.freeze(b);
 }
 
@@ -25,7 +25,8 @@ export class MemoryInterceptSource implements InterceptSource {
   *batches(batchSize: number): Iterable<InterceptedBatch> {
     for (const it of this.items) {
       const B = it.hidden.size(0);
-      if (B <= batchSize) {
+      // A training step's gradients are a function of its whole batch (the loss is a batch mean): never split it.
+      if (B <= batchSize || it.gradients) {
         yield it;
         continue;
       }

@@ -1,9 +1,26 @@
 // The attacker's real view: a server capture (src/split/capture) read as an InterceptSource.
-// Only forward activations the device sent are used; nothing in a capture is text.
-import { keep, noGrad, tidy, ones } from '../torch/index.js';
-import { CaptureReader, type RecordFilter } from '../split/capture/index.js';
-import type { InterceptSource, InterceptedBatch } from './types.js';
-import { MemoryInterceptSource } from './capture.js';
+// Forward activations the device sent, plus, for U-shape training steps, the server's output and the
+// gradient the device returned for it (InterceptedBatch.gradients); nothing in a capture is text.
+import { keep, noGrad, tidy, ones, type Tensor } from '../torch/index.js';
+import { CaptureReader, type CaptureRecord, type RecordFilter } from '../split/capture/index.js';
+import { FINETUNE_TENSORS, type InterceptSource, type InterceptedBatch } from './types.js';
+import { MemoryInterceptSource, makeBatch } from './capture.js';
+
+/** The U-shape fine-tuning tensors of a training forward (same device, session and step), if both were recorded. */
+function finetuneTraffic(reader: CaptureReader, fwd: CaptureRecord): { gradients: Map<string, Tensor>; tailBlocks: number } | null {
+  if (fwd.tailBlocks === null || fwd.fields.phase !== 'train') return null;
+  const same = { deviceId: fwd.deviceId, session: fwd.session, step: fwd.step };
+  const out = reader.records({ ...same, type: 'output', direction: 'to_device', phase: 'train' })[0];
+  const grad = reader.records({ ...same, type: 'gradient', direction: 'to_server' })[0];
+  if (!out || !grad) return null;
+  return {
+    gradients: new Map([
+      [FINETUNE_TENSORS.serverOutput, keep(reader.tensor(out, 'hidden', 'float32'))],
+      [FINETUNE_TENSORS.serverOutputGrad, keep(reader.tensor(grad, 'grad', 'float32'))],
+    ]),
+    tailBlocks: fwd.tailBlocks,
+  };
+}
 
 export interface CaptureSourceOptions {
   deviceId?: string;
@@ -31,7 +48,7 @@ export function captureSource(dir: string, o: CaptureSourceOptions = {}): Interc
       const hidden = r.hidden;
       const mask = keep(noGrad(() => tidy(() => (r.attentionMask ? r.attentionMask.to('int64') : ones(hidden.shape.slice(0, 2), { dtype: 'int64' })))));
       r.attentionMask?.dispose();
-      items.push(Object.freeze({ hidden: keep(hidden), attentionMask: mask, splitPoint: split }));
+      items.push(makeBatch(keep(hidden), mask, split, finetuneTraffic(reader, r.record) ?? undefined));
     }
     if (split === null) throw new Error(`capture ${dir} holds no forward activations${o.deviceId ? ` for device ${o.deviceId}` : ''}`);
     return new MemoryInterceptSource(split, items);

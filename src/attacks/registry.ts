@@ -5,6 +5,7 @@ import { SipAttack, type SipConfig } from './sip.js';
 import { NearestAttack } from './nearest.js';
 import { BisrAttack, OptimizeAttack, type OptimizeConfig } from './optimize.js';
 import { RevertLMAttack, type RevertConfigInput } from './revertlm/index.js';
+import { GradientAttack, type GradientConfig } from './gradient.js';
 
 export interface AttackEntry<C> {
   description: string;
@@ -12,6 +13,8 @@ export interface AttackEntry<C> {
   needsLm: boolean;
   /** Not an attack: an upper bound that must be given the victim's true tokens (OracleBatch). */
   oracle: boolean;
+  /** Reads U-shape fine-tuning traffic (InterceptedBatch.gradients): runs on real captures only. */
+  needsFinetune?: boolean;
   create(knowledge: ServerKnowledge, config?: C): Attack;
 }
 
@@ -40,6 +43,11 @@ export const ATTACKS = {
     description: 'BiSR(f) chaining: SIP logits initialise the white-box optimisation',
     needsLm: false, oracle: false,
     create: (k, c) => new BisrAttack(k, c),
+  }),
+  tag: entry<Partial<GradientConfig>>({
+    description: 'TAG-style gradient matching: relaxed labels whose tail gradient matches what a U-shape fine-tuning device sent back',
+    needsLm: true, oracle: false, needsFinetune: true,
+    create: (k, c) => new GradientAttack(k, c),
   }),
   revertlm: entry<RevertConfigInput>({
     description: 'RevertLM: projector → autoregressive generator (cross-fitted) + LM prior + re-encoding consistency',
@@ -72,6 +80,9 @@ export type AttackName = keyof typeof ATTACKS;
 export type AttackConfig<N extends AttackName> = (typeof ATTACKS)[N] extends AttackEntry<infer C> ? C : never;
 
 export const ATTACK_NAMES = Object.keys(ATTACKS) as AttackName[];
+
+/** Attacks that run on activations alone, so on simulated captures too (sweeps, audits, trade-offs). */
+export const ACTIVATION_ATTACK_NAMES = ATTACK_NAMES.filter((n) => !(ATTACKS[n] as AttackEntry<unknown>).needsFinetune);
 
 export function isAttackName(s: string): s is AttackName {
   return Object.prototype.hasOwnProperty.call(ATTACKS, s);

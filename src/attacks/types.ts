@@ -14,9 +14,22 @@ export interface InterceptedBatch {
   readonly attentionMask: Tensor;
   /** Split point k the capture was taken at. */
   readonly splitPoint: number;
-  /** Gradients the server sent back / observed during fine-tuning (e.g. LoRA), by parameter name. */
+  /**
+   * Fine-tuning traffic beyond H_k, by name (see FINETUNE_TENSORS). In the U-shape the server sends
+   * its output to the device and receives the gradient of the device's loss with respect to it.
+   */
   readonly gradients?: ReadonlyMap<string, Tensor>;
+  /** U-shape only: blocks (plus final norm and head) the device runs after the server (from `hello`). */
+  readonly tailBlocks?: number;
 }
+
+/** Names of the fine-tuning tensors a U-shape training step puts on the wire (InterceptedBatch.gradients). */
+export const FINETUNE_TENSORS = {
+  /** The server's output O = blocks [k, L - m)(H_k), sent to the device's tail: [B, T, dModel]. */
+  serverOutput: 'server_output',
+  /** ∂L/∂O the device sends back; L is the device's next-token loss, so it depends on the labels: [B, T, dModel]. */
+  serverOutputGrad: 'server_output_grad',
+} as const;
 
 /** A reader of intercepted traffic (simulated now; the split runtime's CaptureReader later). */
 export interface InterceptSource {

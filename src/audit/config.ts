@@ -1,7 +1,7 @@
 // The audit's configuration: validated at the edge, written beside the report so a run can be
 // repeated exactly with `revertlm audit --config DIR/config.json`.
 import { z } from 'zod';
-import { ATTACK_NAMES } from '../attacks/registry.js';
+import { ACTIVATION_ATTACK_NAMES } from '../attacks/registry.js';
 import { DEFENSE_NAMES } from '../defenses/registry.js';
 import { UsageError } from '../cli/errors.js';
 
@@ -24,12 +24,12 @@ export const auditConfigSchema = z.object({
   victim: textSource,
   /** Split points to attack (default: every block boundary 1..L-1, or L for one-block models). */
   splits: z.array(z.number().int().nonnegative()).optional(),
-  attacks: z.array(z.enum(ATTACK_NAMES as [string, ...string[]])).min(1).default(['revertlm', 'sip', 'bisr', 'nn']),
+  attacks: z.array(z.enum(ACTIVATION_ATTACK_NAMES as [string, ...string[]])).min(1).default(['revertlm', 'sip', 'bisr', 'nn']),
   defenses: z
     .array(z.object({ name: z.enum(DEFENSE_NAMES as [string, ...string[]]), levels: z.array(z.number().nonnegative()).min(1), split: z.number().int().positive().optional() }))
     .default([]),
   /** Attacks run in the trade-off curves (default: the first two of `attacks`). */
-  tradeoffAttacks: z.array(z.enum(ATTACK_NAMES as [string, ...string[]])).optional(),
+  tradeoffAttacks: z.array(z.enum(ACTIVATION_ATTACK_NAMES as [string, ...string[]])).optional(),
   leakage: z.object({ enabled: z.boolean().default(true), tokens: z.number().int().positive().default(2048) }).default({ enabled: true, tokens: 2048 }),
   budget: z
     .object({ examples: z.number().int().positive(), steps: z.number().int().positive(), batchSize: z.number().int().positive(), maxTokens: z.number().int().min(2) })
@@ -52,7 +52,7 @@ export function parseAuditConfig(raw: unknown, where = 'audit configuration'): A
     const first = r.error.issues[0]!;
     throw new UsageError(
       `${where}: ${first.path.join('.') || '(root)'}: ${first.message}`,
-      'check the option values (attack names: ' + ATTACK_NAMES.join(', ') + '; defenses: ' + DEFENSE_NAMES.join(', ') + ')',
+      'check the option values (attack names: ' + ACTIVATION_ATTACK_NAMES.join(', ') + '; defenses: ' + DEFENSE_NAMES.join(', ') + ')',
     );
   }
   return r.data;

@@ -5,8 +5,8 @@
 // never sees it, only the activations it shapes.
 import { mulberry32 } from '../data/prng.js';
 import { dispose, ids as idsTensor, optim, tensor, tidy, type Tensor } from '../torch/index.js';
-import { applyLoRA, loraParameters, splitModel, type Transformer, type TextTokenizer } from '../models/index.js';
-import { DeviceSession, InProcessTransport, ServerSession, type FloatWireDType } from '../split/index.js';
+import { applyLoRA, loraParameters, splitModel, type ServerModel, type Transformer, type TextTokenizer } from '../models/index.js';
+import { DeviceSession, InProcessTransport, ServerSession, type CaptureWriter, type FloatWireDType } from '../split/index.js';
 import { NoPeekDefense } from './nopeek.js';
 import type { FinetunedParts } from './tradeoff.js';
 import type { Defense } from './types.js';
@@ -31,10 +31,16 @@ export interface SplitFinetuneOptions {
   /** Seeds the adapters' initialisation and the batch order. */
   seed?: number;
   wireDtype?: FloatWireDType;
+  /** U-shape: the device also runs the last `tail` blocks, the final norm, the head and the loss (default 0: head on the server). */
+  tail?: number;
+  /** Records everything the server sees, as `revertlm serve --capture` does. */
+  capture?: CaptureWriter | null;
   onStep?: (s: { step: number; loss: number; penalty: number | null }) => void;
 }
 
 export interface SplitFinetuneResult extends FinetunedParts {
+  /** U-shape only: the device's tail (blocks [L - tail, L), final norm, head). */
+  tail: ServerModel | null;
   /** The server's training loss of each step. */
   losses: number[];
   /** The NoPeek penalty λ·dCor(E, H_k) of each step (empty without a defense). */
@@ -86,8 +92,8 @@ function* batches(segments: number[][], batchSize: number, pad: number, seed: nu
 }
 
 /**
- * Split LoRA fine-tuning of a fresh model (from loadModel) at split point k, head on the server,
- * with the NoPeek penalty on the device's objective when a defense is given. Returns the
+ * Split LoRA fine-tuning of a fresh model (from loadModel) at split point k, head on the server
+ * (or, with `tail`, U-shaped), with the NoPeek penalty on the device's objective when a defense is given. Returns the
  * fine-tuned parts (they share the fresh model's modules; dispose() frees them) and the losses.
  */
 export async function splitFinetune(o: SplitFinetuneOptions): Promise<SplitFinetuneResult> {
@@ -104,21 +110,25 @@ export async function splitFinetune(o: SplitFinetuneOptions): Promise<SplitFinet
     const segments = finetuneSegments(o.tokenizer, o.texts, Math.min(maxTokens, model.config.maxPositions));
     if (o.steps > 0 && !segments.length) throw new Error('no fine-tuning text with at least two tokens');
     applyLoRA(model, { rank: lora.rank, alpha: lora.alpha, targets: lora.targets, seed });
-    const { device, server } = splitModel(model, o.split);
+    const tailBlocks = o.tail ?? 0;
+    const { device, server, deviceTail } = splitModel(model, o.split, tailBlocks);
+    const tail = deviceTail ?? null;
     const adamw = (ps: Tensor[]) => {
       if (!ps.length) return null;
       const opt = new optim.AdamW(ps, { lr });
       opts.push(opt);
       return opt;
     };
-    const devOpt = adamw(loraParameters(device));
+    const devOpt = adamw([...loraParameters(device), ...(tail ? loraParameters(tail) : [])]);
     const srvOpt = adamw(loraParameters(server));
     const defense = o.defense ?? null;
 
     const [dt, st] = InProcessTransport.pair();
-    const served = new ServerSession({ transport: st, part: server, headOnServer: true, optimizer: srvOpt, modelFingerprint: FINGERPRINT }).serve();
+    const served = new ServerSession({
+      transport: st, part: server, headOnServer: !tail, ...(tail ? { tailBlocks } : {}), optimizer: srvOpt, modelFingerprint: FINGERPRINT, capture: o.capture ?? null,
+    }).serve();
     const session = new DeviceSession({
-      transport: dt, part: device, optimizer: devOpt, deviceId: 'finetune', modelFingerprint: FINGERPRINT, wireDtype: o.wireDtype ?? 'float32',
+      transport: dt, part: device, tail: tail ? { model: tail, blocks: tailBlocks } : null, optimizer: devOpt, deviceId: 'finetune', modelFingerprint: FINGERPRINT, wireDtype: o.wireDtype ?? 'float32',
       // E is recomputed from the ids: the same values the forward used (the embeddings are frozen).
       extraLoss: defense ? ({ ids, attentionMask, hidden }) => tidy(() => defense.penalty(device.embed(ids), hidden, attentionMask)) : null,
     });
@@ -147,7 +157,7 @@ export async function splitFinetune(o: SplitFinetuneOptions): Promise<SplitFinet
     }
     model.eval();
     return {
-      device, server, losses, penalties,
+      device, server, tail, losses, penalties,
       bytes: { sent: dt.stats.sent.bytes, received: dt.stats.received.bytes },
       dispose: () => model.dispose(),
     };

@@ -3,12 +3,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  ATTACKS, ATTACK_NAMES, createAttack, simulateCapture, type InterceptedBatch, type ServerKnowledge,
+  ATTACKS, ATTACK_NAMES, createAttack, simulateCapture, type AttackEntry, type InterceptedBatch, type ServerKnowledge,
 } from '../../src/attacks/index.js';
 import { liveTensors } from '../../src/torch/index.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomModel } from '../../src/models/index.js';
+import { CaptureWriter } from '../../src/split/index.js';
+import { splitFinetune } from '../../src/defenses/index.js';
+import { captureSource } from '../../src/attacks/from_capture.js';
 import { sentences, tiny } from './helpers.js';
 
-const WIRE = new Set(['hidden', 'attentionMask', 'splitPoint', 'gradients']);
+const WIRE = new Set(['hidden', 'attentionMask', 'splitPoint', 'gradients', 'tailBlocks']);
 
 /** A view of the batch that throws on any property that is not part of the wire format. */
 function guarded(b: InterceptedBatch, reads: string[]): InterceptedBatch {
@@ -70,10 +77,18 @@ test('every attack inverts from wire fields only and never tokenises at inversio
   });
   const victim = sentences(5, 7);
   const src = simulateCapture(knowledge.device, t.tokenizer, victim, { maxTokens: 16 });
+  // Attacks on fine-tuning traffic read a real U-shape capture of the same model (split 1, tail 1).
+  const capDir = mkdtempSync(join(tmpdir(), 'revertlm-isolation-'));
+  const writer = new CaptureWriter(capDir);
+  (await splitFinetune({
+    loadModel: () => randomModel(t.model.config, 2), tokenizer: t.tokenizer, split: k, tail: 1, texts: victim, steps: 2, batchSize: 4, maxTokens: 16, capture: writer,
+  })).dispose();
+  writer.finalize();
+  const finetuneSrc = captureSource(capDir);
   const aux = sentences(40, 3);
   const smallNet = { d: 16, layers: 1, heads: 2, ff: 32 };
   const configs: Record<string, unknown> = {
-    sip: smallNet, opt: { steps: 3 }, bisr: { steps: 3, sip: smallNet },
+    sip: smallNet, opt: { steps: 3 }, bisr: { steps: 3, sip: smallNet }, tag: { steps: 3 },
   };
   try {
     for (const name of ATTACK_NAMES) {
@@ -84,7 +99,7 @@ test('every attack inverts from wire fields only and never tokenises at inversio
         await attack.fit({ texts: aux }, { budget: { steps: 4, examples: 32, batchSize: 4, maxTokens: 16 } });
         const reads: string[] = [];
         encodes = 0;
-        for (const b of src.batches(8)) {
+        for (const b of ((ATTACKS[name] as AttackEntry<unknown>).needsFinetune ? finetuneSrc : src).batches(8)) {
           const inv = attack.invert(guarded(b, reads));
           assert.equal(inv.texts.length, b.hidden.size(0), name);
         }
@@ -96,7 +111,9 @@ test('every attack inverts from wire fields only and never tokenises at inversio
     }
   } finally {
     src.dispose();
+    finetuneSrc.dispose();
     t.dispose();
+    rmSync(capDir, { recursive: true, force: true });
   }
   assert.equal(liveTensors(), live0, 'attacks leaked tensors');
 });

@@ -213,3 +213,23 @@ test('split generation over the network (greedy, KV caches on both sides) = unsp
   assert.equal(out.steps, want.ids.length, 'one round trip per generated token');
   await stop(srv);
 });
+
+test('U-shape fine-tuning over the network: the tag attack reads the capture and recovers the device text', async () => {
+  const cap = join(tempDir('revertlm-ucap-'), 'capture');
+  const srv = await serve(['--tail', '1', '--capture', cap]);
+  await device(srv.url, 'dev-u', S.dataA, ['--tail', '1']);
+  await stop(srv);
+  const tok = loadTokenizer(S.model);
+  const stream = S.textsA.flatMap((t) => tok.encode(t, { addEos: true }));
+  const windows = new Set(Array.from({ length: Math.floor(stream.length / RUN.seq) }, (_, i) => tok.decode(stream.slice(i * RUN.seq, (i + 1) * RUN.seq), { skipSpecialTokens: true })));
+  const inv = await runCli(['attack', '--model', S.model, '--split', '1', '--attack', 'tag', '--capture', cap, '--show', '100', '--json']);
+  assert.equal(inv.code, 0, inv.stderr);
+  const out = JSON.parse(inv.stdout) as { sequences: number; examples: { reconstruction: string }[] };
+  assert.equal(out.sequences, RUN.steps * RUN.batch, 'every training sequence (U-shape steps carry the gradients)');
+  const exact = out.examples.filter((e) => windows.has(e.reconstruction)).length;
+  assert.ok(exact >= 0.75 * out.sequences, `${exact} of ${out.sequences} training windows recovered exactly:\n${out.examples.map((e) => e.reconstruction).join('\n')}`);
+  const refused = await runCli(['attack', '--model', S.model, '--split', '1', '--attack', 'tag', '--victim', S.dataA]);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /U-shape fine-tuning traffic[\s\S]*--capture DIR/);
+  assert.doesNotMatch(refused.stderr, /\n\s+at /, 'no stack trace');
+});

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { loadModel, loadTokenizer, splitModel } from '../../models/index.js';
 import {
-  ATTACK_NAMES, createAttack, isAttackName, simulateCapture, victimSegments, type Budget, type InterceptSource,
+  ATTACKS, ATTACK_NAMES, createAttack, type AttackEntry, isAttackName, simulateCapture, victimSegments, type Budget, type InterceptSource,
 } from '../../attacks/index.js';
 import { captureSource } from '../../attacks/from_capture.js';
 import { scoreAll, type ScoreSummary } from '../../metrics/index.js';
@@ -55,7 +55,11 @@ export function registerAttack(program: Command): void {
   cmd.action(async (f: AttackFlags) => {
     if (!isAttackName(f.attack)) throw new UsageError(`unknown attack '${f.attack}'`, `choose one of: ${ATTACK_NAMES.join(', ')}`);
     if (!f.victim && !f.capture) throw new UsageError('nothing to attack', 'give --victim SOURCE (simulated capture) or --capture DIR');
-    const trainingFree = f.attack === 'nn' || f.attack === 'opt';
+    if (ATTACKS[f.attack].oracle) throw new UsageError(`'${f.attack}' is an upper bound that reads the victim's true tokens, not an attack`, 'run it in attack-sweep');
+    if ((ATTACKS[f.attack] as AttackEntry<unknown>).needsFinetune && !f.capture) {
+      throw new UsageError(`attack '${f.attack}' reads U-shape fine-tuning traffic, which a simulated capture does not have`, 'give --capture DIR, recorded by `revertlm serve --tail M --capture DIR` while a device fine-tunes');
+    }
+    const trainingFree = f.attack === 'nn' || f.attack === 'opt' || f.attack === 'tag';
     if (!f.aux && !f.loadAttacker && !trainingFree) throw new UsageError('the attack needs auxiliary text to train on', 'give --aux SOURCE, or --load-attacker DIR');
     const k = intFlag(f.split, '--split');
     const model = loadModel(resolve(f.model));

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { loadModel, loadTokenizer, splitModel } from '../../models/index.js';
-import { ATTACK_NAMES, attackSweep, isAttackName, victimSegments, type AttackName, type SweepResult } from '../../attacks/index.js';
+import { ACTIVATION_ATTACK_NAMES, attackSweep, isAttackName, victimSegments, type AttackName, type SweepResult } from '../../attacks/index.js';
 import { loadAuditTexts } from '../../audit/texts.js';
 import { parseIntList } from '../../audit/config.js';
 import { UsageError } from '../errors.js';
@@ -52,7 +52,7 @@ export function registerAttackSweep(program: Command): void {
     .requiredOption('--aux <source>', "attacker's auxiliary text")
     .requiredOption('--victim <source>', "victim's text")
     .option('--splits <list>', 'split points, e.g. 1..4 or 1,3 (default: 1..L-1)')
-    .option('--attacks <list>', `attacks (default ${DEFAULT_SWEEP_ATTACKS.join(',')}; all: ${ATTACK_NAMES.join(',')})`)
+    .option('--attacks <list>', `attacks (default ${DEFAULT_SWEEP_ATTACKS.join(',')}; all: ${ACTIVATION_ATTACK_NAMES.join(',')})`)
     .option('--field <path>', 'JSON(L) field holding the text')
     .option('--column <name>', 'CSV/TSV column holding the text')
     .option('--format <format>', 'text format of both sets (lines, paragraphs, jsonl, json, csv, tsv); default: from the extension')
@@ -63,7 +63,10 @@ export function registerAttackSweep(program: Command): void {
   addBudgetOptions(cmd);
   cmd.action(async (f: SweepFlags) => {
     const attacks = (f.attacks ? f.attacks.split(',').map((s) => s.trim()) : DEFAULT_SWEEP_ATTACKS) as string[];
-    for (const a of attacks) if (!isAttackName(a)) throw new UsageError(`unknown attack '${a}'`, `choose from: ${ATTACK_NAMES.join(', ')}`);
+    for (const a of attacks) {
+      if (!isAttackName(a)) throw new UsageError(`unknown attack '${a}'`, `choose from: ${ACTIVATION_ATTACK_NAMES.join(', ')}`);
+      if (!ACTIVATION_ATTACK_NAMES.includes(a)) throw new UsageError(`attack '${a}' reads U-shape fine-tuning traffic, which a sweep's simulated captures do not have`, `run it on a server capture: revertlm attack --capture DIR --attack ${a}`);
+    }
     const aux = loadAuditTexts('aux', { source: f.aux, field: f.field, column: f.column, format: f.format });
     const victim = loadAuditTexts('victim', { source: f.victim, field: f.field, column: f.column, format: f.victimFormat ?? f.format });
     const model = loadModel(resolve(f.model));

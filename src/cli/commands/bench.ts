@@ -10,12 +10,13 @@ const BENCHES: Record<string, () => Promise<BenchFn>> = {
   models: async () => (await import('../../../bench/models.js')).benchModels,
   leakage: async () => (await import('../../../bench/leakage.js')).benchLeakage,
   split: async () => (await import('../../../bench/split.js')).benchSplit,
+  tag: async () => (await import('../../../bench/tag.js')).benchTag,
 };
 
 export function registerBench(program: Command): void {
   program
     .command('bench')
-    .description(`run a benchmark against the Python PyTorch peer in the same run (${Object.keys(BENCHES).join(', ')})`)
+    .description(`run a benchmark: speed against the Python peer in the same run (engine, models, leakage, split), or an attack measurement (tag)`)
     .argument('<name>', `one of: ${Object.keys(BENCHES).join(', ')}`)
     .option('--json', 'print one JSON object')
     .action(async (name: string, o: { json?: boolean }) => {
