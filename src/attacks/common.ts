@@ -1,6 +1,6 @@
 // Helpers shared by the attacks: budgets, targets for token losses, decoding of recovered ids.
 import { Tensor, arange, noGrad, tidy, manualSeed } from '../torch/index.js';
-import type { TextTokenizer } from '../models/types.js';
+import type { DevicePart, TextTokenizer } from '../models/types.js';
 import type { Budget, BudgetSpec, Inversion, InterceptedBatch, ServerKnowledge } from './types.js';
 import { lengthsOf } from './data.js';
 
@@ -19,6 +19,16 @@ export function resolveBudget(defaults: BudgetSpec, given?: Partial<BudgetSpec>)
 export function tokenizerAddsBos(tok: TextTokenizer): boolean {
   if (tok.bosTokenId === null) return false;
   return tok.encode('a')[0] === tok.bosTokenId;
+}
+
+/** The device part whose output stands for intercepted traffic when training on auxiliary text. */
+export function trafficDevice(k: ServerKnowledge): DevicePart {
+  return k.trafficDevice ?? k.device;
+}
+
+/** AuxCorpus options: a simulated defense is re-drawn every batch, so nothing is cached. */
+export function corpusOptions(k: ServerKnowledge, seed: number): { seed: number; cacheBytes?: number } {
+  return k.trafficDevice ? { seed, cacheBytes: 0 } : { seed };
 }
 
 export function addsBos(k: ServerKnowledge): boolean {

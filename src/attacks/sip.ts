@@ -6,7 +6,7 @@ import type { Attack, AuxData, Budget, BudgetSpec, FitOptions, InterceptedBatch,
 import { AuxCorpus, tokenWindows } from './data.js';
 import { SeqEncoder } from './nn/transformer.js';
 import { train } from './train.js';
-import { ZERO_BUDGET, bosOf, checkBatch, decodeRows, resolveBudget, rowsFromIds, seedAll, tokenTargets } from './common.js';
+import { ZERO_BUDGET, bosOf, corpusOptions, trafficDevice, checkBatch, decodeRows, resolveBudget, rowsFromIds, seedAll, tokenTargets } from './common.js';
 import { loadParts, readMeta, saveCheckpoint, targetOf } from './checkpoint.js';
 
 export interface SipConfig {
@@ -63,7 +63,7 @@ export class SipAttack implements Attack {
     const bos = this.bos !== null;
     const t0 = performance.now();
     const windows = tokenWindows(aux.texts, this.knowledge.tokenizer, { maxTokens: b.maxTokens, addBos: bos, limit: b.examples, seed });
-    const corpus = new AuxCorpus(this.knowledge.device, windows, { seed });
+    const corpus = new AuxCorpus(trafficDevice(this.knowledge), windows, corpusOptions(this.knowledge, seed));
     this.model.train();
     try {
       const r = await train({

@@ -60,6 +60,13 @@ export interface ServerKnowledge {
    * the tokenizer adds BOS by itself. Set false for captures of training streams cut mid-text.
    */
   readonly addBos?: boolean;
+  /**
+   * What the victim's device actually sends, when the attacker knows (or guesses) a defense: the
+   * adaptive attacker's simulation of it, e.g. a DefendedDevice. Learned attacks train on its output
+   * (fresh noise every batch); white-box steps (re-encoding, optimisation) keep using `device`, the
+   * clean pretrained part, whose output is what noisy traffic scatters around. Default: `device`.
+   */
+  readonly trafficDevice?: DevicePart;
 }
 
 /** Requested training budget; every field is optional and each attack documents its defaults. */

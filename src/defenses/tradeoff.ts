@@ -5,7 +5,7 @@
 // as BiSR's noise-aware training), so no defense looks stronger than it is.
 import { ids, noGrad, tidy } from '../torch/index.js';
 import type { CausalLM, DevicePart, ServerPart, TextTokenizer } from '../models/types.js';
-import { createAttack, simulateCapture, victimSegments, type AttackName, type BudgetSpec, type Progress } from '../attacks/index.js';
+import { createAttack, simulateCapture, victimSegments, type AttackName, type BudgetSpec, type Progress, type ServerKnowledge } from '../attacks/index.js';
 import { scoreAll } from '../metrics/index.js';
 import { createDefense } from './registry.js';
 import { GaussianDefense } from './gaussian.js';
@@ -76,12 +76,12 @@ export function activationRms(device: DevicePart, tokenizer: TextTokenizer, text
 async function scoreAttacker(
   o: TradeoffOptions,
   name: AttackName,
-  knowledge: DevicePart,
+  knowledge: Pick<ServerKnowledge, 'device' | 'trafficDevice'>,
   victimDevice: DevicePart,
   segments: readonly string[],
   onProgress?: (p: Progress) => void,
 ): Promise<AttackerScore> {
-  const attack = createAttack(name, { device: knowledge, tokenizer: o.tokenizer, lm: o.lm });
+  const attack = createAttack(name, { ...knowledge, tokenizer: o.tokenizer, lm: o.lm });
   try {
     const maxTokens = o.maxTokens ?? 32;
     await attack.fit({ texts: o.auxTexts }, { budget: { maxTokens, ...o.budget }, seed: o.seed ?? 0, onProgress });
@@ -136,12 +136,15 @@ export async function tradeoff(o: TradeoffOptions): Promise<TradeoffResult> {
         attacks: {},
       };
       const victimDevice = training ? device : new DefendedDevice(device, deviceDefense);
-      // The naive attacker uses the pretrained device part; the adaptive one applies the defense to its
-      // auxiliary activations (for NoPeek: a device part it fine-tuned itself with the same penalty).
-      const adaptiveKnowledge = training ? (attackerTuned?.device ?? o.device) : new DefendedDevice(o.device, attackerDefense);
+      // The naive attacker uses the pretrained device part; the adaptive one trains on auxiliary
+      // activations with the defense applied (fresh noise every batch) while its white-box steps keep
+      // the clean part (for NoPeek: a device part it fine-tuned itself with the same penalty).
+      const adaptiveKnowledge = training
+        ? { device: attackerTuned?.device ?? o.device }
+        : { device: o.device, trafficDevice: new DefendedDevice(o.device, attackerDefense) };
       for (const name of o.attacks) {
         const report = (attacker: 'naive' | 'adaptive') => (o.onProgress ? (p: Progress) => o.onProgress!({ ...p, level, attacker }) : undefined);
-        const naive = await scoreAttacker(o, name, o.device, victimDevice, segments, report('naive'));
+        const naive = await scoreAttacker(o, name, { device: o.device }, victimDevice, segments, report('naive'));
         // At level 0 an inference-time defense is the identity, so the adaptive attacker is the naive one.
         const adaptive = !training && level === 0 ? naive : await scoreAttacker(o, name, adaptiveKnowledge, victimDevice, segments, report('adaptive'));
         row.attacks[name] = { naive, adaptive };

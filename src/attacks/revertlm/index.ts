@@ -12,7 +12,7 @@ import { Tensor, F, nn, noGrad, tidy, keep, cat, tensor } from '../../torch/inde
 import type { Attack, AuxData, Budget, BudgetSpec, FitOptions, InterceptedBatch, Inversion, ServerKnowledge } from '../types.js';
 import { AuxCorpus, lengthsOf, tokenWindows } from '../data.js';
 import { train } from '../train.js';
-import { ZERO_BUDGET, bosOf, checkBatch, decodeRows, resolveBudget, rowsFromIds, seedAll, tokenTargets } from '../common.js';
+import { ZERO_BUDGET, bosOf, corpusOptions, trafficDevice, checkBatch, decodeRows, resolveBudget, rowsFromIds, seedAll, tokenTargets } from '../common.js';
 import { loadParts, readMeta, saveCheckpoint, targetOf } from '../checkpoint.js';
 import { Projector, PROJECTOR_DEFAULTS, type ProjectorConfig } from './projector.js';
 import { Generator, GENERATOR_DEFAULTS, type GeneratorConfig } from './generator.js';
@@ -116,7 +116,7 @@ export class RevertLMAttack implements Attack {
     const E = this.knowledge.device.embeddingMatrix;
     const eScale = noGrad(() => tidy(() => E.square().mean().item()));
     const windows = tokenWindows(aux.texts, this.knowledge.tokenizer, { maxTokens: b.maxTokens, addBos: this.bos !== null, limit: b.examples, seed });
-    const corpus = new AuxCorpus(this.knowledge.device, windows, { seed });
+    const corpus = new AuxCorpus(trafficDevice(this.knowledge), windows, corpusOptions(this.knowledge, seed));
     const parts: NonNullable<Budget['parts']> = {};
     let ehatAll: Tensor | null = null;
     try {
