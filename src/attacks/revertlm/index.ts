@@ -51,7 +51,7 @@ export const REVERTLM_DEFAULTS: RevertConfig = {
   lambdas: [0, 0.5, 1],
   beam: 4,
   reencode: 'repair',
-  repair: { topK: 8, escalateK: 64, maxPasses: 2, tolerance: 1e-3, floorQuantile: 0.1, floorFactor: 3 },
+  repair: { topK: 8, escalateK: 64, maxPasses: 2, tolerance: 1e-3 },
   l2Weight: 1,
   projectorShare: 0.5,
   oracle: false,

@@ -18,13 +18,6 @@ export interface RepairOptions {
   maxPasses: number;
   /** Positions whose mismatch is at most this are accepted as they are. */
   tolerance: number;
-  /**
-   * Noisy traffic (a defense) leaves no exact match: positions are also accepted within
-   * floorFactor × the floorQuantile-quantile of the initial reconstruction's mismatches (the
-   * distance a correct token gets under that noise), which keeps repair cheap and meaningful.
-   */
-  floorQuantile: number;
-  floorFactor: number;
 }
 
 export interface RepairContext extends RepairOptions {
@@ -67,14 +60,6 @@ function prefixMismatch(device: DevicePart, seqs: number[][], owner: number[], t
   return out;
 }
 
-/** The q-quantile of the per-position mismatches over real positions. */
-function noiseFloor(dist: number[][], lens: number[], first: number, q: number): number {
-  const all = dist.flatMap((row, b) => row.slice(first, lens[b]));
-  if (all.length === 0) return 0;
-  all.sort((a, b) => a - b);
-  return all[Math.min(all.length - 1, Math.floor(q * all.length))]!;
-}
-
 /** Candidate prefixes evaluated per device forward. */
 const CHUNK = 512;
 
@@ -85,10 +70,6 @@ export function repair(device: DevicePart, init: Tensor, obs: Tensor, mask: Tens
   const cur = Array.from({ length: B }, (_, b) => flat.slice(b * T, b * T + T));
   const first = o.bos !== null ? 1 : 0;
   const deepest = Math.max(o.topK, o.escalateK);
-  const floor = noiseFloor(mismatch(device, cur, obs, mask, o), lens, first, o.floorQuantile);
-  const tol = Math.max(o.tolerance, o.floorFactor * floor);
-  // On noisy traffic a replacement must beat the current token by more than the noise floor.
-  const margin = tol > o.tolerance ? floor : 0;
   for (let pass = 0; pass < o.maxPasses; pass++) {
     // Ranked proposals per source: [source][(b * T + t) * R + rank].
     const ranked = noGrad(() =>
@@ -98,7 +79,7 @@ export function repair(device: DevicePart, init: Tensor, obs: Tensor, mask: Tens
     let dist = mismatch(device, cur, obs, mask, o);
     let changed = 0;
     for (let t = first; t < T; t++) {
-      let open = Array.from({ length: B }, (_, b) => b).filter((b) => t < lens[b]! && dist[b]![t]! > tol);
+      let open = Array.from({ length: B }, (_, b) => b).filter((b) => t < lens[b]! && dist[b]![t]! > o.tolerance);
       const best = new Map<number, { tok: number; dist: number }>();
       const tried = new Map<number, Set<number>>(open.map((b) => [b, new Set([cur[b]![t]!])]));
       // Round 1: each source's top-K; round 2 (rows still unmatched): ranks K..escalateK.
@@ -126,9 +107,9 @@ export function repair(device: DevicePart, init: Tensor, obs: Tensor, mask: Tens
         const d = prefixMismatch(device, seqs, owner, t, obs, mask, o.l2Weight);
         for (let i = 0; i < seqs.length; i++) {
           const b = owner[i]!;
-          if (d[i]! < (best.get(b)?.dist ?? dist[b]![t]! - margin)) best.set(b, { tok: tokens[i]!, dist: d[i]! });
+          if (d[i]! < (best.get(b)?.dist ?? dist[b]![t]!)) best.set(b, { tok: tokens[i]!, dist: d[i]! });
         }
-        open = open.filter((b) => (best.get(b)?.dist ?? Infinity) > tol);
+        open = open.filter((b) => (best.get(b)?.dist ?? Infinity) > o.tolerance);
       }
       if (best.size === 0) continue;
       for (const [b, { tok }] of best) cur[b]![t] = tok;
