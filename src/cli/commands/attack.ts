@@ -91,7 +91,8 @@ export function registerAttack(program: Command): void {
         let refs: string[] | null = null;
         let source: InterceptSource;
         if (f.capture) {
-          source = captureSource(resolve(f.capture));
+          // Fine-tuning attacks read training steps only (eval forwards carry no gradients).
+          source = captureSource(resolve(f.capture), (ATTACKS[f.attack] as AttackEntry<unknown>).needsFinetune ? { phase: 'train' } : {});
           if (source.splitPoint !== k) {
             source.dispose();
             throw new UsageError(`the capture was taken at split ${source.splitPoint}, not --split ${k}`, `rerun with --split ${source.splitPoint}`);
