@@ -69,7 +69,10 @@ export async function benchTag(o: { json: boolean; steps?: number }): Promise<Ta
       }
       const seconds = (performance.now() - t0) / 1000;
       const windows = finetuneSegments(tokenizer, texts, seq).map((ids) => tokenizer.decode(ids, { skipSpecialTokens: true }));
-      const refs = hyps.map((h) => windows.reduce((best, w) => (scoreAll([w], [h]).rougeL > scoreAll([best], [h]).rougeL ? w : best), windows[0]!));
+      const refs = hyps.map((h) => {
+        const scores = windows.map((w) => scoreAll([w], [h]).rougeL);
+        return windows[scores.indexOf(Math.max(...scores))]!;
+      });
       const s = scoreAll(refs, hyps);
       return {
         model: 'stories260K', split, tail, finetune_steps: steps, batch, seq, sequences: hyps.length,

@@ -4,7 +4,7 @@ import { tidy, keep, noGrad } from '../torch/index.js';
 import type { DevicePart, CausalLM, TextTokenizer } from '../models/types.js';
 import { scoreAll, type ScoreSummary } from '../metrics/index.js';
 import type { Attack, Budget, BudgetSpec, InterceptedBatch, Progress, ServerKnowledge } from './types.js';
-import { ACTIVATION_ATTACK_NAMES, ATTACKS, createAttack, type AttackEntry, type AttackName, type AttackConfig } from './registry.js';
+import { ATTACKS, assertRunsOnActivations, createAttack, type AttackName, type AttackConfig } from './registry.js';
 import { simulateCapture, victimSegments } from './capture.js';
 import { padBatch } from './data.js';
 import { tokenizerAddsBos } from './common.js';
@@ -56,10 +56,8 @@ export interface RunAttackResult {
 /** Fits one attack on auxiliary text and scores it on the victim's (simulated) traffic. */
 export async function runAttack<N extends AttackName>(o: RunAttackOptions<N>): Promise<RunAttackResult> {
   const knowledge: ServerKnowledge = { device: o.device, tokenizer: o.tokenizer, lm: o.lm };
-  const entry = ATTACKS[o.attack] as AttackEntry<unknown>;
-  if (entry.needsFinetune) {
-    throw new Error(`attack '${o.attack}' reads U-shape fine-tuning traffic, which a simulated capture does not have: run it on a real capture (revertlm attack --capture DIR --attack ${o.attack})`);
-  }
+  assertRunsOnActivations(o.attack);
+  const entry = ATTACKS[o.attack];
   const attack = createAttack(o.attack, knowledge, o.config);
   try {
     const maxTokens = o.maxTokens ?? o.budget?.maxTokens ?? 32;
@@ -135,10 +133,8 @@ export interface SweepResult {
 
 /** Every attack at every split, in the JSON shape the CLI reports. */
 export async function attackSweep(o: SweepOptions): Promise<SweepResult> {
-  const capturedOnly = o.attacks.filter((n) => !ACTIVATION_ATTACK_NAMES.includes(n));
-  if (capturedOnly.length) {
-    throw new Error(`${capturedOnly.join(', ')} read U-shape fine-tuning traffic, which a sweep's simulated captures do not have: run them with revertlm attack --capture DIR`);
-  }
+  // Refuse before any attack trains.
+  o.attacks.forEach(assertRunsOnActivations);
   const maxTokens = o.maxTokens ?? o.budget?.maxTokens ?? 32;
   const segments = victimSegments(o.victimTexts, o.tokenizer, { maxTokens });
   const out: SweepResult = { splits: [], victim: { segments: segments.length, maxTokens }, aux: { texts: o.auxTexts.length } };

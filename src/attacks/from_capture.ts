@@ -6,12 +6,28 @@ import { CaptureReader, type CaptureRecord, type RecordFilter } from '../split/c
 import { FINETUNE_TENSORS, type InterceptSource, type InterceptedBatch } from './types.js';
 import { MemoryInterceptSource, makeBatch } from './capture.js';
 
+const stepKey = (r: CaptureRecord) => `${r.deviceId}\u0000${r.session}\u0000${r.step}`;
+
+/**
+ * The U-shape fine-tuning traffic of a capture, indexed once by (device, session, step): the server's
+ * training output to the device and the gradient the device returned for it.
+ */
+function finetuneIndex(reader: CaptureReader): Map<string, { out?: CaptureRecord; grad?: CaptureRecord }> {
+  const index = new Map<string, { out?: CaptureRecord; grad?: CaptureRecord }>();
+  const entry = (r: CaptureRecord) => {
+    let e = index.get(stepKey(r));
+    if (!e) index.set(stepKey(r), (e = {}));
+    return e;
+  };
+  for (const r of reader.records({ type: 'output', direction: 'to_device', phase: 'train' })) entry(r).out ??= r;
+  for (const r of reader.records({ type: 'gradient', direction: 'to_server' })) entry(r).grad ??= r;
+  return index;
+}
+
 /** The U-shape fine-tuning tensors of a training forward (same device, session and step), if both were recorded. */
-function finetuneTraffic(reader: CaptureReader, fwd: CaptureRecord): { gradients: Map<string, Tensor>; tailBlocks: number } | null {
+function finetuneTraffic(reader: CaptureReader, index: ReturnType<typeof finetuneIndex>, fwd: CaptureRecord): { gradients: Map<string, Tensor>; tailBlocks: number } | null {
   if (fwd.tailBlocks === null || fwd.fields.phase !== 'train') return null;
-  const same = { deviceId: fwd.deviceId, session: fwd.session, step: fwd.step };
-  const out = reader.records({ ...same, type: 'output', direction: 'to_device', phase: 'train' })[0];
-  const grad = reader.records({ ...same, type: 'gradient', direction: 'to_server' })[0];
+  const { out, grad } = index.get(stepKey(fwd)) ?? {};
   if (!out || !grad) return null;
   return {
     gradients: new Map([
@@ -34,6 +50,7 @@ export function captureSource(dir: string, o: CaptureSourceOptions = {}): Interc
   try {
     const filter: Omit<RecordFilter, 'type' | 'direction'> = { ...(o.deviceId ? { deviceId: o.deviceId } : {}), ...(o.phase ? { phase: o.phase } : {}) };
     const items: InterceptedBatch[] = [];
+    const finetune = finetuneIndex(reader);
     let split: number | null = null;
     for (const r of reader.hiddenStates(filter)) {
       if (r.record.type !== 'forward') {
@@ -48,7 +65,7 @@ export function captureSource(dir: string, o: CaptureSourceOptions = {}): Interc
       const hidden = r.hidden;
       const mask = keep(noGrad(() => tidy(() => (r.attentionMask ? r.attentionMask.to('int64') : ones(hidden.shape.slice(0, 2), { dtype: 'int64' })))));
       r.attentionMask?.dispose();
-      items.push(makeBatch(keep(hidden), mask, split, finetuneTraffic(reader, r.record) ?? undefined));
+      items.push(makeBatch(keep(hidden), mask, split, finetuneTraffic(reader, finetune, r.record) ?? undefined));
     }
     if (split === null) throw new Error(`capture ${dir} holds no forward activations${o.deviceId ? ` for device ${o.deviceId}` : ''}`);
     return new MemoryInterceptSource(split, items);

@@ -139,6 +139,7 @@ export class GradientAttack implements Attack {
         const tau = c.tauStart + ((c.tauEnd - c.tauStart) * s) / Math.max(1, c.steps - 1);
         tidy(() => {
           const y = F.softmax(z.div(tau), -1);
+          // The tail runs again every step: backpropagating `dist` frees the graph that ∂L/∂O was built on.
           const logp = F.logSoftmax(tail.forward(o, { attentionMask: mask }).output.narrow(1, 0, T - 1), -1);
           // The device's loss with soft labels: mean over real label positions of -Σ_v y·log p.
           const loss = y.mul(logp).sum(-1).mul(fixed.labelMask).sum().neg().div(fixed.n);

@@ -81,8 +81,20 @@ export type AttackConfig<N extends AttackName> = (typeof ATTACKS)[N] extends Att
 
 export const ATTACK_NAMES = Object.keys(ATTACKS) as AttackName[];
 
+/** Whether the attack reads U-shape fine-tuning traffic, which only a real capture has. */
+export function readsFinetuneTraffic(name: AttackName): boolean {
+  return (ATTACKS[name] as AttackEntry<unknown>).needsFinetune === true;
+}
+
 /** Attacks that run on activations alone, so on simulated captures too (sweeps, audits, trade-offs). */
-export const ACTIVATION_ATTACK_NAMES = ATTACK_NAMES.filter((n) => !(ATTACKS[n] as AttackEntry<unknown>).needsFinetune);
+export const ACTIVATION_ATTACK_NAMES = ATTACK_NAMES.filter((n) => !readsFinetuneTraffic(n));
+
+/** Refuses an attack that a simulated capture cannot feed, naming the fix. */
+export function assertRunsOnActivations(name: AttackName): void {
+  if (readsFinetuneTraffic(name)) {
+    throw new Error(`attack '${name}' reads U-shape fine-tuning traffic, which a simulated capture does not have: run it on a real capture (revertlm attack --capture DIR --attack ${name})`);
+  }
+}
 
 export function isAttackName(s: string): s is AttackName {
   return Object.prototype.hasOwnProperty.call(ATTACKS, s);

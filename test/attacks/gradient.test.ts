@@ -71,7 +71,7 @@ test('tag refuses traffic without U-shape gradients, and sweeps refuse tag, nami
     assert.throws(() => createAttack('tag', { device, tokenizer }), /needs the pretrained model/);
     await assert.rejects(
       attackSweep({ splits: [1], attacks: ['nn', 'tag'], devicePart: (k) => splitModel(m, k).device, tokenizer, lm: m, auxTexts: texts, victimTexts: texts }),
-      /tag read U-shape fine-tuning traffic.*--capture DIR/,
+      /attack 'tag' reads U-shape fine-tuning traffic.*--capture DIR --attack tag/,
     );
   } finally {
     attack.dispose();

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  ATTACKS, ATTACK_NAMES, createAttack, simulateCapture, type AttackEntry, type InterceptedBatch, type ServerKnowledge,
+  ATTACKS, ATTACK_NAMES, createAttack, readsFinetuneTraffic, simulateCapture, type InterceptedBatch, type ServerKnowledge,
 } from '../../src/attacks/index.js';
 import { liveTensors } from '../../src/torch/index.js';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -99,7 +99,7 @@ test('every attack inverts from wire fields only and never tokenises at inversio
         await attack.fit({ texts: aux }, { budget: { steps: 4, examples: 32, batchSize: 4, maxTokens: 16 } });
         const reads: string[] = [];
         encodes = 0;
-        for (const b of ((ATTACKS[name] as AttackEntry<unknown>).needsFinetune ? finetuneSrc : src).batches(8)) {
+        for (const b of (readsFinetuneTraffic(name) ? finetuneSrc : src).batches(8)) {
           const inv = attack.invert(guarded(b, reads));
           assert.equal(inv.texts.length, b.hidden.size(0), name);
         }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { loadModel, loadTokenizer, splitModel } from '../../models/index.js';
 import {
-  ATTACKS, ATTACK_NAMES, createAttack, type AttackEntry, isAttackName, simulateCapture, victimSegments, type Budget, type InterceptSource,
+  ATTACKS, ATTACK_NAMES, createAttack, isAttackName, readsFinetuneTraffic, simulateCapture, victimSegments, type Budget, type InterceptSource,
 } from '../../attacks/index.js';
 import { captureSource } from '../../attacks/from_capture.js';
 import { scoreAll, type ScoreSummary } from '../../metrics/index.js';
@@ -56,7 +56,8 @@ export function registerAttack(program: Command): void {
     if (!isAttackName(f.attack)) throw new UsageError(`unknown attack '${f.attack}'`, `choose one of: ${ATTACK_NAMES.join(', ')}`);
     if (!f.victim && !f.capture) throw new UsageError('nothing to attack', 'give --victim SOURCE (simulated capture) or --capture DIR');
     if (ATTACKS[f.attack].oracle) throw new UsageError(`'${f.attack}' is an upper bound that reads the victim's true tokens, not an attack`, 'run it in attack-sweep');
-    if ((ATTACKS[f.attack] as AttackEntry<unknown>).needsFinetune && !f.capture) {
+    const finetuneTraffic = readsFinetuneTraffic(f.attack);
+    if (finetuneTraffic && !f.capture) {
       throw new UsageError(`attack '${f.attack}' reads U-shape fine-tuning traffic, which a simulated capture does not have`, 'give --capture DIR, recorded by `revertlm serve --tail M --capture DIR` while a device fine-tunes');
     }
     const trainingFree = f.attack === 'nn' || f.attack === 'opt' || f.attack === 'tag';
@@ -92,7 +93,7 @@ export function registerAttack(program: Command): void {
         let source: InterceptSource;
         if (f.capture) {
           // Fine-tuning attacks read training steps only (eval forwards carry no gradients).
-          source = captureSource(resolve(f.capture), (ATTACKS[f.attack] as AttackEntry<unknown>).needsFinetune ? { phase: 'train' } : {});
+          source = captureSource(resolve(f.capture), finetuneTraffic ? { phase: 'train' } : {});
           if (source.splitPoint !== k) {
             source.dispose();
             throw new UsageError(`the capture was taken at split ${source.splitPoint}, not --split ${k}`, `rerun with --split ${source.splitPoint}`);
