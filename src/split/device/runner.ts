@@ -276,11 +276,7 @@ export class SplitDevice {
           }
           await session.close('done');
         } catch (e) {
-          if (!isRetryable(e)) throw e;
-          failures++;
-          const retries = o.retries ?? 5;
-          if (failures > retries) throw new DeviceRunError(`gave up after ${retries} retries: ${(e as Error).message}`, 'is the server running? check its log');
-          const delay = Math.min(o.maxBackoffMs ?? 10_000, (o.backoffMs ?? 500) * 2 ** (failures - 1));
+          const { delay, retries } = this.#retryAfter(e, ++failures);
           // Whatever this attempt did after the last checkpoint is redone.
           restoreState(this.adapters, this.optimizer, last.state);
           step = last.step;
@@ -353,11 +349,7 @@ export class SplitDevice {
           perStep, seconds: (performance.now() - t0) / 1000, wireDtype: o.wireDtype, reconnects,
         };
       } catch (e) {
-        if (!isRetryable(e)) throw e;
-        failures++;
-        const retries = o.retries ?? 5;
-        if (failures > retries) throw new DeviceRunError(`gave up after ${retries} retries: ${(e as Error).message}`, 'is the server running? check its log');
-        const delay = Math.min(o.maxBackoffMs ?? 10_000, (o.backoffMs ?? 500) * 2 ** (failures - 1));
+        const { delay, retries } = this.#retryAfter(e, ++failures);
         reconnects++;
         this.#log(`link lost (${(e as Error).message}); retry ${failures}/${retries} in ${delay} ms`);
         await sleep(delay);
@@ -369,6 +361,15 @@ export class SplitDevice {
         }
       }
     }
+  }
+
+  /** After the n-th consecutive link failure: the backoff before retrying; rethrows what no retry can fix. */
+  #retryAfter(e: unknown, failures: number): { delay: number; retries: number } {
+    const o = this.#o;
+    if (!isRetryable(e)) throw e;
+    const retries = o.retries ?? 5;
+    if (failures > retries) throw new DeviceRunError(`gave up after ${retries} retries: ${(e as Error).message}`, 'is the server running? check its log');
+    return { delay: Math.min(o.maxBackoffMs ?? 10_000, (o.backoffMs ?? 500) * 2 ** (failures - 1)), retries };
   }
 
   #log(msg: string): void {
