@@ -6,25 +6,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as torch from '../../src/torch/index.js';
-import { applyLoRA, loadModel, loadTokenizer, loraParameters, randomModel, saveModel } from '../../src/models/index.js';
-import { trainBPE, saveTokenizer } from '../../src/tokenizer/index.js';
+import { applyLoRA, loadModel, loadTokenizer, loraParameters } from '../../src/models/index.js';
+import { mailSentences, writeTinyLlama } from '../helpers/tiny_model.js';
 import { TokenWindows } from '../../src/split/device/index.js';
 import type { LoRASettings } from '../../src/split/server/index.js';
 import WebSocket from 'ws';
 import { PROTOCOL_VERSION, crc32, decodeFrame, encodeFrame, tensorToWire, type AnyFrame, type Message, type WireTensor } from '../../src/split/protocol/index.js';
 import { projectRoot } from '../helpers/shared.js';
-
-const NAMES = ['Alice', 'Robert', 'Maria', 'James', 'Linda', 'David', 'Susan', 'Thomas'];
-const PLACES = ['the office', 'the park', 'the station', 'the bank', 'the school'];
-
-function sentences(n: number, seed: number): string[] {
-  let s = seed;
-  const r = (m: number) => ((s = (s * 1103515245 + 12345) % 2 ** 31), s % m);
-  return Array.from({ length: n }, () => {
-    const a = NAMES[r(NAMES.length)]!;
-    return `${a} met ${NAMES[r(NAMES.length)]} at ${PLACES[r(PLACES.length)]}. Mail ${a.toLowerCase()}@example.com or call 555-01${r(90) + 10}.`;
-  });
-}
 
 const temps: string[] = [];
 /** A new temporary directory, removed by removeTempDirs(). */
@@ -52,18 +40,9 @@ export interface TinySplit {
 /** A 3-block Llama (d 32) with a BPE tokenizer, a token file and two data files, in a new temp dir. */
 export function tinySplitSetup(): TinySplit {
   const dir = tempDir('revertlm-split-');
-  const textsA = sentences(40, 1);
-  const textsB = sentences(40, 7).map((s) => s.toUpperCase());
-  const tok = trainBPE([...textsA, ...textsB], { vocabSize: 300 });
-  const model = join(dir, 'model');
-  const m = randomModel({
-    family: 'llama', vocabSize: tok.vocab.length, dModel: 32, nLayers: 3, nHeads: 2, nKvHeads: 1, dFf: 64,
-    maxPositions: 64, normEps: 1e-5, ropeTheta: 10000, tieEmbeddings: true, activation: 'silu', attentionBias: false,
-    mlpBias: false, bosTokenId: 0, eosTokenId: 0, padTokenId: null,
-  }, 3);
-  saveModel(model, m);
-  m.dispose();
-  saveTokenizer(model, tok);
+  const textsA = mailSentences(40, 1);
+  const textsB = mailSentences(40, 7).map((s) => s.toUpperCase());
+  const model = writeTinyLlama(dir, [...textsA, ...textsB], { nLayers: 3, nKvHeads: 1 });
   const token = 'correct horse battery staple';
   writeFileSync(join(dir, 'token'), `${token}\n`);
   writeFileSync(join(dir, 'a.txt'), textsA.join('\n'));
