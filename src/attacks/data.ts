@@ -1,9 +1,11 @@
 // Auxiliary training data for learned attacks: token windows cut from public text, padded
 // batches, and the device part's activations H_k on them (the server can compute these itself
 // because it holds the device part's pretrained weights).
-import { Tensor, ids as idsTensor, noGrad, tidy, keep, cat, tensor } from '../torch/index.js';
+import { Tensor, noGrad, tidy, keep, cat, tensor } from '../torch/index.js';
 import type { DevicePart, TextTokenizer } from '../models/types.js';
-import { mulberry32 } from '../data/prng.js';
+import { mulberry32 } from '../util/prng.js';
+import { padBatch, sampleWindows, textWindows } from '../data/windows.js';
+
 
 export interface WindowOptions {
   /** Tokens per window, BOS included. */
@@ -21,39 +23,9 @@ export interface WindowOptions {
  * window when the protocol adds one): what the device would send for a text of that length.
  */
 export function tokenWindows(texts: readonly string[], tok: TextTokenizer, o: WindowOptions): number[][] {
-  const body = o.maxTokens - (o.addBos ? 1 : 0);
-  if (body < 1) throw new RangeError(`maxTokens ${o.maxTokens} leaves no room for tokens`);
-  const minTokens = o.minTokens ?? Math.min(8, o.maxTokens);
-  const bos = tok.bosTokenId;
-  if (o.addBos && bos === null) throw new Error('addBos is set but the tokenizer has no BOS token');
-  const out: number[][] = [];
-  for (const text of texts) {
-    const t = text.trim();
-    if (!t) continue;
-    const ids = tok.encode(t, { addBos: false, addEos: false });
-    for (let i = 0; i < ids.length; i += body) {
-      const w = ids.slice(i, i + body);
-      const seq = o.addBos ? [bos!, ...w] : w;
-      if (seq.length >= minTokens) out.push(seq);
-    }
-  }
-  if (o.limit !== undefined && out.length > o.limit) {
-    const rand = mulberry32(o.seed ?? 0);
-    for (let i = out.length - 1; i > 0; i--) {
-      const j = Math.floor(rand() * (i + 1));
-      [out[i], out[j]] = [out[j]!, out[i]!];
-    }
-    out.length = o.limit;
-  }
-  return out;
-}
-
-/** Right-padded ids [B, T] (int64) and attention mask [B, T] (int64). */
-export function padBatch(seqs: readonly number[][], padId = 0, width?: number): { ids: Tensor; mask: Tensor } {
-  const T = width ?? Math.max(...seqs.map((s) => s.length));
-  const rows = seqs.map((s) => [...s, ...new Array<number>(T - s.length).fill(padId)]);
-  const mask = seqs.map((s) => [...new Array<number>(s.length).fill(1), ...new Array<number>(T - s.length).fill(0)]);
-  return { ids: idsTensor(rows), mask: idsTensor(mask) };
+  if (o.addBos && tok.bosTokenId === null) throw new Error('addBos is set but the tokenizer has no BOS token');
+  const windows = textWindows(texts, tok, { size: o.maxTokens, prefix: o.addBos ? tok.bosTokenId : null, minLength: o.minTokens ?? Math.min(8, o.maxTokens) });
+  return sampleWindows(windows, o.limit, o.seed ?? 0);
 }
 
 /** Real lengths from a [B, T] attention mask. */

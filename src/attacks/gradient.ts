@@ -14,6 +14,7 @@
 // Token 0 is never a label, but the device part is causal: H_k at position 0 depends on token 0
 // alone, so running the device part on every vocabulary token once identifies it exactly (BOS or not;
 // training streams are often cut mid-text).
+import { RevertlmError } from '../util/errors.js';
 import { Tensor, F, noGrad, tidy, keep, randn, optim, grad, cat, arange, dispose } from '../torch/index.js';
 import { Transformer, splitModel, type ServerModel } from '../models/index.js';
 import { FINETUNE_TENSORS, type Attack, type AuxData, type Budget, type FitOptions, type InterceptedBatch, type Inversion, type ServerKnowledge } from './types.js';
@@ -39,9 +40,7 @@ export const GRADIENT_DEFAULTS: GradientConfig = { steps: 200, lr: 0.1, tauStart
 /** Vocabulary tokens run through the device part per forward when identifying token 0. */
 const FIRST_CHUNK = 1024;
 
-export class GradientAttackError extends Error {
-  override name = 'GradientAttackError';
-}
+export class GradientAttackError extends RevertlmError {}
 
 export class GradientAttack implements Attack {
   readonly name = 'tag';

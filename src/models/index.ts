@@ -5,7 +5,7 @@ export { SUPPORTED_ARCHITECTURES, parseHfConfig, readConfig, toHfConfig, validat
 export { HFTokenizer, loadTokenizer } from './tokenizer.js';
 export { Transformer } from './model.js';
 export { DeviceModel, ServerModel } from './parts.js';
-export { splitModel, type SplitParts } from './split.js';
+export { splitModel, checkSplitPoint, splitPointRange, type SplitParts, type SplitUse } from './split.js';
 export { loadModel, loadDevicePart, loadServerPart, loadDeviceTail, loadWeights } from './loader.js';
 export { saveModel } from './save.js';
 export { randomModel } from './init.js';

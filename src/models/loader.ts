@@ -5,7 +5,7 @@ import { readConfig } from './config.js';
 import { buildPieces, type Slice, type SliceSpec } from './slice.js';
 import { Transformer } from './model.js';
 import { DeviceModel, ServerModel } from './parts.js';
-import { checkSplit } from './split.js';
+import { checkSplitPoint } from './split.js';
 import type { FamilyLayout, HfSource } from './layout.js';
 import { llamaLayout } from './llama.js';
 import { gpt2Layout } from './gpt2.js';
@@ -89,7 +89,7 @@ export function loadModel(dir: string): Transformer {
 /** Device side of a split at k: embeddings + blocks [0, k). Reads only those tensors. */
 export function loadDevicePart(dir: string, k: number): DeviceModel {
   return build(dir, (c) => {
-    checkSplit(c.nLayers, k);
+    checkSplitPoint(c.nLayers, k);
     return { embed: true, start: 0, end: k, head: false };
   }, (c, s) => new DeviceModel(c, buildPieces(c, s)));
 }
@@ -100,7 +100,7 @@ export function loadDevicePart(dir: string, k: number): DeviceModel {
  */
 export function loadServerPart(dir: string, k: number, m = 0): ServerModel {
   return build(dir, (c) => {
-    checkSplit(c.nLayers, k, m);
+    checkSplitPoint(c.nLayers, k, { tail: m });
     return { embed: false, start: k, end: c.nLayers - m, head: m === 0 };
   }, (c, s) => new ServerModel(c, buildPieces(c, s)));
 }

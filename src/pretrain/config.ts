@@ -1,4 +1,5 @@
 // Pretraining settings: defaults, validation, and the model config they describe.
+import { RevertlmError } from '../util/errors.js';
 import type { Family, ModelConfig } from '../models/types.js';
 
 /** Every setting of a run (what a checkpoint stores and a resume must match). */
@@ -26,12 +27,7 @@ export interface PretrainSettings {
 /** Settings a resumed run may change without invalidating the checkpoint. */
 export const RESUMABLE_CHANGES = ['steps', 'checkpointEvery'] as const;
 
-export class SettingsError extends Error {
-  override name = 'SettingsError';
-  constructor(message: string, readonly hint?: string) {
-    super(message);
-  }
-}
+export class SettingsError extends RevertlmError {}
 
 /** Llama's SwiGLU width: 8/3 · d rounded up to a multiple of 32 (Llama itself uses 256). */
 const llamaFf = (d: number) => Math.ceil((8 * d) / 3 / 32) * 32;

@@ -71,6 +71,8 @@ export interface AuditResults {
     victimSamples: number;
     auxSource: string;
     victimSource: string;
+    /** How the scored victim segments were chosen. */
+    sampling?: { segments: number; of: number; method: string; seed: number; maxTokens: number };
   };
   leakage: { tokens: number; layers: LeakageLayer[] } | null;
   attacks: { splits: SplitResult[] } | null;

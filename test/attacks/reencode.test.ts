@@ -3,8 +3,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ids as idsTensor, noGrad, zeros } from '../../src/torch/index.js';
 import {
-  ATTACK_NAMES, createAttack, padBatch, positionalPart, reencodeDistance, tokenWindows, victimSegments,
+  ATTACK_NAMES, createAttack, positionalPart, reencodeDistance, tokenWindows,
 } from '../../src/attacks/index.js';
+import { padBatch } from '../../src/data/windows.js';
+import { victimSegments } from '../../src/experiments/index.js';
 import { repair } from '../../src/attacks/revertlm/repair.js';
 import { sentences, tiny, wordTokenizer } from './helpers.js';
 
@@ -82,7 +84,7 @@ test('auxiliary windows carry BOS, respect maxTokens and are seeded', () => {
 test('victim segments fit the capture window and hold something to score', () => {
   const tok = wordTokenizer();
   const story = `${sentences(12, 5).join(' ')} . "`;
-  const segs = victimSegments([story], tok, { maxTokens: 14 });
+  const segs = victimSegments([story], tok, { maxTokens: 14, addBos: true });
   assert.ok(segs.length > 1);
   for (const s of segs) {
     assert.ok(tok.encode(s, { addBos: true }).length <= 14, s);

@@ -2,12 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAuditConfig, parseDefenseArg, parseIntList } from '../../src/audit/config.js';
+import { parseAuditConfig } from '../../src/audit/config.js';
+import { parseDefenseArg, parseIntList } from '../../src/cli/commands/experiment_flags.js';
 import { runAudit } from '../../src/audit/run.js';
 import { writeReport, type AuditResults } from '../../src/report/index.js';
-import { UsageError } from '../../src/cli/errors.js';
+import { RevertlmError, UsageError } from '../../src/util/errors.js';
 import { chromiumMissing, inspectReport, at } from '../report/check_in_browser.js';
-import { tinyAuditSetup } from './tiny_setup.js';
+import { tinyAuditSetup } from '../helpers/tiny_setup.js';
 
 const setup = tinyAuditSetup();
 const small = {
@@ -41,10 +42,10 @@ test('config errors name the problem; list and defense syntax', () => {
 
 test('missing or empty victim data is a clear error, not a crash', async () => {
   const missing = parseAuditConfig({ ...small, victim: { source: join(setup.dir, 'nope.txt') } });
-  await assert.rejects(runAudit(missing), (e: Error) => e instanceof UsageError && /victim/.test(e.message));
+  await assert.rejects(runAudit(missing), (e: Error) => e instanceof RevertlmError && /victim/.test(e.message));
   writeFileSync(join(setup.dir, 'empty.txt'), '\n\n');
   const empty = parseAuditConfig({ ...small, victim: { source: join(setup.dir, 'empty.txt') } });
-  await assert.rejects(runAudit(empty), (e: Error) => e instanceof UsageError && /victim/.test(e.message));
+  await assert.rejects(runAudit(empty), (e: Error) => e instanceof RevertlmError && /victim/.test(e.message));
 });
 
 test('a small audit run produces every part, and its report renders in Chromium with the same numbers', async (t) => {

@@ -1,15 +1,7 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { projectRoot } from '../../src/util/root.js';
+import { projectRoot } from '../helpers/shared.js';
 
 export { projectRoot };
-
-/** `../shared` next to the project, or null when this checkout has none. */
-export function sharedDir(): string | null {
-  const dir = join(projectRoot(), '..', 'shared');
-  return existsSync(dir) ? dir : null;
-}
 
 export function assertClose(actual: number, expected: number, tol = 1e-6, message = ''): void {
   assert.ok(

@@ -1,33 +1,20 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { loadModel, loadTokenizer, splitModel } from '../../models/index.js';
 import {
-  ATTACKS, ATTACK_NAMES, createAttack, isAttackName, readsFinetuneTraffic, simulateCapture, victimSegments, type Budget, type InterceptSource,
-} from '../../attacks/index.js';
-import { captureSource } from '../../attacks/from_capture.js';
-import { scoreAll, type ScoreSummary } from '../../metrics/index.js';
-import { loadAuditTexts } from '../../audit/texts.js';
-import { UsageError } from '../errors.js';
+  ATTACKS, ATTACK_NAMES, UsageError, captureSource, createAttack, createContext, invertSource, isAttackName, readsFinetuneTraffic, scoreAll, simulateCapture, trainAttack,
+  type Attack, type InterceptSource, type ScoreSummary,
+} from '../../index.js';
 import { log, printJson } from '../output.js';
 import { overallProgress } from '../progress.js';
-import { budgetFlags, intFlag, addBudgetOptions, type BudgetFlags } from './budget_flags.js';
+import { addBudgetOptions, addTextOptions, contextSpec, intFlag, type ExperimentFlags } from './experiment_flags.js';
 
-interface AttackFlags extends BudgetFlags {
-  model: string;
+interface AttackFlags extends ExperimentFlags {
   split: string;
   attack: string;
-  aux?: string;
-  victim?: string;
   capture?: string;
-  field?: string;
-  column?: string;
-  format?: string;
-  victimFormat?: string;
-  seed?: string;
   saveAttacker?: string;
   loadAttacker?: string;
   show: string;
-  victimSegments: string;
   json?: boolean;
 }
 
@@ -41,53 +28,41 @@ export function registerAttack(program: Command): void {
     .option('--aux <source>', "attacker's auxiliary text (needed unless --load-attacker)")
     .option('--victim <source>', 'victim text: simulated capture, and the references to score against')
     .option('--capture <dir>', 'a capture recorded by `revertlm serve --capture` (the real attacker view)')
-    .option('--field <path>', 'JSON(L) field holding the text')
-    .option('--column <name>', 'CSV/TSV column holding the text')
-    .option('--format <format>', 'text format of both sets (lines, paragraphs, jsonl, json, csv, tsv); default: from the extension')
-    .option('--victim-format <format>', 'text format of the victim set only')
     .option('--seed <n>', 'seed (default 0)')
     .option('--save-attacker <dir>', 'write the trained attacker here')
     .option('--load-attacker <dir>', 'reuse an attacker written by --save-attacker instead of training')
     .option('--show <n>', 'examples to print', '3')
-    .option('--victim-segments <n>', 'victim sequences to attack (with --victim)', '64')
+    .option('--victim-segments <n>', 'victim segments to attack (with --victim; a seeded sample across the victim set)', '64')
     .option('--json', 'print one JSON object');
+  addTextOptions(cmd);
   addBudgetOptions(cmd);
   cmd.action(async (f: AttackFlags) => {
     if (!isAttackName(f.attack)) throw new UsageError(`unknown attack '${f.attack}'`, `choose one of: ${ATTACK_NAMES.join(', ')}`);
     if (!f.victim && !f.capture) throw new UsageError('nothing to attack', 'give --victim SOURCE (simulated capture) or --capture DIR');
-    if (ATTACKS[f.attack].oracle) throw new UsageError(`'${f.attack}' is an upper bound that reads the victim's true tokens, not an attack`, 'run it in attack-sweep');
+    const entry = ATTACKS[f.attack];
+    if (entry.oracle) throw new UsageError(`'${f.attack}' is an upper bound that reads the victim's true tokens, not an attack`, 'run it in attack-sweep');
     const finetuneTraffic = readsFinetuneTraffic(f.attack);
     if (finetuneTraffic && !f.capture) {
       throw new UsageError(`attack '${f.attack}' reads U-shape fine-tuning traffic, which a simulated capture does not have`, 'give --capture DIR, recorded by `revertlm serve --tail M --capture DIR` while a device fine-tunes');
     }
-    const trainingFree = f.attack === 'nn' || f.attack === 'opt' || f.attack === 'tag';
-    if (!f.aux && !f.loadAttacker && !trainingFree) throw new UsageError('the attack needs auxiliary text to train on', 'give --aux SOURCE, or --load-attacker DIR');
+    if (!f.aux && !f.loadAttacker && entry.trains) throw new UsageError('the attack needs auxiliary text to train on', 'give --aux SOURCE, or --load-attacker DIR');
     const k = intFlag(f.split, '--split');
-    const model = loadModel(resolve(f.model));
-    const tokenizer = loadTokenizer(resolve(f.model));
-    const budget = budgetFlags(f);
-    const maxTokens = budget.maxTokens ?? 32;
+    const ctx = createContext({ ...contextSpec(f), victim: f.capture ? null : contextSpec(f).victim });
     try {
-      if (k < 1 || k > model.config.nLayers) throw new UsageError(`--split ${k} is outside 1..${model.config.nLayers} for this model`);
-      const device = splitModel(model, k).device;
-      const attack = createAttack(f.attack, { device, tokenizer, lm: model });
-      try {
-        let spent: Budget;
-        if (f.loadAttacker) {
-          attack.load(resolve(f.loadAttacker));
-          spent = attack.budget();
-        } else {
-          const aux = f.aux ? loadAuditTexts('aux', { source: f.aux, field: f.field, column: f.column, format: f.format }) : [];
-          const progress = overallProgress(f.attack);
-          try {
-            spent = await attack.fit({ texts: aux, source: f.aux }, {
-              budget: { ...budget, maxTokens }, seed: Number(f.seed ?? 0),
-              onProgress: (p) => progress.update({ part: p.phase, fraction: p.step / Math.max(1, p.totalSteps), detail: `loss ${p.loss.toFixed(3)}` }),
-            });
-          } finally {
-            progress.stop();
-          }
+      ctx.parts(k);
+      let attack: Attack;
+      if (f.loadAttacker) {
+        attack = createAttack(f.attack, ctx.knowledge(k));
+        attack.load(resolve(f.loadAttacker));
+      } else {
+        const progress = overallProgress(f.attack);
+        try {
+          attack = await trainAttack(ctx, { attack: f.attack, splitPoint: k, progress: (p) => progress.update(p) });
+        } finally {
+          progress.stop();
         }
+      }
+      try {
         if (f.saveAttacker) attack.save(resolve(f.saveAttacker));
         let refs: string[] | null = null;
         let source: InterceptSource;
@@ -99,21 +74,23 @@ export function registerAttack(program: Command): void {
             throw new UsageError(`the capture was taken at split ${source.splitPoint}, not --split ${k}`, `rerun with --split ${source.splitPoint}`);
           }
         } else {
-          refs = victimSegments(loadAuditTexts('victim', { source: f.victim!, field: f.field, column: f.column, format: f.victimFormat ?? f.format }), tokenizer, { maxTokens }).slice(0, intFlag(f.victimSegments, '--victim-segments', 1));
-          source = simulateCapture(device, tokenizer, refs, { maxTokens });
+          refs = ctx.requireVictim().segments;
+          source = simulateCapture(ctx.parts(k).device, ctx.tokenizer, refs, { addBos: ctx.addBos, maxTokens: ctx.maxTokens });
         }
-        const hyps: string[] = [];
+        let hyps: string[];
         try {
-          for (const b of source.batches(32)) hyps.push(...attack.invert(b).texts);
+          hyps = invertSource(attack, source);
         } finally {
           source.dispose();
         }
         const scores: ScoreSummary | null = refs ? scoreAll(refs, hyps) : null;
-        const n = Number(f.show);
-        const examples = hyps.slice(0, n).map((h, i) => ({ ...(refs ? { original: refs[i] } : {}), reconstruction: h }));
-        if (f.json) return printJson({ attack: f.attack, split: k, scores, budget: spent, sequences: hyps.length, examples });
+        const examples = hyps.slice(0, intFlag(f.show, '--show')).map((h, i) => ({ ...(refs ? { original: refs[i] } : {}), reconstruction: h }));
+        const spent = attack.budget();
+        const victim = refs ? ctx.requireVictim().sampling : null;
+        if (f.json) return printJson({ attack: f.attack, split: k, scores, budget: spent, sequences: hyps.length, ...(victim ? { victim } : {}), examples });
         if (scores) {
           process.stdout.write(`${f.attack} at k=${k}: ROUGE-L ${scores.rougeL.toFixed(3)}  BLEU ${scores.bleu.toFixed(3)}  token acc ${scores.token_acc.toFixed(3)}  PII ${scores.pii === null ? '–' : scores.pii.toFixed(3)}\n`);
+          process.stdout.write(`victim: ${victim!.segments} of ${victim!.of} segments (${victim!.method}, seed ${victim!.seed})\n`);
         } else process.stdout.write(`${f.attack} at k=${k}: ${hyps.length} captured sequences inverted (no references to score against)\n`);
         process.stdout.write(`budget: ${spent.examples} examples, ${spent.steps} steps, ${spent.parameters} parameters, ${spent.seconds.toFixed(1)} s\n`);
         for (const e of examples) {
@@ -125,7 +102,7 @@ export function registerAttack(program: Command): void {
         attack.dispose();
       }
     } finally {
-      model.dispose();
+      ctx.dispose();
     }
   });
 }

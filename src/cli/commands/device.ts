@@ -5,11 +5,8 @@ import cliProgress from 'cli-progress';
 import { UsageError } from '../errors.js';
 import { log, printJson } from '../output.js';
 import { numberFlag } from './generate.js';
-import { addLoRAOptions, asSplitUsage, loraSettings, wireDtypeFlag, type LoRAFlags } from './serve.js';
-import { InputError, loadTexts, parseTextSourceArg } from '../../data/index.js';
-import { DEFENSE_NAMES, isDefenseName, type DefenseSpec } from '../../defenses/registry.js';
-import { readTokenFile } from '../../split/server/token.js';
-import { DataError, DeviceRunError, SplitDevice, type FinetuneResult, type StepProgress } from '../../split/device/index.js';
+import { addLoRAOptions, loraSettings, wireDtypeFlag, type LoRAFlags } from './serve.js';
+import { loadTexts, parseTextSourceArg, DEFENSE_NAMES, isDefenseName, type DefenseSpec, readTokenFile, SplitDevice, type FinetuneResult, type StepProgress } from '../../index.js';
 
 interface DeviceFlags extends LoRAFlags {
   model: string;
@@ -146,24 +143,15 @@ export function registerDevice(program: Command): void {
       if (!!f.finetune === (f.generate !== undefined)) throw new UsageError('choose one of --finetune and --generate <prompt>');
       if (f.finetune && !f.data) throw new UsageError('--finetune needs --data <source>', 'e.g. --data private.txt');
       if (f.greedy && (f.temperature !== undefined || f.topK !== undefined)) throw new UsageError('--greedy cannot be combined with --temperature or --top-k');
-      const token = await asSplitUsage(() => readTokenFile(f.tokenFile));
+      const token = readTokenFile(f.tokenFile);
       if (!/^wss?:\/\//.test(f.server)) throw new UsageError(`--server must be a ws:// or wss:// URL, got '${f.server}'`, 'e.g. --server ws://127.0.0.1:8765');
       if (f.ca && !existsSync(f.ca)) throw new UsageError(`--ca ${f.ca}: no such file`);
       const deviceId = f.deviceId ?? `device-${hostname().replace(/[^A-Za-z0-9_.:@-]/g, '-')}`.slice(0, 128);
       if (!/^[A-Za-z0-9_.:@-]{1,128}$/.test(deviceId)) throw new UsageError(`--device-id may hold letters, digits and _ . : @ - (at most 128), got '${deviceId}'`);
-      const texts = f.finetune
-        ? (() => {
-            try {
-              return loadTexts(parseTextSourceArg(f.data!, { format: f.format, field: f.field, column: f.column, limit: f.limit }));
-            } catch (e) {
-              if (e instanceof InputError) throw new UsageError(e.problem, e.hint);
-              throw e;
-            }
-          })()
-        : [];
+      const texts = f.finetune ? loadTexts(parseTextSourceArg(f.data!, { format: f.format, field: f.field, column: f.column, limit: f.limit })) : [];
       const options = {
         modelDir: f.model,
-        split: int('--split', f.split, 0),
+        splitPoint: int('--split', f.split, 0),
         tail: int('--tail', f.tail, 0),
         server: f.server,
         token,
@@ -181,7 +169,7 @@ export function registerDevice(program: Command): void {
         log,
       };
       const run = async () => {
-        const device = await asDeviceUsage(() => new SplitDevice(options));
+        const device = new SplitDevice(options);
         try {
           if (f.finetune) {
             const steps = int('--steps', f.steps, 0);
@@ -194,12 +182,10 @@ export function registerDevice(program: Command): void {
             };
             process.on('SIGINT', onSigint);
             try {
-              const r = await asDeviceUsage(() =>
-                device.finetune({
-                  texts, steps, batch: int('--batch', f.batch, 1), seq: int('--seq', f.seq, 2),
-                  onStep: (p) => progress.update(p), shouldStop: () => stop,
-                }),
-              );
+              const r = await device.finetune({
+                texts, steps, batch: int('--batch', f.batch, 1), seq: int('--seq', f.seq, 2),
+                onStep: (p) => progress.update(p), shouldStop: () => stop,
+              });
               progress.stop();
               const report = finetuneReport(r, deviceId);
               if (f.json) printJson(report);
@@ -217,14 +203,12 @@ export function registerDevice(program: Command): void {
               process.off('SIGINT', onSigint);
             }
           } else {
-            const r = await asDeviceUsage(() =>
-              device.generate({
-                prompt: f.generate!,
-                maxNewTokens: int('--max-new-tokens', f.maxNewTokens, 0),
-                temperature: f.greedy ? 0 : numberFlag('--temperature', f.temperature, { min: 0 }) ?? 1,
-                topK: numberFlag('--top-k', f.topK, { integer: true, min: 0 }) ?? 0,
-              }),
-            );
+            const r = await device.generate({
+              prompt: f.generate!,
+              maxNewTokens: int('--max-new-tokens', f.maxNewTokens, 0),
+              temperature: f.greedy ? 0 : numberFlag('--temperature', f.temperature, { min: 0 }) ?? 1,
+              topK: numberFlag('--top-k', f.topK, { integer: true, min: 0 }) ?? 0,
+            });
             if (f.json) {
               printJson({
                 device_id: deviceId, text: r.text, ids: r.ids, prompt_ids: r.promptIds, steps: r.perStep.length, bytes_up: r.bytesUp, bytes_down: r.bytesDown,
@@ -240,13 +224,3 @@ export function registerDevice(program: Command): void {
     });
 }
 
-async function asDeviceUsage<T>(fn: () => T | Promise<T>): Promise<T> {
-  return asSplitUsage(async () => {
-    try {
-      return await fn();
-    } catch (e) {
-      if (e instanceof DeviceRunError || e instanceof DataError) throw new UsageError(e.message, e.hint);
-      throw e;
-    }
-  });
-}

@@ -3,10 +3,8 @@ import { extname } from 'node:path';
 import cliProgress from 'cli-progress';
 import { printJson, log } from '../output.js';
 import { UsageError } from '../errors.js';
-import { asUsage, numberFlag } from './generate.js';
-import { InputError, loadTexts, parseTextSourceArg } from '../../data/index.js';
-import { readTextFile } from '../../data/load.js';
-import { pretrain, SettingsError, type PretrainProgress, type PretrainSettings } from '../../pretrain/index.js';
+import { numberFlag } from './generate.js';
+import { loadTexts, parseTextSourceArg, readTextFile, pretrain, type PretrainProgress, type PretrainSettings } from '../../index.js';
 
 interface PretrainFlags {
   data: string;
@@ -42,20 +40,15 @@ const STRUCTURED = new Set(['.jsonl', '.ndjson', '.json', '.csv', '.tsv', '.tab'
 /** The corpus: a plain text file is one document (layout kept); other sources go through src/data. */
 function readCorpus(f: PretrainFlags): string[] {
   const plain = !/^spamassassin(:|$)/i.test(f.data) && f.format === undefined && f.separator === undefined && !STRUCTURED.has(extname(f.data).toLowerCase());
-  try {
-    if (plain) {
-      if (f.field !== undefined || f.column !== undefined || f.limit !== undefined) {
-        throw new UsageError('--field, --column and --limit need a structured --data source or --format', 'e.g. --format lines to read one document per line');
-      }
-      const text = readTextFile(f.data);
-      if (text.trim() === '') throw new UsageError(`--data ${f.data} is empty`, 'pass a text file with content');
-      return [text];
+  if (plain) {
+    if (f.field !== undefined || f.column !== undefined || f.limit !== undefined) {
+      throw new UsageError('--field, --column and --limit need a structured --data source or --format', 'e.g. --format lines to read one document per line');
     }
-    return loadTexts(parseTextSourceArg(f.data, { format: f.format, field: f.field, column: f.column, separator: f.separator, limit: f.limit }));
-  } catch (e) {
-    if (e instanceof InputError) throw new UsageError(e.problem, e.hint);
-    throw e;
+    const text = readTextFile(f.data);
+    if (text.trim() === '') throw new UsageError(`--data ${f.data} is empty`, 'pass a text file with content');
+    return [text];
   }
+  return loadTexts(parseTextSourceArg(f.data, { format: f.format, field: f.field, column: f.column, separator: f.separator, limit: f.limit }));
 }
 
 function settingsFrom(f: PretrainFlags): Partial<PretrainSettings> {
@@ -159,16 +152,9 @@ export function registerPretrain(program: Command): void {
       process.on('SIGINT', onSigint);
       let r;
       try {
-        r = await asUsage(async () => {
-          try {
-            return await pretrain({
-              texts, out: f.out, settings, resume: f.resume, log, shouldStop: () => stop,
-              onProgress: (p) => progress.update(p),
-            });
-          } catch (e) {
-            if (e instanceof SettingsError) throw new UsageError(e.message, e.hint);
-            throw e;
-          }
+        r = await pretrain({
+          texts, out: f.out, settings, resume: f.resume, log, shouldStop: () => stop,
+          onProgress: (p) => progress.update(p),
         });
       } finally {
         progress.stop();

@@ -2,17 +2,13 @@
 // EOS when the tokenizer has one), cut into windows of `seq` tokens, visited in a seeded order.
 // Batch i (0-based) is a pure function of (texts, seq, batch, seed, i), so a device that resumes
 // from step s continues with exactly the batches an uninterrupted run would have used.
+import { RevertlmError } from '../../util/errors.js';
 import { createHash } from 'node:crypto';
 import { seededShuffle } from '../../data/index.js';
 import type { TextTokenizer } from '../../models/index.js';
 import { ids as idsTensor, type Tensor } from '../../torch/index.js';
 
-export class DataError extends Error {
-  override name = 'DataError';
-  constructor(message: string, readonly hint?: string) {
-    super(message);
-  }
-}
+export class DataError extends RevertlmError {}
 
 export class TokenWindows {
   readonly #windows: number[][];

@@ -3,12 +3,11 @@
 // generation with KV caches on both sides. It checkpoints its adapters, optimiser and step once the
 // server has acknowledged its own checkpoint of the same step, and when the link fails mid-step it
 // reconnects (bounded retries, exponential backoff) and resumes from that checkpoint.
+import { RevertlmError } from '../../util/errors.js';
 import { loadDevicePart, loadDeviceTail, loadTokenizer, type DeviceModel, type HFTokenizer, type ServerModel } from '../../models/index.js';
-import { DefendedDevice } from '../../defenses/defended_device.js';
-import { NoPeekDefense } from '../../defenses/nopeek.js';
-import { createDefense, type DefenseSpec } from '../../defenses/registry.js';
-import type { Defense } from '../../defenses/types.js';
-import { ids as idsTensor, optim, tidy } from '../../torch/index.js';
+import { createDefense, deviceHooks, type Defense, type DefenseSpec, type DeviceHooks } from '../../defenses/index.js';
+import { checkSplitPoint } from '../../models/split.js';
+import { ids as idsTensor, optim } from '../../torch/index.js';
 import type { FloatWireDType } from '../protocol/dtypes.js';
 import type { FrameLimits } from '../protocol/limits.js';
 import { DeviceSession, type DeviceSessionOptions } from '../session/device.js';
@@ -26,7 +25,7 @@ export const DEVICE_CHECKPOINT_FORMAT = 'revertlm-split-device';
 export interface SplitDeviceOptions {
   modelDir: string;
   /** k: the device runs the embeddings and blocks [0, k). */
-  split: number;
+  splitPoint: number;
   /** m > 0: U-shape, the device also runs the last m blocks, the head and the loss. */
   tail?: number;
   /** ws:// or wss:// URL of the server. */
@@ -116,7 +115,7 @@ export interface GenerateRequest {
   topK?: number;
 }
 
-export interface GenerateResult {
+export interface DeviceGenerateResult {
   text: string;
   ids: number[];
   promptIds: number[];
@@ -140,12 +139,7 @@ interface DeviceCheckpointInfo {
   data: { digest: string; batch: number; seq: number } | null;
 }
 
-export class DeviceRunError extends Error {
-  override name = 'DeviceRunError';
-  constructor(message: string, readonly hint?: string) {
-    super(message);
-  }
-}
+export class DeviceRunError extends RevertlmError {}
 
 /** Errors a server reports that a later attempt may not meet (the others repeat: settings, protocol, data). */
 const RETRYABLE_REMOTE = new Set(['timeout', 'rate_limited', 'busy', 'shutting_down']);
@@ -176,13 +170,11 @@ export class SplitDevice {
     this.#o = { ...o, tail: o.tail ?? 0, wireDtype: o.wireDtype ?? 'float32' };
     this.fingerprint = modelFingerprint(o.modelDir);
     this.tokenizer = loadTokenizer(o.modelDir);
-    this.part = loadDevicePart(o.modelDir, o.split);
+    this.part = loadDevicePart(o.modelDir, o.splitPoint);
     let tail: ServerModel | null = null;
     try {
+      checkSplitPoint(this.part.config.nLayers, o.splitPoint, { tail: this.#o.tail });
       tail = this.#o.tail > 0 ? loadDeviceTail(o.modelDir, this.#o.tail) : null;
-      if (tail && o.split + this.#o.tail > this.part.config.nLayers) {
-        throw new DeviceRunError(`--split ${o.split} + --tail ${this.#o.tail} exceeds the model's ${this.part.config.nLayers} blocks`);
-      }
       this.part.requiresGrad_(false);
       tail?.requiresGrad_(false);
       this.adapters = AdapterSet.merge([AdapterSet.seeded(this.part, o.lora), ...(tail ? [AdapterSet.seeded(tail, o.lora)] : [])]);
@@ -235,7 +227,7 @@ export class SplitDevice {
     let failures = 0;
     let reconnects = 0;
     let interrupted = false;
-    const extraLoss = this.#extraLoss();
+    const hooks = deviceHooks(this.part, this.defense);
 
     try {
       while (step < f.steps && !interrupted) {
@@ -243,7 +235,7 @@ export class SplitDevice {
         let transport: Transport | null = null;
         try {
           transport = await this.#connect();
-          session = new DeviceSession(this.#sessionOptions(transport, step + 1, extraLoss));
+          session = new DeviceSession(this.#sessionOptions(transport, step + 1, hooks));
           await session.connect();
           while (step < f.steps) {
             const ids = windows.batch(step, f.batch);
@@ -306,7 +298,7 @@ export class SplitDevice {
   }
 
   /** Split generation of one prompt (the device's adapters from its checkpoint, when there is one). */
-  async generate(g: GenerateRequest): Promise<GenerateResult> {
+  async generate(g: GenerateRequest): Promise<DeviceGenerateResult> {
     const o = this.#o;
     const t0 = performance.now();
     const resumed = this.#resume(this.#info(null), () => undefined);
@@ -327,7 +319,7 @@ export class SplitDevice {
       let transport: Transport | null = null;
       try {
         transport = await this.#connect();
-        const session = new DeviceSession(this.#sessionOptions(transport, 1, null));
+        const session = new DeviceSession(this.#sessionOptions(transport, 1, { ...deviceHooks(this.part, this.defense), extraLoss: null }));
         await session.connect();
         const ids = idsTensor([promptIds]);
         let out: number[][];
@@ -384,7 +376,7 @@ export class SplitDevice {
   #info(data: DeviceCheckpointInfo['data']): DeviceCheckpointInfo {
     const o = this.#o;
     return {
-      deviceId: o.deviceId, modelFingerprint: this.fingerprint, splitPoint: o.split, tailBlocks: o.tail, lora: o.lora,
+      deviceId: o.deviceId, modelFingerprint: this.fingerprint, splitPoint: o.splitPoint, tailBlocks: o.tail, lora: o.lora,
       defense: o.defense ? `${o.defense.name}:${o.defense.level}` : null, data,
     };
   }
@@ -428,25 +420,16 @@ export class SplitDevice {
     return { step, state };
   }
 
-  #extraLoss(): DeviceSessionOptions['extraLoss'] {
-    const d = this.defense;
-    if (!(d instanceof NoPeekDefense)) return null;
-    const part = this.part;
-    // E is recomputed from the ids: the same values the forward used (the embeddings are frozen).
-    return ({ ids, attentionMask, hidden }) => tidy(() => d.penalty(part.embed(ids), hidden, attentionMask));
-  }
-
-  #sessionOptions(transport: Transport, firstStep: number, extraLoss: DeviceSessionOptions['extraLoss']): DeviceSessionOptions {
+  #sessionOptions(transport: Transport, firstStep: number, hooks: DeviceHooks): DeviceSessionOptions {
     const o = this.#o;
-    const d = this.defense;
     return {
       transport,
-      part: d?.stage === 'embeddings' ? new DefendedDevice(this.part, d) : this.part,
+      part: hooks.part,
       tail: this.tailPart ? { model: this.tailPart, blocks: o.tail } : null,
       optimizer: this.optimizer,
       wireDtype: o.wireDtype,
-      defense: d?.stage === 'activations' ? (h) => d.apply(h) : null,
-      extraLoss,
+      defense: hooks.send,
+      extraLoss: hooks.extraLoss,
       deviceId: o.deviceId,
       authToken: o.token,
       modelFingerprint: this.fingerprint,

@@ -3,8 +3,7 @@
 // gradient the device returned for it (InterceptedBatch.gradients); nothing in a capture is text.
 import { keep, noGrad, tidy, ones, type Tensor } from '../torch/index.js';
 import { CaptureReader, type CaptureRecord, type RecordFilter } from '../split/capture/index.js';
-import { FINETUNE_TENSORS, type InterceptSource, type InterceptedBatch } from './types.js';
-import { MemoryInterceptSource, makeBatch } from './capture.js';
+import { FINETUNE_TENSORS, MemoryInterceptSource, makeBatch, type InterceptSource, type InterceptedBatch } from '../attacks/index.js';
 
 const stepKey = (r: CaptureRecord) => `${r.deviceId}\u0000${r.session}\u0000${r.step}`;
 

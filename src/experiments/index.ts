@@ -1,0 +1,46 @@
+// The experiments layer: every run is built from one ExperimentContext (createContext) and each
+// experiment is a small module on it. The spec-level functions here create and dispose the context
+// for one run; the run*(ctx, …) functions share a context between runs.
+import { createContext, type ContextSpec, type ExperimentContext } from './context.js';
+import { runSweep, type SweepOptions, type SweepResult } from './sweep.js';
+import { runTradeoff, type TradeoffOptions, type TradeoffResult } from './tradeoff.js';
+import { runAttack, type RunAttackOptions, type RunAttackResult } from './attack.js';
+import type { AttackName } from '../attacks/index.js';
+
+export { createContext, defaultSplitPoints, type ContextSpec, type ExperimentContext, type VictimSet } from './context.js';
+export { runSweep, type SweepOptions, type SweepResult } from './sweep.js';
+export { runTradeoff, activationRms, type TradeoffOptions, type TradeoffResult, type TradeoffLevelResult, type AttackerScore } from './tradeoff.js';
+export { runAttack, trainAttack, invertSource, type AttackScores, type RunAttackOptions, type RunAttackResult, type TrainAttackOptions } from './attack.js';
+export { splitFinetune, defendedFinetune, finetuneSegments, type SplitFinetuneOptions, type SplitFinetuneResult, type FinetunedParts } from './finetune.js';
+export { splitPerplexity, type SplitPerplexityOptions } from './utility.js';
+export { simulateCapture, captureIds, segmentIds, type SimulateCaptureOptions } from './capture.js';
+export { captureSource, type CaptureSourceOptions } from './capture_source.js';
+export { victimSegments, sampleSegments, type SegmentSampling } from './segments.js';
+export { loadTextSet, textSetSchema, type TextSetSpec } from './texts.js';
+export { silent, slice, WorkCounter, type ProgressEvent, type ProgressSink } from './progress.js';
+
+/** Runs fn on a fresh context and disposes it. */
+export async function withContext<T>(spec: ContextSpec, fn: (ctx: ExperimentContext) => Promise<T>): Promise<T> {
+  const ctx = createContext(spec);
+  try {
+    return await fn(ctx);
+  } finally {
+    ctx.dispose();
+  }
+}
+
+/** Every attack at every split point (see runSweep). */
+export function attackSweep(o: ContextSpec & SweepOptions): Promise<SweepResult> {
+  return withContext(o, (ctx) => runSweep(ctx, o));
+}
+
+/** The privacy–utility curve of one defense (see runTradeoff); victim text is held out for utility. */
+export function tradeoff(o: ContextSpec & TradeoffOptions): Promise<TradeoffResult> {
+  return withContext({ ...o, holdOut: true }, (ctx) => runTradeoff(ctx, o));
+}
+
+/** One attack, trained and scored (see runAttack). */
+export function attack<N extends AttackName>(o: ContextSpec & RunAttackOptions<N>): Promise<RunAttackResult> {
+  return withContext(o, (ctx) => runAttack(ctx, { ...o, keepAttack: false }));
+}
+export { hiddenFromCapture, type CaptureHiddenOptions } from './capture_hidden.js';
