@@ -6,17 +6,10 @@ import { buildPieces, type Slice, type SliceSpec } from './slice.js';
 import { Transformer } from './model.js';
 import { DeviceModel, ServerModel } from './parts.js';
 import { checkSplitPoint } from './split.js';
-import type { FamilyLayout, HfSource } from './layout.js';
-import { llamaLayout } from './llama.js';
-import { gpt2Layout } from './gpt2.js';
+import { familyOf, type HfSource } from './families/index.js';
 import { ModelError } from './errors.js';
 
 const fmt = (s: number[]) => `[${s.join(', ')}]`;
-
-export function layoutFor(c: ModelConfig, ckpt: { keys(): string[] }): FamilyLayout {
-  if (c.family === 'llama') return llamaLayout(c);
-  return gpt2Layout(c, ckpt.keys().some((k) => k.startsWith('transformer.')) ? 'transformer.' : '');
-}
 
 function openCheckpoint(dir: string): SafetensorsCheckpoint {
   try {
@@ -34,7 +27,7 @@ function openCheckpoint(dir: string): SafetensorsCheckpoint {
 export function loadWeights(slice: Slice, dir: string): string[] {
   const ckpt = openCheckpoint(dir);
   try {
-    const layout = layoutFor(slice.config, ckpt);
+    const layout = familyOf(slice.config).loadLayout(slice.config, ckpt);
     const groups = new Map<string, { src: HfSource; targets: [Tensor, HfSource][] }>();
     for (const [name, p] of slice.stateDict()) {
       const src = layout.source(name, p.shape);
