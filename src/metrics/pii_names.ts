@@ -50,7 +50,7 @@ const SIGNOFF_COMMA = String.raw`(?:Best|Love|Yours|Ta|Later)`;
 const CUES: readonly RegExp[] = [
   // Next to an address.
   new RegExp(String.raw`["']?${NAME3}${ADDRESS_AFTER}`, 'gu'),
-  new RegExp(String.raw`[\w.+-]+@[\w-]+(?:\.[\w-]+)+[ \t]*\(${NAME3}\)`, 'gu'),
+  new RegExp(String.raw`(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+[ \t]*\(${NAME3}\)`, 'gu'),
   // Attribution of a quote.
   new RegExp(String.raw`${NAME3}(?:[ \t]*[<[(][^>\])\n]*[>\])])?[ \t]+(?:wrote\b[ \t]*:?|(?:writes|said|says|quoted|asked|replied)[ \t]*:)`, 'gu'),
   // Header-like lines, as quoted in replies and forwards.
@@ -71,11 +71,6 @@ const CUES: readonly RegExp[] = [
   new RegExp(String.raw`${BEFORE}(?:Mr|Mrs|Ms|Miss|Dr|Prof)\.?[ \t]+${NAME2}`, 'gu'),
 ];
 
-// A lexicon first name followed by a Title-case word: the second is a surname.
-const FIRST_THEN_WORD = new RegExp(String.raw`(?=(${WORD})[ \t]+(${WORD}))`, 'gu');
-
-const WORD_ONLY = new RegExp(WORD, 'gu');
-
 /** Words compare without case or apostrophes ("O'Brien" ~ "obrien" of an address). */
 const key = (w: string) => w.toLowerCase().replace(/['’]/g, '');
 
@@ -85,10 +80,13 @@ function cueWords(text: string, emails: readonly string[]): Set<string> {
     if (!STOP.has(w)) found.add(key(w));
   };
   for (const re of CUES) {
-    for (const m of text.matchAll(re)) for (const w of m[1]!.match(WORD_ONLY) ?? []) add(w);
+    for (const m of text.matchAll(re)) for (const w of m[1]!.match(NAME_WORD) ?? []) add(w);
   }
-  for (const m of text.matchAll(FIRST_THEN_WORD)) {
-    if (FIRST.has(m[1]!) && !STOP.has(m[1]!)) add(m[2]!);
+  // A lexicon first name followed by a Title-case word: the second is a surname.
+  let prev: RegExpMatchArray | null = null;
+  for (const m of text.matchAll(NAME_WORD)) {
+    if (prev && FIRST.has(prev[0]) && /^[ \t]+$/.test(text.slice(prev.index! + prev[0].length, m.index!))) add(m[0]);
+    prev = m;
   }
   for (const e of emails) {
     const parts = e.slice(0, e.indexOf('@')).split(/[._]/);
