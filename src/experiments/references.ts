@@ -82,9 +82,9 @@ export function referenceWindows(tokenizer: TextTokenizer, windows: readonly Cap
   return out;
 }
 
-/** The reference windows decoded (special tokens skipped), as scores compare them with reconstructions. */
-export function referenceTexts(tokenizer: TextTokenizer, windows: readonly CapturedWindow[], data: ReferenceData, o: WindowSettings = {}): string[] {
-  return referenceWindows(tokenizer, windows, data, o).map((ids) => tokenizer.decode(ids, { skipSpecialTokens: true }));
+/** Reference windows decoded (special tokens skipped), as scores compare them with reconstructions. */
+export function decodeReferences(tokenizer: TextTokenizer, refs: readonly (readonly number[])[]): string[] {
+  return refs.map((ids) => tokenizer.decode([...ids], { skipSpecialTokens: true }));
 }
 
 /**
@@ -150,7 +150,7 @@ export function scoredCapture(dir: string, tokenizer: TextTokenizer, data: Refer
         'give the file the device read with --data (same format and limit) and its --seed',
       );
     }
-    return { source, referenceIds, references: referenceIds.map((ids) => tokenizer.decode(ids, { skipSpecialTokens: true })), labels };
+    return { source, referenceIds, references: decodeReferences(tokenizer, referenceIds), labels };
   } catch (e) {
     source.dispose();
     throw e;
