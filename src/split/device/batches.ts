@@ -39,6 +39,12 @@ export class TokenWindows {
     return Array.from({ length: batch }, (_, j) => this.#windows[this.#order[(i * batch + j) % this.#windows.length]!]!);
   }
 
+  /** The first n windows of the order, each once (evaluation visits them in batches of consecutive ones). */
+  ordered(n = this.count): number[][] {
+    if (!Number.isInteger(n) || n < 1) throw new DataError(`the number of windows must be a positive integer, got ${n}`);
+    return this.#order.slice(0, Math.min(n, this.count)).map((i) => this.#windows[i]!);
+  }
+
   /** Batch i as token ids [batch, seq] (int64). */
   batch(i: number, batch: number): Tensor {
     return idsTensor(this.rows(i, batch));

@@ -34,6 +34,8 @@ export interface SplitServerOptions {
   port?: number;
   tls?: { cert: Buffer | string; key: Buffer | string } | null;
   captureDir?: string | null;
+  /** fsync every capture record (default true; false only for throwaway in-process captures). */
+  captureDurable?: boolean;
   checkpointDir?: string | null;
   /** Also save each device's state every N confirmed steps (0: on checkpoint requests and session ends only). */
   checkpointEvery?: number;
@@ -100,7 +102,7 @@ export class SplitServer {
       this.#template = AdapterSet.seeded(this.part, o.lora);
       this.#templateState = captureState(this.#template, null);
       this.#capture = o.captureDir
-        ? new CaptureWriter(o.captureDir, { meta: { model: o.modelDir, modelFingerprint: this.fingerprint, splitPoint: o.splitPoint, tailBlocks: this.#o.tail, serverId: this.#serverId } })
+        ? new CaptureWriter(o.captureDir, { durable: o.captureDurable ?? true, meta: { model: o.modelDir, modelFingerprint: this.fingerprint, splitPoint: o.splitPoint, tailBlocks: this.#o.tail, serverId: this.#serverId } })
         : null;
     } catch (e) {
       this.part.dispose();
