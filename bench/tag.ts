@@ -12,7 +12,7 @@ import {
   CaptureWriter, GRADIENT_DEFAULTS, UsageError, captureSource, createAttack, finetuneSegments, loadModel, loadTexts, loadTokenizer, projectRoot, scoreAll, splitFinetune, splitModel,
 } from '../src/index.js';
 
-const log = (s: string) => process.stderr.write(`${s}\n`);
+import { log } from './timing.js';
 
 export interface TagBenchResult {
   model: string;

@@ -14,7 +14,13 @@ export { runAttack, trainAttack, invertSource, type AttackScores, type RunAttack
 export { splitFinetune, defendedFinetune, finetuneSegments, type SplitFinetuneOptions, type SplitFinetuneResult, type FinetunedParts } from './finetune.js';
 export { splitPerplexity, type SplitPerplexityOptions } from './utility.js';
 export { simulateCapture, captureIds, segmentIds, type SimulateCaptureOptions } from './capture.js';
-export { captureSource, type CaptureSourceOptions } from './capture_source.js';
+export { captureSource, generations, CAPTURE_PHASES, type CaptureSource, type CaptureSourceOptions, type CapturePhase, type CapturedWindow } from './capture_source.js';
+export {
+  personalizeDevice, resolvePersonalization, personalizationLoRA, PERSONALIZE_MODES, DEFAULT_PERSONALIZATION,
+  type Personalization, type PersonalizeMode, type PersonalizeOptions, type PersonalizedDevice, type PersonalizeCapturePhase,
+} from './personalize.js';
+export { hiddenDrift } from './drift.js';
+export { referenceWindows, decodeReferences, labelAgreement, scoredCapture, ReferenceMismatchError, type ReferenceData, type GenerationReference, type WindowSettings, type ScoredCapture } from './references.js';
 export { victimSegments, sampleSegments, type SegmentSampling } from './segments.js';
 export { loadTextSet, textSetSchema, type TextSetSpec } from './texts.js';
 export { silent, slice, WorkCounter, type ProgressEvent, type ProgressSink } from './progress.js';

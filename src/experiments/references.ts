@@ -14,15 +14,12 @@
 // reconstruction against them, so a wrong file or seed is caught instead of scored.
 import type { TextTokenizer } from '../models/types.js';
 import { TokenWindows } from '../split/device/batches.js';
+import { RevertlmError } from '../util/errors.js';
 import { CaptureReader } from '../split/capture/index.js';
 import { captureSource, type CaptureSource, type CaptureSourceOptions, type CapturedWindow } from './capture_source.js';
 
-export class ReferenceError extends Error {
-  override name = 'ReferenceError';
-  constructor(message: string, readonly hint?: string) {
-    super(message);
-  }
-}
+/** The reference texts do not fit the capture (wrong file, format, seed or batch). */
+export class ReferenceMismatchError extends RevertlmError {}
 
 /** One generation as the device ran it (`revertlm device --generate --json`: prompt_ids, ids). */
 export interface GenerationReference {
@@ -49,7 +46,7 @@ export function referenceWindows(tokenizer: TextTokenizer, windows: readonly Cap
   const seed = o.seed ?? 0;
   const streams = new Map<number, TokenWindows>();
   const stream = (seq: number): TokenWindows => {
-    if (!data.texts) throw new ReferenceError('the capture holds training or evaluation windows, but no reference texts were given', 'give the file the device read with --data');
+    if (!data.texts) throw new ReferenceMismatchError('the capture holds training or evaluation windows, but no reference texts were given', 'give the file the device read with --data');
     let w = streams.get(seq);
     if (!w) streams.set(seq, (w = new TokenWindows(tokenizer, data.texts, seq, seed)));
     return w;
@@ -64,9 +61,9 @@ export function referenceWindows(tokenizer: TextTokenizer, windows: readonly Cap
       const key = `${sessionKey(w)}\u0000${w.generation?.cacheId}\u0000${w.step}`;
       if (!generationIndex.has(key)) generationIndex.set(key, generationIndex.size);
       const g = data.generations?.[generationIndex.get(key)!];
-      if (!g) throw new ReferenceError(`the capture holds ${generationIndex.size} or more generations, but ${data.generations?.length ?? 0} generation references were given`, 'give one (prompt_ids, ids) per generation, in the order the device ran them');
+      if (!g) throw new ReferenceMismatchError(`the capture holds ${generationIndex.size} or more generations, but ${data.generations?.length ?? 0} generation references were given`, 'give one (prompt_ids, ids) per generation, in the order the device ran them');
       const ids = [...g.promptIds, ...g.ids];
-      if (ids.length < w.length) throw new ReferenceError(`generation ${generationIndex.get(key)! + 1} sent ${w.length} positions, but its reference has ${ids.length} tokens`);
+      if (ids.length < w.length) throw new ReferenceMismatchError(`generation ${generationIndex.get(key)! + 1} sent ${w.length} positions, but its reference has ${ids.length} tokens`);
       out.push(ids.slice(0, w.length));
       continue;
     }
@@ -75,7 +72,7 @@ export function referenceWindows(tokenizer: TextTokenizer, windows: readonly Cap
     else {
       const ordered = tw.ordered();
       const i = (w.step - 1) * evalBatch.get(sessionKey(w))! + w.row;
-      if (i >= ordered.length) throw new ReferenceError(`evaluation window ${i + 1} is beyond the ${ordered.length} windows of ${w.length} tokens the reference texts make`, 'give the file the device read with --data, and its --seed and --batch');
+      if (i >= ordered.length) throw new ReferenceMismatchError(`evaluation window ${i + 1} is beyond the ${ordered.length} windows of ${w.length} tokens the reference texts make`, 'give the file the device read with --data, and its --seed and --batch');
       out.push(ordered[i]!);
     }
   }
@@ -145,7 +142,7 @@ export function scoredCapture(dir: string, tokenizer: TextTokenizer, data: Refer
     const referenceIds = referenceWindows(tokenizer, source.windows, data, o);
     const labels = labelAgreement(dir, source.windows, referenceIds);
     if (labels.agree < labels.checked) {
-      throw new ReferenceError(
+      throw new ReferenceMismatchError(
         `the references do not match the capture: ${labels.checked - labels.agree} of ${labels.checked} windows differ from the labels the server recorded`,
         'give the file the device read with --data (same format and limit) and its --seed',
       );

@@ -1,6 +1,7 @@
 // Opens a report page in headless Chromium (the system's Debian build, driven by playwright-core)
 // to see it as a reader would: console errors, what each chart draws, and a full-page PNG written
 // next to the report so it can be previewed from a terminal session.
+import { RevertlmError } from '../util/errors.js';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -16,10 +17,10 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-ne
   '--disable-sync', '--no-first-run', '--disable-quic'];
 
 /** The browser cannot be used (not installed, or does not start); `hint` says how to fix it. */
-export class BrowserUnavailableError extends Error {
-  override readonly name = 'BrowserUnavailableError';
-  constructor(message: string, readonly hint: string) {
-    super(message);
+export class BrowserUnavailableError extends RevertlmError {
+  declare readonly hint: string;
+  constructor(message: string, hint: string) {
+    super(message, hint);
   }
 }
 
