@@ -17,6 +17,11 @@ export interface AttackEntry<C> {
   needsFinetune?: boolean;
   /** Trains on auxiliary text in fit() (false: fit() is a no-op and no auxiliary text is needed). */
   trains: boolean;
+  /**
+   * Needs only the architecture (it learns from activations of any device of that architecture and
+   * never reads the victim's weights at inversion): runs when the attacker has no weights.
+   */
+  architectureOnly?: boolean;
   create(knowledge: ServerKnowledge, config?: C): Attack;
 }
 
@@ -28,7 +33,7 @@ const revert = (name: string, preset: RevertConfigInput) => (k: ServerKnowledge,
 export const ATTACKS = {
   sip: entry<Partial<SipConfig>>({
     description: 'SIP: learned direct inversion, bidirectional Transformer H_k → token logits (BiSR\'s SIP attacker)',
-    needsLm: false, oracle: false, trains: true,
+    needsLm: false, oracle: false, trains: true, architectureOnly: true,
     create: (k, c) => new SipAttack(k, c),
   }),
   nn: entry<Record<string, never>>({
@@ -71,6 +76,11 @@ export const ATTACKS = {
     needsLm: true, oracle: false, trains: true,
     create: revert('revertlm-noreencode', { reencode: 'off', lambdas: [0.5] }),
   }),
+  'revertlm-learned': entry<RevertConfigInput>({
+    description: "RevertLM's learned stages alone (projector → generator, beam search): no re-encoding, no prior, so no device weights needed",
+    needsLm: false, oracle: false, trains: true, architectureOnly: true,
+    create: revert('revertlm-learned', { reencode: 'off', lambdas: [0] }),
+  }),
   'revertlm-oracle': entry<RevertConfigInput>({
     description: 'upper bound (not an attack): stage 2 alone, trained on and fed the true token embeddings',
     needsLm: false, oracle: true, trains: true,
@@ -90,6 +100,11 @@ export function readsFinetuneTraffic(name: AttackName): boolean {
 
 /** Attacks that run on activations alone, so on simulated captures too (sweeps, audits, trade-offs). */
 export const ACTIVATION_ATTACK_NAMES = ATTACK_NAMES.filter((n) => !readsFinetuneTraffic(n));
+
+/** Whether the attack runs without the device's weights (architecture knowledge). */
+export function needsOnlyArchitecture(name: AttackName): boolean {
+  return (ATTACKS[name] as AttackEntry<unknown>).architectureOnly === true;
+}
 
 /** Refuses an attack that a simulated capture cannot feed, naming the fix. */
 export function assertRunsOnActivations(name: AttackName): void {

@@ -8,7 +8,7 @@ import { runSweep } from '../experiments/sweep.js';
 import { runTradeoff } from '../experiments/tradeoff.js';
 import { slice, silent, type ProgressSink } from '../experiments/progress.js';
 import type { AuditResults, Example } from '../report/index.js';
-import type { AuditConfig } from './config.js';
+import { auditScenario, type AuditConfig } from './config.js';
 
 export type AuditProgress = Parameters<ProgressSink>[0];
 
@@ -38,7 +38,7 @@ export async function runAudit(cfg: AuditConfig, onProgress: ProgressSink = sile
     const attacks = cfg.attacks as AttackName[];
     const tradeoffAttacks = (cfg.tradeoffAttacks ?? attacks.slice(0, 2)) as AttackName[];
     // Progress is shared out by units of work: the leakage pass, each attack, each trade-off attacker.
-    const units = (cfg.leakage.enabled ? 1 : 0) + splits.length * attacks.length + cfg.defenses.reduce((a, d) => a + d.levels.length * tradeoffAttacks.length * 2, 0);
+    const units = (cfg.leakage.enabled ? 1 : 0) + cfg.scenarios.length * splits.length * attacks.length + cfg.defenses.reduce((a, d) => a + d.levels.length * tradeoffAttacks.length * 2, 0);
     let done = 0;
     const part = (name: string, n: number): ProgressSink => {
       const s = slice(onProgress, done / units, (done + n) / units);
@@ -59,12 +59,13 @@ export async function runAudit(cfg: AuditConfig, onProgress: ProgressSink = sile
     }
 
     const examples: Example[] = [];
-    const sweepCtx = { ...ctx, progress: part('attacks', splits.length * attacks.length) };
+    const scenarios = cfg.scenarios.map(auditScenario);
+    const sweepCtx = { ...ctx, progress: part('attacks', scenarios.length * splits.length * attacks.length) };
     const sweep = await timed('attacks', () =>
       runSweep(sweepCtx, {
-        splitPoints: splits, attacks, examples: cfg.examples,
+        splitPoints: splits, attacks, scenarios, examples: cfg.examples,
         onResult: (r) => {
-          for (const e of r.examples) examples.push({ split: r.split, attack: r.attack, original: e.reference, reconstruction: e.reconstruction });
+          for (const e of r.examples) examples.push({ scenario: r.scenario.name, split: r.split, attack: r.attack, original: e.reference, reconstruction: e.reconstruction });
         },
       }),
     );
@@ -74,7 +75,7 @@ export async function runAudit(cfg: AuditConfig, onProgress: ProgressSink = sile
       const k = d.split ?? splits[Math.floor(splits.length / 2)]!;
       const dctx = { ...ctx, progress: part('tradeoff', d.levels.length * tradeoffAttacks.length * 2) };
       tradeoffs.push(await timed(`tradeoff ${d.name}`, () =>
-        runTradeoff(dctx, { splitPoint: k, defense: d.name as DefenseName, levels: d.levels, attacks: tradeoffAttacks, finetuneSteps: cfg.finetuneSteps }),
+        runTradeoff(dctx, { splitPoint: k, defense: d.name as DefenseName, levels: d.levels, attacks: tradeoffAttacks, finetuneSteps: cfg.finetuneSteps, scenario: d.scenario ? auditScenario(d.scenario) : scenarios.at(-1)! }),
       ));
     }
 
@@ -85,19 +86,24 @@ export async function runAudit(cfg: AuditConfig, onProgress: ProgressSink = sile
       config: cfg as unknown as Record<string, unknown>,
       setup: {
         model: cfg.model, family: c.family, layers: c.nLayers, dModel: c.dModel, vocab: c.vocabSize, parameters: ctx.model.numParameters(),
-        splits, auxSamples: ctx.requireAux().texts.length, victimSamples: victim.segments.length, auxSource: cfg.aux.source, victimSource: cfg.victim.source,
-        sampling: victim.sampling,
+        splits, auxSamples: ctx.requireAux().texts.length, victimSamples: victim.texts.length, auxSource: cfg.aux.source, victimSource: cfg.victim.source,
       },
       leakage,
       attacks: {
-        splits: sweep.splits.map((s) => ({
-          split: s.split,
-          attacks: Object.fromEntries(Object.entries(s.attacks).map(([n, a]) => [n, { rougeL: a.rougeL, rouge1: a.rouge1, rouge2: a.rouge2, bleu: a.bleu, token_acc: a.token_acc, exact_match: a.exact_match, pii: a.pii }])),
-          budgets: Object.fromEntries(Object.entries(s.attacks).map(([n, a]) => [n, { examples: a.budget.examples, steps: a.budget.steps, parameters: a.budget.parameters, seconds: a.budget.seconds }])),
+        scenarios: sweep.scenarios.map((sc) => ({
+          scenario: { ...sc.scenario, settings: sc.scenario.settings as unknown as Record<string, unknown> },
+          victim: sc.victim,
+          splits: sc.splits.map((s) => ({
+            split: s.split,
+            drift: s.drift,
+            attacks: Object.fromEntries(Object.entries(s.attacks).map(([n, a]) => [n, { rougeL: a.rougeL, rouge1: a.rouge1, rouge2: a.rouge2, bleu: a.bleu, token_acc: a.token_acc, exact_match: a.exact_match, exact_windows: a.exact_windows, pii: a.pii }])),
+            budgets: Object.fromEntries(Object.entries(s.attacks).map(([n, a]) => [n, { examples: a.budget.examples, steps: a.budget.steps, parameters: a.budget.parameters, seconds: a.budget.seconds }])),
+            ...(s.not_applicable ? { not_applicable: s.not_applicable } : {}),
+          })),
         })),
       },
       examples,
-      tradeoffs,
+      tradeoffs: tradeoffs.map((t) => ({ ...t, scenario: { ...t.scenario, settings: t.scenario.settings as unknown as Record<string, unknown> } })),
       timings,
     };
   } finally {

@@ -7,7 +7,8 @@ import { loadModel, loadTokenizer, splitModel, checkSplitPoint, type HFTokenizer
 import { tokenizerAddsBos, type BudgetSpec, type ServerKnowledge } from '../attacks/index.js';
 import { InputError, splitDisjoint } from '../data/index.js';
 import { loadTextSet, type TextSetSpec } from './texts.js';
-import { sampleSegments, type SegmentSampling } from './segments.js';
+import { deviceKey, type Scenario } from './scenario.js';
+import { scenarioTraffic, surrogateModel, type ScenarioTraffic } from './traffic.js';
 import { silent, type ProgressSink } from './progress.js';
 
 export interface ContextSpec {
@@ -17,7 +18,7 @@ export interface ContextSpec {
   aux?: TextSetSpec | null;
   /** The victim's private text. */
   victim?: TextSetSpec | null;
-  /** Victim segments scored per attack (default 64). */
+  /** Victim windows scored per attack: a seeded uniform sample of the windows of the victim's text (default 64). */
   victimSegments?: number;
   /**
    * Hold part of the victim text out (disjoint): a quarter for utility (perplexity) and a quarter for
@@ -33,14 +34,13 @@ export interface ContextSpec {
 }
 
 export interface VictimSet {
-  /** The scored segments (a seeded uniform sample). */
-  segments: string[];
-  sampling: SegmentSampling;
+  /** The victim's texts: the device fine-tunes on them and sends windows of them. */
+  texts: string[];
+  /** Windows scored per attack (a seeded uniform sample of the windows the texts make). */
+  windows: number;
   /** Held-out victim texts for utility and for device fine-tuning (empty without holdOut). */
   utility: string[];
   finetune: string[];
-  /** Texts the segments were cut from. */
-  texts: string[];
 }
 
 export interface ExperimentContext {
@@ -59,6 +59,12 @@ export interface ExperimentContext {
   parts(splitPoint: number): SplitParts;
   /** What the server knows at split point k: the pretrained device part, the tokenizer, the model. */
   knowledge(splitPoint: number): ServerKnowledge;
+  /** The victim's traffic at split point k in a scenario (built once per device setting, then shared). */
+  traffic(splitPoint: number, scenario: Scenario, progress?: ProgressSink): Promise<ScenarioTraffic>;
+  /** A device of the same architecture with weights of its own: what an attacker without weights trains on. */
+  surrogate(): Transformer;
+  /** A value built once per key for the context's lifetime (trained attackers shared between scenarios). */
+  memo<T>(key: string, make: () => Promise<T>, dispose: (t: T) => void): Promise<T>;
   /** The auxiliary texts, or an error naming the flag that gives them. */
   requireAux(): { texts: string[]; source: string };
   /** The victim set, or an error naming the flag that gives it. */
@@ -82,9 +88,7 @@ export function createContext(spec: ContextSpec): ExperimentContext {
       if (victimAll.length < 4) throw new InputError(`the victim set has ${victimAll.length} samples; holding text out for utility needs at least 4`, 'give more victim text');
       [texts, utility, finetune] = splitDisjoint(victimAll, [0.5, 0.25, 0.25], seed) as [string[], string[], string[]];
     }
-    const { segments, sampling } = sampleSegments(texts, tokenizer, { count: spec.victimSegments ?? 64, maxTokens, addBos, seed });
-    if (!segments.length) throw new InputError('the victim set gave no segment with a letter or digit to attack', 'check the victim text and its --format');
-    victim = { segments, sampling, utility, finetune, texts };
+    victim = { texts, windows: spec.victimSegments ?? 64, utility, finetune };
   }
   const model = loadModel(modelDir);
   const L = model.config.nLayers;
@@ -95,7 +99,9 @@ export function createContext(spec: ContextSpec): ExperimentContext {
     if (!p) cache.set(k, (p = splitModel(model, k)));
     return p;
   };
-  return {
+  const memos = new Map<string, { value: Promise<unknown>; dispose: (t: never) => void }>();
+  let surrogate: Transformer | null = null;
+  const ctx: ExperimentContext = {
     modelDir, model, tokenizer, addBos, aux, victim, maxTokens, seed,
     budget: { ...spec.budget, maxTokens },
     progress: spec.progress ?? silent,
@@ -109,8 +115,27 @@ export function createContext(spec: ContextSpec): ExperimentContext {
       if (!victim) throw new InputError('this experiment attacks victim traffic but has no victim text', 'give the victim\'s text with --victim SOURCE');
       return victim;
     },
-    dispose: () => model.dispose(),
+    traffic: (k, scenario, progress) => ctx.memo(`traffic|${k}|${deviceKey(scenario)}`, () => scenarioTraffic(ctx, k, scenario, progress), (t) => t.dispose()),
+    surrogate: () => (surrogate ??= surrogateModel(ctx)),
+    memo: <T>(key: string, make: () => Promise<T>, dispose: (t: T) => void) => {
+      let m = memos.get(key);
+      if (!m) {
+        const value = make();
+        m = { value, dispose: dispose as (t: never) => void };
+        memos.set(key, m);
+        // A failed build is not cached: the next call tries again.
+        value.catch(() => memos.delete(key));
+      }
+      return m.value as Promise<T>;
+    },
+    dispose: () => {
+      for (const m of memos.values()) void m.value.then((v) => m.dispose(v as never), () => undefined);
+      memos.clear();
+      surrogate?.dispose();
+      model.dispose();
+    },
   };
+  return ctx;
 }
 
 /** Default split points of a model: every block boundary 1..L-1 (L for one-block models). */

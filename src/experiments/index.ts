@@ -8,9 +8,9 @@ import { runAttack, type RunAttackOptions, type RunAttackResult } from './attack
 import type { AttackName } from '../attacks/index.js';
 
 export { createContext, defaultSplitPoints, type ContextSpec, type ExperimentContext, type VictimSet } from './context.js';
-export { runSweep, type SweepOptions, type SweepResult } from './sweep.js';
-export { runTradeoff, activationRms, type TradeoffOptions, type TradeoffResult, type TradeoffLevelResult, type AttackerScore } from './tradeoff.js';
-export { runAttack, trainAttack, invertSource, type AttackScores, type RunAttackOptions, type RunAttackResult, type TrainAttackOptions } from './attack.js';
+export { runSweep, sweepJson, type SweepOptions, type SweepResult, type SweepSplit, type ScenarioSweep } from './sweep.js';
+export { runTradeoff, defendedScenario, activationRms, type TradeoffOptions, type TradeoffResult, type TradeoffLevelResult, type AttackerScore } from './tradeoff.js';
+export { runAttack, trainAttack, invertSource, exactWindows, notApplicable, scenarioReport, type ScenarioReport, type Inverted, type AttackScores, type RunAttackOptions, type RunAttackResult, type TrainAttackOptions } from './attack.js';
 export { splitFinetune, defendedFinetune, finetuneSegments, type SplitFinetuneOptions, type SplitFinetuneResult, type FinetunedParts } from './finetune.js';
 export { splitPerplexity, type SplitPerplexityOptions } from './utility.js';
 export { simulateCapture, captureIds, segmentIds, type SimulateCaptureOptions } from './capture.js';
@@ -20,8 +20,12 @@ export {
   type Personalization, type PersonalizeMode, type PersonalizeOptions, type PersonalizedDevice, type PersonalizeCapturePhase,
 } from './personalize.js';
 export { hiddenDrift } from './drift.js';
+export {
+  SCENARIO_PRESETS, DEFAULT_SCENARIOS, KNOWLEDGE_LEVELS, scenarioSchema, resolveScenario, describeScenario, scenarioName, scenarioKey, deviceKey, isScenarioPreset,
+  type Scenario, type ScenarioInput, type ScenarioPreset, type Knowledge,
+} from './scenario.js';
+export { scenarioTraffic, scenarioKnowledge, surrogateModel, weightsKey, type ScenarioTraffic, type WindowSampling } from './traffic.js';
 export { referenceWindows, decodeReferences, labelAgreement, scoredCapture, ReferenceMismatchError, type ReferenceData, type GenerationReference, type WindowSettings, type ScoredCapture } from './references.js';
-export { victimSegments, sampleSegments, type SegmentSampling } from './segments.js';
 export { loadTextSet, textSetSchema, type TextSetSpec } from './texts.js';
 export { silent, slice, WorkCounter, type ProgressEvent, type ProgressSink } from './progress.js';
 
@@ -47,6 +51,6 @@ export function tradeoff(o: ContextSpec & TradeoffOptions): Promise<TradeoffResu
 
 /** One attack, trained and scored (see runAttack). */
 export function attack<N extends AttackName>(o: ContextSpec & RunAttackOptions<N>): Promise<RunAttackResult> {
-  return withContext(o, (ctx) => runAttack(ctx, { ...o, keepAttack: false }));
+  return withContext(o, (ctx) => runAttack(ctx, o));
 }
 export { hiddenFromCapture, type CaptureHiddenOptions } from './capture_hidden.js';

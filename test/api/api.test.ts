@@ -2,7 +2,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { ATTACK_NAMES, DEFENSE_NAMES, RevertlmError, attackSweep, audit, createDefense, ksgMutualInformation, loadModel, tradeoff, type SweepResult } from 'revertlm';
+import { ATTACK_NAMES, DEFENSE_NAMES, RevertlmError, attackSweep, resolveScenario, audit, createDefense, ksgMutualInformation, loadModel, tradeoff, type SweepResult } from 'revertlm';
 import { tinyAuditSetup } from '../helpers/tiny_setup.js';
 
 const setup = tinyAuditSetup();
@@ -11,11 +11,13 @@ after(() => rmSync(setup.dir, { recursive: true, force: true }));
 test("import { attackSweep } from 'revertlm' runs a tiny sweep", async () => {
   const r: SweepResult = await attackSweep({
     model: setup.model, aux: { source: setup.aux }, victim: { source: setup.victim }, victimSegments: 6,
-    splitPoints: [1], attacks: ['nn'], budget: { maxTokens: 24 },
+    splitPoints: [1], attacks: ['nn'], budget: { maxTokens: 16 }, scenarios: [resolveScenario({})],
   });
-  assert.equal(r.splits.length, 1);
-  assert.ok(r.splits[0]!.attacks.nn!.rougeL > 0);
-  assert.equal(r.victim.segments, 6);
+  const [only] = r.scenarios;
+  assert.equal(only!.scenario.name, 'exact');
+  assert.equal(only!.splits.length, 1);
+  assert.ok(only!.splits[0]!.attacks.nn!.rougeL > 0);
+  assert.equal(only!.victim.segments, 6);
 });
 
 test('the registries, estimators, model loading and the other experiments are exported with their types', async () => {

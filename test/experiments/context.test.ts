@@ -1,11 +1,12 @@
-// The experiment context: victim segments are a seeded uniform sample across the whole set, every
-// run says how they were chosen, the BOS rule and split points are decided once, and bad input is a
-// clear error.
+// The experiment context: the victim's windows are a seeded uniform sample across the whole set and
+// every scenario's traffic says how they were chosen; the BOS rule and split points are decided once;
+// bad input is a clear error.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createContext, victimSegments } from '../../src/experiments/index.js';
+import { createContext, resolveScenario } from '../../src/experiments/index.js';
+import { streamWindows } from '../../src/data/windows.js';
 import { tokenizerAddsBos } from '../../src/attacks/index.js';
 import { RevertlmError } from '../../src/util/errors.js';
 import { mailSentences } from '../helpers/tiny_model.js';
@@ -18,30 +19,22 @@ const victimFile = join(setup.dir, 'long_victim.txt');
 writeFileSync(victimFile, lines.join('\n'));
 after(() => rmSync(setup.dir, { recursive: true, force: true }));
 
-test('victim segments: a seeded uniform sample across the whole set, reported with its seed', () => {
-  const ctx = createContext({ model: setup.model, victim: { source: victimFile }, victimSegments: 20, seed: 3 });
+test('victim windows: a seeded uniform sample across the whole set, reported with its seed', async () => {
+  const ctx = createContext({ model: setup.model, victim: { source: victimFile }, victimSegments: 20, maxTokens: 16 });
   try {
-    const v = ctx.victim!;
-    assert.equal(v.segments.length, 20);
-    assert.deepEqual({ ...v.sampling, of: 0 }, { segments: 20, of: 0, method: 'seeded uniform sample', seed: 3, maxTokens: 32 });
-    const all = victimSegments(lines, ctx.tokenizer, { maxTokens: 32, addBos: ctx.addBos });
-    assert.equal(v.sampling.of, all.length);
-    for (const s of v.segments) assert.ok(all.includes(s), `a sampled segment is a segment of the set: ${s}`);
-    // Not the head of the file: the sample reaches into its second half.
-    const positions = v.segments.map((s) => all.indexOf(s));
-    assert.ok(Math.max(...positions) > all.length / 2, `sample positions ${positions}`);
-    assert.notDeepEqual(v.segments, all.slice(0, 20));
+    const t = await ctx.traffic(1, resolveScenario({}));
+    assert.equal(t.referenceIds.length, 20);
+    const all = streamWindows(lines, ctx.tokenizer, 16).windows;
+    assert.deepEqual({ ...t.sampling }, { segments: 20, of: all.length, method: 'seeded uniform sample', seed: 0, maxTokens: 16 });
+    const positions = t.referenceIds.map((w) => all.findIndex((x) => x.join() === w.join()));
+    assert.ok(positions.every((p) => p >= 0), 'every scored window is a window of the text');
+    assert.ok(Math.max(...positions) > all.length / 2, `not the head of the file: positions ${positions}`);
+    assert.equal(t.drift, 0, 'the exact scenario runs the pretrained part');
+    assert.equal(await ctx.traffic(1, resolveScenario({ knowledge: 'pretrained' })), t, 'scenarios with the same device share its traffic');
+    const other = await ctx.traffic(1, resolveScenario({ personalize: { mode: 'lora', steps: 0, seed: 5 } }));
+    assert.notDeepEqual(other.referenceIds, t.referenceIds, 'another seed, another sample');
   } finally {
     ctx.dispose();
-  }
-  const again = createContext({ model: setup.model, victim: { source: victimFile }, victimSegments: 20, seed: 3 });
-  const other = createContext({ model: setup.model, victim: { source: victimFile }, victimSegments: 20, seed: 4 });
-  try {
-    assert.deepEqual(again.victim!.segments.length, 20);
-    assert.notDeepEqual(other.victim!.segments, again.victim!.segments, 'another seed, another sample');
-  } finally {
-    again.dispose();
-    other.dispose();
   }
 });
 

@@ -19,7 +19,7 @@ test('report.html escapes text, tags every number, and results.json round-trips'
   assert.ok(!/https?:\/\/(?!www\.w3\.org)/.test(html.replace(/xmlns(:\w+)?="[^"]*"/g, '')), 'no external resources');
   assert.match(html, /<mark class="pii hit"[^>]*>john\.smith@example\.com<\/mark>/);
   assert.match(html, /<mark class="pii miss"[^>]*>555-123-4567<\/mark>/);
-  assert.equal((html.match(/<figure class="chart"/g) ?? []).length, 5);
+  assert.equal((html.match(/<figure class="chart"/g) ?? []).length, 9, 'leakage, sparsity, three per scenario, one per trade-off');
 });
 
 test('report renders in headless Chromium: no console errors, every chart and table, numbers equal results.json', async (t) => {
@@ -30,12 +30,12 @@ test('report renders in headless Chromium: no console errors, every chart and ta
   const facts = await inspectReport(out.html);
   const results = JSON.parse(readFileSync(out.json, 'utf8'));
   assert.deepEqual(facts.consoleErrors, []);
-  assert.deepEqual(facts.charts.map((c) => c.id), ['chart-leakage', 'chart-sparsity', 'chart-rouge', 'chart-pii', 'chart-tradeoff-0']);
+  assert.deepEqual(facts.charts.map((c) => c.id), ['chart-leakage', 'chart-sparsity', 'chart-rouge-0', 'chart-exact-0', 'chart-pii-0', 'chart-rouge-1', 'chart-exact-1', 'chart-pii-1', 'chart-tradeoff-0']);
   for (const c of facts.charts) {
     assert.equal(c.svgs >= 1, true, `${c.id} has no svg`);
     assert.ok(c.marks > 5, `${c.id} draws nothing`);
   }
-  for (const id of ['setup-table', 'leakage-table', 'attack-table', 'budget-table', 'tradeoff-table', 'examples-table', 'timings-table']) {
+  for (const id of ['setup-table', 'leakage-table', 'attack-table-0', 'attack-table-1', 'budget-table-0', 'tradeoff-table', 'examples-table', 'timings-table']) {
     assert.ok(facts.tables.some((x) => x.includes(id)), `table ${id} missing`);
   }
   assert.ok(facts.cells.length > 50);

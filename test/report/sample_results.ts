@@ -18,14 +18,22 @@ export function sampleResults(): AuditResults {
       layers: [0, 1, 2, 3, 4].map((layer) => ({ layer, ksg: r() * 3, infonce: r() * 2, probe: layer === 4 ? null : r() * 4, entropy: r() * 10, effective_rank: r() * 32, sparsity: r() })),
     },
     attacks: {
-      splits: splits.map((split) => ({
-        split,
-        attacks: { revertlm: { rougeL: r(), bleu: r(), token_acc: r(), pii: r() }, sip: { rougeL: r(), bleu: r(), token_acc: r(), pii: null } },
-        budgets: { revertlm: { examples: 100, steps: 200, parameters: 5000, seconds: r() * 60 } },
+      scenarios: ['exact', 'personalized'].map((name, si) => ({
+        scenario: { name, description: `${name} scenario`, settings: { knowledge: si ? 'pretrained' : 'exact' } },
+        victim: { segments: 8, of: 40, method: 'seeded uniform sample', seed: 0, maxTokens: 32 },
+        splits: splits.map((split) => ({
+          split,
+          drift: si * r(),
+          attacks: { revertlm: { rougeL: r(), bleu: r(), token_acc: r(), exact_windows: r(), pii: r() }, sip: { rougeL: r(), bleu: r(), token_acc: r(), exact_windows: r(), pii: null } },
+          budgets: { revertlm: { examples: 100, steps: 200, parameters: 5000, seconds: r() * 60 } },
+        })),
       })),
     },
-    examples: [{ split: 1, attack: 'revertlm', original: 'Mail john.smith@example.com or call 555-123-4567, <b>David</b>', reconstruction: 'mail john.smith@example.com or call 555-000-0000' }],
-    tradeoffs: [{ defense: 'gaussian', split: 2, levels: [0, 0.5, 1].map((level) => ({ level, perplexity: 10 + level * 5, epsilon: level === 0 ? null : 3 / level, attacks: { sip: { naive: { rougeL: r(), pii: r() }, adaptive: { rougeL: r(), pii: null } } } })) }],
+    examples: [{ scenario: 'exact', split: 1, attack: 'revertlm', original: 'Mail john.smith@example.com or call 555-123-4567, <b>David</b>', reconstruction: 'mail john.smith@example.com or call 555-000-0000' }],
+    tradeoffs: [{
+      defense: 'gaussian', split: 2, scenario: { name: 'personalized', description: 'personalized scenario', settings: {} },
+      levels: [0, 0.5, 1].map((level) => ({ level, perplexity: 10 + level * 5, epsilon: level === 0 ? null : 3 / level, drift: r(), attacks: { sip: { naive: { rougeL: r(), exact_windows: r(), pii: r() }, adaptive: { rougeL: r(), exact_windows: r(), pii: null } } } })),
+    }],
     timings: { leakage: 12.5, attacks: 100.25 },
   };
 }

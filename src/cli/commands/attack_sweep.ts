@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
-import { ACTIVATION_ATTACK_NAMES, UsageError, assertRunsOnActivations, createContext, defaultSplitPoints, isAttackName, runSweep, type AttackName, type SweepResult } from '../../index.js';
+import { ACTIVATION_ATTACK_NAMES, DEFAULT_SCENARIOS, UsageError, assertRunsOnActivations, createContext, defaultSplitPoints, isAttackName, runSweep, sweepJson, type AttackName, type SweepResult } from '../../index.js';
 import { printJson } from '../output.js';
 import { overallProgress } from '../progress.js';
-import { addBudgetOptions, addTextOptions, contextSpec, parseIntList, type ExperimentFlags } from './experiment_flags.js';
+import { addBudgetOptions, addScenarioOptions, addTextOptions, contextSpec, parseIntList, scenariosFrom, type ExperimentFlags, type ScenarioFlags } from './experiment_flags.js';
 
 export const DEFAULT_SWEEP_ATTACKS: AttackName[] = ['revertlm', 'sip', 'bisr', 'opt', 'nn'];
 
-interface SweepFlags extends ExperimentFlags {
+interface SweepFlags extends ExperimentFlags, ScenarioFlags {
   splits?: string;
   attacks?: string;
   json?: boolean;
@@ -14,21 +14,35 @@ interface SweepFlags extends ExperimentFlags {
 
 const fmt = (x: number | null) => (x === null ? '  –  ' : x.toFixed(3));
 
-/** Rows: split points; columns: attacks; cells: ROUGE-L / PII. Then each attack's budget. */
+/** Per scenario: rows are split points (with the drift), columns attacks, cells ROUGE-L / exact windows / PII. Then budgets. */
 export function formatSweep(r: SweepResult): string {
-  const names = Object.keys(r.splits[0]?.attacks ?? {});
-  const w = Math.max(14, ...names.map((n) => n.length + 2));
-  const lines = [
-    `victim: ${r.victim.segments} of ${r.victim.of} segments (${r.victim.method}, seed ${r.victim.seed}, ≤ ${r.victim.maxTokens} tokens)`,
-    `${'k'.padEnd(4)}${names.map((n) => n.padEnd(w)).join('')}`,
-    `${''.padEnd(4)}${names.map(() => 'ROUGE-L / PII'.padEnd(w)).join('')}`,
-  ];
-  for (const s of r.splits) lines.push(`${String(s.split).padEnd(4)}${names.map((n) => `${fmt(s.attacks[n]!.rougeL)} / ${fmt(s.attacks[n]!.pii)}`.padEnd(w)).join('')}`);
-  lines.push('', 'budgets (training examples, steps, parameters, seconds):');
-  for (const s of r.splits) {
-    for (const n of names) {
-      const b = s.attacks[n]!.budget;
-      lines.push(`  k=${s.split} ${n.padEnd(w)} ${b.examples} ex, ${b.steps} steps, ${b.parameters} params, ${b.seconds.toFixed(1)} s`);
+  const lines: string[] = [];
+  for (const sc of r.scenarios) {
+    const names = [...new Set(sc.splits.flatMap((s) => [...Object.keys(s.attacks), ...Object.keys(s.not_applicable ?? {})]))];
+    const w = Math.max(20, ...names.map((n) => n.length + 2));
+    lines.push(
+      `scenario ${sc.scenario.name}: ${sc.scenario.description}`,
+      `victim: ${sc.victim.segments} of ${sc.victim.of} windows of ≤ ${sc.victim.maxTokens} tokens (${sc.victim.method}, seed ${sc.victim.seed})`,
+      `${'k'.padEnd(4)}${'drift'.padEnd(8)}${names.map((n) => n.padEnd(w)).join('')}`,
+      `${''.padEnd(12)}${names.map(() => 'ROUGE-L / exact / PII'.padEnd(w)).join('')}`,
+    );
+    for (const s of sc.splits) {
+      const cell = (n: string) => {
+        const a = s.attacks[n];
+        return a ? `${fmt(a.rougeL)} / ${a.exact_windows.toFixed(2)} / ${fmt(a.pii)}` : 'not applicable';
+      };
+      lines.push(`${String(s.split).padEnd(4)}${s.drift.toFixed(3).padEnd(8)}${names.map((n) => cell(n).padEnd(w)).join('')}`);
+    }
+    for (const s of sc.splits) for (const [n, why] of Object.entries(s.not_applicable ?? {})) lines.push(`  k=${s.split} ${n}: not applicable (${why})`);
+    lines.push('');
+  }
+  lines.push('budgets (training examples, steps, parameters, seconds; attackers are shared by scenarios with the same knowledge):');
+  for (const sc of r.scenarios) {
+    for (const s of sc.splits) {
+      for (const [n, a] of Object.entries(s.attacks)) {
+        const b = a.budget;
+        lines.push(`  ${sc.scenario.name} k=${s.split} ${n.padEnd(20)} ${b.examples} ex, ${b.steps} steps, ${b.parameters} params, ${b.seconds.toFixed(1)} s train, ${a.invertSeconds.toFixed(1)} s invert`);
+      }
     }
   }
   return lines.join('\n');
@@ -53,24 +67,26 @@ export function registerAttackSweep(program: Command): void {
     .requiredOption('--victim <source>', "victim's text")
     .option('--splits <list>', 'split points, e.g. 1..4 or 1,3 (default: 1..L-1)')
     .option('--attacks <list>', `attacks (default ${DEFAULT_SWEEP_ATTACKS.join(',')}; all: ${ACTIVATION_ATTACK_NAMES.join(',')})`)
-    .option('--victim-segments <n>', 'victim segments scored per attack (a seeded sample across the victim set)', '64')
+    .option('--victim-segments <n>', 'victim windows scored per attack (a seeded sample across the victim set)', '64')
     .option('--seed <n>', 'seed (default 0)')
     .option('--json', 'print one JSON object');
   addTextOptions(cmd);
   addBudgetOptions(cmd);
+  addScenarioOptions(cmd, DEFAULT_SCENARIOS);
   cmd.action(async (f: SweepFlags) => {
     const attacks = activationAttacks(f.attacks, DEFAULT_SWEEP_ATTACKS);
+    const scenarios = scenariosFrom(f, DEFAULT_SCENARIOS);
     const progress = overallProgress('sweep');
     const ctx = createContext({ ...contextSpec(f), progress: (p) => progress.update(p) });
     let result: SweepResult;
     try {
       const splitPoints = f.splits ? parseIntList(f.splits, '--splits') : defaultSplitPoints(ctx.model.config.nLayers);
-      result = await runSweep(ctx, { splitPoints, attacks });
+      result = await runSweep(ctx, { splitPoints, attacks, scenarios });
     } finally {
       progress.stop();
       ctx.dispose();
     }
-    if (f.json) return printJson(result);
+    if (f.json) return printJson(sweepJson(result));
     process.stdout.write(`${formatSweep(result)}\n`);
   });
 }

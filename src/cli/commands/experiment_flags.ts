@@ -1,7 +1,10 @@
 // The flags every experiment command shares (text sets, victim sample, budget, seed) and how they
 // become an experiment context spec.
 import type { Command } from 'commander';
-import { UsageError, type BudgetSpec, type ContextSpec, type TextSetSpec } from '../../index.js';
+import {
+  KNOWLEDGE_LEVELS, PERSONALIZE_MODES, SCENARIO_PRESETS, UsageError, isScenarioPreset, resolveScenario,
+  type BudgetSpec, type ContextSpec, type Knowledge, type PersonalizeMode, type Scenario, type ScenarioPreset, type TextSetSpec,
+} from '../../index.js';
 
 export interface TextFlags {
   aux?: string;
@@ -98,4 +101,57 @@ export function parseDefenseArg(s: string): { name: string; levels: number[]; sp
   const levels = m[2]!.split(',').filter((x) => x.trim() !== '').map(Number);
   if (levels.some((x) => !Number.isFinite(x))) throw new UsageError(`defense '${s}' has a level that is not a number`);
   return { name: m[1]!, levels, ...(m[3] ? { split: Number(m[3]) } : {}) };
+}
+
+export interface ScenarioFlags {
+  scenarios?: string;
+  personalize?: string;
+  personalizeSteps?: string;
+  personalizeLr?: string;
+  personalizeRank?: string;
+  personalizeTargets?: string;
+  knowledge?: string;
+  wireDtype?: string;
+  capturePhase?: string;
+}
+
+/** The scenario options of sweep, attack, trade-off and audit. */
+export function addScenarioOptions(cmd: Command, defaults: readonly ScenarioPreset[]): Command {
+  return cmd
+    .option('--scenarios <list>', `named scenarios side by side: ${Object.keys(SCENARIO_PRESETS).join(', ')} (default ${defaults.join(',')})`)
+    .option('--personalize <mode>', `one scenario from flags: the victim's device is ${PERSONALIZE_MODES.join(' | ')} (LoRA r8 on q,v, lr 1e-3, 1000 steps by default; full: lr 1e-4, 300 steps)`)
+    .option('--personalize-steps <n>', 'device fine-tuning steps on the victim\'s text')
+    .option('--personalize-lr <x>', 'device learning rate')
+    .option('--personalize-rank <r>', 'rank of the device\'s private LoRA adapters')
+    .option('--personalize-targets <list>', 'projections the adapters sit on, e.g. q,v or q,k,v,o,gate,up,down')
+    .option('--knowledge <level>', `what the attacker knows of the device: ${KNOWLEDGE_LEVELS.join(' | ')} (default: exact without personalization, pretrained with it)`)
+    .option('--wire-dtype <dtype>', 'precision of the hidden states on the wire: float32 | float16 | bfloat16 (default float32)')
+    .option('--capture-phase <phase>', 'after (the personalized device\'s traffic, default) | training (the fine-tuning traffic)');
+}
+
+/** The scenarios the flags ask for: one built from the scenario flags, else the named ones. */
+export function scenariosFrom(f: ScenarioFlags, defaults: readonly ScenarioPreset[]): Scenario[] {
+  const custom = f.personalize ?? f.personalizeSteps ?? f.personalizeLr ?? f.personalizeRank ?? f.personalizeTargets ?? f.knowledge ?? f.wireDtype ?? f.capturePhase;
+  if (custom !== undefined) {
+    if (f.scenarios) throw new UsageError('--scenarios names preset scenarios; the --personalize/--knowledge/--wire-dtype/--capture-phase flags build one', 'use one or the other');
+    const num = (flag: string, v: string | undefined) => (v === undefined ? undefined : Number(v));
+    const p = {
+      ...(f.personalize ? { mode: f.personalize as PersonalizeMode } : f.personalizeSteps || f.personalizeLr || f.personalizeRank || f.personalizeTargets ? { mode: 'lora' as const } : {}),
+      ...(f.personalizeSteps !== undefined ? { steps: intFlag(f.personalizeSteps, '--personalize-steps') } : {}),
+      ...(f.personalizeLr !== undefined ? { lr: num('--personalize-lr', f.personalizeLr) } : {}),
+      ...(f.personalizeRank !== undefined ? { rank: intFlag(f.personalizeRank, '--personalize-rank', 1) } : {}),
+      ...(f.personalizeTargets !== undefined ? { targets: f.personalizeTargets.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
+    };
+    return [resolveScenario({
+      personalize: p,
+      ...(f.knowledge ? { knowledge: f.knowledge as Knowledge } : {}),
+      ...(f.wireDtype ? { wireDtype: f.wireDtype as Scenario['wireDtype'] } : {}),
+      ...(f.capturePhase ? { capturePhase: f.capturePhase as Scenario['capturePhase'] } : {}),
+    }, 'scenario flags')];
+  }
+  const names = f.scenarios ? f.scenarios.split(',').map((s) => s.trim()).filter(Boolean) : [...defaults];
+  return names.map((n) => {
+    if (!isScenarioPreset(n)) throw new UsageError(`unknown scenario '${n}'`, `choose from ${Object.keys(SCENARIO_PRESETS).join(', ')}, or build one with --personalize/--knowledge/--wire-dtype`);
+    return resolveScenario(SCENARIO_PRESETS[n], n);
+  });
 }

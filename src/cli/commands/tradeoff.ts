@@ -3,9 +3,9 @@ import { DEFENSE_NAMES, LEVEL_MEANING, UsageError, createContext, isDefenseName,
 import { printJson } from '../output.js';
 import { overallProgress } from '../progress.js';
 import { activationAttacks } from './attack_sweep.js';
-import { addBudgetOptions, addTextOptions, contextSpec, intFlag, type ExperimentFlags } from './experiment_flags.js';
+import { addBudgetOptions, addScenarioOptions, addTextOptions, contextSpec, intFlag, scenariosFrom, type ExperimentFlags, type ScenarioFlags } from './experiment_flags.js';
 
-interface TradeoffFlags extends ExperimentFlags {
+interface TradeoffFlags extends ExperimentFlags, ScenarioFlags {
   split: string;
   defense: string;
   levels: string;
@@ -21,7 +21,7 @@ export function formatTradeoff(r: TradeoffResult): string {
     `${String(l.level).padEnd(8)}${l.perplexity.toFixed(2).padEnd(12)}${(l.epsilon === null ? '–' : l.epsilon.toFixed(2)).padEnd(10)}` +
     names.map((n) => `${l.attacks[n]!.naive.rougeL.toFixed(3)} / ${l.attacks[n]!.adaptive.rougeL.toFixed(3)}`.padEnd(34)).join(''),
   );
-  return [`${r.defense} at split ${r.split}`, head, ...rows].join('\n');
+  return [`${r.defense} at split ${r.split}, scenario ${r.scenario.name}: ${r.scenario.description}`, head, ...rows].join('\n');
 }
 
 export function registerTradeoff(program: Command): void {
@@ -41,7 +41,10 @@ export function registerTradeoff(program: Command): void {
     .option('--json', 'print one JSON object');
   addTextOptions(cmd);
   addBudgetOptions(cmd);
+  addScenarioOptions(cmd, ['exact']);
   cmd.action(async (f: TradeoffFlags) => {
+    const scenarios = scenariosFrom(f, ['exact']);
+    if (scenarios.length !== 1) throw new UsageError('a trade-off runs in one scenario', 'name one with --scenarios, or build it with --personalize/--knowledge/--wire-dtype');
     if (!isDefenseName(f.defense)) throw new UsageError(`unknown defense '${f.defense}'`, `choose one of: ${DEFENSE_NAMES.join(', ')}`);
     const levels = f.levels.split(',').map((x) => Number(x.trim()));
     if (levels.some((x) => !Number.isFinite(x) || x < 0)) throw new UsageError(`--levels '${f.levels}' must be non-negative numbers`, 'e.g. --levels 0,0.5,1');
@@ -52,7 +55,7 @@ export function registerTradeoff(program: Command): void {
     const ctx = createContext({ ...contextSpec(f), holdOut: true, progress: (p) => progress.update(p) });
     let r: TradeoffResult;
     try {
-      r = await runTradeoff(ctx, { splitPoint, defense: f.defense, levels, attacks, finetuneSteps });
+      r = await runTradeoff(ctx, { splitPoint, defense: f.defense, levels, attacks, finetuneSteps, scenario: scenarios[0]! });
     } finally {
       progress.stop();
       ctx.dispose();

@@ -4,7 +4,8 @@
 // from step s continues with exactly the batches an uninterrupted run would have used.
 import { RevertlmError } from '../../util/errors.js';
 import { createHash } from 'node:crypto';
-import { seededShuffle } from '../../data/index.js';
+import { seededShuffle } from '../../util/prng.js';
+import { streamWindows } from '../../data/windows.js';
 import type { TextTokenizer } from '../../models/index.js';
 import { ids as idsTensor, type Tensor } from '../../torch/index.js';
 
@@ -18,11 +19,10 @@ export class TokenWindows {
 
   constructor(tokenizer: TextTokenizer, texts: readonly string[], readonly seq: number, readonly seed = 0) {
     if (!Number.isInteger(seq) || seq < 2) throw new DataError(`--seq must be an integer >= 2, got ${seq}`);
-    const stream: number[] = [];
-    for (const t of texts) stream.push(...tokenizer.encode(t, { addEos: true }));
-    const n = Math.floor(stream.length / seq);
+    const { windows, stream } = streamWindows(texts, tokenizer, seq);
+    const n = windows.length;
     if (n === 0) throw new DataError(`the data holds ${stream.length} tokens, fewer than one sequence of --seq ${seq}`, 'use more text or a smaller --seq');
-    this.#windows = Array.from({ length: n }, (_, i) => stream.slice(i * seq, (i + 1) * seq));
+    this.#windows = windows;
     this.#order = seededShuffle(Array.from({ length: n }, (_, i) => i), seed);
     const h = createHash('sha256');
     h.update(`${seq} ${seed} `);
