@@ -315,11 +315,7 @@ export class SplitDevice {
           this.#log(`link lost (${(e as Error).message}); retry ${failures}/${retries} in ${delay} ms, resuming from step ${step}`);
           await sleep(delay);
         } finally {
-          if (transport) {
-            await transport.close('device done').catch(() => undefined);
-            this.#bytes.up += transport.stats.sent.bytes;
-            this.#bytes.down += transport.stats.received.bytes;
-          }
+          if (transport) await this.#closeTransport(transport);
         }
       }
     } finally {
@@ -430,11 +426,7 @@ export class SplitDevice {
         this.#log(`link lost (${(e as Error).message}); retry ${failures}/${retries} in ${delay} ms`);
         await sleep(delay);
       } finally {
-        if (transport) {
-          await transport.close('device done').catch(() => undefined);
-          this.#bytes.up += transport.stats.sent.bytes;
-          this.#bytes.down += transport.stats.received.bytes;
-        }
+        if (transport) await this.#closeTransport(transport);
       }
     }
   }
@@ -446,6 +438,13 @@ export class SplitDevice {
     const retries = o.retries ?? 5;
     if (failures > retries) throw new DeviceRunError(`gave up after ${retries} retries: ${(e as Error).message}`, 'is the server running? check its log');
     return { delay: Math.min(o.maxBackoffMs ?? 10_000, (o.backoffMs ?? 500) * 2 ** (failures - 1)), retries };
+  }
+
+  /** Closes a link and counts its bytes into this process's totals. */
+  async #closeTransport(transport: Transport): Promise<void> {
+    await transport.close('device done').catch(() => undefined);
+    this.#bytes.up += transport.stats.sent.bytes;
+    this.#bytes.down += transport.stats.received.bytes;
   }
 
   #log(msg: string): void {

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Regenerates every figure the README quotes into results/<name>.json (see scripts/record.mjs: each
+# file holds the command, the commit, the machine's cores and load, the date and the result).
+# Hours on a 2-core machine; not part of CI. Run a subset by name: scripts/reproduce.sh sweep-stories260k bench-engine
+# Needs ../shared (stories260K, WikiText-2, TinyStories) beside the checkout, and a built tree (npm run build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+S=../shared
+REC="node scripts/record.mjs"
+
+declare -A RUNS=(
+  # Speed against the Python PyTorch / scikit-learn peers, in the same run (ratios and medians).
+  [bench-engine]="./revertlm bench engine --json"
+  [bench-models]="./revertlm bench models --json"
+  [bench-leakage]="./revertlm bench leakage --json"
+  [bench-split]="./revertlm bench split --json"
+  [bench-attack]="./revertlm bench attack --json"
+  [bench-tag]="./revertlm bench tag --json"
+  # Attacks at default budgets, exact and personalized scenarios side by side.
+  [sweep-stories260k]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --json"
+  [sweep-mail-llama]="./revertlm attack-sweep --model models/mail-llama --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --json"
+  [sweep-mail-llama-deep]="./revertlm attack-sweep --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 1,3,6,9,11 --json"
+  # Harder personalization and less attacker knowledge (stories260K).
+  [sweep-stories260k-lora-all]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --personalize lora --personalize-targets q,k,v,o,gate,up,down --wire-dtype float16 --json"
+  [sweep-stories260k-full]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --personalize full --wire-dtype float16 --json"
+  [sweep-stories260k-architecture]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --personalize lora --knowledge architecture --wire-dtype float16 --attacks revertlm-learned,sip --json"
+  [ablations-stories260k]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 4 --attacks revertlm,revertlm-nn,revertlm-noprior,revertlm-noreencode,revertlm-oracle --json"
+  # Privacy–utility under Gaussian noise in the personalized scenario.
+  [tradeoff-stories260k]="./revertlm tradeoff --model $S/models/stories260K --split 4 --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --defense gaussian --levels 0,0.5,1,2 --attacks revertlm,sip --scenarios personalized --json"
+  # Information per block of the deep model.
+  [leakage-mail-llama-deep]="./revertlm leakage --model models/mail-llama-deep --data spamassassin:easy-ham-2 --json"
+  [leakage-stories260k]="./revertlm leakage --model $S/models/stories260K --data $S/data/tinystories_sample.txt --separator <|endoftext|> --json"
+  # The embedded default, end to end.
+  [demo]="./revertlm demo --out results/demo --json"
+)
+ORDER=(bench-engine bench-models bench-leakage bench-split bench-attack bench-tag leakage-stories260k leakage-mail-llama-deep
+  sweep-stories260k sweep-mail-llama sweep-mail-llama-deep sweep-stories260k-lora-all sweep-stories260k-full sweep-stories260k-architecture
+  ablations-stories260k tradeoff-stories260k demo)
+
+names=("$@")
+[ ${#names[@]} -gt 0 ] || names=("${ORDER[@]}")
+for n in "${names[@]}"; do
+  cmd=${RUNS[$n]:-}
+  if [ -z "$cmd" ]; then echo "unknown figure '$n'; known: ${ORDER[*]}" >&2; exit 2; fi
+  # shellcheck disable=SC2086
+  $REC "$n" -- $cmd
+done
