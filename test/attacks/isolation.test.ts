@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomModel } from '../../src/models/index.js';
 import { CaptureWriter } from '../../src/split/index.js';
-import { captureSource, simulateCapture, splitFinetune } from '../../src/experiments/index.js';
+import { captureSource, createContext, resolveScenario, simulateCapture, splitFinetune } from '../../src/experiments/index.js';
+import { tinyAuditSetup } from '../helpers/tiny_setup.js';
 import { sentences, tiny } from './helpers.js';
 
 const WIRE = new Set(['hidden', 'attentionMask', 'splitPoint', 'gradients', 'tailBlocks']);
@@ -132,5 +133,33 @@ test('the oracle upper bound refuses plain traffic (it needs the true tokens, so
   } finally {
     src.dispose();
     t.dispose();
+  }
+});
+
+test("a scenario's traffic (the capture of a personalized device) holds wire fields only, never the victim's text", async () => {
+  const setup = tinyAuditSetup();
+  const ctx = createContext({ model: setup.model, victim: { source: setup.victim }, victimSegments: 6, maxTokens: 16 });
+  try {
+    const scenario = resolveScenario({ personalize: { mode: 'lora', steps: 3 }, wireDtype: 'float16' });
+    const traffic = await ctx.traffic(1, scenario);
+    const words = new Set(traffic.references.join(' ').split(/\W+/).filter((w) => w.length > 3));
+    const src = traffic.open();
+    try {
+      let n = 0;
+      for (const b of src.batches(4)) {
+        assert.deepEqual(Object.keys(b).sort(), ['attentionMask', 'hidden', 'splitPoint']);
+        assert.ok(Object.isFrozen(b));
+        assert.deepEqual(stringsIn(b), []);
+        n += b.hidden.size(0);
+      }
+      assert.equal(n, traffic.references.length);
+      // The source's own metadata is wire metadata (device id, session, step), never text.
+      for (const s of stringsIn(src)) for (const w of s.split(/\W+/)) assert.ok(!words.has(w), `the capture source holds the victim's word '${w}'`);
+    } finally {
+      src.dispose();
+    }
+  } finally {
+    ctx.dispose();
+    rmSync(setup.dir, { recursive: true, force: true });
   }
 });

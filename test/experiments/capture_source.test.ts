@@ -71,6 +71,8 @@ test("a generation's reassembled window is the device's H_k of its tokens (KV ca
     refs.forEach((ids, i) => assert.deepEqual(ids, [...gens[i]!.promptIds, ...gens[i]!.ids].slice(0, src.windows[i]!.length)));
     let i = 0;
     for (const b of src.batches(8)) {
+      assert.deepEqual(Object.keys(b).sort(), ['attentionMask', 'hidden', 'splitPoint'], 'a generation window holds wire fields only');
+      assert.ok(Object.isFrozen(b));
       const want = noGrad(() => tidy(() => part.forward(idsTensor([refs[i]!])).hidden));
       const mask = ones([1, refs[i]!.length], { dtype: 'int64' });
       try {
