@@ -9,7 +9,7 @@ import type { AttackName } from '../attacks/index.js';
 
 export { createContext, defaultSplitPoints, type ContextSpec, type ExperimentContext, type VictimSet } from './context.js';
 export { runSweep, sweepJson, type SweepOptions, type SweepResult, type SweepSplit, type ScenarioSweep } from './sweep.js';
-export { runTradeoff, defendedScenario, activationRms, type TradeoffOptions, type TradeoffResult, type TradeoffLevelResult, type AttackerScore } from './tradeoff.js';
+export { runTradeoff, defendedScenario, type TradeoffOptions, type TradeoffResult, type TradeoffLevelResult, type AttackerScore } from './tradeoff.js';
 export { runAttack, trainAttack, invertSource, exactWindows, notApplicable, scenarioReport, type ScenarioReport, type Inverted, type AttackScores, type RunAttackOptions, type RunAttackResult, type TrainAttackOptions } from './attack.js';
 export { splitFinetune, defendedFinetune, finetuneSegments, type SplitFinetuneOptions, type SplitFinetuneResult, type FinetunedParts } from './finetune.js';
 export { splitPerplexity, type SplitPerplexityOptions } from './utility.js';
@@ -24,7 +24,7 @@ export {
   SCENARIO_PRESETS, DEFAULT_SCENARIOS, KNOWLEDGE_LEVELS, scenarioSchema, resolveScenario, describeScenario, scenarioName, scenarioKey, deviceKey, isScenarioPreset,
   type Scenario, type ScenarioInput, type ScenarioPreset, type Knowledge,
 } from './scenario.js';
-export { scenarioTraffic, scenarioKnowledge, surrogateModel, weightsKey, type ScenarioTraffic, type WindowSampling } from './traffic.js';
+export { scenarioTraffic, scenarioKnowledge, surrogateModel, weightsKey, activationRms, calibration, type ScenarioTraffic, type WindowSampling } from './traffic.js';
 export { referenceWindows, decodeReferences, labelAgreement, scoredCapture, ReferenceMismatchError, type ReferenceData, type GenerationReference, type WindowSettings, type ScoredCapture } from './references.js';
 export { loadTextSet, textSetSchema, type TextSetSpec } from './texts.js';
 export { silent, slice, WorkCounter, type ProgressEvent, type ProgressSink } from './progress.js';

@@ -3,8 +3,7 @@
 // attack recovers from the defended victim traffic, by a naive attacker (trained on clean auxiliary
 // activations) and by an adaptive one (trained with the same defense applied to its auxiliary data,
 // as BiSR's noise-aware training), so no defense looks stronger than it is.
-import { ids, noGrad, tidy } from '../torch/index.js';
-import { loadModel, type DevicePart, type TextTokenizer } from '../models/index.js';
+import { loadModel } from '../models/index.js';
 import type { AttackName, ServerKnowledge } from '../attacks/index.js';
 import { SCENARIO_PRESETS, resolveScenario, type Scenario } from './scenario.js';
 import { createDefense, DefendedDevice, type Defense, type DefenseName } from '../defenses/index.js';
@@ -13,6 +12,7 @@ import { runAttack, scenarioReport, type ScenarioReport } from './attack.js';
 import { defendedFinetune } from './finetune.js';
 import { splitPerplexity } from './utility.js';
 import { WorkCounter } from './progress.js';
+import { calibration } from './traffic.js';
 
 export interface TradeoffOptions {
   splitPoint: number;
@@ -47,20 +47,6 @@ export interface TradeoffResult {
   levels: TradeoffLevelResult[];
 }
 
-/** RMS of the clean activations H_k over auxiliary text: the unit of a Gaussian level. */
-export function activationRms(device: DevicePart, tokenizer: TextTokenizer, texts: readonly string[], maxTokens = 32): number {
-  let sum = 0;
-  let n = 0;
-  for (const t of texts.slice(0, 64)) {
-    const seq = tokenizer.encode(t).slice(0, maxTokens);
-    if (!seq.length) continue;
-    sum += noGrad(() => tidy(() => device.forward(ids([seq])).hidden.square().sum().item()));
-    n += seq.length * device.config.dModel;
-  }
-  if (!n) throw new Error('no auxiliary text to calibrate the activation RMS on');
-  return Math.sqrt(sum / n);
-}
-
 /** The scenario a defense level runs in: the device applies the defense (and, for a training-time one, fine-tunes with it). */
 export function defendedScenario(scenario: Scenario, defense: DefenseName, level: number, finetuneSteps: number): Scenario {
   const training = createDefense({ name: defense, level }).stage === 'training';
@@ -73,14 +59,14 @@ export function defendedScenario(scenario: Scenario, defense: DefenseName, level
 
 export async function runTradeoff(ctx: ExperimentContext, o: TradeoffOptions): Promise<TradeoffResult> {
   const k = o.splitPoint;
-  const { device, server } = ctx.parts(k);
+  const { server } = ctx.parts(k);
   const aux = ctx.requireAux();
   const victim = ctx.requireVictim();
   if (!victim.utility.length) throw new Error('the trade-off needs held-out victim text for utility (create the context with holdOut)');
   const scenario = o.scenario ?? resolveScenario(SCENARIO_PRESETS.exact, 'exact');
   const finetuneSteps = o.finetuneSteps ?? 60;
-  const rms = activationRms(device, ctx.tokenizer, aux.texts, ctx.maxTokens);
-  const make = (level: number, seed: number): Defense => createDefense({ name: o.defense, level, seed, rms, dim: device.config.dModel });
+  const cal = await calibration(ctx, k);
+  const make = (level: number, seed: number): Defense => createDefense({ name: o.defense, level, seed, ...cal });
   const finetune = defendedFinetune({ loadModel: () => loadModel(ctx.modelDir), tokenizer: ctx.tokenizer, splitPoint: k, steps: finetuneSteps, maxTokens: Math.max(ctx.maxTokens, 64), seed: ctx.seed });
   const work = new WorkCounter(ctx.progress, o.levels.length * o.attacks.length * 2);
   const out: TradeoffResult = { defense: o.defense, split: k, scenario: scenarioReport(scenario), levels: [] };
@@ -96,15 +82,15 @@ export async function runTradeoff(ctx: ExperimentContext, o: TradeoffOptions): P
     // The naive attacker knows what the scenario says; the adaptive one also trains on auxiliary
     // activations with the defense simulated (fresh noise every batch) while its white-box steps keep
     // the clean part — for NoPeek, a device part it fine-tuned itself on its own text with the same penalty.
-    const adaptive = {
-      key: `adaptive:${o.defense}:${level}`,
-      knowledge: training
-        ? () => ({ device: attackerTuned! })
-        : (base: ServerKnowledge) => ({ trafficDevice: new DefendedDevice(base.device, attackerDefense) }),
-    };
     const attackerTuned = training
       ? (await ctx.memo(`nopeek-attacker|${k}|${level}`, () => finetune(attackerDefense, aux.texts), (t) => t.dispose())).device
       : null;
+    const adaptive = {
+      key: `adaptive:${o.defense}:${level}`,
+      knowledge: attackerTuned
+        ? () => ({ device: attackerTuned })
+        : (base: ServerKnowledge) => ({ trafficDevice: new DefendedDevice(base.device, attackerDefense) }),
+    };
     for (const name of o.attacks) {
       const score = async (who: 'naive' | 'adaptive') => {
         const r = await runAttack(ctx, { attack: name, splitPoint: k, scenario: atLevel, examples: 0, progress: work.unit(), ...(who === 'adaptive' ? { adaptive } : {}) });

@@ -3,7 +3,8 @@
 // in-process), then the server's capture of what it sent — each window exactly as it crossed the
 // wire, defense and wire precision included — is what the attacks read. The evaluator keeps the
 // windows' token ids and text; the measured drift says how far the device moved from the pretrained part.
-import { randomModel, splitModel, type DevicePart, type Transformer } from '../models/index.js';
+import { ids, noGrad, tidy } from '../torch/index.js';
+import { randomModel, splitModel, type DevicePart, type TextTokenizer, type Transformer } from '../models/index.js';
 import type { InterceptSource, ServerKnowledge } from '../attacks/index.js';
 import type { ExperimentContext } from './context.js';
 import { personalizeDevice, type PersonalizedDevice } from './personalize.js';
@@ -58,7 +59,8 @@ export async function scenarioTraffic(ctx: ExperimentContext, k: number, scenari
   const count = victim.windows;
   const device: PersonalizedDevice = await personalizeDevice({
     modelDir: ctx.modelDir, splitPoint: k, texts: victim.texts, personalization: p, batch: DEVICE_BATCH, seq: ctx.maxTokens,
-    wireDtype: scenario.wireDtype, defense: scenario.defense ? { name: scenario.defense.name, level: scenario.defense.level, seed: ctx.seed + 1 } : null,
+    wireDtype: scenario.wireDtype,
+    defense: scenario.defense ? { ...scenario.defense, seed: ctx.seed * 1000 + 1, ...(await calibration(ctx, k)) } : null,
     capturePhase: scenario.capturePhase, captureWindows: count,
     // Reported at the start of the caller's range: what follows (training attackers) reports its own fractions.
     onStep: progress ? (s) => progress({ part: 'personalize', fraction: 0, detail: `k=${k} device step ${s.step}/${steps} loss ${s.loss.toFixed(3)}` }) : undefined,
@@ -121,4 +123,29 @@ export function weightsKey(traffic: ScenarioTraffic): string {
 /** A model of the same architecture with weights of its own (seeded): the attacker without weights. */
 export function surrogateModel(ctx: ExperimentContext): Transformer {
   return randomModel(ctx.model.config, ctx.seed + 7919);
+}
+
+/**
+ * The unit of a Gaussian level at split point k: the RMS of the pretrained part's activations on the
+ * auxiliary text (public knowledge, so the device and the adaptive attacker use the same one).
+ */
+export async function calibration(ctx: ExperimentContext, k: number): Promise<{ rms?: number; dim: number }> {
+  const dim = ctx.model.config.dModel;
+  if (!ctx.aux) return { dim };
+  const aux = ctx.aux;
+  return { rms: await ctx.memo(`rms|${k}`, async () => activationRms(ctx.parts(k).device, ctx.tokenizer, aux.texts, ctx.maxTokens), () => undefined), dim };
+}
+
+/** RMS of the clean activations H_k over auxiliary text: the unit of a Gaussian level. */
+export function activationRms(device: DevicePart, tokenizer: TextTokenizer, texts: readonly string[], maxTokens = 32): number {
+  let sum = 0;
+  let n = 0;
+  for (const t of texts.slice(0, 64)) {
+    const seq = tokenizer.encode(t).slice(0, maxTokens);
+    if (!seq.length) continue;
+    sum += noGrad(() => tidy(() => device.forward(ids([seq])).hidden.square().sum().item()));
+    n += seq.length * device.config.dModel;
+  }
+  if (!n) throw new Error('no auxiliary text to calibrate the activation RMS on');
+  return Math.sqrt(sum / n);
 }
