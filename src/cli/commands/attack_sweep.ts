@@ -19,7 +19,7 @@ export function formatSweep(r: SweepResult): string {
   const lines: string[] = [];
   for (const sc of r.scenarios) {
     const names = [...new Set(sc.splits.flatMap((s) => [...Object.keys(s.attacks), ...Object.keys(s.not_applicable ?? {})]))];
-    const w = Math.max(20, ...names.map((n) => n.length + 2));
+    const w = Math.max(24, ...names.map((n) => n.length + 2));
     lines.push(
       `scenario ${sc.scenario.name}: ${sc.scenario.description}`,
       `victim: ${sc.victim.segments} of ${sc.victim.of} windows of ≤ ${sc.victim.maxTokens} tokens (${sc.victim.method}, seed ${sc.victim.seed})`,
