@@ -3,7 +3,7 @@
 // because it holds the device part's pretrained weights).
 import { Tensor, ids as idsTensor, noGrad, tidy, keep, cat, tensor } from '../torch/index.js';
 import type { DevicePart, TextTokenizer } from '../models/types.js';
-import { mulberry32 } from '../data/prng.js';
+import { mulberry32, seededShuffle } from '../data/prng.js';
 
 export interface WindowOptions {
   /** Tokens per window, BOS included. */
@@ -14,6 +14,12 @@ export interface WindowOptions {
   /** Keep at most this many windows (a seeded random subset). */
   limit?: number;
   seed?: number;
+  /**
+   * Share of the windows cut from one token stream of all texts (BOS where a text starts when
+   * addBos, EOS where it ends) at a seeded offset, as the split runtime cuts training data: most
+   * such windows start mid-text. The rest start where a text starts. Default 0.
+   */
+  streamShare?: number;
 }
 
 /**
@@ -26,7 +32,9 @@ export function tokenWindows(texts: readonly string[], tok: TextTokenizer, o: Wi
   const minTokens = o.minTokens ?? Math.min(8, o.maxTokens);
   const bos = tok.bosTokenId;
   if (o.addBos && bos === null) throw new Error('addBos is set but the tokenizer has no BOS token');
-  const out: number[][] = [];
+  const aligned: number[][] = [];
+  const stream: number[] = [];
+  const share = o.streamShare ?? 0;
   for (const text of texts) {
     const t = text.trim();
     if (!t) continue;
@@ -34,18 +42,21 @@ export function tokenWindows(texts: readonly string[], tok: TextTokenizer, o: Wi
     for (let i = 0; i < ids.length; i += body) {
       const w = ids.slice(i, i + body);
       const seq = o.addBos ? [bos!, ...w] : w;
-      if (seq.length >= minTokens) out.push(seq);
+      if (seq.length >= minTokens) aligned.push(seq);
     }
+    if (share > 0) stream.push(...(o.addBos ? [bos!] : []), ...ids, ...(tok.eosTokenId !== null ? [tok.eosTokenId] : []));
   }
-  if (o.limit !== undefined && out.length > o.limit) {
-    const rand = mulberry32(o.seed ?? 0);
-    for (let i = out.length - 1; i > 0; i--) {
-      const j = Math.floor(rand() * (i + 1));
-      [out[i], out[j]] = [out[j]!, out[i]!];
-    }
-    out.length = o.limit;
+  const seed = o.seed ?? 0;
+  const total = Math.min(o.limit ?? aligned.length, aligned.length);
+  const nStream = Math.round(total * share);
+  const out = seededShuffle(aligned, seed).slice(0, total - nStream);
+  if (nStream > 0) {
+    const offset = Math.floor(mulberry32(seed + 1)() * o.maxTokens);
+    const cuts: number[][] = [];
+    for (let i = offset; i + o.maxTokens <= stream.length; i += o.maxTokens) cuts.push(stream.slice(i, i + o.maxTokens));
+    out.push(...seededShuffle(cuts, seed + 2).slice(0, nStream));
   }
-  return out;
+  return share > 0 ? seededShuffle(out, seed + 3) : out;
 }
 
 /** Right-padded ids [B, T] (int64) and attention mask [B, T] (int64). */

@@ -3,9 +3,10 @@
 // soft tokens softmax(Z/τ)·E reproduces the observed H_k (cosine + relative L2), with Adam; read
 // the tokens off with argmax. `opt` starts from random logits; `bisr` (BiSR-chaining) first
 // trains a SIP inverter on auxiliary data and starts from its logits.
-import { Tensor, F, noGrad, tidy, keep, randn, optim, full, cat, grad } from '../torch/index.js';
+import { Tensor, F, noGrad, tidy, keep, randn, optim, full, cat, grad, tensor } from '../torch/index.js';
 import type { Attack, AuxData, Budget, FitOptions, InterceptedBatch, Inversion, ServerKnowledge } from './types.js';
-import { ZERO_BUDGET, bosOf, checkBatch, decodeRows, rowsFromIds, seedAll } from './common.js';
+import { ZERO_BUDGET, checkBatch, decodeRows, rowsFromIds, seedAll } from './common.js';
+import { FirstTokenIndex } from './framing.js';
 import { positionalPart, positionDistance } from './reencode.js';
 import { SipAttack, type SipConfig } from './sip.js';
 import { readMeta, saveCheckpoint, targetOf } from './checkpoint.js';
@@ -33,19 +34,20 @@ export const OPTIMIZE_DEFAULTS: OptimizeConfig = { steps: 400, lr: 0.1, tauStart
  * Runs the relaxation on one batch from initial logits z0 [B, T, V] (consumed) and returns
  * the optimised logits (no grad).
  */
-export function optimizeLogits(device: ServerKnowledge['device'], batch: InterceptedBatch, z0: Tensor, c: OptimizeConfig, bos: number | null): Tensor {
+export function optimizeLogits(device: ServerKnowledge['device'], batch: InterceptedBatch, z0: Tensor, c: OptimizeConfig, first: readonly number[] | null): Tensor {
   const [B, T] = z0.shape as [number, number];
   const z = keep(noGrad(() => z0.detach().clone())).requiresGrad_(true);
   z0.dispose();
   const pos = keep(positionalPart(device, T));
   const E = device.embeddingMatrix;
-  const bosRow = bos === null ? null : keep(noGrad(() => E.narrow(0, bos, 1).unsqueeze(0).expand(B, 1, E.size(1)).contiguous()));
+  // Token 0, when identified from the traffic (framing.ts), is fixed and left out of the loss.
+  const firstRow = first === null ? null : keep(noGrad(() => E.indexSelect(0, tensor(first as number[], [B], { dtype: 'int64' })).unsqueeze(1)));
   const opt = new optim.Adam([z], { lr: c.lr });
   const obs = batch.hidden;
   const mask = batch.attentionMask;
   const counted = keep(noGrad(() => {
     let m = mask.float();
-    if (bos !== null) m = m.mul(tidy(() => cat([full([1, 1], 0), full([1, T - 1], 1)], 1)));
+    if (first !== null) m = m.mul(tidy(() => cat([full([1, 1], 0), full([1, T - 1], 1)], 1)));
     return m.sum().clamp(1);
   }));
   try {
@@ -53,9 +55,9 @@ export function optimizeLogits(device: ServerKnowledge['device'], batch: Interce
       const tau = c.tauStart + ((c.tauEnd - c.tauStart) * s) / Math.max(1, c.steps - 1);
       tidy(() => {
         let emb = F.softmax(z.div(tau), -1).matmul(E);
-        if (bosRow) emb = cat([bosRow, emb.narrow(1, 1, T - 1)], 1);
+        if (firstRow) emb = cat([firstRow, emb.narrow(1, 1, T - 1)], 1);
         const h = device.forwardEmbeds(emb.add(pos), { attentionMask: mask }).hidden;
-        const loss = positionDistance(h, obs, mask, { skipFirst: bos !== null, l2Weight: c.l2Weight }).sum().div(counted);
+        const loss = positionDistance(h, obs, mask, { skipFirst: first !== null, l2Weight: c.l2Weight }).sum().div(counted);
         // Gradient w.r.t. Z only: the device part's weights are left untouched.
         z.grad = grad([loss], [z])[0]!;
       });
@@ -67,7 +69,7 @@ export function optimizeLogits(device: ServerKnowledge['device'], batch: Interce
     opt.dispose();
     z.dispose();
     pos.dispose();
-    bosRow?.dispose();
+    firstRow?.dispose();
     counted.dispose();
   }
 }
@@ -75,10 +77,10 @@ export function optimizeLogits(device: ServerKnowledge['device'], batch: Interce
 export class OptimizeAttack implements Attack {
   readonly name: string = 'opt';
   config: OptimizeConfig;
-  protected readonly bos: number | null;
+  protected readonly first: FirstTokenIndex;
   constructor(readonly knowledge: ServerKnowledge, config: Partial<OptimizeConfig> = {}) {
     this.config = { ...OPTIMIZE_DEFAULTS, ...config };
-    this.bos = bosOf(knowledge);
+    this.first = new FirstTokenIndex(knowledge.device);
   }
   async fit(_aux: AuxData, _o?: FitOptions): Promise<Budget> {
     return ZERO_BUDGET;
@@ -91,10 +93,10 @@ export class OptimizeAttack implements Attack {
     const d = this.knowledge.device;
     checkBatch(batch, d.config.dModel, d.splitPoint);
     seedAll(this.config.seed);
-    const bos = this.bos;
+    const first = this.first.firstTokens(batch.hidden);
     const rows = tidy(() => {
-      const z = optimizeLogits(d, batch, this.initialLogits(batch), this.config, bos);
-      return rowsFromIds(z.argmax(-1), batch.attentionMask, bos);
+      const z = optimizeLogits(d, batch, this.initialLogits(batch), this.config, first);
+      return rowsFromIds(z.argmax(-1), batch.attentionMask, first);
     });
     return decodeRows(rows, this.knowledge.tokenizer);
   }
@@ -107,7 +109,9 @@ export class OptimizeAttack implements Attack {
   budget(): Budget {
     return ZERO_BUDGET;
   }
-  dispose(): void {}
+  dispose(): void {
+    this.first.dispose();
+  }
 }
 
 /** BiSR-chaining: SIP's logits initialise the white-box optimisation. */
@@ -139,5 +143,6 @@ export class BisrAttack extends OptimizeAttack {
   }
   override dispose(): void {
     this.sip.dispose();
+    super.dispose();
   }
 }

@@ -54,6 +54,11 @@ export const ATTACKS = {
     needsLm: true, oracle: false,
     create: revert('revertlm', {}),
   }),
+  'revertlm-noadapt': entry<RevertConfigInput>({
+    description: 'ablation: RevertLM without adapter estimation (re-encodes with the pretrained device part only)',
+    needsLm: true, oracle: false,
+    create: revert('revertlm-noadapt', { adaptation: false }),
+  }),
   'revertlm-nn': entry<RevertConfigInput>({
     description: 'ablation: RevertLM stage 1 + nearest-neighbour lookup (no stage 2)',
     needsLm: false, oracle: false,

@@ -10,8 +10,8 @@ export interface BeamOptions {
   /** Target LM for shallow fusion (null: none). */
   lm: CausalLM | null;
   lambda: number;
-  /** Token forced at position 0 (BOS), or null to predict it. */
-  bos: number | null;
+  /** Token forced at position 0 of each sequence (identified from the traffic), or null to predict it. */
+  first: readonly number[] | null;
   /** Real length of every sequence. */
   lengths: number[];
 }
@@ -33,6 +33,7 @@ export function beamSearch(gen: Generator, mem: Tensor, memMask: Tensor, o: Beam
     let seqs = keep(full([B * W, 0], 0, { dtype: 'int64' }));
     let scores = keep(tidy(() => tensor(Array.from({ length: B * W }, (_, i) => (i % W === 0 ? 0 : NEG)), [B, W])));
     const lens = tensor(o.lengths.flatMap((l) => new Array<number>(W).fill(l)), [B * W], { dtype: 'int64' });
+    const first = o.first ? tensor(o.first.flatMap((x) => new Array<number>(W).fill(x)), [B * W], { dtype: 'int64' }) : null;
     try {
       for (let t = 0; t < Tmax; t++) {
         const next = tidy(() => {
@@ -42,7 +43,7 @@ export function beamSearch(gen: Generator, mem: Tensor, memMask: Tensor, o: Beam
             const lmLogits = o.lm.forward(seqs).logits.select(1, t - 1);
             logp = logp.add(F.logSoftmax(lmLogits.narrow(-1, 0, V), -1).mul(o.lambda));
           }
-          if (t === 0 && o.bos !== null) logp = forced(B * W, V, o.bos);
+          if (t === 0 && first) logp = full([B * W, V], NEG).maskedFill(arange(V).unsqueeze(0).eq(first.unsqueeze(1)), 0);
           // Sequences already complete keep their score: only token 0 (padding) at no cost.
           const done = lens.le(t).unsqueeze(1);
           logp = where(done, forced(B * W, V, 0), logp);
@@ -65,6 +66,7 @@ export function beamSearch(gen: Generator, mem: Tensor, memMask: Tensor, o: Beam
       memW.dispose();
       maskW.dispose();
       lens.dispose();
+      first?.dispose();
     }
   });
 }

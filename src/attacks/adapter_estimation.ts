@@ -1,0 +1,229 @@
+// Adapter estimation: the server holds many windows from the same device, and a personalised device
+// differs from the pretrained part the server knows by a low-rank correction (the LoRA adapters it
+// fine-tuned on private text). Alternate:
+//   1. invert every captured window with the current estimate of the device part;
+//   2. re-encode the reconstructions with the estimate and keep the CONFIDENT positions — those
+//      whose re-encoded state is already close to the observed one (mismatch at most `confidence` ×
+//      the median over all positions): wrong tokens re-encode far off and are left out;
+//   3. fit a LoRA correction of the pretrained part (the shapes the protocol announces: rank,
+//      targets) so that re-encoding the confident positions reproduces the observed states;
+// and repeat; the final estimate is what the attack re-encodes with. The base weights stay frozen;
+// only the adapters are fitted, from zero (B = 0), so the estimate starts as the pretrained part.
+// With several candidate shapes (unknown rank/targets), the first round fits each and keeps the one
+// whose fit generalises best to held-out windows.
+import { Tensor, noGrad, tidy, keep, optim, cat, tensor } from '../torch/index.js';
+import { applyLoRA, loraParameters, DeviceModel, type DevicePart } from '../models/index.js';
+import { buildPieces } from '../models/slice.js';
+import type { InterceptedBatch } from './types.js';
+import { positionDistance } from './reencode.js';
+
+/** One LoRA shape: what split fine-tuning announces (rank, targets; alpha only scales the fit). */
+export interface AdapterSpec {
+  rank: number;
+  alpha?: number;
+  targets: readonly string[];
+}
+
+export interface EstimationOptions {
+  /** Candidate adapter shapes; one = the protocol's announced shape, several = a search in round 1. */
+  specs: readonly AdapterSpec[];
+  /** Alternations of (invert, fit). */
+  rounds: number;
+  /** Adam steps per fit. */
+  steps: number;
+  lr: number;
+  /** A position is confident when its mismatch is at most this × the median mismatch. */
+  confidence: number;
+  /** Skip estimation when the median mismatch with the known part is already at most this (undrifted traffic). */
+  cleanBelow: number;
+  /** Weight of relative squared L2 next to (1 - cosine), as in re-encoding. */
+  l2Weight: number;
+  seed: number;
+}
+
+export const ESTIMATION_DEFAULTS: EstimationOptions = {
+  specs: [{ rank: 8, targets: ['q', 'v'] }],
+  rounds: 3,
+  steps: 300,
+  lr: 1e-2,
+  confidence: 2,
+  cleanBelow: 2e-3,
+  l2Weight: 1,
+  seed: 0,
+};
+
+/** A copy of the pretrained device part with trainable LoRA adapters (its own tensors). */
+export class DeviceEstimate {
+  private constructor(readonly device: DeviceModel, readonly spec: AdapterSpec) {}
+
+  static create(base: DevicePart, spec: AdapterSpec, seed: number): DeviceEstimate {
+    if (!(base instanceof DeviceModel)) throw new Error('adapter estimation needs the device part as loaded (a DeviceModel)');
+    const c = base.config;
+    const copy = new DeviceModel(c, buildPieces(c, { embed: true, start: 0, end: base.splitPoint, head: false }));
+    copy.loadStateDict(base.stateDict());
+    applyLoRA(copy, { rank: spec.rank, alpha: spec.alpha ?? 2 * spec.rank, targets: spec.targets, seed });
+    copy.eval();
+    return new DeviceEstimate(copy, spec);
+  }
+
+  /** Fits the adapters to (ids, observed states) on weighted positions; returns the final weighted mismatch. */
+  fit(data: readonly FitBatch[], o: { steps: number; lr: number; l2Weight: number }): number {
+    const params = loraParameters(this.device);
+    const opt = new optim.Adam(params, { lr: o.lr });
+    const total = data.reduce((a, d) => a + noGrad(() => tidy(() => d.weight.sum().item())), 0);
+    let last = NaN;
+    try {
+      for (let s = 0; s < o.steps; s++) {
+        let sum = 0;
+        for (const d of data) {
+          sum += tidy(() => {
+            const h = this.device.forward(d.ids, { attentionMask: d.mask }).hidden;
+            const loss = positionDistance(h, d.obs, d.mask, { skipFirst: false, l2Weight: o.l2Weight }).mul(d.weight).sum().div(total);
+            loss.backward();
+            return loss.item();
+          });
+        }
+        opt.step();
+        opt.zeroGrad();
+        last = sum;
+      }
+    } finally {
+      opt.dispose();
+    }
+    return last;
+  }
+
+  dispose(): void {
+    this.device.dispose();
+  }
+}
+
+/** Reconstructed ids with the observed states and per-position weights (1 = confident). */
+export interface FitBatch {
+  ids: Tensor;
+  mask: Tensor;
+  obs: Tensor;
+  weight: Tensor;
+}
+
+/** Per-position mismatch [B, T] of ids re-encoded by a device part against observed states (0 at padding). */
+export function mismatchOf(device: DevicePart, ids: Tensor, batch: InterceptedBatch, l2Weight: number): Tensor {
+  return noGrad(() => tidy(() => positionDistance(device.forward(ids, { attentionMask: batch.attentionMask }).hidden, batch.hidden, batch.attentionMask, { skipFirst: false, l2Weight })));
+}
+
+/** Median of the real positions' mismatches. */
+function medianOf(mm: readonly Tensor[], masks: readonly Tensor[]): number {
+  const vals = noGrad(() => tidy(() => cat(mm.map((m, i) => m.maskedSelect(masks[i]!.gt(0))), 0).toNumbers()));
+  vals.sort((a, b) => a - b);
+  return vals.length ? vals[vals.length >> 1]! : 0;
+}
+
+export interface EstimationRound {
+  round: number;
+  /** Median re-encoding mismatch of the reconstructions before this round's fit. */
+  median: number;
+  /** Share of real positions used as confident. */
+  confident: number;
+  /** Weighted mismatch after the fit. */
+  fitted: number;
+  spec: AdapterSpec;
+}
+
+export interface EstimationResult {
+  /** The fitted estimate (null when the traffic already matched the known part). */
+  estimate: DeviceEstimate | null;
+  rounds: EstimationRound[];
+  /** Median mismatch with the known part and, after the rounds, with the estimate. */
+  medianBefore: number;
+  medianAfter: number;
+}
+
+/**
+ * Alternates inversion and fitting. `invert(device)` inverts every batch with the given device
+ * part and returns the reconstructed ids per batch ([B, T] int64, aligned with `batches`).
+ */
+export function estimateDevice(base: DevicePart, batches: readonly InterceptedBatch[], invert: (device: DevicePart) => Tensor[], opts: Partial<EstimationOptions> = {}): EstimationResult {
+  const o = { ...ESTIMATION_DEFAULTS, ...opts };
+  const masks = batches.map((b) => b.attentionMask);
+  let ids = invert(base);
+  let mm = ids.map((x, i) => mismatchOf(base, x, batches[i]!, o.l2Weight));
+  const medianBefore = medianOf(mm, masks);
+  const rounds: EstimationRound[] = [];
+  let estimate: DeviceEstimate | null = null;
+  try {
+    if (medianBefore <= o.cleanBelow) return { estimate: null, rounds, medianBefore, medianAfter: medianBefore };
+    let median = medianBefore;
+    for (let r = 0; r < o.rounds; r++) {
+      const data = fitData(ids, mm, batches, o.confidence * median);
+      const confident = data.reduce((a, d) => a + noGrad(() => tidy(() => d.weight.sum().item())), 0) / masks.reduce((a, m) => a + noGrad(() => tidy(() => m.sum().item())), 0);
+      try {
+        const specs: readonly AdapterSpec[] = r === 0 || !estimate ? o.specs : [(estimate as DeviceEstimate).spec];
+        const next: DeviceEstimate = r === 0 && specs.length > 1 ? searchSpec(base, data, specs, o) : DeviceEstimate.create(base, specs[0]!, o.seed);
+        // Later rounds refit from zero on the new reconstructions (a fresh start avoids fitting earlier mistakes).
+        const fitted = next.fit(data, o);
+        estimate?.dispose();
+        estimate = next;
+        rounds.push({ round: r + 1, median, confident, fitted, spec: next.spec });
+      } finally {
+        for (const d of data) {
+          d.weight.dispose();
+        }
+      }
+      for (const x of ids) x.dispose();
+      for (const x of mm) x.dispose();
+      const device = (estimate as DeviceEstimate).device;
+      ids = invert(device);
+      mm = ids.map((x, i) => mismatchOf(device, x, batches[i]!, o.l2Weight));
+      median = medianOf(mm, masks);
+    }
+    return { estimate, rounds, medianBefore, medianAfter: median };
+  } catch (e) {
+    estimate?.dispose();
+    throw e;
+  } finally {
+    for (const x of ids) x.dispose();
+    for (const x of mm) x.dispose();
+  }
+}
+
+/** Fit data: reconstructions, observed states, and weight 1 on real positions with mismatch ≤ threshold. */
+function fitData(ids: readonly Tensor[], mm: readonly Tensor[], batches: readonly InterceptedBatch[], threshold: number): FitBatch[] {
+  return ids.map((x, i) => {
+    const b = batches[i]!;
+    const weight = keep(noGrad(() => tidy(() => mm[i]!.le(threshold).logicalAnd(b.attentionMask.gt(0)).float())));
+    return { ids: x, mask: b.attentionMask, obs: b.hidden, weight };
+  });
+}
+
+/** Fits every candidate shape on half of the windows and keeps the one that re-encodes the other half best. */
+function searchSpec(base: DevicePart, data: readonly FitBatch[], specs: readonly AdapterSpec[], o: EstimationOptions): DeviceEstimate {
+  const half = (parity: number) => data.map((d) => {
+    const B = d.ids.size(0);
+    const keepRows = tidy(() => tensor(Array.from({ length: B }, (_, i) => (i % 2 === parity ? 1 : 0)), [B, 1]));
+    const w = tidy(() => d.weight.mul(keepRows));
+    keepRows.dispose();
+    return { ...d, weight: keep(w) };
+  });
+  const train = half(0);
+  const held = half(1);
+  let best: { spec: AdapterSpec; loss: number } | null = null;
+  try {
+    for (const spec of specs) {
+      const est = DeviceEstimate.create(base, spec, o.seed);
+      try {
+        est.fit(train, o);
+        const total = held.reduce((a, d) => a + noGrad(() => tidy(() => d.weight.sum().item())), 0);
+        const loss = held.reduce((a, d) => a + noGrad(() => tidy(() => {
+          const h = est.device.forward(d.ids, { attentionMask: d.mask }).hidden;
+          return positionDistance(h, d.obs, d.mask, { skipFirst: false, l2Weight: o.l2Weight }).mul(d.weight).sum().item();
+        })), 0) / Math.max(1, total);
+        if (!best || loss < best.loss) best = { spec, loss };
+      } finally {
+        est.dispose();
+      }
+    }
+  } finally {
+    for (const d of [...train, ...held]) d.weight.dispose();
+  }
+  return DeviceEstimate.create(base, best!.spec, o.seed);
+}
