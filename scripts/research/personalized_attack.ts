@@ -25,7 +25,7 @@ import { parseArgs } from 'node:util';
 import { createHash } from 'node:crypto';
 import { loadModel, loadTokenizer, splitModel, saveLoRA, loadLoRA, type DevicePart, type TextTokenizer } from '../../src/models/index.js';
 import { splitFinetune, finetuneSegments } from '../../src/defenses/finetune.js';
-import { BisrAttack, createAttack, isAttackName, MemoryInterceptSource, type Attack, type InterceptedBatch, type Progress } from '../../src/attacks/index.js';
+import { BisrAttack, createAttack, isAttackName, MemoryInterceptSource, type AdaptReport, type Attack, type InterceptedBatch, type Progress } from '../../src/attacks/index.js';
 import { makeBatch } from '../../src/attacks/capture.js';
 import { padBatch } from '../../src/attacks/data.js';
 import { loadTexts, parseTextSourceArg, seededShuffle } from '../../src/data/index.js';
@@ -244,13 +244,22 @@ async function main(): Promise<void> {
           attack.save(ckpt(trained));
         }
         const t0 = performance.now();
-        const adapt = await (attack as Attack).adapt?.(src);
         const hyps: number[][] = [];
         const texts: string[] = [];
-        for (const b of src.batches(32)) {
-          const inv = attack.invert(b);
-          hyps.push(...inv.ids);
-          texts.push(...inv.texts);
+        let adapt: AdaptReport | undefined;
+        const whole = (attack as Attack).invertAll;
+        if (whole) {
+          const r = await whole.call(attack, src);
+          adapt = r.report;
+          hyps.push(...r.inversion.ids);
+          texts.push(...r.inversion.texts);
+        } else {
+          adapt = await (attack as Attack).adapt?.(src);
+          for (const b of src.batches(32)) {
+            const inv = attack.invert(b);
+            hyps.push(...inv.ids);
+            texts.push(...inv.texts);
+          }
         }
         const seconds = (performance.now() - t0) / 1000;
         const s = scoreAll(refs, texts);
@@ -262,6 +271,8 @@ async function main(): Promise<void> {
           ...(residual !== null ? { drift_left: residual, drift_explained: 1 - residual / drift } : {}),
           ...(adapt ? { adapt } : {}),
           examples: refs.slice(0, 2).map((reference, i) => ({ reference, reconstruction: texts[i] })),
+          // Token errors (window, position, true id → recovered id), the first 12.
+          errors: windows.flatMap((w, i) => w.map((x, j) => [i, j, x, hyps[i]![j] ?? -1]).filter(([, , x, y]) => x !== y)).slice(0, 12),
         };
         (row.attacks as Record<string, unknown>)[name] = r;
         log(`k=${k} ${name}: ROUGE-L ${s.rougeL.toFixed(3)}, exact ${exact}/${windows.length}, ${seconds.toFixed(1)} s${residual !== null ? `, drift left ${residual.toFixed(3)}` : ''}`);

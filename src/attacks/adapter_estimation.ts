@@ -14,7 +14,8 @@
 import { Tensor, noGrad, tidy, keep, optim, cat, tensor } from '../torch/index.js';
 import { applyLoRA, loraParameters, DeviceModel, type DevicePart } from '../models/index.js';
 import { buildPieces } from '../models/slice.js';
-import type { InterceptedBatch } from './types.js';
+import type { AdaptReport, InterceptedBatch, InterceptSource, ServerKnowledge } from './types.js';
+import { checkBatch } from './common.js';
 import { positionDistance } from './reencode.js';
 
 /** One LoRA shape: what split fine-tuning announces (rank, targets; alpha only scales the fit). */
@@ -29,9 +30,12 @@ export interface EstimationOptions {
   specs: readonly AdapterSpec[];
   /** Alternations of (invert, fit). */
   rounds: number;
-  /** Adam steps per fit. */
+  /** Adam steps of the first fit, and of each later (warm-started) one. */
   steps: number;
+  refineSteps: number;
   lr: number;
+  /** Windows per fitting step. */
+  windows: number;
   /** A position is confident when its mismatch is at most this × the median mismatch. */
   confidence: number;
   /** Skip estimation when the median mismatch with the known part is already at most this (undrifted traffic). */
@@ -44,13 +48,27 @@ export interface EstimationOptions {
 export const ESTIMATION_DEFAULTS: EstimationOptions = {
   specs: [{ rank: 8, targets: ['q', 'v'] }],
   rounds: 3,
-  steps: 300,
+  steps: 200,
+  refineSteps: 80,
   lr: 1e-2,
+  windows: 16,
   confidence: 2,
   cleanBelow: 2e-3,
   l2Weight: 1,
   seed: 0,
 };
+
+/** Adapter shapes tried when the protocol announces none (split fine-tuning's usual choices). */
+export const ADAPTER_SEARCH: readonly AdapterSpec[] = [
+  { rank: 8, targets: ['q', 'v'] },
+  { rank: 8, targets: ['q', 'k', 'v', 'o'] },
+  { rank: 8, targets: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] },
+];
+
+/** An attack's estimation options: the shapes the protocol announced (knowledge.adapters), else its own, else the search. */
+export function estimationOptions(o: Partial<EstimationOptions>, k: ServerKnowledge): Partial<EstimationOptions> {
+  return { ...o, specs: k.adapters ?? o.specs ?? ADAPTER_SEARCH };
+}
 
 /** A copy of the pretrained device part with trainable LoRA adapters (its own tensors). */
 export class DeviceEstimate {
@@ -66,31 +84,41 @@ export class DeviceEstimate {
     return new DeviceEstimate(copy, spec);
   }
 
-  /** Fits the adapters to (ids, observed states) on weighted positions; returns the final weighted mismatch. */
-  fit(data: readonly FitBatch[], o: { steps: number; lr: number; l2Weight: number }): number {
+  /**
+   * Fits the adapters to (ids, observed states) on weighted positions with Adam, `windows` windows
+   * per step (in turn over the data; the learning rate decays linearly to a tenth). Returns the
+   * weighted mismatch of the last full cycle over the data.
+   */
+  fit(data: readonly FitBatch[], o: { steps: number; lr: number; l2Weight: number; windows: number }): number {
+    const chunks = data.flatMap((d) => {
+      const B = d.ids.size(0);
+      return Array.from({ length: Math.ceil(B / o.windows) }, (_, i) => [d, i * o.windows, Math.min(o.windows, B - i * o.windows)] as const);
+    });
+    const weights = chunks.map(([d, from, n]) => noGrad(() => tidy(() => d.weight.narrow(0, from, n).sum().item())));
     const params = loraParameters(this.device);
     const opt = new optim.Adam(params, { lr: o.lr });
-    const total = data.reduce((a, d) => a + noGrad(() => tidy(() => d.weight.sum().item())), 0);
-    let last = NaN;
+    const recent: number[] = [];
     try {
       for (let s = 0; s < o.steps; s++) {
-        let sum = 0;
-        for (const d of data) {
-          sum += tidy(() => {
-            const h = this.device.forward(d.ids, { attentionMask: d.mask }).hidden;
-            const loss = positionDistance(h, d.obs, d.mask, { skipFirst: false, l2Weight: o.l2Weight }).mul(d.weight).sum().div(total);
-            loss.backward();
-            return loss.item();
-          });
-        }
+        const c = s % chunks.length;
+        const [d, from, n] = chunks[c]!;
+        opt.lr = o.lr * (1 - (0.9 * s) / Math.max(1, o.steps - 1));
+        const loss = tidy(() => {
+          const part = (t: Tensor) => t.narrow(0, from, n);
+          const h = this.device.forward(part(d.ids), { attentionMask: part(d.mask) }).hidden;
+          const l = positionDistance(h, part(d.obs), part(d.mask), { skipFirst: false, l2Weight: o.l2Weight }).mul(part(d.weight)).sum().div(Math.max(1, weights[c]!));
+          l.backward();
+          return l.item();
+        });
         opt.step();
         opt.zeroGrad();
-        last = sum;
+        recent[c] = loss * weights[c]!;
       }
     } finally {
       opt.dispose();
     }
-    return last;
+    const total = weights.reduce((a, b) => a + b, 0);
+    return recent.reduce((a, b) => a + (b ?? 0), 0) / Math.max(1, total);
   }
 
   dispose(): void {
@@ -127,6 +155,9 @@ export interface EstimationRound {
   /** Weighted mismatch after the fit. */
   fitted: number;
   spec: AdapterSpec;
+  /** Seconds fitting, and re-inverting with the new estimate. */
+  fitSeconds: number;
+  invertSeconds: number;
 }
 
 export interface EstimationResult {
@@ -136,34 +167,39 @@ export interface EstimationResult {
   /** Median mismatch with the known part and, after the rounds, with the estimate. */
   medianBefore: number;
   medianAfter: number;
+  /** Seconds of the first inversion (with the known part). */
+  invertSeconds: number;
 }
 
 /**
- * Alternates inversion and fitting. `invert(device)` inverts every batch with the given device
- * part and returns the reconstructed ids per batch ([B, T] int64, aligned with `batches`).
+ * Alternates inversion and fitting. `invert(device, round)` inverts every batch with the given
+ * device part (round 0: the known part, before any fit) and returns the reconstructed ids per batch
+ * ([B, T] int64, aligned with `batches`).
  */
-export function estimateDevice(base: DevicePart, batches: readonly InterceptedBatch[], invert: (device: DevicePart) => Tensor[], opts: Partial<EstimationOptions> = {}): EstimationResult {
+export function estimateDevice(base: DevicePart, batches: readonly InterceptedBatch[], invert: (device: DevicePart, round: number) => Tensor[], opts: Partial<EstimationOptions> = {}): EstimationResult {
   const o = { ...ESTIMATION_DEFAULTS, ...opts };
   const masks = batches.map((b) => b.attentionMask);
-  let ids = invert(base);
+  const t0 = performance.now();
+  let ids = invert(base, 0);
+  const invertSeconds = (performance.now() - t0) / 1000;
   let mm = ids.map((x, i) => mismatchOf(base, x, batches[i]!, o.l2Weight));
   const medianBefore = medianOf(mm, masks);
   const rounds: EstimationRound[] = [];
   let estimate: DeviceEstimate | null = null;
   try {
-    if (medianBefore <= o.cleanBelow) return { estimate: null, rounds, medianBefore, medianAfter: medianBefore };
+    if (medianBefore <= o.cleanBelow) return { estimate: null, rounds, medianBefore, medianAfter: medianBefore, invertSeconds };
     let median = medianBefore;
     for (let r = 0; r < o.rounds; r++) {
       const data = fitData(ids, mm, batches, o.confidence * median);
+      const t1 = performance.now();
       const confident = data.reduce((a, d) => a + noGrad(() => tidy(() => d.weight.sum().item())), 0) / masks.reduce((a, m) => a + noGrad(() => tidy(() => m.sum().item())), 0);
       try {
-        const specs: readonly AdapterSpec[] = r === 0 || !estimate ? o.specs : [(estimate as DeviceEstimate).spec];
-        const next: DeviceEstimate = r === 0 && specs.length > 1 ? searchSpec(base, data, specs, o) : DeviceEstimate.create(base, specs[0]!, o.seed);
-        // Later rounds refit from zero on the new reconstructions (a fresh start avoids fitting earlier mistakes).
-        const fitted = next.fit(data, o);
-        estimate?.dispose();
+        // Round 1 fits from zero (B = 0: the pretrained part); later rounds refine the estimate on the
+        // new, better reconstructions and their confident positions.
+        const next: DeviceEstimate = estimate ?? (o.specs.length > 1 ? searchSpec(base, data, o.specs, o) : DeviceEstimate.create(base, o.specs[0]!, o.seed));
+        const fitted = next.fit(data, { ...o, steps: estimate ? o.refineSteps : o.steps });
         estimate = next;
-        rounds.push({ round: r + 1, median, confident, fitted, spec: next.spec });
+        rounds.push({ round: r + 1, median, confident, fitted, spec: next.spec, fitSeconds: (performance.now() - t1) / 1000, invertSeconds: 0 });
       } finally {
         for (const d of data) {
           d.weight.dispose();
@@ -172,11 +208,13 @@ export function estimateDevice(base: DevicePart, batches: readonly InterceptedBa
       for (const x of ids) x.dispose();
       for (const x of mm) x.dispose();
       const device = (estimate as DeviceEstimate).device;
-      ids = invert(device);
+      const t2 = performance.now();
+      ids = invert(device, r + 1);
+      rounds[r]!.invertSeconds = (performance.now() - t2) / 1000;
       mm = ids.map((x, i) => mismatchOf(device, x, batches[i]!, o.l2Weight));
       median = medianOf(mm, masks);
     }
-    return { estimate, rounds, medianBefore, medianAfter: median };
+    return { estimate, rounds, medianBefore, medianAfter: median, invertSeconds };
   } catch (e) {
     estimate?.dispose();
     throw e;
@@ -226,4 +264,37 @@ function searchSpec(base: DevicePart, data: readonly FitBatch[], specs: readonly
     for (const d of [...train, ...held]) d.weight.dispose();
   }
   return DeviceEstimate.create(base, best!.spec, o.seed);
+}
+
+/**
+ * Every batch of a capture as batches the caller owns (a source may free a batch once the next is
+ * read), checked against the device part; free them with releaseBatches.
+ */
+export function ownBatches(source: InterceptSource, device: DevicePart, batchSize = 32): InterceptedBatch[] {
+  const out: InterceptedBatch[] = [];
+  try {
+    for (const b of source.batches(batchSize)) {
+      checkBatch(b, device.config.dModel, device.splitPoint);
+      out.push(Object.freeze({ hidden: keep(noGrad(() => b.hidden.clone())), attentionMask: keep(noGrad(() => b.attentionMask.clone())), splitPoint: b.splitPoint }));
+    }
+    return out;
+  } catch (e) {
+    releaseBatches(out);
+    throw e;
+  }
+}
+
+export function releaseBatches(batches: readonly InterceptedBatch[]): void {
+  for (const b of batches) {
+    b.hidden.dispose();
+    b.attentionMask.dispose();
+  }
+}
+
+/** The report of an estimation, in the shape Attack.adapt returns. */
+export function adaptReport(res: EstimationResult, seconds: number, details: Record<string, unknown> = {}): AdaptReport {
+  return {
+    rounds: res.rounds.length, seconds, mismatchBefore: res.medianBefore, mismatchAfter: res.medianAfter,
+    details: { ...details, firstInvertSeconds: res.invertSeconds, rounds: res.rounds },
+  };
 }

@@ -148,6 +148,11 @@ export interface Attack {
    */
   adapt?(source: InterceptSource): Promise<AdaptReport>;
   /**
+   * Optional: adapt(source), then every window of the capture inverted (in source order), reusing
+   * what adapting already computed. Equivalent to adapt() followed by invert() of every batch.
+   */
+  invertAll?(source: InterceptSource): Promise<{ inversion: Inversion; report: AdaptReport }>;
+  /**
    * The device part the attack currently re-encodes with (its estimate of the victim's, after
    * adapt()), so that an evaluator holding the true text can measure how much drift it explains.
    */

@@ -35,7 +35,7 @@ function exhaustive(t: Tiny, batch: InterceptedBatch): (device: DevicePart) => T
   const V = t.tokenizer.vocabSize;
   const [B, T] = batch.attentionMask.shape as [number, number];
   return (device) => [keep(tidy(() => repair(device, zeros([B, T], { dtype: 'int64' }).add(1).long(), batch.hidden, batch.attentionMask, {
-    topK: V, escalateK: V, maxPasses: 1, tolerance: 0, l2Weight: 1, fixFirst: true, proposals: () => [zeros([B, T, V])],
+    topK: V, escalateK: V, maxPasses: 1, tolerance: 0, acceptScale: 0, priorWeight: 0, l2Weight: 1, fixFirst: true, proposals: () => ({ sources: [zeros([B, T, V])] }),
   })))];
 }
 

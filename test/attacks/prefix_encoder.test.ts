@@ -2,7 +2,7 @@
 // repaired text.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { noGrad, randn, full, manualSeed, liveTensors, ids as idsTensor } from '../../src/torch/index.js';
+import { F, noGrad, randn, full, manualSeed, liveTensors, ids as idsTensor } from '../../src/torch/index.js';
 import { padBatch } from '../../src/attacks/index.js';
 import { CachedPrefixEncoder, FullPrefixEncoder } from '../../src/attacks/prefix_encoder.js';
 import { repair } from '../../src/attacks/revertlm/repair.js';
@@ -65,8 +65,8 @@ test('repair gives the same text with the cached encoder and with full re-encodi
     const guess = idsTensor(Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, p) => (p % 3 === 1 ? (truth[b * T + p]! + 3) % V : truth[b * T + p]!))));
     manualSeed(3);
     const scores = noGrad(() => randn([B, T, V]).scatter(2, ids.unsqueeze(-1), full([B, T, 1], 1.5)));
-    const proposals = () => [scores.clone()];
-    const base = { topK: 3, escalateK: 6, maxPasses: 2, tolerance: 1e-4, l2Weight: 1, fixFirst: true, proposals };
+    const proposals = () => ({ sources: [scores.clone()], logProb: F.logSoftmax(scores, -1) });
+    const base = { topK: 3, escalateK: 6, maxPasses: 2, tolerance: 1e-4, acceptScale: 1, priorWeight: 1, l2Weight: 1, fixFirst: true, proposals };
     const a = repair(device, guess, obs, mask, base);
     const f = repair(device, guess, obs, mask, { ...base, encoder: (d, o, m, opt) => new FullPrefixEncoder(d, o, m, opt) });
     assert.deepEqual(a.toNumbers(), f.toNumbers());

@@ -11,7 +11,7 @@
 import { Tensor, F, nn, noGrad, tidy, keep, cat, tensor } from '../../torch/index.js';
 import type { AdaptReport, Attack, AuxData, Budget, BudgetSpec, FitOptions, InterceptedBatch, InterceptSource, Inversion, ServerKnowledge } from '../types.js';
 import type { DevicePart } from '../../models/types.js';
-import { estimateDevice, type AdapterSpec, type DeviceEstimate, type EstimationOptions } from '../adapter_estimation.js';
+import { adaptReport, estimateDevice, estimationOptions, ownBatches, releaseBatches, type DeviceEstimate, type EstimationOptions } from '../adapter_estimation.js';
 import { AuxCorpus, lengthsOf, tokenWindows } from '../data.js';
 import { train } from '../train.js';
 import { ZERO_BUDGET, corpusOptions, trafficDevice, checkBatch, decodeRows, resolveBudget, rowsFromIds, seedAll, tokenTargets, trainingFraming } from '../common.js';
@@ -58,12 +58,12 @@ export const REVERTLM_DEFAULTS: RevertConfig = {
   lambdas: [0, 0.5, 1],
   beam: 4,
   reencode: 'repair',
-  repair: { topK: 8, escalateK: 64, maxPasses: 2, tolerance: 1e-3 },
+  repair: { topK: 8, escalateK: 64, maxPasses: 2, tolerance: 1e-3, acceptScale: 1, priorWeight: 1 },
   l2Weight: 1,
   projectorShare: 0.5,
   oracle: false,
   adaptation: {},
-  adaptRepair: { maxPasses: 1 },
+  adaptRepair: { maxPasses: 1, escalateK: 8 },
 };
 
 /** Names of the RevertLM variants whose checkpoints hold the same kind of trained parts. */
@@ -104,18 +104,6 @@ function disposeProposals(p: Proposals): void {
   p.mem?.dispose();
   p.cands.dispose();
 }
-
-/** A batch whose tensors the attack owns (a source may free its batches once the next is read). */
-function ownBatch(b: InterceptedBatch): InterceptedBatch {
-  return Object.freeze({ hidden: keep(noGrad(() => b.hidden.clone())), attentionMask: keep(noGrad(() => b.attentionMask.clone())), splitPoint: b.splitPoint });
-}
-
-/** Adapter shapes tried when the protocol announces none (split fine-tuning's usual choices). */
-export const ADAPTER_SEARCH: readonly AdapterSpec[] = [
-  { rank: 8, targets: ['q', 'v'] },
-  { rank: 8, targets: ['q', 'k', 'v', 'o'] },
-  { rank: 8, targets: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] },
-];
 
 export class RevertLMAttack implements Attack {
   config: RevertConfig;
@@ -289,6 +277,28 @@ export class RevertLMAttack implements Attack {
   }
 
   /**
+   * The left-to-right search invert() runs on a batch, for benchmarks: the starting reconstruction
+   * (candidates re-ranked by re-encoding with `device`), the proposal sources' scores and the
+   * log-probabilities of the search's first pass, and the repair settings. The caller disposes the tensors.
+   */
+  searchProblem(batch: InterceptedBatch, device: DevicePart = this.device): { init: Tensor; sources: Tensor[]; logProb: Tensor | null; settings: RepairOptions & { l2Weight: number; fixFirst: true } } {
+    const index = new FirstTokenIndex(device);
+    const first = index.firstTokens(batch.hidden);
+    index.dispose();
+    const p = this.propose(batch, first);
+    try {
+      return tidy(() => {
+        const init = this.decide(batch, p, device, first, { maxPasses: 0 });
+        const r = this.proposalLogits(p.ehat, p.mem, init, batch.attentionMask);
+        const sources = [...r.sources, cosineLogits(batch.hidden, this.knowledge.device.embeddingMatrix)].map((t) => keep(t));
+        return { init: keep(init), sources, logProb: r.logProb ? keep(r.logProb) : null, settings: { ...this.config.repair, l2Weight: this.config.l2Weight, fixFirst: true as const } };
+      });
+    } finally {
+      disposeProposals(p);
+    }
+  }
+
+  /**
    * The learned stages' output for a batch, which does not depend on the device part re-encoding
    * uses: stage 1, the generator's memory, and candidates [B, C, T] (a beam per prior weight,
    * stage 1's argmax, the nearest token embedding of H_k itself — strong at shallow splits).
@@ -337,11 +347,14 @@ export class RevertLMAttack implements Attack {
         return bi * C + k;
       });
       const best = flat.indexSelect(0, tensor(pick, [B], { dtype: 'int64' }));
-      if (c.reencode !== 'repair') return best;
+      if (c.reencode !== 'repair' || (repairOptions.maxPasses ?? c.repair.maxPasses) === 0) return best;
       const E = this.knowledge.device.embeddingMatrix;
       return repair(device, best, batch.hidden, mask, {
         ...c.repair, ...repairOptions, l2Weight: c.l2Weight, fixFirst: true,
-        proposals: (cur) => [...this.proposalLogits(p.ehat, p.mem, cur, mask), cosineLogits(batch.hidden, E)],
+        proposals: (cur) => {
+          const r = this.proposalLogits(p.ehat, p.mem, cur, mask);
+          return { sources: [...r.sources, cosineLogits(batch.hidden, E)], logProb: r.logProb };
+        },
       });
     });
   }
@@ -353,42 +366,56 @@ export class RevertLMAttack implements Attack {
    * the traffic already re-encodes with the known part.
    */
   async adapt(source: InterceptSource): Promise<AdaptReport> {
+    return (await this.corpus(source, false)).report;
+  }
+
+  /** adapt(source), then every window inverted with the result, reusing the adaptation's work. */
+  async invertAll(source: InterceptSource): Promise<{ inversion: Inversion; report: AdaptReport }> {
+    const r = await this.corpus(source, true);
+    return { inversion: r.inversion!, report: r.report };
+  }
+
+  private async corpus(source: InterceptSource, invertToo: boolean): Promise<{ inversion: Inversion | null; report: AdaptReport }> {
     const c = this.config;
     const t0 = performance.now();
     this.clearEstimate();
-    if (c.adaptation === false || c.reencode === 'off' || c.oracle) return { rounds: 0, seconds: 0 };
-    const batches: InterceptedBatch[] = [];
+    const adapting = c.adaptation !== false && c.reencode !== 'off' && !c.oracle;
+    const batches = ownBatches(source, this.knowledge.device);
     const props: Proposals[] = [];
     try {
-      for (const b of source.batches(32)) {
-        checkBatch(b, this.dModel, this.knowledge.device.splitPoint);
-        batches.push(ownBatch(b));
-      }
+      if (!adapting && !invertToo) return { inversion: null, report: { rounds: 0, seconds: 0 } };
       const baseFirst = batches.map((b) => this.firstIndex.firstTokens(b.hidden));
       batches.forEach((b, i) => props.push(this.propose(b, baseFirst[i]!)));
-      const res = estimateDevice(this.knowledge.device, batches, (device) => {
-        const index = new FirstTokenIndex(device);
-        try {
-          return batches.map((b, i) => keep(this.decide(b, props[i]!, device, index.firstTokens(b.hidden), c.adaptRepair)));
-        } finally {
-          index.dispose();
+      const proposeSeconds = (performance.now() - t0) / 1000;
+      let report: AdaptReport = { rounds: 0, seconds: 0 };
+      if (adapting) {
+        const a = c.adaptation as Partial<EstimationOptions>;
+        // Round 0 only decides whether the traffic drifted (candidates re-ranked, no repair); later
+        // rounds invert with the cheaper repair settings; the final inversion uses the full ones.
+        const res = estimateDevice(this.knowledge.device, batches, (device, round) => {
+          const index = new FirstTokenIndex(device);
+          try {
+            return batches.map((b, i) => keep(this.decide(b, props[i]!, device, index.firstTokens(b.hidden), round === 0 ? { maxPasses: 0 } : c.adaptRepair)));
+          } finally {
+            index.dispose();
+          }
+        }, estimationOptions(a, this.knowledge));
+        if (res.estimate) {
+          this.estimate = res.estimate;
+          this.firstIndex.dispose();
+          this.firstIndex = new FirstTokenIndex(res.estimate.device);
         }
-      }, { ...c.adaptation, specs: this.knowledge.adapters ?? c.adaptation.specs ?? ADAPTER_SEARCH, seed: c.adaptation.seed ?? 0 });
-      if (res.estimate) {
-        this.estimate = res.estimate;
-        this.firstIndex.dispose();
-        this.firstIndex = new FirstTokenIndex(res.estimate.device);
+        report = adaptReport(res, (performance.now() - t0) / 1000, { proposeSeconds });
       }
-      return {
-        rounds: res.rounds.length, seconds: (performance.now() - t0) / 1000, mismatchBefore: res.medianBefore, mismatchAfter: res.medianAfter,
-        details: { rounds: res.rounds },
-      };
+      if (!invertToo) return { inversion: null, report };
+      const rows = batches.flatMap((b, i) => {
+        const first = this.firstIndex.firstTokens(b.hidden);
+        return tidy(() => rowsFromIds(this.decide(b, props[i]!, this.device, first), b.attentionMask, first));
+      });
+      return { inversion: decodeRows(rows, this.knowledge.tokenizer), report };
     } finally {
       props.forEach(disposeProposals);
-      for (const b of batches) {
-        b.hidden.dispose();
-        b.attentionMask.dispose();
-      }
+      releaseBatches(batches);
     }
   }
 
@@ -407,23 +434,32 @@ export class RevertLMAttack implements Attack {
 
   /**
    * Per-position proposal scores for repair, one [B, T, V] per source: stage 2 (teacher-forced on
-   * cur), stage 1, the prior. (invert adds H_k's own nearest embeddings, strong at shallow splits.)
+   * cur), stage 1, the prior (invert adds H_k's own nearest embeddings, strong at shallow splits);
+   * and the log-probability the repair weighs re-encoding evidence against: stage 2's, plus the
+   * prior's with weight 1/2 when the prior is on.
    */
-  private proposalLogits(ehat: Tensor, mem: Tensor | null, cur: Tensor, mask: Tensor): Tensor[] {
+  private proposalLogits(ehat: Tensor, mem: Tensor | null, cur: Tensor, mask: Tensor): { sources: Tensor[]; logProb?: Tensor } {
     const g = this.generator;
     const E = this.knowledge.device.embeddingMatrix;
     const lm = this.usesPrior ? this.knowledge.lm! : null;
     const V = this.vocab;
     return noGrad(() => tidy(() => {
-      const out: Tensor[] = [];
-      if (g && mem) out.push(g.forward(g.shiftRight(cur), mem, mask));
-      out.push(cosineLogits(ehat, E));
+      const sources: Tensor[] = [];
+      let logProb: Tensor | undefined;
+      if (g && mem) {
+        const gl = g.forward(g.shiftRight(cur), mem, mask);
+        sources.push(gl);
+        logProb = F.logSoftmax(gl, -1);
+      }
+      sources.push(cosineLogits(ehat, E));
       if (lm) {
         // The prior's prediction for position t comes from the prefix up to t-1.
         const logits = lm.forward(cur, { attentionMask: mask }).logits.narrow(-1, 0, V);
-        out.push(cat([logits.narrow(1, 0, 1).mul(0), logits.narrow(1, 0, cur.size(1) - 1)], 1));
+        const shifted = cat([logits.narrow(1, 0, 1).mul(0), logits.narrow(1, 0, cur.size(1) - 1)], 1);
+        sources.push(shifted);
+        if (logProb) logProb = logProb.add(F.logSoftmax(shifted, -1).mul(0.5));
       }
-      return out;
+      return { sources, logProb };
     }));
   }
 

@@ -5,7 +5,18 @@
 // source's top-K (stage 2, stage 1, the language prior, …) — if one of them matches better.
 // Candidates are scored on the accepted prefix's KV cache (prefix_encoder.ts): one position per
 // candidate, so a pass is linear in the window length.
-import { Tensor, noGrad, tidy, ids as idsTensor } from '../../torch/index.js';
+//
+// Re-encoding evidence is never trusted alone. When the victim's device part drifted from the one
+// re-encoding uses (personalisation, an imperfect estimate of it), even the true tokens re-encode
+// with some mismatch, and a junk token may happen to sit closer. So (1) the tolerance is calibrated
+// from the traffic: σ, the median mismatch of the starting reconstruction, is the mismatch a right
+// token typically has, and positions within max(tolerance, acceptScale·σ) are accepted as they
+// are; (2) a replacement must win on a combined score, mismatch/σ − priorWeight·log p(token), where
+// p is what the learned stages and the language prior give the token at that position — a token
+// they find implausible must re-encode far better (in units of σ) to replace a plausible one. On
+// undrifted traffic σ is tiny and the mismatch decides alone.
+import { Tensor, noGrad, tidy, arange, ids as idsTensor } from '../../torch/index.js';
+import { positionDistance } from '../reencode.js';
 import type { DevicePart } from '../../models/types.js';
 import { lengthsOf } from '../data.js';
 import { CachedPrefixEncoder, type PrefixEncoder, type PrefixEncoderOptions } from '../prefix_encoder.js';
@@ -17,16 +28,28 @@ export interface RepairOptions {
   escalateK: number;
   /** Left-to-right passes (proposals are recomputed on the repaired text before each). */
   maxPasses: number;
-  /** Positions whose mismatch is at most this are accepted as they are. */
+  /** Positions whose mismatch is at most this are accepted as they are (a floor under acceptScale·σ). */
   tolerance: number;
+  /** Positions whose mismatch is at most this × σ (the batch's median mismatch) are accepted as they are. */
+  acceptScale: number;
+  /** Weight of the learned stages' and prior's log-probability against mismatch/σ when choosing a replacement. */
+  priorWeight: number;
+}
+
+/** What the learned stages (and the prior) say about each position, given the current reconstruction. */
+export interface ProposalScores {
+  /** Proposal scores per source, [B, T, V] each; each source's top ranks are tried. */
+  sources: Tensor[];
+  /** Log-probability [B, T, V] of each token at each position (combined score); absent = mismatch alone. */
+  logProb?: Tensor;
 }
 
 export interface RepairContext extends RepairOptions {
   l2Weight: number;
   /** Keep position 0 as given (token 0 is identified from the traffic, see framing.ts). */
   fixFirst: boolean;
-  /** Proposal scores, one [B, T, V] tensor per source, given the current reconstruction [B, T]. */
-  proposals: (cur: Tensor) => Tensor[];
+  /** Proposals given the current reconstruction [B, T]. */
+  proposals: (cur: Tensor) => ProposalScores;
   /** Re-encoding engine; default the KV-cached one. */
   encoder?: (device: DevicePart, obs: Tensor, mask: Tensor, o: PrefixEncoderOptions) => PrefixEncoder;
 }
@@ -42,17 +65,23 @@ export function repair(device: DevicePart, init: Tensor, obs: Tensor, mask: Tens
   const first = o.fixFirst ? 1 : 0;
   const deepest = Math.max(o.topK, o.escalateK);
   const makeEncoder = o.encoder ?? cachedEncoder;
+  const sigma = typicalMismatch(device, init, obs, mask, first, o.l2Weight);
+  const scale = { sigma, accept: Math.max(o.tolerance, o.acceptScale * sigma) };
   for (let pass = 0; pass < o.maxPasses; pass++) {
-    // Ranked proposals per source: [source][(b * T + t) * R + rank].
-    const ranked = noGrad(() =>
-      tidy(() => o.proposals(idsTensor(cur)).map((s) => s.topk(Math.min(deepest, s.size(-1)), -1)[1].toNumbers())),
-    );
+    // Ranked proposals per source: [source][(b * T + t) * R + rank]; log-probabilities [(b * T + t) * V + v].
+    const { ranked, logProb } = noGrad(() => tidy(() => {
+      const p = o.proposals(idsTensor(cur));
+      return {
+        ranked: p.sources.map((s) => s.topk(Math.min(deepest, s.size(-1)), -1)[1].toNumbers()),
+        logProb: p.logProb && o.priorWeight > 0 ? p.logProb.toNumbers() : null,
+      };
+    }));
     const R = Math.min(deepest, Math.floor(ranked[0]!.length / (B * T)));
     let changed = 0;
     const enc = makeEncoder(device, obs, mask, { l2Weight: o.l2Weight });
     try {
       for (let t = 0; t < T; t++) {
-        if (t >= first) changed += repairPosition(enc, cur, lens, t, ranked, R, o);
+        if (t >= first) changed += repairPosition(enc, cur, lens, t, ranked, R, logProb, scale, o);
         enc.advance(cur.map((r) => r[t]!));
       }
     } finally {
@@ -63,19 +92,37 @@ export function repair(device: DevicePart, init: Tensor, obs: Tensor, mask: Tens
   return idsTensor(cur);
 }
 
+/** σ: the median per-position mismatch of the starting reconstruction over the batch's real positions. */
+function typicalMismatch(device: DevicePart, init: Tensor, obs: Tensor, mask: Tensor, first: number, l2Weight: number): number {
+  const vals = noGrad(() => tidy(() => {
+    const d = positionDistance(device.forward(init, { attentionMask: mask }).hidden, obs, mask, { skipFirst: first > 0, l2Weight });
+    let m = mask.gt(0);
+    if (first > 0) m = m.logicalAnd(arange(mask.size(1)).ge(first).unsqueeze(0));
+    return d.maskedSelect(m).toNumbers();
+  }));
+  vals.sort((a, b) => a - b);
+  return vals.length ? Math.max(vals[vals.length >> 1]!, 1e-12) : 1e-12;
+}
+
 /**
- * Position t of every window whose current token re-encodes beyond tolerance: tries each source's
- * top-K, then ranks K..escalateK for the rows still unmatched, and keeps the best-matching token.
+ * Position t of every window whose current token re-encodes beyond the accepted mismatch: tries
+ * each source's top-K, then ranks K..escalateK for the rows still unmatched, and keeps the token
+ * with the best combined score (mismatch/σ − priorWeight·log p) if it beats the current one.
  * Returns the number of windows changed.
  */
-function repairPosition(enc: PrefixEncoder, cur: number[][], lens: number[], t: number, ranked: number[][], R: number, o: RepairContext): number {
+function repairPosition(
+  enc: PrefixEncoder, cur: number[][], lens: number[], t: number, ranked: number[][], R: number,
+  logProb: number[] | null, scale: { sigma: number; accept: number }, o: RepairContext,
+): number {
   const T = cur[0]!.length;
+  const V = logProb ? logProb.length / (cur.length * T) : 0;
+  const score = (b: number, tok: number, d: number) => d / scale.sigma - (logProb ? o.priorWeight * logProb[(b * T + t) * V + tok]! : 0);
   const active = cur.map((_, b) => b).filter((b) => t < lens[b]!);
   if (active.length === 0) return 0;
   const dCur = enc.score(active, active.map((b) => cur[b]![t]!));
   const now = new Map(active.map((b, i) => [b, dCur[i]!]));
-  let open = active.filter((b) => now.get(b)! > o.tolerance);
-  const best = new Map<number, { tok: number; dist: number }>();
+  let open = active.filter((b) => now.get(b)! > scale.accept);
+  const best = new Map<number, { tok: number; dist: number; score: number }>();
   const tried = new Map<number, Set<number>>(open.map((b) => [b, new Set([cur[b]![t]!])]));
   // Round 1: each source's top-K; round 2 (rows still unmatched): ranks K..escalateK.
   for (const [from, to] of [[0, Math.min(o.topK, R)], [Math.min(o.topK, R), R]] as const) {
@@ -98,9 +145,10 @@ function repairPosition(enc: PrefixEncoder, cur: number[][], lens: number[], t: 
     const d = enc.score(owner, tokens);
     for (let i = 0; i < tokens.length; i++) {
       const b = owner[i]!;
-      if (d[i]! < (best.get(b)?.dist ?? now.get(b)!)) best.set(b, { tok: tokens[i]!, dist: d[i]! });
+      const s = score(b, tokens[i]!, d[i]!);
+      if (s < (best.get(b)?.score ?? score(b, cur[b]![t]!, now.get(b)!))) best.set(b, { tok: tokens[i]!, dist: d[i]!, score: s });
     }
-    open = open.filter((b) => (best.get(b)?.dist ?? Infinity) > o.tolerance);
+    open = open.filter((b) => (best.get(b)?.dist ?? Infinity) > scale.accept);
   }
   for (const [b, { tok }] of best) cur[b]![t] = tok;
   return best.size;
