@@ -20,13 +20,12 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadModel, loadTokenizer, splitModel, LoRALinear, type DevicePart, type TextTokenizer } from '../src/models/index.js';
-import { splitFinetune } from '../src/defenses/index.js';
-import { MemoryInterceptSource, RevertLMAttack, padBatch, type InterceptedBatch } from '../src/attacks/index.js';
-import { makeBatch } from '../src/attacks/capture.js';
+import { loadModel, loadTokenizer, splitModel, LoRALinear, type DevicePart } from '../src/models/index.js';
+import { exactWindows, hiddenDrift, personalizeDevice } from '../src/experiments/index.js';
+import { RevertLMAttack, type InterceptSource, type InterceptedBatch } from '../src/attacks/index.js';
 import { repair } from '../src/attacks/revertlm/repair.js';
 import { loadTexts } from '../src/data/index.js';
-import { keep, noGrad, tidy, stack, threads, type Tensor } from '../src/torch/index.js';
+import { noGrad, tidy, stack, threads, type Tensor } from '../src/torch/index.js';
 import { projectRoot } from '../src/util/root.js';
 import { UsageError } from '../src/cli/errors.js';
 
@@ -87,34 +86,6 @@ export interface AttackBenchResult {
   threads: { intraOp: number; blas: number | null };
   pytorch_version: string | null;
   peer_note: string | null;
-}
-
-/** The runtime's framing: one stream (BOS where a text starts, EOS after it) cut into windows. */
-function streamWindows(tok: TextTokenizer, texts: readonly string[], seq: number): number[][] {
-  const stream = texts.flatMap((t) => tok.encode(t, { addEos: true }));
-  return Array.from({ length: Math.floor(stream.length / seq) }, (_, i) => stream.slice(i * seq, (i + 1) * seq));
-}
-
-function capture(device: DevicePart, windows: number[][]): MemoryInterceptSource {
-  const items: InterceptedBatch[] = [];
-  for (let i = 0; i < windows.length; i += 32) {
-    const { hidden, mask } = noGrad(() => tidy(() => {
-      const b = padBatch(windows.slice(i, i + 32), 0);
-      return { hidden: device.forward(b.ids, { attentionMask: b.mask }).hidden.to('float16').to('float32'), mask: b.mask };
-    }));
-    items.push(makeBatch(keep(hidden), keep(mask), device.splitPoint));
-  }
-  return new MemoryInterceptSource(device.splitPoint, items);
-}
-
-function relDrift(a: DevicePart, b: DevicePart, windows: number[][]): number {
-  return noGrad(() => tidy(() => {
-    const { ids, mask } = padBatch(windows, 0);
-    const m = mask.unsqueeze(-1).float();
-    const ha = a.forward(ids, { attentionMask: mask }).hidden.mul(m);
-    const hb = b.forward(ids, { attentionMask: mask }).hidden.mul(m);
-    return Math.sqrt(ha.sub(hb).square().sum().item() / ha.square().sum().item());
-  }));
 }
 
 /** The device part's weights with any LoRA merged in, by the peer's names. */
@@ -225,26 +196,32 @@ export async function benchAttack(o: AttackBenchOptions): Promise<AttackBenchRes
   const tok = loadTokenizer(modelDir);
   const victim = loadTexts({ format: 'separated', path: join(shared, 'data/tinystories_sample.txt'), separator: '<|endoftext|>' });
   const aux = loadTexts({ format: 'lines', path: join(shared, 'data/wikitext2-test.raw'), minChars: 8 });
-  const windows = streamWindows(tok, victim, 32);
-  const tokens = windows.reduce((a, w) => a + w.length, 0);
   const lm = loadModel(modelDir);
   const pre = splitModel(lm, k).device;
-  log(`attack bench: stories260K k=${k}, ${windows.length} windows of 32; personalising the device (${ftSteps} LoRA steps) …`);
-  const ft = await splitFinetune({
-    loadModel: () => loadModel(modelDir), tokenizer: tok, split: k, texts: victim, steps: ftSteps, lr: 1e-3, seed: 0, maxTokens: 32, batchSize: 8,
-    lora: { rank: 8, alpha: 16, targets: ['q', 'v'] },
+  // The victim's device as the experiments run it (through the split runtime, in-process): the
+  // pretrained part (clean) and the personalized one (drifted); each sends every window of its text
+  // once afterwards, float16 on the wire, and the server's capture of that is what the attack reads.
+  log(`attack bench: stories260K k=${k}; personalising the device (${ftSteps} LoRA steps r8 on q,v) …`);
+  const device = (mode: 'none' | 'lora') => personalizeDevice({
+    modelDir, splitPoint: k, texts: victim, personalization: { mode, steps: mode === 'none' ? 0 : ftSteps, lr: 1e-3, rank: 8, targets: ['q', 'v'], seed: 0 }, seq: 32, wireDtype: 'float16',
   });
-  const clean = capture(pre, windows);
-  const drifted = capture(ft.device, windows);
+  const cleanDev = await device('none');
+  const driftDev = await device('lora');
+  const cleanCap = cleanDev.openCapture();
+  const driftCap = driftDev.openCapture();
+  const clean = cleanCap.source;
+  const drifted = driftCap.source;
+  const windows = driftCap.referenceIds;
+  const tokens = windows.reduce((a, w) => a + w.length, 0);
   const attack = new RevertLMAttack({ device: pre, tokenizer: tok, lm, adapters: [{ rank: 8, targets: ['q', 'v'] }] });
   const dir = mkdtempSync(join(tmpdir(), 'revertlm-bench-attack-'));
   let peer: SearchPeer | null = null;
   let peerNote: string | null = null;
   try {
-    const drift = relDrift(ft.device, pre, windows);
-    log(`attack bench: drift ${drift.toFixed(3)}; training RevertLM (${o.examples ?? 2000} windows × ${o.steps ?? 400} steps) …`);
+    const drift = hiddenDrift(driftDev.part, pre, windows);
+    log(`attack bench: ${windows.length} windows, drift ${drift.toFixed(3)}; training RevertLM (${o.examples ?? 2000} windows × ${o.steps ?? 400} steps) …`);
     await attack.fit({ texts: aux }, { budget: { examples: o.examples ?? 2000, steps: o.steps ?? 400, maxTokens: 32 }, seed: 0 });
-    const exact = (ids: number[][]) => ids.filter((r, i) => r.length === windows[i]!.length && r.every((x, j) => x === windows[i]![j])).length;
+    const exact = (ids: number[][]) => Math.round(exactWindows(windows, ids) * windows.length);
     // End to end, alternating clean and drifted; the last drifted round leaves the estimate in place.
     const e2e = { clean: [] as number[], drifted: [] as number[] };
     let exactClean = 0, exactDrifted = 0;
@@ -262,9 +239,9 @@ export async function benchAttack(o: AttackBenchOptions): Promise<AttackBenchRes
         log(`  end to end ${name} round ${r + 1}: ${e2e[name].at(-1)!.toFixed(1)} s, exact ${exact(res.inversion.ids)}/${windows.length}`);
       }
     }
-    const driftLeft = relDrift(ft.device, attack.deviceEstimate(), windows);
+    const driftLeft = hiddenDrift(driftDev.part, attack.deviceEstimate(), windows);
     // The search problems: drifted with the estimate (in place now), clean with the pretrained part.
-    const batchesOf = (src: MemoryInterceptSource) => [...src.batches(32)];
+    const batchesOf = (src: InterceptSource) => [...src.batches(32)];
     const dDevice = attack.deviceEstimate();
     const dProblems = batchesOf(drifted).map((b) => attack.searchProblem(b, dDevice));
     const cProblems = batchesOf(clean).map((b) => attack.searchProblem(b, pre));
@@ -340,7 +317,8 @@ export async function benchAttack(o: AttackBenchOptions): Promise<AttackBenchRes
     attack.dispose();
     clean.dispose();
     drifted.dispose();
-    ft.dispose();
+    cleanDev.dispose();
+    driftDev.dispose();
     lm.dispose();
     rmSync(dir, { recursive: true, force: true });
   }

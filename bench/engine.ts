@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randint, randn, tidy, noGrad, optim, threads, runtimeInfo, manualSeed, liveTensors } from '../src/torch/index.js';
 import { TinyGpt, BENCH_CONFIG } from './engine_model.js';
+import { log, median, nowMs, round } from './timing.js';
 
 const PYTHON = '/usr/bin/python3';
 
@@ -64,13 +65,6 @@ export interface EngineBenchResult {
   targets: { ratio_max: number; matmul_vs_libtorch_min: number };
 }
 
-const log = (s: string) => process.stderr.write(`${s}\n`);
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 
 
 /** Times n×n float32 matmuls (output allocation included, as torch.mm); the operands live until dispose(). */
@@ -169,7 +163,6 @@ function pythonTorchAvailable(): boolean {
   return r.status === 0;
 }
 
-const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
 
 const gflops = (n: number, ms: number) => (2 * n ** 3) / (ms / 1000) / 1e9;
 

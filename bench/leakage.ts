@@ -13,10 +13,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cat, manualSeed, randn, threads, tidy } from '../src/torch/index.js';
 import { ksgMutualInformation } from '../src/leakage/index.js';
+import { log, nowMs, round } from './timing.js';
 
 const PYTHON = '/usr/bin/python3';
-const log = (s: string) => process.stderr.write(`${s}\n`);
-const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
 
 export interface LeakageBenchResult {
   ksg_ms: number;
@@ -36,7 +35,6 @@ export interface LeakageBenchResult {
 }
 
 
-const round = (v: number, d = 1) => Math.round(v * 10 ** d) / 10 ** d;
 
 export async function benchLeakage(o: { json: boolean; n?: number; half?: number; k?: number }): Promise<LeakageBenchResult> {
   void o.json;
@@ -62,7 +60,7 @@ export async function benchLeakage(o: { json: boolean; n?: number; half?: number
     const t0 = nowMs();
     const ours = ksgMutualInformation(x, y, { k });
     const ksgMs = nowMs() - t0;
-    log(`ksg: ${round(ksgMs)} ms, I = ${ours.mi.toFixed(5)} nats`);
+    log(`ksg: ${round(ksgMs, 1)} ms, I = ${ours.mi.toFixed(5)} nats`);
 
     let peer: { mi: number; ms: number; sklearn: string } | null = null;
     let note: string | null = null;
@@ -75,12 +73,12 @@ export async function benchLeakage(o: { json: boolean; n?: number; half?: number
       });
       if (r.status === 0) peer = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { mi: number; ms: number; sklearn: string };
       else note = `peer failed (${(r.stderr || r.error?.message || `exit ${r.status}`).trim().split('\n').at(-1)}); install python3-sklearn`;
-      if (peer) log(`sklearn: ${round(peer.ms)} ms, I = ${peer.mi.toFixed(5)} nats`);
+      if (peer) log(`sklearn: ${round(peer.ms, 1)} ms, I = ${peer.mi.toFixed(5)} nats`);
       else log(`sklearn peer unavailable: ${note}`);
     }
     return {
-      ksg_ms: round(ksgMs),
-      sklearn_ms: peer ? round(peer.ms) : null,
+      ksg_ms: round(ksgMs, 1),
+      sklearn_ms: peer ? round(peer.ms, 1) : null,
       ratio: peer ? round(ksgMs / peer.ms, 3) : null,
       mi_ours: ours.mi,
       mi_sklearn: peer?.mi ?? null,

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { randint, noGrad, tidy, optim, F, threads, runtimeInfo } from '../src/torch/index.js';
 import { randomModel, applyLoRA, loraParameters, type ModelConfig } from '../src/models/index.js';
+import { log, median, nowMs, round } from './timing.js';
 
 const PYTHON = '/usr/bin/python3';
 
@@ -56,14 +57,6 @@ export interface ModelsBenchResult {
   peer_note: string | null;
 }
 
-const log = (s: string) => process.stderr.write(`${s}\n`);
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
-const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
 function peerScript(): string | null {
   // dist/bench/models.js → bench/peers/…; bench/models.ts (run from source) → ./peers/…
@@ -196,12 +189,12 @@ export async function benchModels(o: ModelsBenchOptions): Promise<ModelsBenchRes
   const cpuRatio = fw.theirs && lo.theirs
     ? Math.max(med(fw.mine, 'cpuMs')! / med(fw.theirs, 'cpuMs')!, med(lo.mine, 'cpuMs')! / med(lo.theirs, 'cpuMs')!)
     : null;
-  const all = (ts: Timing[] | null) => (ts ? ts.map((t) => round(t.ms)) : null);
+  const all = (ts: Timing[] | null) => (ts ? ts.map((t) => round(t.ms, 1)) : null);
   return {
-    forward_tokens_per_s: round((batch * seq) / (fwd / 1000)),
-    pytorch_forward_tokens_per_s: pFwd === null ? null : round((batch * seq) / (pFwd / 1000)),
-    lora_step_ms: round(lora),
-    pytorch_lora_step_ms: pLora === null ? null : round(pLora),
+    forward_tokens_per_s: round((batch * seq) / (fwd / 1000), 1),
+    pytorch_forward_tokens_per_s: pFwd === null ? null : round((batch * seq) / (pFwd / 1000), 1),
+    lora_step_ms: round(lora, 1),
+    pytorch_lora_step_ms: pLora === null ? null : round(pLora, 1),
     ratio: pFwd === null || pLora === null ? null : round(Math.max(fwd / pFwd, lora / pLora), 3),
     cpu_ratio: cpuRatio === null ? null : round(cpuRatio, 3),
     forward_ratio: pFwd === null ? null : round(fwd / pFwd, 3),

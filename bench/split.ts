@@ -18,6 +18,7 @@ import { InProcessTransport, WebSocketTransport, listenWebSocket, type ServerSes
 import { closeOnSignals, openLink, shapedLinkUnavailable, type LinkKind, type LinkShape, type NetnsLink } from './peers/netns_link.js';
 import { PeerPair } from './peers/peer_process.js';
 import { BENCH_SPEC, deviceSession, deviceSide, serveOne, serverSide, specBatch, unsplitTrainer, type SplitSpec } from './peers/split_rig.js';
+import { log, median, nowMs, pairedRatio, round } from './timing.js';
 
 export interface SplitBenchOptions {
   json: boolean;
@@ -80,16 +81,6 @@ export interface SplitBenchResult {
   targets: { loopback_overhead_max: number; shaped_model_ratio_range: [number, number] };
 }
 
-const log = (s: string) => process.stderr.write(`${s}\n`);
-const nowMs = () => Number(process.hrtime.bigint()) / 1e6;
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
-/** Median over rounds of a[i] / b[i]: runs timed side by side in the same round see the same load. */
-const pairedRatio = (a: number[], b: number[]) => median(a.map((x, i) => x / b[i]!));
 
 interface SplitRunner {
   step(ids: Tensor): Promise<{ ms: number; loss: number; sent: number; received: number }>;

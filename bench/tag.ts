@@ -8,17 +8,11 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { loadModel, loadTokenizer, splitModel } from '../src/models/index.js';
-import { CaptureWriter } from '../src/split/index.js';
-import { splitFinetune, finetuneSegments } from '../src/defenses/index.js';
-import { createAttack, GRADIENT_DEFAULTS } from '../src/attacks/index.js';
-import { captureSource } from '../src/attacks/from_capture.js';
-import { scoreAll } from '../src/metrics/index.js';
-import { loadTexts } from '../src/data/index.js';
-import { projectRoot } from '../src/util/root.js';
-import { UsageError } from '../src/cli/errors.js';
+import {
+  CaptureWriter, GRADIENT_DEFAULTS, UsageError, captureSource, createAttack, finetuneSegments, loadModel, loadTexts, loadTokenizer, projectRoot, scoreAll, splitFinetune, splitModel,
+} from '../src/index.js';
 
-const log = (s: string) => process.stderr.write(`${s}\n`);
+import { log } from './timing.js';
 
 export interface TagBenchResult {
   model: string;
@@ -53,7 +47,7 @@ export async function benchTag(o: { json: boolean; steps?: number }): Promise<Ta
   try {
     log(`fine-tuning stories260K split ${split}, tail ${tail}: ${steps} LoRA steps of ${batch} × ${seq} tokens, capturing`);
     const writer = new CaptureWriter(join(dir, 'capture'), { meta: { bench: 'tag' } });
-    const ft = await splitFinetune({ loadModel: () => loadModel(modelDir), tokenizer, split, tail, texts, steps, batchSize: batch, maxTokens: seq, seed: 0, capture: writer });
+    const ft = await splitFinetune({ loadModel: () => loadModel(modelDir), tokenizer, splitPoint: split, tail, texts, steps, batchSize: batch, maxTokens: seq, seed: 0, capture: writer });
     writer.finalize();
     ft.dispose();
     const lm = loadModel(modelDir);

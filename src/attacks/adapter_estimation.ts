@@ -48,10 +48,10 @@ export interface EstimationOptions {
 export const ESTIMATION_DEFAULTS: EstimationOptions = {
   specs: [{ rank: 8, targets: ['q', 'v'] }],
   rounds: 3,
-  steps: 200,
-  refineSteps: 80,
+  steps: 150,
+  refineSteps: 100,
   lr: 1e-2,
-  windows: 16,
+  windows: 256,
   confidence: 2,
   cleanBelow: 2e-3,
   l2Weight: 1,
@@ -85,39 +85,51 @@ export class DeviceEstimate {
   }
 
   /**
-   * Fits the adapters to (ids, observed states) on weighted positions with Adam, `windows` windows
-   * per step (in turn over the data; the learning rate decays linearly to a tenth). Returns the
-   * weighted mismatch of the last full cycle over the data.
+   * Fits the adapters to (ids, observed states) on weighted positions with Adam, each step on a
+   * group of about `windows` windows (in turn over the data; all of it when `windows` covers it),
+   * the learning rate decaying linearly to a tenth. Returns the weighted mismatch of the last step
+   * of every group.
    */
   fit(data: readonly FitBatch[], o: { steps: number; lr: number; l2Weight: number; windows: number }): number {
     const chunks = data.flatMap((d) => {
       const B = d.ids.size(0);
-      return Array.from({ length: Math.ceil(B / o.windows) }, (_, i) => [d, i * o.windows, Math.min(o.windows, B - i * o.windows)] as const);
+      const n = Math.min(B, o.windows);
+      return Array.from({ length: Math.ceil(B / n) }, (_, i) => ({ d, from: i * n, n: Math.min(n, B - i * n) }));
     });
-    const weights = chunks.map(([d, from, n]) => noGrad(() => tidy(() => d.weight.narrow(0, from, n).sum().item())));
+    // Consecutive chunks packed into groups of at most `windows` windows: one group per step.
+    const groups: (typeof chunks)[] = [];
+    for (const c of chunks) {
+      const g = groups.at(-1);
+      if (g && g.reduce((a, x) => a + x.n, 0) + c.n <= o.windows) g.push(c);
+      else groups.push([c]);
+    }
+    const weightOf = (c: (typeof chunks)[number]) => noGrad(() => tidy(() => c.d.weight.narrow(0, c.from, c.n).sum().item()));
+    const groupWeight = groups.map((g) => g.reduce((a, c) => a + weightOf(c), 0));
     const params = loraParameters(this.device);
     const opt = new optim.Adam(params, { lr: o.lr });
     const recent: number[] = [];
     try {
       for (let s = 0; s < o.steps; s++) {
-        const c = s % chunks.length;
-        const [d, from, n] = chunks[c]!;
+        const gi = s % groups.length;
         opt.lr = o.lr * (1 - (0.9 * s) / Math.max(1, o.steps - 1));
-        const loss = tidy(() => {
-          const part = (t: Tensor) => t.narrow(0, from, n);
-          const h = this.device.forward(part(d.ids), { attentionMask: part(d.mask) }).hidden;
-          const l = positionDistance(h, part(d.obs), part(d.mask), { skipFirst: false, l2Weight: o.l2Weight }).mul(part(d.weight)).sum().div(Math.max(1, weights[c]!));
-          l.backward();
-          return l.item();
-        });
+        let sum = 0;
+        for (const { d, from, n } of groups[gi]!) {
+          sum += tidy(() => {
+            const part = (t: Tensor) => t.narrow(0, from, n);
+            const h = this.device.forward(part(d.ids), { attentionMask: part(d.mask) }).hidden;
+            const l = positionDistance(h, part(d.obs), part(d.mask), { skipFirst: false, l2Weight: o.l2Weight }).mul(part(d.weight)).sum().div(Math.max(1, groupWeight[gi]!));
+            l.backward();
+            return l.item();
+          });
+        }
         opt.step();
         opt.zeroGrad();
-        recent[c] = loss * weights[c]!;
+        recent[gi] = sum * groupWeight[gi]!;
       }
     } finally {
       opt.dispose();
     }
-    const total = weights.reduce((a, b) => a + b, 0);
+    const total = groupWeight.reduce((a, b) => a + b, 0);
     return recent.reduce((a, b) => a + (b ?? 0), 0) / Math.max(1, total);
   }
 

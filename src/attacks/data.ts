@@ -1,9 +1,10 @@
 // Auxiliary training data for learned attacks: token windows cut from public text, padded
 // batches, and the device part's activations H_k on them (the server can compute these itself
 // because it holds the device part's pretrained weights).
-import { Tensor, ids as idsTensor, noGrad, tidy, keep, cat, tensor } from '../torch/index.js';
+import { Tensor, noGrad, tidy, keep, cat, tensor } from '../torch/index.js';
 import type { DevicePart, TextTokenizer } from '../models/types.js';
-import { mulberry32, seededShuffle } from '../data/prng.js';
+import { mulberry32, seededShuffle } from '../util/prng.js';
+import { padBatch, sampleWindows, streamWindows, textWindows } from '../data/windows.js';
 
 export interface WindowOptions {
   /** Tokens per window, BOS included. */
@@ -27,44 +28,15 @@ export interface WindowOptions {
  * window when the protocol adds one): what the device would send for a text of that length.
  */
 export function tokenWindows(texts: readonly string[], tok: TextTokenizer, o: WindowOptions): number[][] {
-  const body = o.maxTokens - (o.addBos ? 1 : 0);
-  if (body < 1) throw new RangeError(`maxTokens ${o.maxTokens} leaves no room for tokens`);
-  const minTokens = o.minTokens ?? Math.min(8, o.maxTokens);
-  const bos = tok.bosTokenId;
-  if (o.addBos && bos === null) throw new Error('addBos is set but the tokenizer has no BOS token');
-  const aligned: number[][] = [];
-  const stream: number[] = [];
-  const share = o.streamShare ?? 0;
-  for (const text of texts) {
-    const t = text.trim();
-    if (!t) continue;
-    const ids = tok.encode(t, { addBos: false, addEos: false });
-    for (let i = 0; i < ids.length; i += body) {
-      const w = ids.slice(i, i + body);
-      const seq = o.addBos ? [bos!, ...w] : w;
-      if (seq.length >= minTokens) aligned.push(seq);
-    }
-    if (share > 0) stream.push(...(o.addBos ? [bos!] : []), ...ids, ...(tok.eosTokenId !== null ? [tok.eosTokenId] : []));
-  }
+  if (o.addBos && tok.bosTokenId === null) throw new Error('addBos is set but the tokenizer has no BOS token');
   const seed = o.seed ?? 0;
+  const aligned = textWindows(texts, tok, { size: o.maxTokens, prefix: o.addBos ? tok.bosTokenId : null, minLength: o.minTokens ?? Math.min(8, o.maxTokens) });
+  const share = o.streamShare ?? 0;
+  if (share <= 0) return sampleWindows(aligned, o.limit, seed);
   const total = Math.min(o.limit ?? aligned.length, aligned.length);
   const nStream = Math.round(total * share);
-  const out = seededShuffle(aligned, seed).slice(0, total - nStream);
-  if (nStream > 0) {
-    const offset = Math.floor(mulberry32(seed + 1)() * o.maxTokens);
-    const cuts: number[][] = [];
-    for (let i = offset; i + o.maxTokens <= stream.length; i += o.maxTokens) cuts.push(stream.slice(i, i + o.maxTokens));
-    out.push(...seededShuffle(cuts, seed + 2).slice(0, nStream));
-  }
-  return share > 0 ? seededShuffle(out, seed + 3) : out;
-}
-
-/** Right-padded ids [B, T] (int64) and attention mask [B, T] (int64). */
-export function padBatch(seqs: readonly number[][], padId = 0, width?: number): { ids: Tensor; mask: Tensor } {
-  const T = width ?? Math.max(...seqs.map((s) => s.length));
-  const rows = seqs.map((s) => [...s, ...new Array<number>(T - s.length).fill(padId)]);
-  const mask = seqs.map((s) => [...new Array<number>(s.length).fill(1), ...new Array<number>(T - s.length).fill(0)]);
-  return { ids: idsTensor(rows), mask: idsTensor(mask) };
+  const cut = streamWindows(texts, tok, o.maxTokens).windows;
+  return seededShuffle([...sampleWindows(aligned, total - nStream, seed), ...sampleWindows(cut, nStream, seed + 1)], seed + 2);
 }
 
 /** Real lengths from a [B, T] attention mask. */

@@ -14,6 +14,7 @@
 // Token 0 is never a label, but the device part is causal: H_k at position 0 depends on token 0
 // alone, so running the device part on every vocabulary token once identifies it exactly (BOS or not;
 // training streams are often cut mid-text).
+import { RevertlmError } from '../util/errors.js';
 import { Tensor, F, noGrad, tidy, keep, randn, optim, grad, cat, dispose } from '../torch/index.js';
 import { FirstTokenIndex } from './framing.js';
 import { Transformer, splitModel, type ServerModel } from '../models/index.js';
@@ -37,10 +38,7 @@ export interface GradientConfig {
 
 export const GRADIENT_DEFAULTS: GradientConfig = { steps: 200, lr: 0.1, tauStart: 1, tauEnd: 0.2, l1Weight: 0.1, initStd: 0.1, seed: 0 };
 
-/** Vocabulary tokens run through the device part per forward when identifying token 0. */
-export class GradientAttackError extends Error {
-  override name = 'GradientAttackError';
-}
+export class GradientAttackError extends RevertlmError {}
 
 export class GradientAttack implements Attack {
   readonly name = 'tag';

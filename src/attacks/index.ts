@@ -1,13 +1,13 @@
 // Public API of src/attacks: inversion attacks of split-LLM activations (threat model: README.md).
 export type * from './types.js';
 export { FINETUNE_TENSORS } from './types.js';
-export { simulateCapture, victimSegments, MemoryInterceptSource, type CaptureOptions } from './capture.js';
-export { tokenWindows, padBatch, AuxCorpus } from './data.js';
+export { MemoryInterceptSource, makeBatch } from './intercept.js';
+export { tokenWindows, AuxCorpus } from './data.js';
 export { SipAttack, SipModel, SIP_DEFAULTS, SIP_BUDGET, type SipConfig } from './sip.js';
 export { NearestAttack, nearestTokens, cosineLogits } from './nearest.js';
 export { OptimizeAttack, BisrAttack, optimizeLogits, OPTIMIZE_DEFAULTS, type OptimizeConfig } from './optimize.js';
 export { RevertLMAttack, REVERTLM_DEFAULTS, REVERTLM_BUDGET, revertConfig, type RevertConfig, type RevertConfigInput, type OracleBatch } from './revertlm/index.js';
 export { reencodeDistance, positionDistance, sequenceDistance, positionalPart, softEmbeds } from './reencode.js';
 export { GradientAttack, GRADIENT_DEFAULTS, GradientAttackError, type GradientConfig } from './gradient.js';
-export { ATTACKS, ATTACK_NAMES, ACTIVATION_ATTACK_NAMES, readsFinetuneTraffic, assertRunsOnActivations, createAttack, isAttackName, type AttackName, type AttackConfig, type AttackEntry } from './registry.js';
-export { runAttack, attackSweep, type RunAttackOptions, type RunAttackResult, type SweepOptions, type SweepResult, type AttackScores } from './evaluate.js';
+export { ATTACKS, ATTACK_NAMES, ACTIVATION_ATTACK_NAMES, readsFinetuneTraffic, needsOnlyArchitecture, assertRunsOnActivations, createAttack, isAttackName, type AttackName, type AttackConfig, type AttackEntry } from './registry.js';
+export { tokenizerAddsBos } from './common.js';

@@ -15,6 +15,13 @@ export interface AttackEntry<C> {
   oracle: boolean;
   /** Reads U-shape fine-tuning traffic (InterceptedBatch.gradients): runs on real captures only. */
   needsFinetune?: boolean;
+  /** Trains on auxiliary text in fit() (false: fit() is a no-op and no auxiliary text is needed). */
+  trains: boolean;
+  /**
+   * Needs only the architecture (it learns from activations of any device of that architecture and
+   * never reads the victim's weights at inversion): runs when the attacker has no weights.
+   */
+  architectureOnly?: boolean;
   create(knowledge: ServerKnowledge, config?: C): Attack;
 }
 
@@ -26,57 +33,62 @@ const revert = (name: string, preset: RevertConfigInput) => (k: ServerKnowledge,
 export const ATTACKS = {
   sip: entry<Partial<SipConfig>>({
     description: 'SIP: learned direct inversion, bidirectional Transformer H_k → token logits (BiSR\'s SIP attacker)',
-    needsLm: false, oracle: false,
+    needsLm: false, oracle: false, trains: true, architectureOnly: true,
     create: (k, c) => new SipAttack(k, c),
   }),
   nn: entry<Record<string, never>>({
     description: 'nearest-neighbour lookup: per position the token whose input embedding is closest (cosine) to H_k',
-    needsLm: false, oracle: false,
+    needsLm: false, oracle: false, trains: false,
     create: (k) => new NearestAttack(k),
   }),
   opt: entry<Partial<OptimizeConfig>>({
     description: 'white-box optimisation (Song & Raghunathan relaxation): soft tokens through the device part matched to H_k',
-    needsLm: false, oracle: false,
+    needsLm: false, oracle: false, trains: false,
     create: (k, c) => new OptimizeAttack(k, c),
   }),
   bisr: entry<Partial<OptimizeConfig> & { sip?: Partial<SipConfig> }>({
     description: 'BiSR(f) chaining: SIP logits initialise the white-box optimisation',
-    needsLm: false, oracle: false,
+    needsLm: false, oracle: false, trains: true,
     create: (k, c) => new BisrAttack(k, c),
   }),
   tag: entry<Partial<GradientConfig>>({
     description: 'TAG-style gradient matching: relaxed labels whose tail gradient matches what a U-shape fine-tuning device sent back',
-    needsLm: true, oracle: false, needsFinetune: true,
+    needsLm: true, oracle: false, needsFinetune: true, trains: false,
     create: (k, c) => new GradientAttack(k, c),
   }),
   revertlm: entry<RevertConfigInput>({
     description: 'RevertLM: projector → autoregressive generator (cross-fitted) + LM prior + re-encoding consistency',
-    needsLm: true, oracle: false,
+    needsLm: true, oracle: false, trains: true,
     create: revert('revertlm', {}),
   }),
   'revertlm-noadapt': entry<RevertConfigInput>({
     description: 'ablation: RevertLM without adapter estimation (re-encodes with the pretrained device part only)',
-    needsLm: true, oracle: false,
+    needsLm: true, oracle: false, trains: true,
     create: revert('revertlm-noadapt', { adaptation: false }),
   }),
   'revertlm-nn': entry<RevertConfigInput>({
     description: 'ablation: RevertLM stage 1 + nearest-neighbour lookup (no stage 2)',
-    needsLm: false, oracle: false,
+    needsLm: false, oracle: false, trains: true,
     create: revert('revertlm-nn', { stage2: 'nn', lambdas: [0] }),
   }),
   'revertlm-noprior': entry<RevertConfigInput>({
     description: 'ablation: RevertLM without the language prior (no shallow fusion)',
-    needsLm: false, oracle: false,
+    needsLm: false, oracle: false, trains: true,
     create: revert('revertlm-noprior', { lambdas: [0] }),
   }),
   'revertlm-noreencode': entry<RevertConfigInput>({
     description: 'ablation: RevertLM without re-encoding consistency (best beam of the first prior weight)',
-    needsLm: true, oracle: false,
+    needsLm: true, oracle: false, trains: true,
     create: revert('revertlm-noreencode', { reencode: 'off', lambdas: [0.5] }),
+  }),
+  'revertlm-learned': entry<RevertConfigInput>({
+    description: "RevertLM's learned stages alone (projector → generator, beam search): no re-encoding, no prior, so no device weights needed",
+    needsLm: false, oracle: false, trains: true, architectureOnly: true,
+    create: revert('revertlm-learned', { reencode: 'off', lambdas: [0] }),
   }),
   'revertlm-oracle': entry<RevertConfigInput>({
     description: 'upper bound (not an attack): stage 2 alone, trained on and fed the true token embeddings',
-    needsLm: false, oracle: true,
+    needsLm: false, oracle: true, trains: true,
     create: revert('revertlm-oracle', { oracle: true, reencode: 'off', lambdas: [0] }),
   }),
 } as const;
@@ -93,6 +105,11 @@ export function readsFinetuneTraffic(name: AttackName): boolean {
 
 /** Attacks that run on activations alone, so on simulated captures too (sweeps, audits, trade-offs). */
 export const ACTIVATION_ATTACK_NAMES = ATTACK_NAMES.filter((n) => !readsFinetuneTraffic(n));
+
+/** Whether the attack runs without the device's weights (architecture knowledge). */
+export function needsOnlyArchitecture(name: AttackName): boolean {
+  return (ATTACKS[name] as AttackEntry<unknown>).architectureOnly === true;
+}
 
 /** Refuses an attack that a simulated capture cannot feed, naming the fix. */
 export function assertRunsOnActivations(name: AttackName): void {

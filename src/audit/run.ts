@@ -1,23 +1,18 @@
 // The audit: leakage per block, every attack at every split point, trade-off curves per defense,
-// then the HTML report. Each part is timed; progress goes to one callback.
-import { loadModel, loadTokenizer, splitModel } from '../models/index.js';
+// each timed, on one experiment context; the results are what the report shows.
 import { analyzeLeakage } from '../leakage/index.js';
-import { attackSweep, victimSegments, type AttackName } from '../attacks/index.js';
-import { tradeoff, nopeekFinetune, type DefenseName } from '../defenses/index.js';
-import { seededShuffle, splitDisjoint } from '../data/index.js';
+import type { AttackName } from '../attacks/index.js';
+import type { DefenseName } from '../defenses/index.js';
+import { createContext, defaultSplitPoints, type ExperimentContext } from '../experiments/context.js';
+import { runSweep } from '../experiments/sweep.js';
+import { runTradeoff } from '../experiments/tradeoff.js';
+import { slice, silent, type ProgressSink } from '../experiments/progress.js';
 import type { AuditResults, Example } from '../report/index.js';
-import type { AuditConfig } from './config.js';
-import { loadAuditTexts } from './texts.js';
-import { UsageError } from '../cli/errors.js';
+import { auditScenario, type AuditConfig } from './config.js';
 
-export interface AuditProgress {
-  part: 'load' | 'leakage' | 'attacks' | 'tradeoff' | 'report';
-  /** Completed fraction of the whole audit, 0..1. */
-  fraction: number;
-  detail: string;
-}
+export type AuditProgress = Parameters<ProgressSink>[0];
 
-export async function runAudit(cfg: AuditConfig, onProgress: (p: AuditProgress) => void = () => {}): Promise<AuditResults> {
+export async function runAudit(cfg: AuditConfig, onProgress: ProgressSink = silent): Promise<AuditResults> {
   const timings: Record<string, number> = {};
   const timed = async <T>(name: string, fn: () => Promise<T> | T): Promise<T> => {
     const t0 = performance.now();
@@ -29,51 +24,48 @@ export async function runAudit(cfg: AuditConfig, onProgress: (p: AuditProgress) 
   };
 
   onProgress({ part: 'load', fraction: 0, detail: 'loading model and data' });
-  const { model, tokenizer, aux, victimAll } = await timed('load', () => ({
-    model: loadModel(cfg.model),
-    tokenizer: loadTokenizer(cfg.model),
-    aux: loadAuditTexts('aux', cfg.aux),
-    victimAll: loadAuditTexts('victim', cfg.victim),
-  }));
+  const ctx: ExperimentContext = await timed('load', () =>
+    createContext({
+      model: cfg.model, aux: cfg.aux, victim: cfg.victim, victimSegments: cfg.victimSegments,
+      holdOut: cfg.defenses.length > 0, budget: cfg.budget, seed: cfg.seed,
+    }),
+  );
   try {
-    const L = model.config.nLayers;
-    const splits = cfg.splits ?? (L > 1 ? Array.from({ length: L - 1 }, (_, i) => i + 1) : [1]);
-    for (const k of splits) if (k < 1 || k > L) throw new UsageError(`split point ${k} is outside 1..${L} for this ${L}-block model`);
-    // Victim text: scored by the attacks, held out for utility, and (NoPeek) for device fine-tuning.
-    const needsUtility = cfg.defenses.length > 0;
-    const [victim, utility, finetune] = needsUtility && victimAll.length >= 6 ? splitDisjoint(victimAll, [0.5, 0.25, 0.25], cfg.seed) : [victimAll, [], []];
-    const maxTokens = cfg.budget.maxTokens ?? 32;
-    // A seeded sample of segments from across the victim set (the first ones would all come from
-    // the first few documents).
-    const segments = seededShuffle(victimSegments(victim!, tokenizer, { maxTokens }), cfg.seed).slice(0, cfg.victimSegments);
+    const L = ctx.model.config.nLayers;
+    const splits = cfg.splits ?? defaultSplitPoints(L);
+    for (const k of splits) ctx.parts(k);
+    const victim = ctx.requireVictim();
     const attacks = cfg.attacks as AttackName[];
     const tradeoffAttacks = (cfg.tradeoffAttacks ?? attacks.slice(0, 2)) as AttackName[];
-    const units = (cfg.leakage.enabled ? 1 : 0) + splits.length * attacks.length +
-      cfg.defenses.reduce((a, d) => a + d.levels.length * tradeoffAttacks.length * 2, 0);
+    // Progress is shared out by units of work: the leakage pass, each attack, each trade-off attacker.
+    const units = (cfg.leakage.enabled ? 1 : 0) + cfg.scenarios.length * splits.length * attacks.length + cfg.defenses.reduce((a, d) => a + d.levels.length * tradeoffAttacks.length * 2, 0);
     let done = 0;
-    const tick = (part: AuditProgress['part'], detail: string) => onProgress({ part, fraction: Math.min(1, done / units), detail });
+    const part = (name: string, n: number): ProgressSink => {
+      const s = slice(onProgress, done / units, (done + n) / units);
+      done += n;
+      return (p) => s({ ...p, part: name, detail: p.part === name ? p.detail : `${p.part}: ${p.detail}` });
+    };
 
     let leakage: AuditResults['leakage'] = null;
     if (cfg.leakage.enabled) {
-      tick('leakage', 'information per block');
+      const p = part('leakage', 1);
       const rep = await timed('leakage', () =>
-        analyzeLeakage(model, tokenizer, victim!, { tokens: cfg.leakage.tokens, seed: cfg.seed, name: cfg.model,
-          onProgress: (p) => onProgress({ part: 'leakage', fraction: Math.min(1, (done + p.done / Math.max(1, p.total)) / units), detail: p.stage === 'tokens' ? 'collecting hidden states' : `layer ${p.layer} ${p.estimator}` }) }),
+        analyzeLeakage(ctx.model, ctx.tokenizer, victim.texts, {
+          tokens: cfg.leakage.tokens, seed: cfg.seed, name: cfg.model,
+          onProgress: (e) => p({ part: 'leakage', fraction: e.done / Math.max(1, e.total), detail: e.stage === 'tokens' ? 'collecting hidden states' : `layer ${e.layer} ${e.estimator}` }),
+        }),
       );
       leakage = { tokens: rep.tokens, layers: rep.layers };
-      done++;
     }
 
     const examples: Example[] = [];
+    const scenarios = cfg.scenarios.map(auditScenario);
+    const sweepCtx = { ...ctx, progress: part('attacks', scenarios.length * splits.length * attacks.length) };
     const sweep = await timed('attacks', () =>
-      attackSweep({
-        splits, attacks, tokenizer, lm: model, auxTexts: aux, victimTexts: segments, budget: cfg.budget, seed: cfg.seed, maxTokens,
-        devicePart: (k) => splitModel(model, k).device,
-        onProgress: (p) => onProgress({ part: 'attacks', fraction: Math.min(1, (done + p.step / Math.max(1, p.totalSteps)) / units), detail: `k=${p.split} ${p.attack} ${p.phase} loss ${p.loss.toFixed(3)}` }),
+      runSweep(sweepCtx, {
+        splitPoints: splits, attacks, scenarios, examples: cfg.examples,
         onResult: (r) => {
-          done++;
-          tick('attacks', `k=${r.split} ${r.attack}: ROUGE-L ${r.scores.rougeL.toFixed(3)}`);
-          for (const e of r.examples.slice(0, cfg.examples)) examples.push({ split: r.split, attack: r.attack, original: e.reference, reconstruction: e.reconstruction });
+          for (const e of r.examples) examples.push({ scenario: r.scenario.name, split: r.split, attack: r.attack, original: e.reference, reconstruction: e.reconstruction });
         },
       }),
     );
@@ -81,42 +73,40 @@ export async function runAudit(cfg: AuditConfig, onProgress: (p: AuditProgress) 
     const tradeoffs: AuditResults['tradeoffs'] = [];
     for (const d of cfg.defenses) {
       const k = d.split ?? splits[Math.floor(splits.length / 2)]!;
-      tick('tradeoff', `${d.name} at split ${k}`);
-      const { device, server } = splitModel(model, k);
-      const t = await timed(`tradeoff ${d.name}`, () =>
-        tradeoff({
-          device, server, tokenizer, lm: model, defense: d.name as DefenseName, levels: d.levels, attacks: tradeoffAttacks,
-          auxTexts: aux, victimTexts: segments, utilityTexts: utility!, finetuneTexts: finetune, budget: cfg.budget, maxTokens, seed: cfg.seed,
-          finetune: nopeekFinetune({ loadModel: () => loadModel(cfg.model), tokenizer, split: k, steps: cfg.finetuneSteps, maxTokens: Math.max(maxTokens, 64), seed: cfg.seed }),
-          onProgress: (p) => onProgress({ part: 'tradeoff', fraction: Math.min(1, done / units), detail: `${d.name}=${p.level} ${p.attacker} ${p.attack} ${p.phase}` }),
-        }),
-      );
-      done += d.levels.length * tradeoffAttacks.length * 2;
-      tradeoffs.push(t);
+      const dctx = { ...ctx, progress: part('tradeoff', d.levels.length * tradeoffAttacks.length * 2) };
+      tradeoffs.push(await timed(`tradeoff ${d.name}`, () =>
+        runTradeoff(dctx, { splitPoint: k, defense: d.name as DefenseName, levels: d.levels, attacks: tradeoffAttacks, finetuneSteps: cfg.finetuneSteps, scenario: d.scenario ? auditScenario(d.scenario) : scenarios.at(-1)! }),
+      ));
     }
 
-    const c = model.config;
+    const c = ctx.model.config;
     return {
       version: 1,
       created: new Date().toISOString(),
       config: cfg as unknown as Record<string, unknown>,
       setup: {
-        model: cfg.model, family: c.family, layers: c.nLayers, dModel: c.dModel, vocab: c.vocabSize, parameters: model.numParameters(),
-        splits, auxSamples: aux.length, victimSamples: segments.length, auxSource: cfg.aux.source, victimSource: cfg.victim.source,
+        model: cfg.model, family: c.family, layers: c.nLayers, dModel: c.dModel, vocab: c.vocabSize, parameters: ctx.model.numParameters(),
+        splits, auxSamples: ctx.requireAux().texts.length, victimSamples: victim.texts.length, auxSource: cfg.aux.source, victimSource: cfg.victim.source,
       },
       leakage,
       attacks: {
-        splits: sweep.splits.map((s) => ({
-          split: s.split,
-          attacks: Object.fromEntries(Object.entries(s.attacks).map(([n, a]) => [n, { rougeL: a.rougeL, rouge1: a.rouge1, rouge2: a.rouge2, bleu: a.bleu, token_acc: a.token_acc, exact_match: a.exact_match, pii: a.pii }])),
-          budgets: Object.fromEntries(Object.entries(s.attacks).map(([n, a]) => [n, { examples: a.budget.examples, steps: a.budget.steps, parameters: a.budget.parameters, seconds: a.budget.seconds }])),
+        scenarios: sweep.scenarios.map((sc) => ({
+          scenario: { ...sc.scenario, settings: sc.scenario.settings as unknown as Record<string, unknown> },
+          victim: sc.victim,
+          splits: sc.splits.map((s) => ({
+            split: s.split,
+            drift: s.drift,
+            attacks: Object.fromEntries(Object.entries(s.attacks).map(([n, a]) => [n, { rougeL: a.rougeL, rouge1: a.rouge1, rouge2: a.rouge2, bleu: a.bleu, token_acc: a.token_acc, exact_match: a.exact_match, exact_windows: a.exact_windows, pii: a.pii }])),
+            budgets: Object.fromEntries(Object.entries(s.attacks).map(([n, a]) => [n, { examples: a.budget.examples, steps: a.budget.steps, parameters: a.budget.parameters, seconds: a.budget.seconds }])),
+            ...(s.not_applicable ? { not_applicable: s.not_applicable } : {}),
+          })),
         })),
       },
       examples,
-      tradeoffs,
+      tradeoffs: tradeoffs.map((t) => ({ ...t, scenario: { ...t.scenario, settings: t.scenario.settings as unknown as Record<string, unknown> } })),
       timings,
     };
   } finally {
-    model.dispose();
+    ctx.dispose();
   }
 }

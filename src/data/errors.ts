@@ -1,16 +1,11 @@
-// The one error type of src/data: a problem with the user's input (path, format, field...),
-// carrying a hint that says how to fix it. `message` is "<problem>: <hint>" so that code
-// printing only `.message` still shows the fix.
+// The error of src/data: a problem with the user's input (path, format, field...), with a hint
+// that says how to fix it.
+import { RevertlmError } from '../util/errors.js';
 
-export class InputError extends Error {
-  override readonly name = 'InputError';
-  readonly problem: string;
-  readonly hint: string;
-
+export class InputError extends RevertlmError {
+  declare readonly hint: string;
   constructor(problem: string, hint: string) {
-    super(`${problem}: ${hint}`);
-    this.problem = problem;
-    this.hint = hint;
+    super(problem, hint);
   }
 }
 

@@ -11,10 +11,10 @@ export {
   type SpamAssassinGroup,
   type TextSource,
 } from './schema.js';
-export { loadTexts } from './load.js';
+export { loadTexts, readTextFile } from './load.js';
 export { parseTextSourceArg, type TextSourceArgOptions } from './args.js';
 export { splitDisjoint } from './split.js';
 export { emailBody, htmlToText, type EmailBodyOptions } from './email.js';
 export { spamAssassinMessages } from './spamassassin.js';
 export { parseDelimited, type DelimitedRow, type DelimitedOptions } from './csv.js';
-export { mulberry32, seededShuffle } from './prng.js';
+export { mulberry32, seededShuffle, permutation, SeededRandom } from '../util/prng.js';

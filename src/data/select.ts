@@ -4,7 +4,7 @@
 // and equal seeds with non-overlapping offset windows give disjoint subsets.
 
 import { InputError } from './errors.js';
-import { seededShuffle } from './prng.js';
+import { seededShuffle } from '../util/prng.js';
 
 export interface SelectOptions {
   trim: boolean;

@@ -2,7 +2,7 @@
 // training set vs. held-out non-members for membership/leakage measurements).
 
 import { InputError } from './errors.js';
-import { seededShuffle } from './prng.js';
+import { seededShuffle } from '../util/prng.js';
 
 /**
  * Shuffles the distinct texts with `seed` and cuts them into consecutive slices of the given

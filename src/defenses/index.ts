@@ -6,7 +6,5 @@ export { TopKDefense, DimDropoutDefense } from './sparsify.js';
 export { QuantizeDefense } from './quantize.js';
 export { NoPeekDefense, distanceCorrelation } from './nopeek.js';
 export { createDefense, isDefenseName, DEFENSE_NAMES, LEVEL_MEANING, type DefenseSpec } from './registry.js';
-export { splitPerplexity, type SplitPerplexityOptions } from './utility.js';
 export { DefendedDevice } from './defended_device.js';
-export { tradeoff, activationRms, type TradeoffOptions, type TradeoffResult, type TradeoffLevelResult, type AttackerScore, type FinetunedParts } from './tradeoff.js';
-export { splitFinetune, nopeekFinetune, finetuneSegments, type SplitFinetuneOptions, type SplitFinetuneResult } from './finetune.js';
+export { deviceHooks, type DeviceHooks } from './device_hooks.js';

@@ -35,7 +35,7 @@ export class NoPeekDefense implements Defense {
     return x.clone();
   }
   /** The penalty to add to the training loss; embeds and hidden are [B, T, D] (mask optional, [B, T]). */
-  penalty(embeds: Tensor, hidden: Tensor, mask?: Tensor): Tensor {
+  trainingLoss(embeds: Tensor, hidden: Tensor, mask?: Tensor): Tensor {
     return tidy(() => {
       let e = embeds.reshape(-1, embeds.size(-1));
       let h = hidden.reshape(-1, hidden.size(-1));

@@ -11,10 +11,13 @@ export interface DefenseSpec {
   seed?: number;
   /** d_χ only. */
   snap?: boolean;
+  /** Gaussian only: RMS of the clean activations (the unit of its level) and their width; measured on the first batch when not given. */
+  rms?: number;
+  dim?: number;
 }
 
 const FACTORIES: Record<DefenseName, (s: DefenseSpec) => Defense> = {
-  gaussian: (s) => new GaussianDefense({ level: s.level, seed: s.seed }),
+  gaussian: (s) => new GaussianDefense({ level: s.level, seed: s.seed, rms: s.rms, dim: s.dim }),
   dchi: (s) => new DChiDefense({ level: s.level, seed: s.seed, snap: s.snap }),
   topk: (s) => new TopKDefense(s.level),
   dropout: (s) => new DimDropoutDefense(s.level, s.seed),

@@ -27,6 +27,11 @@ export interface Defense {
   apply(x: Tensor, ctx?: DefenseContext): Tensor;
   privacy(): PrivacyGuarantee | null;
   describe(): string;
+  /**
+   * Optional device-side term of the training objective (NoPeek): embeds are the input embeddings
+   * [B, T, D], hidden the activations sent [B, T, D], mask [B, T]. The server never sees it.
+   */
+  trainingLoss?(embeds: Tensor, hidden: Tensor, mask?: Tensor): Tensor;
 }
 
 export type DefenseName = 'gaussian' | 'dchi' | 'topk' | 'dropout' | 'quantize' | 'nopeek';

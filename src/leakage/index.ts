@@ -17,7 +17,6 @@ export {
   type HiddenStats,
 } from './analyze.js';
 export { collectPairs, type TokenPairs, type HiddenCapture, type CollectOptions } from './pairs.js';
-export { hiddenFromCapture, type CaptureHiddenOptions } from './capture.js';
 export { fitPca, type Pca, type PcaOptions } from './pca.js';
 export { ksgMutualInformation, type KsgOptions, type KsgResult } from './ksg.js';
 export { infoNceBound, type InfoNceOptions, type InfoNceResult, type Paired } from './infonce.js';

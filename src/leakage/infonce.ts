@@ -19,7 +19,8 @@
 import { Adam } from '../torch/optim/index.js';
 import { Linear, Module } from '../torch/nn/index.js';
 import { F, keep, noGrad, tidy, type Tensor } from '../torch/index.js';
-import { permutation, rows } from './sampling.js';
+import { rows } from './sampling.js';
+import { permutation } from '../util/prng.js';
 
 export interface InfoNceOptions {
   /** Batch size B (default 128); the bound cannot exceed log B. */

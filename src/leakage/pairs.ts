@@ -10,11 +10,11 @@
 // would break the k-NN estimators' continuity assumption and over-weight boilerplate.
 //
 // From a capture (`HiddenCapture`, built from the split runtime's recording by
-// `hiddenFromCapture` in capture.ts): the server's view at its split point. It holds hidden
+// `hiddenFromCapture` in src/experiments/capture_hidden.ts): the server's view at its split point. It holds hidden
 // states only — the server never sees token ids — so only the H-only statistics apply to it.
 import type { CausalLM, TextTokenizer } from '../models/types.js';
 import { F, cat, ids as idsTensor, keep, noGrad, tensor, tidy, type Tensor } from '../torch/index.js';
-import { permutation } from './sampling.js';
+import { permutation } from '../util/prng.js';
 
 /** Token-aligned samples computed from a model and texts. */
 export interface TokenPairs {

@@ -19,7 +19,8 @@
 import { Adam } from '../torch/optim/index.js';
 import { Linear, Module } from '../torch/nn/index.js';
 import { F, keep, noGrad, tensor, tidy, type Tensor } from '../torch/index.js';
-import { permutation, pick, rows } from './sampling.js';
+import { pick, rows } from './sampling.js';
+import { permutation } from '../util/prng.js';
 
 export interface ProbeOptions {
   /** |V|: the number of values X can take (vocabulary size). */

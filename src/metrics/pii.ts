@@ -2,25 +2,36 @@
 // contain verbatim?
 //
 // Extraction runs the kinds in priority order and a later match that overlaps an earlier span
-// is dropped, so a number inside an e-mail address is not also a digit run:
-//   1. email   local@domain.tld
-//   2. phone   international "+<cc> ..." (8-15 digits); North American "(555) 123-4567",
+// is dropped, so a number inside an e-mail address is not also a digit run, an IP address is not
+// a digit run, and a date is not a phone number:
+//   1. url     http(s)://… , ftp://… , www.… (trailing punctuation left out)
+//   2. email   local@domain.tld
+//   3. ip      IPv4 dotted quads (octets 0-255; not after "version"/"v"), IPv6
+//   4. date    2002-08-23, 23/08/2002, 8/23/02, 23.08.2002, "Fri, 23 Aug 2002",
+//              "August 23, 2002", "23rd of August 2002", "Fri, 23 Aug"; not 2.4.18, 7/9, 16:44
+//   5. phone   international "+<cc> ..." (8-15 digits); North American "(555) 123-4567",
 //              "555-123-4567", "555.123.4567", "1-800-555-0199"; UK national "020 7946 0958",
 //              "07700 900123" (10-11 digits starting with 0); US local "555-0142"
-//   3. digits  card-style groups "4417 1234 5678 9113", US SSN "123-45-6789", or any run of >= 5
+//   6. digits  card-style groups "4417 1234 5678 9113", US SSN "123-45-6789", or any run of >= 5
 //              consecutive digits (account numbers, IDs); decimals and "2,500,000" are not runs
-//   4. name    a Title-case whole word (or "McDonald"/"O'Brien" shape) found in names.ts; adjacent
-//              names are separate spans ("Jane Doe" = 2), so partial recovery gets partial credit
-// Offsets are UTF-16 code-unit indices into the text, `end` exclusive (text.slice(start, end)).
+//   7. name    a Title-case whole word (or "McDonald"/"O'Brien" shape) found in names.ts or named
+//              by a cue of the text (pii_names.ts); adjacent names are separate spans
+//              ("Jane Doe" = 2), so partial recovery gets partial credit
+// The shapes of kinds 1-6 are in pii_patterns.ts. Offsets are UTF-16 code-unit indices into the
+// text, `end` exclusive (text.slice(start, end)).
 //
-// Recovery: e-mail, phone and digit spans must appear in the hypothesis as a case-sensitive
-// substring; names as a case-insensitive whole word. Every occurrence in the reference is its
-// own span. A reference without PII has rate null (not 0 and not 1): there was nothing to leak.
-// Over a corpus the rate is pooled, recovered spans / total spans (null if total is 0), so texts
-// rich in PII weigh more than in a mean of per-text rates.
-import { FIRST_NAMES, SURNAMES } from './names.js';
+// Recovery: url, e-mail, ip, date, phone and digit spans must appear in the hypothesis as a
+// case-sensitive substring; names as a case-insensitive whole word. Every occurrence in the
+// reference is its own span. A reference without PII has rate null (not 0 and not 1): there was
+// nothing to leak. Over a corpus the rate is pooled, recovered spans / total spans (null if total
+// is 0), so texts rich in PII weigh more than in a mean of per-text rates.
+import { NAME_WORD, nameTester } from './pii_names.js';
+import { PATTERNS, type PatternKind } from './pii_patterns.js';
 
-export type PiiKind = 'email' | 'phone' | 'digits' | 'name';
+export type PiiKind = PatternKind | 'name';
+
+/** Every kind, in extraction priority order. */
+export const PII_KINDS: readonly PiiKind[] = ['url', 'email', 'ip', 'date', 'phone', 'digits', 'name'];
 
 export interface PiiSpan {
   kind: PiiKind;
@@ -46,60 +57,25 @@ export interface PiiCorpusRecovery {
   rate: number | null;
 }
 
-const EMAIL = /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![A-Za-z0-9-])/g;
-
-// Phone boundaries: not glued to a word, a '+' or a longer dotted/dashed number.
-const PB = String.raw`(?<![\w+]|\d[-.])`;
-const PA = String.raw`(?![\w]|[-.]\d)`;
-const PHONES: readonly { re: RegExp; minDigits: number; maxDigits: number }[] = [
-  { re: new RegExp(PB + String.raw`\+\d{1,3}(?:[ .-]?(?:\(\d{1,4}\)|\d{1,4})){1,6}` + PA, 'g'), minDigits: 8, maxDigits: 15 },
-  { re: new RegExp(PB + String.raw`(?:1[ .-]?)?(?:\(\d{3}\) ?|\d{3}[ .-])\d{3}[ .-]\d{4}` + PA, 'g'), minDigits: 10, maxDigits: 11 },
-  { re: new RegExp(PB + String.raw`0\d{2,4}[ -]?\d{3,4}[ -]?\d{3,4}` + PA, 'g'), minDigits: 10, maxDigits: 11 },
-  { re: new RegExp(PB + String.raw`\d{3}-\d{4}` + PA, 'g'), minDigits: 7, maxDigits: 7 },
-];
-
-// Letters may touch a digit run ("ACC12345678"); digits, or digits behind a '.', ',' or '-', may not.
-const DIGITS = /(?<!\d|\d[.,-])(?:\d{4}(?:[ -]\d{4}){2,3}|\d{3}-\d{2}-\d{4}|\d{5,})(?!\d|[.,-]\d)/g;
-
-const NAME_WORD = /(?<![A-Za-z0-9_])(?:O'[A-Z][a-z]+|[A-Z][a-z]+(?:[A-Z][a-z]+)?)(?![A-Za-z0-9_])/g;
-const NAMES: ReadonlySet<string> = new Set([...FIRST_NAMES, ...SURNAMES]);
-
-function countDigits(s: string): number {
-  let n = 0;
-  for (const ch of s) if (ch >= '0' && ch <= '9') n++;
-  return n;
-}
-
 function overlaps(spans: readonly PiiSpan[], start: number, end: number): boolean {
   return spans.some((s) => start < s.end && s.start < end);
-}
-
-function collect(
-  text: string,
-  re: RegExp,
-  kind: PiiKind,
-  spans: PiiSpan[],
-  accept: (m: string) => boolean = () => true,
-): void {
-  for (const m of text.matchAll(re)) {
-    const start = m.index!;
-    const end = start + m[0].length;
-    if (accept(m[0]) && !overlaps(spans, start, end)) spans.push({ kind, text: m[0], start, end });
-  }
 }
 
 /** PII spans of `text`, sorted by start offset. */
 export function extractPii(text: string): PiiSpan[] {
   const spans: PiiSpan[] = [];
-  collect(text, EMAIL, 'email', spans);
-  for (const p of PHONES) {
-    collect(text, p.re, 'phone', spans, (m) => {
-      const d = countDigits(m);
-      return d >= p.minDigits && d <= p.maxDigits;
-    });
+  const add = (kind: PiiKind, span: string, start: number) => {
+    const end = start + span.length;
+    if (span.length > 0 && !overlaps(spans, start, end)) spans.push({ kind, text: span, start, end });
+  };
+  for (const p of PATTERNS) {
+    for (const m of text.matchAll(p.re)) {
+      const ok = p.accept ? p.accept(m, text) : true;
+      if (ok !== false) add(p.kind, typeof ok === 'string' ? ok : m[0], m.index!);
+    }
   }
-  collect(text, DIGITS, 'digits', spans);
-  collect(text, NAME_WORD, 'name', spans, (m) => NAMES.has(m));
+  const isName = nameTester(text, spans.filter((s) => s.kind === 'email').map((s) => s.text));
+  for (const m of text.matchAll(NAME_WORD)) if (isName(m[0])) add('name', m[0], m.index!);
   return spans.sort((a, b) => a.start - b.start);
 }
 

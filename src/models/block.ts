@@ -1,23 +1,24 @@
 // One transformer block (pre-norm): x + attn(norm1(x)), then + mlp(norm2(·)).
-// Family differences are small and local: the norm (LayerNorm / RMSNorm), the MLP (GELU / gated
-// SiLU), RoPE and grouped-query attention (Llama), biases.
+// Family differences come from the family's spec (src/models/families): the norm, a gated or plain
+// MLP, RoPE; the config gives the activation, biases and grouped-query attention.
 import { type Tensor, nn, F } from '../torch/index.js';
 import type { ModelConfig } from './types.js';
 import { Linear } from './lora.js';
 import { applyRope, type RopeTables } from './rope.js';
 import type { KVStore } from './kv_cache.js';
+import { familyOf, type Norm } from './families/index.js';
 
 /** What every block of one forward pass shares. */
 export interface BlockContext {
   /** bool [B, 1, 1, Tk], true = real key; null = no padding. */
   mask: Tensor | null;
-  /** Llama only: RoPE tables for this forward's positions. */
+  /** Rotary families only: RoPE tables for this forward's positions. */
   rope: RopeTables | null;
   cache: KVStore | null;
 }
 
-export function makeNorm(c: ModelConfig): nn.Module & { forward(x: Tensor): Tensor } {
-  return c.family === 'gpt2' ? new nn.LayerNorm(c.dModel, c.normEps) : new nn.RMSNorm(c.dModel, c.normEps);
+export function makeNorm(c: ModelConfig): Norm {
+  return familyOf(c).norm(c);
 }
 
 function activate(c: ModelConfig, x: Tensor): Tensor {
@@ -66,7 +67,7 @@ export class Attention extends nn.Module {
 }
 
 export class MLP extends nn.Module {
-  /** Llama only (SwiGLU): down(act(gate(x)) · up(x)). GPT-2: down(act(up(x))). */
+  /** Gated families (SwiGLU): down(act(gate(x)) · up(x)); others: down(act(up(x))). */
   readonly gate: Linear | null;
   readonly up: Linear;
   readonly down: Linear;
@@ -74,7 +75,7 @@ export class MLP extends nn.Module {
   constructor(readonly config: ModelConfig) {
     super();
     const { dModel: d, dFf, mlpBias: bias } = config;
-    this.gate = config.family === 'llama' ? this.registerModule('gate', new Linear(d, dFf, { bias })) : null;
+    this.gate = familyOf(config).gatedMlp ? this.registerModule('gate', new Linear(d, dFf, { bias })) : null;
     this.up = this.registerModule('up', new Linear(d, dFf, { bias }));
     this.down = this.registerModule('down', new Linear(dFf, d, { bias }));
   }

@@ -1,17 +1,18 @@
-// Input embeddings (token, plus learned positions for GPT-2) and the language-model head.
+// Input embeddings (token, plus a learned position table in families that have one) and the language-model head.
 import { type Tensor, nn, F, arange, empty, noGrad } from '../torch/index.js';
 import type { ModelConfig } from './types.js';
 import { ModelError } from './errors.js';
+import { familyOf } from './families/index.js';
 
 export class Embeddings extends nn.Module {
   readonly wte: nn.Embedding;
-  /** GPT-2 only. */
+  /** Learned positions (e.g. GPT-2); null when positions enter elsewhere (RoPE). */
   readonly wpe: nn.Embedding | null;
 
   constructor(readonly config: ModelConfig) {
     super();
     this.wte = this.registerModule('wte', new nn.Embedding(config.vocabSize, config.dModel, { std: 0.02 }));
-    this.wpe = config.family === 'gpt2' ? this.registerModule('wpe', new nn.Embedding(config.maxPositions, config.dModel, { std: 0.02 })) : null;
+    this.wpe = familyOf(config).positions === 'learned' ? this.registerModule('wpe', new nn.Embedding(config.maxPositions, config.dModel, { std: 0.02 })) : null;
   }
 
   /** ids [B, T] → [B, T, dModel]; positions start at positionOffset. */

@@ -2,7 +2,7 @@
 // The step can run the full model, a split (device → server → device tail), or a networked split.
 import { type Tensor, ids as idsTensor, noGrad, tidy } from '../torch/index.js';
 import type { CausalLM, DevicePart, KVCache, ModelConfig, ServerPart, TextTokenizer } from './types.js';
-import { mulberry32 } from '../data/prng.js';
+import { mulberry32 } from '../util/prng.js';
 import { checkSampling, sampleToken, type SamplingOptions } from './sampling.js';
 import { ModelError } from './errors.js';
 

@@ -1,11 +1,15 @@
-// Hugging Face Llama / GPT-2 causal LMs: loading, forward, splitting, LoRA, generation.
+// Hugging Face causal LMs of the registered families (Llama, GPT-2): loading, forward, splitting, LoRA, generation.
 export type * from './types.js';
 export { ModelError } from './errors.js';
-export { SUPPORTED_ARCHITECTURES, parseHfConfig, readConfig, toHfConfig, validateConfig } from './config.js';
+export { parseHfConfig, readConfig, toHfConfig, validateConfig } from './config.js';
+export {
+  FAMILIES, DEFAULT_FAMILY, registerFamily, familyOf, familyChoices, supportedArchitectures, shapeProblem, blockName,
+  type FamilySpec, type FamilyLayout, type FreshChoices, type HfSource, type Norm,
+} from './families/index.js';
 export { HFTokenizer, loadTokenizer } from './tokenizer.js';
 export { Transformer } from './model.js';
 export { DeviceModel, ServerModel } from './parts.js';
-export { splitModel, type SplitParts } from './split.js';
+export { splitModel, checkSplitPoint, splitPointRange, type SplitParts, type SplitUse } from './split.js';
 export { loadModel, loadDevicePart, loadServerPart, loadDeviceTail, loadWeights } from './loader.js';
 export { saveModel } from './save.js';
 export { randomModel } from './init.js';

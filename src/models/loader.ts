@@ -5,18 +5,11 @@ import { readConfig } from './config.js';
 import { buildPieces, type Slice, type SliceSpec } from './slice.js';
 import { Transformer } from './model.js';
 import { DeviceModel, ServerModel } from './parts.js';
-import { checkSplit } from './split.js';
-import type { FamilyLayout, HfSource } from './layout.js';
-import { llamaLayout } from './llama.js';
-import { gpt2Layout } from './gpt2.js';
+import { checkSplitPoint } from './split.js';
+import { familyOf, type HfSource } from './families/index.js';
 import { ModelError } from './errors.js';
 
 const fmt = (s: number[]) => `[${s.join(', ')}]`;
-
-export function layoutFor(c: ModelConfig, ckpt: { keys(): string[] }): FamilyLayout {
-  if (c.family === 'llama') return llamaLayout(c);
-  return gpt2Layout(c, ckpt.keys().some((k) => k.startsWith('transformer.')) ? 'transformer.' : '');
-}
 
 function openCheckpoint(dir: string): SafetensorsCheckpoint {
   try {
@@ -34,7 +27,7 @@ function openCheckpoint(dir: string): SafetensorsCheckpoint {
 export function loadWeights(slice: Slice, dir: string): string[] {
   const ckpt = openCheckpoint(dir);
   try {
-    const layout = layoutFor(slice.config, ckpt);
+    const layout = familyOf(slice.config).loadLayout(slice.config, ckpt);
     const groups = new Map<string, { src: HfSource; targets: [Tensor, HfSource][] }>();
     for (const [name, p] of slice.stateDict()) {
       const src = layout.source(name, p.shape);
@@ -89,7 +82,7 @@ export function loadModel(dir: string): Transformer {
 /** Device side of a split at k: embeddings + blocks [0, k). Reads only those tensors. */
 export function loadDevicePart(dir: string, k: number): DeviceModel {
   return build(dir, (c) => {
-    checkSplit(c.nLayers, k);
+    checkSplitPoint(c.nLayers, k);
     return { embed: true, start: 0, end: k, head: false };
   }, (c, s) => new DeviceModel(c, buildPieces(c, s)));
 }
@@ -100,7 +93,7 @@ export function loadDevicePart(dir: string, k: number): DeviceModel {
  */
 export function loadServerPart(dir: string, k: number, m = 0): ServerModel {
   return build(dir, (c) => {
-    checkSplit(c.nLayers, k, m);
+    checkSplitPoint(c.nLayers, k, { tail: m });
     return { embed: false, start: k, end: c.nLayers - m, head: m === 0 };
   }, (c, s) => new ServerModel(c, buildPieces(c, s)));
 }

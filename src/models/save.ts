@@ -6,7 +6,7 @@ import { saveSafetensors, writeFileAtomic, tidy } from '../torch/index.js';
 import type { TextTokenizer } from './types.js';
 import type { Transformer } from './model.js';
 import { toHfConfig } from './config.js';
-import { layoutFor } from './loader.js';
+import { familyOf } from './families/index.js';
 import { HFTokenizer } from './tokenizer.js';
 import { namedLoRAParameters } from './lora.js';
 import { ModelError } from './errors.js';
@@ -18,8 +18,7 @@ export function saveModel(dir: string, model: Transformer, tokenizer?: TextToken
   writeFileAtomic(join(dir, 'config.json'), json(toHfConfig(model.config)));
   tidy(() => {
     const sd = model.stateDict();
-    // Save as 'transformer.'-prefixed GPT-2 keys, as transformers' save_pretrained does.
-    const layout = layoutFor(model.config, { keys: () => (model.config.family === 'gpt2' ? ['transformer.'] : []) });
+    const layout = familyOf(model.config).saveLayout(model.config);
     saveSafetensors(join(dir, 'model.safetensors'), layout.toHf(sd), { format: 'pt' });
   });
   if (tokenizer instanceof HFTokenizer) {

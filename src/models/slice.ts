@@ -8,6 +8,7 @@ import { Embeddings, LMHead } from './embedding.js';
 import { KVStore } from './kv_cache.js';
 import { ropeTables } from './rope.js';
 import { ModelError } from './errors.js';
+import { familyOf } from './families/index.js';
 
 export interface SlicePieces {
   embeddings: Embeddings | null;
@@ -56,6 +57,7 @@ export class Slice extends nn.Module {
   /** Block range [start, end) in the full model. */
   readonly start: number;
   readonly end: number;
+  readonly #rotary: boolean;
 
   constructor(readonly config: ModelConfig, p: SlicePieces) {
     super();
@@ -64,6 +66,7 @@ export class Slice extends nn.Module {
     });
     this.start = p.start;
     this.end = p.start + p.blocks.length;
+    this.#rotary = familyOf(config).positions === 'rotary';
     this.embeddings = p.embeddings ? this.registerModule('embed', p.embeddings) : null;
     this.blocks = p.blocks;
     this.registerModule('layers', new Layers(p.blocks));
@@ -105,7 +108,7 @@ export class Slice extends nn.Module {
         }
         ctx.mask = tidy(() => m.ne(0).view(B, 1, 1, offset + T));
       }
-      if (this.config.family === 'llama' && this.blocks.length) {
+      if (this.#rotary && this.blocks.length) {
         ctx.rope = ropeTables(this.config.dModel / this.config.nHeads, this.config.ropeTheta, offset, T);
       }
       for (const block of this.blocks) {

@@ -14,10 +14,26 @@ export interface SplitParts {
   deviceTail?: ServerModel;
 }
 
-export function checkSplit(nLayers: number, k: number, m = 0): void {
-  if (!Number.isInteger(k) || k < 0 || k > nLayers) throw new ModelError(`split point k=${k} must be an integer in [0, ${nLayers}]`);
-  if (!Number.isInteger(m) || m < 0 || k + m > nLayers) {
-    throw new ModelError(`U-shape tail m=${m} must be an integer with k + m <= ${nLayers} (k=${k})`);
+/**
+ * What each use accepts: the split runtime runs any k in [0, L] (at 0 the device sends its input
+ * embeddings); attacks need at least one device block, k in [1, L] (at 0 the traffic is the
+ * embeddings themselves, a table lookup away from the text).
+ */
+export type SplitUse = 'runtime' | 'attack';
+
+export function splitPointRange(nLayers: number, use: SplitUse): [number, number] {
+  return [use === 'runtime' ? 0 : 1, nLayers];
+}
+
+/** The one check of a split point k (and a U-shape tail m): an integer in its use's range, k + m <= L. */
+export function checkSplitPoint(nLayers: number, splitPoint: number, o: { use?: SplitUse; tail?: number } = {}): void {
+  const [lo, hi] = splitPointRange(nLayers, o.use ?? 'runtime');
+  if (!Number.isInteger(splitPoint) || splitPoint < lo || splitPoint > hi) {
+    throw new ModelError(`split point ${splitPoint} is outside ${lo}..${hi} for this ${nLayers}-block model`, `choose a split point from ${lo} to ${hi}`);
+  }
+  const m = o.tail ?? 0;
+  if (!Number.isInteger(m) || m < 0 || splitPoint + m > nLayers) {
+    throw new ModelError(`U-shape tail ${m} with split point ${splitPoint} exceeds the model's ${nLayers} blocks`, `choose a tail of at most ${nLayers - splitPoint} blocks`);
   }
 }
 
@@ -28,7 +44,7 @@ export function checkSplit(nLayers: number, k: number, m = 0): void {
 export function splitModel(model: Transformer, k: number, m = 0): SplitParts {
   const c = model.config;
   const L = c.nLayers;
-  checkSplit(L, k, m);
+  checkSplitPoint(L, k, { tail: m });
   const blocks = [...model.blocks];
   // A tied head reads the embedding matrix; a part without the embedding module holds that tensor
   // as its own head weight (shared, not copied).

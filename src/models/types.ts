@@ -1,9 +1,10 @@
 // The model layer's public contract. Split runtime, leakage analysis and attacks code against
-// these types only; src/models implements them for the GPT-2 and Llama families.
+// these types only; src/models implements them for the families registered in src/models/families.
 import type { Tensor } from '../torch/index.js';
 import type { Module } from '../torch/nn/index.js';
 
-export type Family = 'llama' | 'gpt2';
+/** The name of a registered model family (src/models/families), e.g. 'llama' or 'gpt2'. */
+export type Family = string;
 
 /** Normalised architecture config (read from / written to Hugging Face config.json). */
 export interface ModelConfig {
@@ -16,7 +17,7 @@ export interface ModelConfig {
   dFf: number;
   maxPositions: number;
   normEps: number;
-  /** Llama only. */
+  /** Rotary families only (0 otherwise). */
   ropeTheta: number;
   tieEmbeddings: boolean;
   /** 'silu' (Llama), 'gelu_new' / 'gelu' (GPT-2). */
@@ -51,7 +52,7 @@ export interface PartForwardOptions {
 export interface DevicePart extends Module {
   readonly config: ModelConfig;
   readonly splitPoint: number;
-  /** Input embeddings the blocks consume: [B, T, dModel] (GPT-2: token + position embeddings). */
+  /** Input embeddings the blocks consume: [B, T, dModel] (token + learned position embeddings where the family has them). */
   embed(ids: Tensor, positionOffset?: number): Tensor;
   /** The token embedding matrix E [vocab, dModel]. */
   readonly embeddingMatrix: Tensor;

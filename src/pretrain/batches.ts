@@ -1,5 +1,5 @@
 import { tensor, type Tensor } from '../torch/index.js';
-import type { SeededRandom } from './rng.js';
+import type { SeededRandom } from '../util/prng.js';
 
 /**
  * A batch of random windows of seq + 1 consecutive tokens: inputs are the first seq, targets the

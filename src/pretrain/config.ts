@@ -1,5 +1,7 @@
 // Pretraining settings: defaults, validation, and the model config they describe.
+import { RevertlmError } from '../util/errors.js';
 import type { Family, ModelConfig } from '../models/types.js';
+import { DEFAULT_FAMILY, FAMILIES, familyChoices, familyOf, shapeProblem, type FamilySpec } from '../models/families/index.js';
 
 /** Every setting of a run (what a checkpoint stores and a resume must match). */
 export interface PretrainSettings {
@@ -26,30 +28,28 @@ export interface PretrainSettings {
 /** Settings a resumed run may change without invalidating the checkpoint. */
 export const RESUMABLE_CHANGES = ['steps', 'checkpointEvery'] as const;
 
-export class SettingsError extends Error {
-  override name = 'SettingsError';
-  constructor(message: string, readonly hint?: string) {
-    super(message);
-  }
+export class SettingsError extends RevertlmError {}
+
+function familySpec(name: Family): FamilySpec {
+  const f = FAMILIES.get(name);
+  if (!f) throw new SettingsError(`family must be ${familyChoices()}, got '${name}'`);
+  return f;
 }
 
-/** Llama's SwiGLU width: 8/3 · d rounded up to a multiple of 32 (Llama itself uses 256). */
-const llamaFf = (d: number) => Math.ceil((8 * d) / 3 / 32) * 32;
-
 export function resolveSettings(p: Partial<PretrainSettings> & { family?: Family }): PretrainSettings {
-  const family = p.family ?? 'llama';
+  const family = familySpec(p.family ?? DEFAULT_FAMILY);
   const dModel = p.dModel ?? 128;
   const heads = p.heads ?? 4;
   const steps = p.steps ?? 1000;
   const lr = p.lr ?? 1e-3;
   const s: PretrainSettings = {
-    family,
+    family: family.name,
     vocab: p.vocab ?? 4096,
     dModel,
     layers: p.layers ?? 4,
     heads,
     kvHeads: p.kvHeads ?? heads,
-    ff: p.ff ?? (family === 'llama' ? llamaFf(dModel) : 4 * dModel),
+    ff: p.ff ?? family.fresh.dFf(dModel),
     seq: p.seq ?? 128,
     batch: p.batch ?? 16,
     steps,
@@ -61,16 +61,15 @@ export function resolveSettings(p: Partial<PretrainSettings> & { family?: Family
     seed: p.seed ?? 0,
     checkpointEvery: p.checkpointEvery ?? 0,
   };
-  validateSettings(s);
+  validateSettings(s, family);
   return s;
 }
 
-function validateSettings(s: PretrainSettings): void {
+function validateSettings(s: PretrainSettings, family: FamilySpec): void {
   const int = (k: keyof PretrainSettings, min: number) => {
     const v = s[k] as number;
     if (!Number.isInteger(v) || v < min) throw new SettingsError(`${k} must be an integer >= ${min}, got ${v}`);
   };
-  if (s.family !== 'llama' && s.family !== 'gpt2') throw new SettingsError(`family must be llama or gpt2, got '${s.family}'`);
   int('vocab', 258);
   int('dModel', 2);
   int('layers', 1);
@@ -88,13 +87,12 @@ function validateSettings(s: PretrainSettings): void {
   }
   if (s.dModel % s.heads !== 0) throw new SettingsError(`d-model ${s.dModel} is not divisible by heads ${s.heads}`, 'pick --heads dividing --d-model');
   if (s.heads % s.kvHeads !== 0) throw new SettingsError(`heads ${s.heads} is not divisible by kv-heads ${s.kvHeads}`);
-  if (s.family === 'gpt2' && s.kvHeads !== s.heads) throw new SettingsError('GPT-2 has no grouped-query attention', 'drop --kv-heads (or use --family llama)');
-  if (s.family === 'llama' && (s.dModel / s.heads) % 2 !== 0) throw new SettingsError(`head dimension ${s.dModel / s.heads} must be even for RoPE`);
+  const problem = shapeProblem(family, { dModel: s.dModel, nHeads: s.heads, nKvHeads: s.kvHeads });
+  if (problem) throw new SettingsError(problem, 'pick --d-model, --heads and --kv-heads (or --family) to fit');
 }
 
 /** The model these settings describe, for a tokenizer with the given size and special ids. */
 export function modelConfigFor(s: PretrainSettings, tok: { vocabSize: number; bosTokenId: number | null; eosTokenId: number | null; padTokenId: number | null }): ModelConfig {
-  const llama = s.family === 'llama';
   return {
     family: s.family,
     vocabSize: tok.vocabSize,
@@ -105,11 +103,7 @@ export function modelConfigFor(s: PretrainSettings, tok: { vocabSize: number; bo
     dFf: s.ff,
     maxPositions: s.seq,
     normEps: 1e-5,
-    ropeTheta: llama ? 10000 : 0,
-    tieEmbeddings: !llama,
-    activation: llama ? 'silu' : 'gelu_new',
-    attentionBias: !llama,
-    mlpBias: !llama,
+    ...familyOf(s).fresh.choices,
     bosTokenId: tok.bosTokenId,
     eosTokenId: tok.eosTokenId,
     padTokenId: tok.padTokenId,

@@ -4,4 +4,4 @@ export { resolveSettings, modelConfigFor, settingsConflicts, SettingsError, RESU
 export { saveCheckpoint, readCheckpointState, restoreCheckpoint, hasCheckpoint, checkpointDir, type CheckpointState } from './checkpoint.js';
 export { tokenizeCorpus, tokensDigest, unigramEntropy } from './corpus.js';
 export { sampleBatch } from './batches.js';
-export { SeededRandom } from './rng.js';
+export { SeededRandom } from '../util/prng.js';

@@ -12,7 +12,7 @@ import { modelConfigFor, resolveSettings, settingsConflicts, RESUMABLE_CHANGES, 
 import { hasCheckpoint, readCheckpointState, restoreCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint.js';
 import { tokenizeCorpus, tokensDigest, unigramEntropy } from './corpus.js';
 import { sampleBatch } from './batches.js';
-import { SeededRandom } from './rng.js';
+import { SeededRandom } from '../util/prng.js';
 
 export interface PretrainProgress {
   phase: 'tokenizer' | 'tokenize' | 'train';

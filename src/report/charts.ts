@@ -46,23 +46,26 @@ export function sparsityChart(r: AuditResults): TopLevelSpec | null {
   };
 }
 
-export function attackChart(r: AuditResults, metric: 'rougeL' | 'pii'): TopLevelSpec | null {
-  if (!r.attacks) return null;
-  const rows = r.attacks.splits.flatMap((s) =>
+/** One chart per scenario (the title names it), so a saturated number is never shown alone. */
+export function attackChart(r: AuditResults, scenario: number, metric: 'rougeL' | 'exact_windows' | 'pii'): TopLevelSpec | null {
+  const sc = r.attacks?.scenarios[scenario];
+  if (!sc) return null;
+  const rows = sc.splits.flatMap((s) =>
     Object.entries(s.attacks)
       .filter(([, a]) => a[metric] !== null)
       .map(([attack, a]) => ({ split: s.split, attack, value: a[metric] as number })),
   );
+  const what = { rougeL: 'Reconstruction ROUGE-L F1', exact_windows: 'Windows recovered exactly', pii: 'PII recovered' }[metric];
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title: metric === 'rougeL' ? 'Reconstruction ROUGE-L F1 per split point' : 'PII recovered per split point',
+    title: { text: `${what} per split point — ${sc.scenario.name}`, subtitle: sc.scenario.description },
     width: WIDTH, height: HEIGHT,
     data: { values: rows },
     mark: 'bar',
     encoding: {
       x: { field: 'split', type: 'ordinal', title: 'split point k' },
       xOffset: { field: 'attack' },
-      y: { field: 'value', type: 'quantitative', title: metric === 'rougeL' ? 'ROUGE-L F1' : 'share of PII spans', scale: { domain: [0, 1] } },
+      y: { field: 'value', type: 'quantitative', title: metric === 'pii' ? 'share of PII spans' : metric === 'rougeL' ? 'ROUGE-L F1' : 'share of windows', scale: { domain: [0, 1] } },
       color: { field: 'attack', type: 'nominal' },
     },
   };
@@ -77,7 +80,7 @@ export function tradeoffChart(t: AuditResults['tradeoffs'][number]): TopLevelSpe
   );
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title: `Privacy–utility: ${t.defense} at split ${t.split}`,
+    title: { text: `Privacy–utility: ${t.defense} at split ${t.split}`, subtitle: `${t.scenario.name}: ${t.scenario.description}` },
     width: WIDTH, height: HEIGHT,
     data: { values: rows },
     mark: { type: 'line', point: true },

@@ -38,27 +38,32 @@ figure{margin:0}mark.pii.hit{background:#fbb}mark.pii.miss{background:#dde}
 .ex td{text-align:left;vertical-align:top;max-width:480px;white-space:pre-wrap}
 .note{color:#555;font-size:.9em}`;
 
-function attackTable(r: AuditResults): string {
-  if (!r.attacks) return '';
-  const names = [...new Set(r.attacks.splits.flatMap((s) => Object.keys(s.attacks)))];
-  const head = `<tr><th>split k</th>${names.map((n) => `<th colspan="3">${esc(n)}</th>`).join('')}</tr>` +
-    `<tr><th></th>${names.map(() => '<th>ROUGE-L</th><th>BLEU</th><th>PII</th>').join('')}</tr>`;
-  const rows = r.attacks.splits.map((s, i) => {
+function attackTable(r: AuditResults, si: number): string {
+  const sc = r.attacks?.scenarios[si];
+  if (!sc) return '';
+  const names = [...new Set(sc.splits.flatMap((s) => [...Object.keys(s.attacks), ...Object.keys(s.not_applicable ?? {})]))];
+  const base = `attacks.scenarios.${si}`;
+  const head = `<tr><th>split k</th><th>drift</th>${names.map((n) => `<th colspan="4">${esc(n)}</th>`).join('')}</tr>` +
+    `<tr><th></th><th></th>${names.map(() => '<th>ROUGE-L</th><th>exact</th><th>BLEU</th><th>PII</th>').join('')}</tr>`;
+  const rows = sc.splits.map((s, i) => {
     const cells = names.map((n) => {
       const a: AttackScore | undefined = s.attacks[n];
-      const k = `attacks.splits.${i}.attacks.${n}`;
-      return a ? num(a.rougeL, `${k}.rougeL`) + num(a.bleu, `${k}.bleu`) + num(a.pii, `${k}.pii`) : '<td>–</td><td>–</td><td>–</td>';
+      const k = `${base}.splits.${i}.attacks.${n}`;
+      if (!a) return `<td colspan="4" class="l" title="${esc(s.not_applicable?.[n] ?? '')}">not applicable</td>`;
+      return num(a.rougeL, `${k}.rougeL`) + num(a.exact_windows, `${k}.exact_windows`) + num(a.bleu, `${k}.bleu`) + num(a.pii, `${k}.pii`);
     });
-    return `<tr><td data-key="attacks.splits.${i}.split" data-value="${s.split}">${s.split}</td>${cells.join('')}</tr>`;
+    return `<tr><td data-key="${base}.splits.${i}.split" data-value="${s.split}">${s.split}</td>${num(s.drift, `${base}.splits.${i}.drift`)}${cells.join('')}</tr>`;
   });
-  const budgets = r.attacks.splits.flatMap((s, i) =>
+  const budgets = sc.splits.flatMap((s, i) =>
     Object.entries(s.budgets ?? {}).map(([n, b]) => {
-      const k = `attacks.splits.${i}.budgets.${n}`;
+      const k = `${base}.splits.${i}.budgets.${n}`;
       return `<tr><td>${s.split}</td><td class="l">${esc(n)}</td>${num(b.examples, `${k}.examples`, 0)}${num(b.steps, `${k}.steps`, 0)}${num(b.parameters, `${k}.parameters`, 0)}${num(b.seconds, `${k}.seconds`, 1)}</tr>`;
     }),
   );
-  return `<table id="attack-table">${head}${rows.join('')}</table>` +
-    (budgets.length ? `<h3>Attack budgets</h3><table id="budget-table"><tr><th>split</th><th class="l">attack</th><th>training examples</th><th>steps</th><th>parameters</th><th>seconds</th></tr>${budgets.join('')}</table>` : '');
+  const v = sc.victim;
+  return `<h3>Scenario ${esc(sc.scenario.name)}</h3><p class="note">${esc(sc.scenario.description)}. Scored: ${v.segments} of ${v.of} windows of ≤ ${v.maxTokens} tokens (${esc(v.method)}, seed ${v.seed}). Drift: relative L2 distance of the victim's H_k from the pretrained part's.</p>` +
+    `<table class="attack-table" id="attack-table-${si}">${head}${rows.join('')}</table>` +
+    (budgets.length ? `<table class="budget-table" id="budget-table-${si}"><tr><th>split</th><th class="l">attack</th><th>training examples</th><th>steps</th><th>parameters</th><th>seconds</th></tr>${budgets.join('')}</table>` : '');
 }
 
 function leakageTable(r: AuditResults): string {
@@ -81,7 +86,7 @@ function tradeoffTables(r: AuditResults): string {
       });
       return `<tr>${num(l.level, `${k}.level`)}${num(l.perplexity, `${k}.perplexity`, 2)}${num(l.epsilon, `${k}.epsilon`, 2)}${cells.join('')}</tr>`;
     });
-    return `<h3>${esc(t.defense)} (split ${t.split})</h3><table class="tradeoff-table"><tr><th>level</th><th>perplexity</th><th>ε</th>${names.map((n) => `<th>${esc(n)} naive</th><th>${esc(n)} adaptive</th>`).join('')}</tr>${rows.join('')}</table>`;
+    return `<h3>${esc(t.defense)} (split ${t.split}, scenario ${esc(t.scenario.name)})</h3><table class="tradeoff-table"><tr><th>level</th><th>perplexity</th><th>ε</th>${names.map((n) => `<th>${esc(n)} naive</th><th>${esc(n)} adaptive</th>`).join('')}</tr>${rows.join('')}</table>`;
   }).join('');
 }
 
@@ -89,9 +94,9 @@ function examplesTable(r: AuditResults): string {
   if (!r.examples.length) return '';
   const rows = r.examples.map((e) => {
     const h = highlight(e.original, e.reconstruction);
-    return `<tr><td>${e.split}</td><td>${esc(e.attack)}</td><td>${h.orig}</td><td>${h.rec}</td></tr>`;
+    return `<tr><td class="l">${esc(e.scenario)}</td><td>${e.split}</td><td>${esc(e.attack)}</td><td>${h.orig}</td><td>${h.rec}</td></tr>`;
   });
-  return `<p class="note">PII in the original is marked: <mark class="pii hit">recovered by the attack</mark>, <mark class="pii miss">not recovered</mark>.</p><table class="ex" id="examples-table"><tr><th>k</th><th>attack</th><th>original (victim)</th><th>reconstruction</th></tr>${rows.join('')}</table>`;
+  return `<p class="note">PII in the original is marked: <mark class="pii hit">recovered by the attack</mark>, <mark class="pii miss">not recovered</mark>.</p><table class="ex" id="examples-table"><tr><th class="l">scenario</th><th>k</th><th>attack</th><th>original (victim)</th><th>reconstruction</th></tr>${rows.join('')}</table>`;
 }
 
 async function figure(spec: Parameters<typeof renderSvg>[0] | null, id: string): Promise<string> {
@@ -111,8 +116,11 @@ export async function renderReport(r: AuditResults): Promise<string> {
   const charts = [
     await figure(leakageChart(r), 'chart-leakage'),
     await figure(sparsityChart(r), 'chart-sparsity'),
-    await figure(attackChart(r, 'rougeL'), 'chart-rouge'),
-    await figure(attackChart(r, 'pii'), 'chart-pii'),
+    ...(await Promise.all((r.attacks?.scenarios ?? []).flatMap((_, i) => [
+      figure(attackChart(r, i, 'rougeL'), `chart-rouge-${i}`),
+      figure(attackChart(r, i, 'exact_windows'), `chart-exact-${i}`),
+      figure(attackChart(r, i, 'pii'), `chart-pii-${i}`),
+    ]))),
     ...(await Promise.all(r.tradeoffs.map((t, i) => figure(tradeoffChart(t), `chart-tradeoff-${i}`)))),
   ].join('');
   const timings = Object.entries(r.timings).map(([k, v]) => `<tr><td class="l">${esc(k)}</td>${num(v, `timings.${k}`, 1)}</tr>`).join('');
@@ -124,12 +132,12 @@ export async function renderReport(r: AuditResults): Promise<string> {
 <tr><th class="l">model</th><td class="l">${esc(s.model)} (${esc(s.family)}, ${s.layers} blocks, d ${s.dModel}, vocab ${s.vocab}, ${s.parameters.toLocaleString('en')} parameters)</td></tr>
 <tr><th class="l">split points</th><td class="l">${s.splits.join(', ')}</td></tr>
 <tr><th class="l">auxiliary data (attacker)</th><td class="l">${esc(s.auxSource)}: ${s.auxSamples} samples</td></tr>
-<tr><th class="l">victim data</th><td class="l">${esc(s.victimSource)}: ${s.victimSamples} samples</td></tr>
+<tr><th class="l">victim data</th><td class="l">${esc(s.victimSource)}: ${s.victimSamples} texts</td></tr>
 </table>
 <p><strong>Threat model.</strong> ${esc(THREAT_MODEL)}</p>
 <h2>Charts</h2><div class="charts">${charts}</div>
 ${r.leakage ? `<h2>Information per block</h2><p class="note">${r.leakage.tokens} tokens; estimates in nats.</p>${leakageTable(r)}` : ''}
-${r.attacks ? `<h2>Attacks per split point</h2>${attackTable(r)}` : ''}
+${r.attacks ? `<h2>Attacks per split point</h2>${r.attacks.scenarios.map((_, i) => attackTable(r, i)).join('')}` : ''}
 ${r.tradeoffs.length ? `<h2>Privacy–utility trade-off</h2><p class="note">Naive attackers are trained on clean auxiliary data; adaptive ones on auxiliary data passed through the same defense.</p>${tradeoffTables(r)}` : ''}
 ${r.examples.length ? `<h2>Reconstructed examples</h2>${examplesTable(r)}` : ''}
 <h2>Time taken</h2><table id="timings-table"><tr><th class="l">part</th><th>seconds</th></tr>${timings}</table>

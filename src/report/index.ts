@@ -2,3 +2,14 @@ export * from './types.js';
 export { renderReport, THREAT_MODEL } from './html.js';
 export { renderSvg } from './svg.js';
 export { writeReport } from './write.js';
+export {
+  BrowserUnavailableError,
+  chartMarks,
+  chromiumMissing,
+  chromiumPath,
+  screenshotReport,
+  withReportPage,
+  type BrowserOptions,
+  type ChartMarks,
+  type ReportScreenshot,
+} from './screenshot.js';

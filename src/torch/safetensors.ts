@@ -1,6 +1,7 @@
 // safetensors read/write (https://github.com/huggingface/safetensors format): an 8-byte LE header
 // length, a JSON header, then raw little-endian tensor bytes. Written here because no maintained
 // JS package reads into libtorch memory; reading goes straight from the file into tensor storage.
+import { RevertlmError } from '../util/errors.js';
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -11,9 +12,7 @@ import { noGrad } from './autograd.js';
 
 export { writeFileAtomic };
 
-export class SafetensorsError extends Error {
-  override name = 'SafetensorsError';
-}
+export class SafetensorsError extends RevertlmError {}
 
 /** Headers larger than this are refused (the format's reference implementation uses 100 MB). */
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024;

@@ -4,7 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { noGrad, tidy, randn, keep, zeros, liveTensors, type Tensor } from '../../src/torch/index.js';
-import { createAttack, padBatch, simulateCapture, type InterceptedBatch } from '../../src/attacks/index.js';
+import { createAttack, type InterceptedBatch } from '../../src/attacks/index.js';
+import { padBatch } from '../../src/data/windows.js';
+import { simulateCapture } from '../../src/experiments/index.js';
 import { DeviceEstimate, estimateDevice } from '../../src/attacks/adapter_estimation.js';
 import { repair } from '../../src/attacks/revertlm/repair.js';
 import { namedLoRAParameters, type DevicePart } from '../../src/models/index.js';
@@ -45,7 +47,7 @@ test('adapter estimation explains most of a synthetic LoRA drift from the traffi
   const base = t.knowledge(2).device;
   const victim = drifted(base, 0.35, 3);
   const seqs = sentences(48, 21).map((s) => t.tokenizer.encode(s, { addBos: true }));
-  const src = simulateCapture(victim.device, t.tokenizer, sentences(48, 21), { maxTokens: 24, batchSize: 64 });
+  const src = simulateCapture(victim.device, t.tokenizer, sentences(48, 21), { addBos: true, maxTokens: 24, batchSize: 64 });
   try {
     const batch = [...src.batches(64)][0]!;
     const drift = relDrift(victim.device, base, seqs);
@@ -71,7 +73,7 @@ test('adapter estimation explains most of a synthetic LoRA drift from the traffi
 test('clean traffic is left alone (no estimate, no cost)', () => {
   const t = tiny(52);
   const base = t.knowledge(2).device;
-  const src = simulateCapture(base, t.tokenizer, sentences(16, 22), { maxTokens: 24, batchSize: 64 });
+  const src = simulateCapture(base, t.tokenizer, sentences(16, 22), { addBos: true, maxTokens: 24, batchSize: 64 });
   try {
     const batch = [...src.batches(64)][0]!;
     const r = estimateDevice(base, [batch], exhaustive(t, batch), { rounds: 3 });
@@ -88,7 +90,7 @@ test('RevertLM with adapter estimation inverts drifted traffic better than witho
   const knowledge = { ...t.knowledge(2), adapters: [{ rank: 4, targets: ['q', 'v'] }] };
   const victim = drifted(knowledge.device, 0.35, 4);
   const texts = sentences(48, 23);
-  const src = simulateCapture(victim.device, t.tokenizer, texts, { maxTokens: 24, batchSize: 64 });
+  const src = simulateCapture(victim.device, t.tokenizer, texts, { addBos: true, maxTokens: 24, batchSize: 64 });
   const net = { d: 48, layers: 1, heads: 4, ff: 96, dropout: 0 };
   const config = { projector: net, generator: { ...net, memLayers: 0 }, beam: 2, lambdas: [0] };
   const adaptation = { rounds: 2, steps: 150, lr: 2e-2 };

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { attackSweep, createAttack, simulateCapture, type Attack, type AttackName, type AttackConfig, type BudgetSpec } from '../../src/attacks/index.js';
+import { createAttack, type Attack, type AttackName, type AttackConfig, type BudgetSpec } from '../../src/attacks/index.js';
+import { simulateCapture } from '../../src/experiments/index.js';
 import { invertAll, rougeL, sentences, shuffledControl, tiny } from './helpers.js';
 
 const t = tiny(5);
@@ -14,7 +15,7 @@ const knowledge = t.knowledge(K);
 const aux = sentences(400, 11);
 const auxSet = new Set(aux);
 const victim = sentences(60, 12).filter((s) => !auxSet.has(s)).slice(0, 24);
-const capture = simulateCapture(knowledge.device, t.tokenizer, victim, { maxTokens: 24 });
+const capture = simulateCapture(knowledge.device, t.tokenizer, victim, { addBos: true, maxTokens: 24 });
 const control = shuffledControl(victim);
 const dirs: string[] = [];
 after(() => {
@@ -68,25 +69,6 @@ test('a loaded checkpoint refuses a different split point', async () => {
   a.save(dir);
   const other = createAttack('nn', t.knowledge(2));
   assert.throws(() => other.load(dir), /splitPoint=1/);
-});
-
-test('attackSweep reports every split and attack in the CLI JSON shape', async () => {
-  const r = await attackSweep({
-    splits: [1, 2], attacks: ['nn', 'sip'], devicePart: (k) => t.knowledge(k).device, tokenizer: t.tokenizer, lm: t.model,
-    auxTexts: aux, victimTexts: victim.slice(0, 8), budget: { steps: 20, examples: 64, batchSize: 8, maxTokens: 24 },
-    configs: { sip: net },
-  });
-  assert.deepEqual(r.splits.map((s) => s.split), [1, 2]);
-  for (const s of r.splits) {
-    assert.deepEqual(Object.keys(s.attacks).sort(), ['nn', 'sip']);
-    for (const a of Object.values(s.attacks)) {
-      for (const key of ['rougeL', 'bleu', 'token_acc'] as const) assert.ok(a[key] >= 0 && a[key] <= 1, key);
-      assert.ok('pii' in a);
-    }
-    assert.equal(s.attacks.sip!.budget.steps, 20);
-    assert.equal(s.attacks.nn!.budget.steps, 0);
-  }
-  assert.ok(r.victim.segments > 0);
 });
 
 test('RevertLM and SIP also invert captures whose sequences do not start with BOS', async () => {

@@ -2,9 +2,9 @@
 // windows in one capture; token 0 is identified per window and no attack forces BOS.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createAttack, padBatch } from '../../src/attacks/index.js';
+import { createAttack, MemoryInterceptSource, makeBatch } from '../../src/attacks/index.js';
+import { padBatch } from '../../src/data/windows.js';
 import { FirstTokenIndex, bosFramed } from '../../src/attacks/framing.js';
-import { MemoryInterceptSource, makeBatch } from '../../src/attacks/capture.js';
 import { keep, noGrad, tidy } from '../../src/torch/index.js';
 import type { DevicePart } from '../../src/models/index.js';
 import { sentences, tiny } from './helpers.js';

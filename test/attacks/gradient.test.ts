@@ -7,9 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomModel, splitModel } from '../../src/models/index.js';
 import { CaptureWriter } from '../../src/split/index.js';
-import { splitFinetune, finetuneSegments } from '../../src/defenses/index.js';
-import { FINETUNE_TENSORS, GradientAttackError, attackSweep, createAttack, simulateCapture } from '../../src/attacks/index.js';
-import { captureSource } from '../../src/attacks/from_capture.js';
+import { splitFinetune, finetuneSegments, captureSource, simulateCapture } from '../../src/experiments/index.js';
+import { FINETUNE_TENSORS, GradientAttackError, assertRunsOnActivations, createAttack } from '../../src/attacks/index.js';
 import { rougeL, sentences, tinyConfig, wordTokenizer } from './helpers.js';
 
 const tokenizer = wordTokenizer();
@@ -19,7 +18,7 @@ const texts = sentences(12, 5);
 async function recordFinetune(dir: string, o: { steps: number; lr?: number }) {
   const writer = new CaptureWriter(dir, { meta: { test: 'tag' } });
   const r = await splitFinetune({
-    loadModel: () => randomModel(config, 3), tokenizer, split: 1, tail: 1, texts, steps: o.steps, batchSize: 4, maxTokens: 16,
+    loadModel: () => randomModel(config, 3), tokenizer, splitPoint: 1, tail: 1, texts, steps: o.steps, batchSize: 4, maxTokens: 16,
     lr: o.lr ?? 1e-3, seed: 1, capture: writer,
   });
   writer.finalize();
@@ -64,15 +63,12 @@ test('tag recovers the fine-tuning text from the gradients a U-shape device retu
 test('tag refuses traffic without U-shape gradients, and sweeps refuse tag, naming the fix', async () => {
   const m = randomModel(config, 3);
   const device = splitModel(m, 1).device;
-  const cap = simulateCapture(device, tokenizer, texts.slice(0, 2));
+  const cap = simulateCapture(device, tokenizer, texts.slice(0, 2), { addBos: true });
   const attack = createAttack('tag', { device, tokenizer, lm: m });
   try {
     for (const b of cap.batches(8)) assert.throws(() => attack.invert(b), (e: unknown) => e instanceof GradientAttackError && /--tail M --capture DIR/.test(e.message));
     assert.throws(() => createAttack('tag', { device, tokenizer }), /needs the pretrained model/);
-    await assert.rejects(
-      attackSweep({ splits: [1], attacks: ['nn', 'tag'], devicePart: (k) => splitModel(m, k).device, tokenizer, lm: m, auxTexts: texts, victimTexts: texts }),
-      /attack 'tag' reads U-shape fine-tuning traffic.*--capture DIR --attack tag/,
-    );
+    assert.throws(() => assertRunsOnActivations('tag'), /attack 'tag' reads U-shape fine-tuning traffic.*--capture DIR --attack tag/);
   } finally {
     attack.dispose();
     cap.dispose();

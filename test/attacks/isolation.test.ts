@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  ATTACKS, ATTACK_NAMES, createAttack, readsFinetuneTraffic, simulateCapture, type InterceptedBatch, type InterceptSource, type ServerKnowledge,
+  ATTACKS, ATTACK_NAMES, createAttack, readsFinetuneTraffic, type InterceptedBatch, type InterceptSource, type ServerKnowledge,
 } from '../../src/attacks/index.js';
 import { liveTensors, noGrad, randn, tidy } from '../../src/torch/index.js';
 import { DeviceEstimate } from '../../src/attacks/adapter_estimation.js';
@@ -12,8 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { namedLoRAParameters, randomModel } from '../../src/models/index.js';
 import { CaptureWriter } from '../../src/split/index.js';
-import { splitFinetune } from '../../src/defenses/index.js';
-import { captureSource } from '../../src/attacks/from_capture.js';
+import { captureSource, simulateCapture, splitFinetune } from '../../src/experiments/index.js';
 import { sentences, tiny } from './helpers.js';
 
 const WIRE = new Set(['hidden', 'attentionMask', 'splitPoint', 'gradients', 'tailBlocks']);
@@ -58,7 +57,7 @@ function stringsIn(v: unknown, seen = new Set<unknown>()): string[] {
 test('a simulated capture holds activations and a mask, never text or token ids', () => {
   const t = tiny(1);
   const victim = sentences(6, 99);
-  const src = simulateCapture(t.knowledge(1).device, t.tokenizer, victim, { maxTokens: 16, batchSize: 4 });
+  const src = simulateCapture(t.knowledge(1).device, t.tokenizer, victim, { addBos: true, maxTokens: 16, batchSize: 4 });
   try {
     assert.equal(src.size, 6);
     for (const b of src.batches(4)) {
@@ -94,12 +93,12 @@ test('every attack inverts from wire fields only and never tokenises at inversio
   noGrad(() => {
     for (const [n, p] of namedLoRAParameters(personal.device)) if (n.endsWith('.B')) tidy(() => p.copy_(randn(p.shape).mul(0.3)));
   });
-  const src = simulateCapture(personal.device, t.tokenizer, victim, { maxTokens: 16 });
+  const src = simulateCapture(personal.device, t.tokenizer, victim, { addBos: true, maxTokens: 16 });
   // Attacks on fine-tuning traffic read a real U-shape capture of the same model (split 1, tail 1).
   const capDir = mkdtempSync(join(tmpdir(), 'revertlm-isolation-'));
   const writer = new CaptureWriter(capDir);
   (await splitFinetune({
-    loadModel: () => randomModel(t.model.config, 2), tokenizer: t.tokenizer, split: k, tail: 1, texts: victim, steps: 2, batchSize: 4, maxTokens: 16, capture: writer,
+    loadModel: () => randomModel(t.model.config, 2), tokenizer: t.tokenizer, splitPoint: k, tail: 1, texts: victim, steps: 2, batchSize: 4, maxTokens: 16, capture: writer,
   })).dispose();
   writer.finalize();
   const finetuneSrc = captureSource(capDir);
@@ -143,7 +142,7 @@ test('every attack inverts from wire fields only and never tokenises at inversio
 test('the oracle upper bound refuses plain traffic (it needs the true tokens, so it is not an attack)', async () => {
   const t = tiny(3);
   const knowledge = t.knowledge(1);
-  const src = simulateCapture(knowledge.device, t.tokenizer, sentences(3, 5), { maxTokens: 16 });
+  const src = simulateCapture(knowledge.device, t.tokenizer, sentences(3, 5), { addBos: true, maxTokens: 16 });
   try {
     const oracle = createAttack('revertlm-oracle', knowledge, { generator: { d: 16, layers: 1, heads: 2, ff: 32, memLayers: 0 }, beam: 2 });
     try {

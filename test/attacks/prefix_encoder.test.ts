@@ -3,10 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { F, noGrad, randn, full, manualSeed, liveTensors, ids as idsTensor } from '../../src/torch/index.js';
-import { padBatch } from '../../src/attacks/index.js';
+import { padBatch } from '../../src/data/windows.js';
 import { CachedPrefixEncoder, FullPrefixEncoder } from '../../src/attacks/prefix_encoder.js';
 import { repair } from '../../src/attacks/revertlm/repair.js';
-import { mulberry32 } from '../../src/data/index.js';
+import { mulberry32 } from '../../src/util/prng.js';
 import { sentences, tiny } from './helpers.js';
 
 test('cached re-encoding scores candidates exactly as re-running their whole prefix', () => {

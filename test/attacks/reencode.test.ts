@@ -3,8 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ids as idsTensor, noGrad, zeros } from '../../src/torch/index.js';
 import {
-  ATTACK_NAMES, createAttack, padBatch, positionalPart, reencodeDistance, tokenWindows, victimSegments,
+  ATTACK_NAMES, createAttack, positionalPart, reencodeDistance, tokenWindows,
 } from '../../src/attacks/index.js';
+import { padBatch } from '../../src/data/windows.js';
 import { repair } from '../../src/attacks/revertlm/repair.js';
 import { sentences, tiny, wordTokenizer } from './helpers.js';
 
@@ -77,17 +78,6 @@ test('auxiliary windows carry BOS, respect maxTokens and are seeded', () => {
   const b = tokenWindows(texts, tok, { maxTokens: 6, addBos: true, limit: 10, seed: 4 });
   assert.equal(a.length, 10);
   assert.deepEqual(a, b);
-});
-
-test('victim segments fit the capture window and hold something to score', () => {
-  const tok = wordTokenizer();
-  const story = `${sentences(12, 5).join(' ')} . "`;
-  const segs = victimSegments([story], tok, { maxTokens: 14 });
-  assert.ok(segs.length > 1);
-  for (const s of segs) {
-    assert.ok(tok.encode(s, { addBos: true }).length <= 14, s);
-    assert.match(s, /[a-z]/);
-  }
 });
 
 test('the registry has every attack and ablation, and checks what each needs', () => {

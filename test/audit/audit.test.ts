@@ -2,12 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAuditConfig, parseDefenseArg, parseIntList } from '../../src/audit/config.js';
+import { parseAuditConfig } from '../../src/audit/config.js';
+import { resolveScenario } from '../../src/experiments/scenario.js';
+import { parseDefenseArg, parseIntList } from '../../src/cli/commands/experiment_flags.js';
 import { runAudit } from '../../src/audit/run.js';
 import { writeReport, type AuditResults } from '../../src/report/index.js';
-import { UsageError } from '../../src/cli/errors.js';
+import { RevertlmError, UsageError } from '../../src/util/errors.js';
 import { chromiumMissing, inspectReport, at } from '../report/check_in_browser.js';
-import { tinyAuditSetup } from './tiny_setup.js';
+import { tinyAuditSetup } from '../helpers/tiny_setup.js';
 
 const setup = tinyAuditSetup();
 const small = {
@@ -21,6 +23,7 @@ const small = {
   leakage: { enabled: true, tokens: 256 },
   budget: { steps: 20, examples: 60, batchSize: 8, maxTokens: 16 },
   victimSegments: 12,
+  scenarios: ['exact', { ...resolveScenario({ personalize: { mode: 'lora', steps: 6 } }) }],
   examples: 2,
   seed: 1,
 };
@@ -41,10 +44,10 @@ test('config errors name the problem; list and defense syntax', () => {
 
 test('missing or empty victim data is a clear error, not a crash', async () => {
   const missing = parseAuditConfig({ ...small, victim: { source: join(setup.dir, 'nope.txt') } });
-  await assert.rejects(runAudit(missing), (e: Error) => e instanceof UsageError && /victim/.test(e.message));
+  await assert.rejects(runAudit(missing), (e: Error) => e instanceof RevertlmError && /victim/.test(e.message));
   writeFileSync(join(setup.dir, 'empty.txt'), '\n\n');
   const empty = parseAuditConfig({ ...small, victim: { source: join(setup.dir, 'empty.txt') } });
-  await assert.rejects(runAudit(empty), (e: Error) => e instanceof UsageError && /victim/.test(e.message));
+  await assert.rejects(runAudit(empty), (e: Error) => e instanceof RevertlmError && /victim/.test(e.message));
 });
 
 test('a small audit run produces every part, and its report renders in Chromium with the same numbers', async (t) => {
@@ -52,7 +55,10 @@ test('a small audit run produces every part, and its report renders in Chromium 
   const seen: string[] = [];
   const r = await runAudit(cfg, (p) => seen.push(p.part));
   assert.equal(r.leakage!.layers.length, 3);
-  assert.deepEqual(Object.keys(r.attacks!.splits[0]!.attacks).sort(), ['nn', 'sip']);
+  assert.deepEqual(r.attacks!.scenarios.map((s) => s.scenario.name), ['exact', 'lora-6/pretrained/float32']);
+  for (const sc of r.attacks!.scenarios) assert.deepEqual(Object.keys(sc.splits[0]!.attacks).sort(), ['nn', 'sip']);
+  assert.equal(r.attacks!.scenarios[0]!.splits[0]!.drift, 0, 'the exact scenario: the victim runs the pretrained part');
+  assert.ok(r.attacks!.scenarios[1]!.splits[0]!.drift > 0, 'the personalized device moved');
   assert.equal(r.tradeoffs[0]!.levels.length, 2);
   assert.ok(r.examples.length > 0);
   for (const part of ['leakage', 'attacks', 'tradeoff']) assert.ok(seen.includes(part), `no progress for ${part}`);

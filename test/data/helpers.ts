@@ -1,6 +1,6 @@
 // Shared helpers for the src/data tests: temporary files and the optional ../shared folder.
 
-import { projectRoot } from '../../src/util/root.js';
+import { projectRoot } from '../helpers/shared.js';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,12 +24,6 @@ export function missingPath(name: string): string {
 
 export { projectRoot };
 
-/** /work/shared/data (or wherever ../shared/data sits next to the project), if present. */
-export function sharedData(): string | undefined {
-  const p = join(projectRoot(), '..', 'shared', 'data');
-  return existsSync(p) ? p : undefined;
-}
-
 /** Asserts that fn throws an InputError whose message matches every pattern; returns it. */
 export function throwsInput(fn: () => unknown, ...patterns: RegExp[]): InputError {
   let caught: unknown;
@@ -39,7 +33,7 @@ export function throwsInput(fn: () => unknown, ...patterns: RegExp[]): InputErro
     caught = e;
   }
   assert.ok(caught instanceof InputError, `expected an InputError, got ${String(caught)}`);
-  for (const p of patterns) assert.match(caught.message, p);
+  for (const p of patterns) assert.match(`${caught.message}: ${caught.hint}`, p);
   assert.ok(caught.hint.length > 0, 'InputError must carry a hint');
   return caught;
 }

@@ -5,20 +5,12 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadTexts, parseTextSourceArg, splitDisjoint } from '../../src/data/index.js';
-import { sharedData } from './helpers.js';
+import { sharedPath, SHARED_MISSING } from '../helpers/shared.js';
 
 function shared(t: { skip: (msg: string) => void }, name: string): string | undefined {
-  const dir = sharedData();
-  if (!dir) {
-    t.skip('../shared not found: no shared/data next to the project');
-    return undefined;
-  }
-  const p = join(dir, name);
-  if (!existsSync(p)) {
-    t.skip(`../shared not found: ${p}`);
-    return undefined;
-  }
-  return p;
+  const p = sharedPath(`data/${name}`);
+  if (!p) t.skip(SHARED_MISSING(`data/${name}`));
+  return p ?? undefined;
 }
 
 test('shared: SMSSpamCollection as tsv, column 1, no header', (t) => {

@@ -137,7 +137,7 @@ test('distance correlation: ≈1 for a linear map, small for independent data; N
     assert.ok(indep200 < 0.5 && indep2000 < indep200, `dCor of independent samples ${indep200}, ${indep2000}`);
     const e = randn([2, 10, 8]);
     const h = cat([e, e], -1);
-    const p = new NoPeekDefense(0.7).penalty(e, h).item();
+    const p = new NoPeekDefense(0.7).trainingLoss(e, h).item();
     close(p, 0.7, 1e-3, 'penalty for perfectly correlated activations');
   });
 });
@@ -147,7 +147,7 @@ test('nopeek penalty is differentiable with respect to the activations', () => {
   tidy(() => {
     const e = randn([1, 12, 4]);
     const h = randn([1, 12, 6]).requiresGrad_();
-    new NoPeekDefense(1).penalty(e, h).backward();
+    new NoPeekDefense(1).trainingLoss(e, h).backward();
     const g = h.grad!;
     assert.ok(g.abs().sum().item() > 0);
   });

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { liveTensors } from '../../src/torch/index.js';
-import { mulberry32 } from '../../src/data/prng.js';
+import { loadModel, loadTokenizer } from '../../src/models/index.js';
+import { mulberry32 } from '../../src/util/prng.js';
 import {
   analyzeCapture,
   analyzeLeakage,
@@ -102,14 +103,8 @@ test('stories260K: per-layer table for every layer, deterministic for a seed', a
   const dir = sharedPath('models/stories260K');
   const dataFile = sharedPath('data/tinystories_sample.txt');
   if (!dir || !dataFile) return t.skip(SHARED_MISSING('models/stories260K'));
-  let models;
-  try {
-    models = await import('../../src/models/index.js');
-  } catch (e) {
-    return t.skip(`src/models is not available yet (${(e as Error).message})`);
-  }
-  const model = models.loadModel(dir);
-  const tokenizer = models.loadTokenizer(dir);
+  const model = loadModel(dir);
+  const tokenizer = loadTokenizer(dir);
   const loaded = { model, tokenizer, dispose: () => model.dispose() };
   try {
     const texts = readFileSync(dataFile, 'utf8').split('<|endoftext|>').map((s) => s.trim()).filter(Boolean);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { liveTensors, manualSeed, randn, tensor, tidy, type Tensor } from '../../src/torch/index.js';
 import { pluginEntropy, probeBound } from '../../src/leakage/index.js';
-import { mulberry32 } from '../../src/data/prng.js';
+import { mulberry32 } from '../../src/util/prng.js';
 
 const CLASSES = 8;
 

@@ -1,13 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { extractPii, piiRecovery, piiRecoveryCorpus, type PiiKind } from '../../src/metrics/index.js';
-
-function found(text: string): [PiiKind, string][] {
-  const spans = extractPii(text);
-  for (const s of spans) assert.equal(text.slice(s.start, s.end), s.text, 'offsets must slice the span text');
-  for (let i = 1; i < spans.length; i++) assert.ok(spans[i - 1]!.end <= spans[i]!.start, 'spans sorted, disjoint');
-  return spans.map((s) => [s.kind, s.text]);
-}
+import { piiRecovery, piiRecoveryCorpus } from '../../src/metrics/index.js';
+import { piiFound as found } from './helpers.js';
 
 test('e-mail addresses, without trailing punctuation', () => {
   assert.deepEqual(found('Mail john.smith+work@mail.example.co.uk or ADMIN@Example.ORG.'), [

@@ -12,7 +12,8 @@ import {
   sentenceBleuText,
   whitespaceTokenize,
 } from '../../src/metrics/index.js';
-import { assertClose, sharedDir } from './helpers.js';
+import { assertClose } from './helpers.js';
+import { sharedPath, SHARED_MISSING } from '../helpers/shared.js';
 
 interface RefCase {
   reference: string;
@@ -31,9 +32,8 @@ interface RefFile {
 }
 
 function load(): RefFile | string {
-  const shared = sharedDir();
-  const file = shared && join(shared, 'data', 'metrics_reference.json');
-  if (!file || !existsSync(file)) return '../shared not found: metrics reference vectors skipped';
+  const file = sharedPath('data/metrics_reference.json');
+  if (!file) return SHARED_MISSING('data/metrics_reference.json');
   return JSON.parse(readFileSync(file, 'utf8')) as RefFile;
 }
 

@@ -5,7 +5,7 @@ import { ids, noGrad, tidy, liveTensors } from '../../src/torch/index.js';
 import {
   generateIds, modelStepper, splitStepper, splitModel, sampleToken, ModelError, type Transformer,
 } from '../../src/models/index.js';
-import { mulberry32 } from '../../src/data/prng.js';
+import { mulberry32 } from '../../src/util/prng.js';
 import { FAMILIES, tinyConfig, testModel, assertAllClose, tokenIds } from './helpers.js';
 
 for (const family of FAMILIES) {

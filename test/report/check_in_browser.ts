@@ -1,45 +1,19 @@
-// Opens a report in headless Debian Chromium and returns what a reader would see.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+// Opens a report in headless Chromium (src/report/screenshot.ts) and returns what a reader would see.
+import { chartMarks, chromiumMissing, withReportPage, type ChartMarks } from '../../src/report/screenshot.js';
 
-export const CHROMIUM = '/usr/bin/chromium';
+export { chromiumMissing };
 
 export interface PageFacts {
   consoleErrors: string[];
-  charts: { id: string; svgs: number; marks: number }[];
+  charts: ChartMarks[];
   tables: string[];
   cells: { key: string; value: string; text: string }[];
 }
 
-export function chromiumMissing(): string | null {
-  return existsSync(CHROMIUM) ? null : `${CHROMIUM} not found: browser check skipped (apt-get install chromium)`;
-}
-
-export async function inspectReport(htmlPath: string): Promise<PageFacts> {
-  const { chromium } = await import('playwright-core');
-  const profile = mkdtempSync(join(tmpdir(), 'revertlm-chromium-'));
-  // A fresh profile each run; the machine has no outside network, so background services are off.
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
-  try {
-    const page = await browser.newPage();
-    const consoleErrors: string[] = [];
-    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
-    page.on('pageerror', (e) => consoleErrors.push(e.message));
-    page.on('requestfailed', (r) => consoleErrors.push(`request failed: ${r.url()}`));
-    await page.goto(pathToFileURL(htmlPath).href, { waitUntil: 'load' });
+export function inspectReport(htmlPath: string): Promise<PageFacts> {
+  return withReportPage(htmlPath, async (page, consoleErrors) => {
+    const charts = await chartMarks(page);
     const facts = await page.evaluate(() => ({
-      charts: [...document.querySelectorAll('figure.chart')].map((f) => ({
-        id: f.id,
-        svgs: f.querySelectorAll('svg').length,
-        marks: f.querySelectorAll('path, rect, line, circle, symbol').length,
-      })),
       tables: [...document.querySelectorAll('table')].map((t) => t.id || t.className),
       cells: [...document.querySelectorAll('[data-key]')].map((c) => ({
         key: c.getAttribute('data-key')!,
@@ -47,11 +21,8 @@ export async function inspectReport(htmlPath: string): Promise<PageFacts> {
         text: (c as HTMLElement).innerText.trim(),
       })),
     }));
-    return { consoleErrors, ...facts };
-  } finally {
-    await browser.close();
-    rmSync(profile, { recursive: true, force: true });
-  }
+    return { consoleErrors: [...consoleErrors], charts, ...facts };
+  });
 }
 
 /** Value at a dotted path ("attacks.splits.0.attacks.sip.rougeL") of a JSON object. */

@@ -67,9 +67,9 @@ test('fine-tuning over the network (serve + device processes) = in-process trans
   const srv = await serve([]);
   const net = await device(srv.url, 'dev-net');
   // The same runtime, both sides in this process, over an InProcessTransport.
-  const inproc = await SplitServer.start({ modelDir: S.model, split: 1, token: S.token, lora: LORA, lr: LR, log: () => undefined }, false);
+  const inproc = await SplitServer.start({ modelDir: S.model, splitPoint: 1, token: S.token, lora: LORA, lr: LR, log: () => undefined }, false);
   const dev = new SplitDevice({
-    modelDir: S.model, split: 1, server: 'in-process', token: S.token, deviceId: 'dev-mem', lora: LORA, lr: LR, log: () => undefined,
+    modelDir: S.model, splitPoint: 1, server: 'in-process', token: S.token, deviceId: 'dev-mem', lora: LORA, lr: LR, log: () => undefined,
     connect: async () => {
       const [d, s] = InProcessTransport.pair();
       void inproc.accept(s);
@@ -136,7 +136,7 @@ test('capture: holds exactly the activations the device sent and the gradients i
   const sent: Buffer[] = [];
   const got: Buffer[] = [];
   const options: SplitDeviceOptions = {
-    modelDir: S.model, split: 1, server: srv.url, token: S.token, deviceId: 'dev-cap', lora: LORA, lr: LR, log: () => undefined,
+    modelDir: S.model, splitPoint: 1, server: srv.url, token: S.token, deviceId: 'dev-cap', lora: LORA, lr: LR, log: () => undefined,
     connect: async (): Promise<Transport> => {
       const t = await connectWebSocket(srv.url);
       return {

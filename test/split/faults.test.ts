@@ -22,7 +22,7 @@ const refB = unsplitLosses(S.model, S.textsB, RUN);
 const TOL = 1e-5;
 
 function serverOptions(logs: string[], o: Partial<SplitServerOptions> = {}): SplitServerOptions {
-  return { modelDir: S.model, split: 1, tail: 0, token: S.token, port: 0, lora: LORA, lr: LR, log: (l) => (logs.push(l), process.env.SPLIT_DEBUG && console.error(l)), ...o };
+  return { modelDir: S.model, splitPoint: 1, tail: 0, token: S.token, port: 0, lora: LORA, lr: LR, log: (l) => (logs.push(l), process.env.SPLIT_DEBUG && console.error(l)), ...o };
 }
 
 const running = new Set<SplitServer>();
@@ -39,7 +39,7 @@ after(async () => {
 
 function device(server: SplitServer, o: Partial<SplitDeviceOptions> = {}): SplitDevice {
   return new SplitDevice({
-    modelDir: S.model, split: 1, server: server.url, token: S.token, deviceId: 'dev-a', lora: LORA, lr: LR,
+    modelDir: S.model, splitPoint: 1, server: server.url, token: S.token, deviceId: 'dev-a', lora: LORA, lr: LR,
     checkpointEvery: 2, retries: 6, backoffMs: 50, log: () => undefined, ...o,
   });
 }

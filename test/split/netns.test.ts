@@ -8,7 +8,9 @@ import { openLink, removeLink, shapedLinkUnavailable, type LinkShape } from '../
 import { runPeers } from '../../bench/peers/peer_process.js';
 import type { SplitSpec } from '../../bench/peers/split_rig.js';
 
-const NAME = 'rvlm-test';
+// Names and subnet per process, so concurrent runs on one machine do not collide.
+const NAME = `rvt${process.pid % 1000000}`;
+const SUBNET = 100 + (process.pid % 100);
 const SHAPE: LinkShape = { delayMs: 25, rateMbit: 20, lossPct: 1 };
 const STEPS = 4;
 const TINY: SplitSpec = {
@@ -17,7 +19,7 @@ const TINY: SplitSpec = {
 };
 
 const namespaces = () => spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '';
-const unavailable = shapedLinkUnavailable('rvlm-tprobe');
+const unavailable = shapedLinkUnavailable(`${NAME}p`);
 
 test('split fine-tuning across a shaped link between network namespaces gives the loopback losses', { timeout: 120_000 }, async (t) => {
   if (unavailable) return t.skip(`needs root and iproute2 network namespaces (${unavailable})`);
@@ -25,9 +27,9 @@ test('split fine-tuning across a shaped link between network namespaces gives th
 
   // A namespace left by a crashed earlier run, under the fixed name, must not get in the way.
   spawnSync('ip', ['netns', 'add', `${NAME}-srv`]);
-  const link = await openLink({ name: NAME, subnet: 78, shape: SHAPE });
+  const link = await openLink({ name: NAME, subnet: SUBNET, shape: SHAPE });
   try {
-    assert.deepEqual([link.serverAddr, link.deviceAddr], ['10.200.78.1', '10.200.78.2']);
+    assert.deepEqual([link.serverAddr, link.deviceAddr], [`10.200.${SUBNET}.1`, `10.200.${SUBNET}.2`]);
     const shaped = await runPeers({
       spec: TINY, steps: STEPS, serverAddr: link.serverAddr, serverNs: link.serverNs, deviceNs: link.deviceNs, timeoutMs: 30_000, label: 'shaped',
     });

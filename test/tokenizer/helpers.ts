@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mulberry32 } from '../../src/data/prng.js';
+import { mulberry32 } from '../../src/util/prng.js';
 import { countWords, type BPEModel, type SpecialTokens, BYTE_ALPHABET } from '../../src/tokenizer/index.js';
 
 const made: string[] = [];

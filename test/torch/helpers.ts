@@ -1,7 +1,7 @@
 // Shared helpers of the torch tests: closeness assertions, a seeded JS random source, and a
 // finite-difference gradient checker.
 import assert from 'node:assert/strict';
-import { mulberry32 } from '../../src/data/prng.js';
+import { mulberry32 } from '../../src/util/prng.js';
 import { type Tensor, tensor, tidy, noGrad, grad } from '../../src/torch/index.js';
 
 /** mulberry32: a small deterministic PRNG, so test inputs do not depend on libtorch's RNG. */

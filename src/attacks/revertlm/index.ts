@@ -23,7 +23,7 @@ import { beamSearch } from './decode.js';
 import { cosineLogits, nearestTokens } from '../nearest.js';
 import { reencodeDistance } from '../reencode.js';
 import { repair, type RepairOptions } from './repair.js';
-import { mulberry32 } from '../../data/prng.js';
+import { mulberry32 } from '../../util/prng.js';
 
 export interface RevertConfig {
   projector: ProjectorConfig;

@@ -1,131 +1,173 @@
 import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadModel, loadTokenizer, splitModel } from '../../models/index.js';
 import {
-  ATTACKS, ATTACK_NAMES, createAttack, isAttackName, readsFinetuneTraffic, simulateCapture, victimSegments, type Budget, type InterceptSource,
-} from '../../attacks/index.js';
-import { captureSource } from '../../attacks/from_capture.js';
-import { scoreAll, type ScoreSummary } from '../../metrics/index.js';
-import { loadAuditTexts } from '../../audit/texts.js';
-import { UsageError } from '../errors.js';
+  ATTACKS, ATTACK_NAMES, CAPTURE_PHASES, UsageError, captureSource, createAttack, createContext, decodeReferences, exactWindows, invertSource, isAttackName, loadTextSet,
+  readsFinetuneTraffic, referenceWindows, runAttack, scoreAll, trainAttack,
+  type Attack, type AttackScores, type CapturePhase, type CaptureSourceOptions, type GenerationReference,
+} from '../../index.js';
 import { log, printJson } from '../output.js';
 import { overallProgress } from '../progress.js';
-import { budgetFlags, intFlag, addBudgetOptions, type BudgetFlags } from './budget_flags.js';
+import { addBudgetOptions, addScenarioOptions, addTextOptions, contextSpec, intFlag, scenariosFrom, type ExperimentFlags, type ScenarioFlags } from './experiment_flags.js';
 
-interface AttackFlags extends BudgetFlags {
-  model: string;
+interface AttackFlags extends ExperimentFlags, ScenarioFlags {
   split: string;
   attack: string;
-  aux?: string;
-  victim?: string;
   capture?: string;
-  field?: string;
-  column?: string;
-  format?: string;
-  victimFormat?: string;
-  seed?: string;
+  references?: string;
+  referencesFormat?: string;
+  generations?: string;
+  deviceSeed?: string;
+  phase?: string;
+  fromStep?: string;
+  toStep?: string;
   saveAttacker?: string;
   loadAttacker?: string;
   show: string;
-  victimSegments: string;
   json?: boolean;
+}
+
+interface Outcome {
+  sequences: number;
+  scores: Omit<AttackScores, 'budget' | 'invertSeconds'> | null;
+  examples: { original?: string; reconstruction: string }[];
+  extra: object;
 }
 
 export function registerAttack(program: Command): void {
   const cmd = program
     .command('attack')
-    .description('train one attack on auxiliary text, invert intercepted hidden states (simulated from --victim, or a server --capture), score and show examples')
+    .description('train one attack on auxiliary text and invert the victim\'s traffic (in a scenario, from --victim, or a server --capture), score and show examples')
     .requiredOption('--model <dir>', 'Hugging Face model directory (the pretrained weights the server knows)')
     .requiredOption('--split <k>', 'split point k: the device runs blocks [0, k)')
     .requiredOption('--attack <name>', `one of: ${ATTACK_NAMES.join(', ')}`)
     .option('--aux <source>', "attacker's auxiliary text (needed unless --load-attacker)")
-    .option('--victim <source>', 'victim text: simulated capture, and the references to score against')
+    .option('--victim <source>', "victim text: the device (personalized as the scenario says) sends windows of it; they are also the references")
     .option('--capture <dir>', 'a capture recorded by `revertlm serve --capture` (the real attacker view)')
-    .option('--field <path>', 'JSON(L) field holding the text')
-    .option('--column <name>', 'CSV/TSV column holding the text')
-    .option('--format <format>', 'text format of both sets (lines, paragraphs, jsonl, json, csv, tsv); default: from the extension')
-    .option('--victim-format <format>', 'text format of the victim set only')
+    .option('--references <file>', 'with --capture: the text the device read (its --data), to score the reconstructions; read after inversion, never by the attack')
+    .option('--references-format <format>', 'format of --references (as the device read --data)')
+    .option('--generations <file>', 'with --capture: JSON lines of `revertlm device --generate --json` outputs (prompt_ids, ids), one per generation, to score generation traffic')
+    .option('--device-seed <n>', 'with --references: the device\'s --seed (the order of its windows)', '0')
+    .option('--phase <list>', `with --capture: which traffic to attack: ${CAPTURE_PHASES.join(', ')} (default: all)`)
+    .option('--from-step <n>', 'with --capture: first step to attack')
+    .option('--to-step <n>', 'with --capture: last step to attack')
     .option('--seed <n>', 'seed (default 0)')
     .option('--save-attacker <dir>', 'write the trained attacker here')
     .option('--load-attacker <dir>', 'reuse an attacker written by --save-attacker instead of training')
     .option('--show <n>', 'examples to print', '3')
-    .option('--victim-segments <n>', 'victim sequences to attack (with --victim)', '64')
+    .option('--victim-segments <n>', 'victim windows to attack (with --victim; a seeded sample across the victim set)', '64')
     .option('--json', 'print one JSON object');
+  addTextOptions(cmd);
   addBudgetOptions(cmd);
+  addScenarioOptions(cmd, ['exact']);
   cmd.action(async (f: AttackFlags) => {
     if (!isAttackName(f.attack)) throw new UsageError(`unknown attack '${f.attack}'`, `choose one of: ${ATTACK_NAMES.join(', ')}`);
-    if (!f.victim && !f.capture) throw new UsageError('nothing to attack', 'give --victim SOURCE (simulated capture) or --capture DIR');
-    if (ATTACKS[f.attack].oracle) throw new UsageError(`'${f.attack}' is an upper bound that reads the victim's true tokens, not an attack`, 'run it in attack-sweep');
-    const finetuneTraffic = readsFinetuneTraffic(f.attack);
-    if (finetuneTraffic && !f.capture) {
+    if (!f.victim && !f.capture) throw new UsageError('nothing to attack', 'give --victim SOURCE (the device sends windows of it) or --capture DIR');
+    if (f.victim && f.capture) throw new UsageError('--victim and --capture are two ways to get traffic', 'give one of them');
+    const entry = ATTACKS[f.attack];
+    if (entry.oracle) throw new UsageError(`'${f.attack}' is an upper bound that reads the victim's true tokens, not an attack`, 'run it in attack-sweep');
+    if (readsFinetuneTraffic(f.attack) && !f.capture) {
       throw new UsageError(`attack '${f.attack}' reads U-shape fine-tuning traffic, which a simulated capture does not have`, 'give --capture DIR, recorded by `revertlm serve --tail M --capture DIR` while a device fine-tunes');
     }
-    const trainingFree = f.attack === 'nn' || f.attack === 'opt' || f.attack === 'tag';
-    if (!f.aux && !f.loadAttacker && !trainingFree) throw new UsageError('the attack needs auxiliary text to train on', 'give --aux SOURCE, or --load-attacker DIR');
+    if (!f.aux && !f.loadAttacker && entry.trains) throw new UsageError('the attack needs auxiliary text to train on', 'give --aux SOURCE, or --load-attacker DIR');
+    if (!f.capture && (f.references || f.generations || f.phase || f.fromStep || f.toStep)) throw new UsageError('--references, --generations, --phase, --from-step and --to-step go with --capture');
     const k = intFlag(f.split, '--split');
-    const model = loadModel(resolve(f.model));
-    const tokenizer = loadTokenizer(resolve(f.model));
-    const budget = budgetFlags(f);
-    const maxTokens = budget.maxTokens ?? 32;
+    const progress = overallProgress(f.attack);
+    const ctx = createContext({ ...contextSpec(f), progress: (p) => progress.update(p) });
+    let out: Outcome;
     try {
-      if (k < 1 || k > model.config.nLayers) throw new UsageError(`--split ${k} is outside 1..${model.config.nLayers} for this model`);
-      const device = splitModel(model, k).device;
-      const attack = createAttack(f.attack, { device, tokenizer, lm: model });
-      try {
-        let spent: Budget;
-        if (f.loadAttacker) {
-          attack.load(resolve(f.loadAttacker));
-          spent = attack.budget();
-        } else {
-          const aux = f.aux ? loadAuditTexts('aux', { source: f.aux, field: f.field, column: f.column, format: f.format }) : [];
-          const progress = overallProgress(f.attack);
-          try {
-            spent = await attack.fit({ texts: aux, source: f.aux }, {
-              budget: { ...budget, maxTokens }, seed: Number(f.seed ?? 0),
-              onProgress: (p) => progress.update({ part: p.phase, fraction: p.step / Math.max(1, p.totalSteps), detail: `loss ${p.loss.toFixed(3)}` }),
-            });
-          } finally {
-            progress.stop();
-          }
-        }
-        if (f.saveAttacker) attack.save(resolve(f.saveAttacker));
-        let refs: string[] | null = null;
-        let source: InterceptSource;
-        if (f.capture) {
-          // Fine-tuning attacks read training steps only (eval forwards carry no gradients).
-          source = captureSource(resolve(f.capture), finetuneTraffic ? { phase: 'train' } : {});
-          if (source.splitPoint !== k) {
-            source.dispose();
-            throw new UsageError(`the capture was taken at split ${source.splitPoint}, not --split ${k}`, `rerun with --split ${source.splitPoint}`);
-          }
-        } else {
-          refs = victimSegments(loadAuditTexts('victim', { source: f.victim!, field: f.field, column: f.column, format: f.victimFormat ?? f.format }), tokenizer, { maxTokens }).slice(0, intFlag(f.victimSegments, '--victim-segments', 1));
-          source = simulateCapture(device, tokenizer, refs, { maxTokens });
-        }
-        const hyps: string[] = [];
-        try {
-          for (const b of source.batches(32)) hyps.push(...attack.invert(b).texts);
-        } finally {
-          source.dispose();
-        }
-        const scores: ScoreSummary | null = refs ? scoreAll(refs, hyps) : null;
-        const n = Number(f.show);
-        const examples = hyps.slice(0, n).map((h, i) => ({ ...(refs ? { original: refs[i] } : {}), reconstruction: h }));
-        if (f.json) return printJson({ attack: f.attack, split: k, scores, budget: spent, sequences: hyps.length, examples });
-        if (scores) {
-          process.stdout.write(`${f.attack} at k=${k}: ROUGE-L ${scores.rougeL.toFixed(3)}  BLEU ${scores.bleu.toFixed(3)}  token acc ${scores.token_acc.toFixed(3)}  PII ${scores.pii === null ? '–' : scores.pii.toFixed(3)}\n`);
-        } else process.stdout.write(`${f.attack} at k=${k}: ${hyps.length} captured sequences inverted (no references to score against)\n`);
-        process.stdout.write(`budget: ${spent.examples} examples, ${spent.steps} steps, ${spent.parameters} parameters, ${spent.seconds.toFixed(1)} s\n`);
-        for (const e of examples) {
-          if (e.original !== undefined) process.stdout.write(`\n  original:       ${e.original}\n`);
-          process.stdout.write(`  reconstruction: ${e.reconstruction}\n`);
-        }
-        log('');
-      } finally {
-        attack.dispose();
-      }
+      ctx.parts(k);
+      out = f.capture ? await attackCapture(f, k, ctx) : await attackScenario(f, k, ctx);
     } finally {
-      model.dispose();
+      progress.stop();
+      ctx.dispose();
     }
+    const { scores, examples } = out;
+    if (f.json) return printJson({ attack: f.attack, split: k, ...out.extra, scores, sequences: out.sequences, examples });
+    if (scores) {
+      process.stdout.write(`${f.attack} at k=${k}: ROUGE-L ${scores.rougeL.toFixed(3)}  exact windows ${scores.exact_windows.toFixed(3)}  BLEU ${scores.bleu.toFixed(3)}  token acc ${scores.token_acc.toFixed(3)}  PII ${scores.pii === null ? '–' : scores.pii.toFixed(3)}\n`);
+    } else process.stdout.write(`${f.attack} at k=${k}: ${out.sequences} captured sequences inverted (no references to score against: give --references)\n`);
+    for (const [key, v] of Object.entries(out.extra)) process.stdout.write(`${key}: ${typeof v === 'string' ? v : JSON.stringify(v)}\n`);
+    for (const e of examples) {
+      if (e.original !== undefined) process.stdout.write(`\n  original:       ${e.original}\n`);
+      process.stdout.write(`  reconstruction: ${e.reconstruction}\n`);
+    }
+    log('');
+  });
+}
+
+/** The victim's device (as the scenario says) sends windows of its text; the attack inverts them. */
+async function attackScenario(f: AttackFlags, k: number, ctx: ReturnType<typeof createContext>): Promise<Outcome> {
+  const scenarios = scenariosFrom(f, ['exact']);
+  if (scenarios.length !== 1) throw new UsageError('attack runs one scenario', 'name one with --scenarios, or use attack-sweep for several');
+  const r = await runAttack(ctx, {
+    attack: f.attack as never, splitPoint: k, scenario: scenarios[0]!, examples: intFlag(f.show, '--show'),
+    ...(f.loadAttacker ? { loadFrom: resolve(f.loadAttacker) } : {}), ...(f.saveAttacker ? { saveTo: resolve(f.saveAttacker) } : {}),
+  });
+  if (!r.scores) throw new UsageError(`${f.attack} cannot run in this scenario: ${r.notApplicable}`, 'choose an attack that needs no weights (sip, revertlm-learned) or more attacker knowledge');
+  const traffic = await ctx.traffic(k, scenarios[0]!);
+  const { budget, invertSeconds, ...scores } = r.scores;
+  return {
+    sequences: r.references.length,
+    scores,
+    examples: r.examples.map((e) => ({ original: e.reference, reconstruction: e.reconstruction })),
+    extra: { scenario: r.scenario, drift: r.drift, victim: traffic.sampling, budget, invert_seconds: invertSeconds },
+  };
+}
+
+/** A real server capture: invert what it holds; score only when the evaluator gives the references. */
+async function attackCapture(f: AttackFlags, k: number, ctx: ReturnType<typeof createContext>): Promise<Outcome> {
+  const phases = f.phase?.split(',').map((p) => p.trim());
+  for (const p of phases ?? []) if (!(CAPTURE_PHASES as readonly string[]).includes(p)) throw new UsageError(`--phase '${p}' is not one of ${CAPTURE_PHASES.join(', ')}`);
+  // Fine-tuning attacks read training steps only (eval forwards carry no gradients).
+  const selection: CaptureSourceOptions = {
+    ...(phases ? { phase: phases as CapturePhase[] } : readsFinetuneTraffic(f.attack as never) ? { phase: 'train' as const } : {}),
+    ...(f.fromStep ? { fromStep: intFlag(f.fromStep, '--from-step', 1) } : {}),
+    ...(f.toStep ? { toStep: intFlag(f.toStep, '--to-step', 1) } : {}),
+  };
+  const source = captureSource(resolve(f.capture!), selection);
+  let attack: Attack | null = null;
+  try {
+    if (source.splitPoint !== k) throw new UsageError(`the capture was taken at split ${source.splitPoint}, not --split ${k}`, `rerun with --split ${source.splitPoint}`);
+    if (f.loadAttacker) {
+      attack = createAttack(f.attack as never, ctx.knowledge(k));
+      attack.load(resolve(f.loadAttacker));
+    } else attack = await trainAttack(ctx, { attack: f.attack as never, knowledge: ctx.knowledge(k), progress: ctx.progress });
+    if (f.saveAttacker) attack.save(resolve(f.saveAttacker));
+    const inv = invertSource(attack, source);
+    // The references are read only now, after inversion: the attack never sees them.
+    let scores: Outcome['scores'] = null;
+    let refs: string[] | null = null;
+    if (f.references || f.generations) {
+      const texts = f.references ? loadTextSet('references', { source: f.references, format: f.referencesFormat }) : undefined;
+      const generations = f.generations ? readGenerations(f.generations) : undefined;
+      const ids = referenceWindows(ctx.tokenizer, source.windows, { texts, generations }, { seed: intFlag(f.deviceSeed ?? '0', '--device-seed') });
+      refs = decodeReferences(ctx.tokenizer, ids);
+      const { n, token_f1, ...s } = scoreAll(refs, inv.texts);
+      scores = { ...s, exact_windows: exactWindows(ids, inv.ids) };
+    }
+    const phasesSeen = [...new Set(source.windows.map((w) => w.phase))];
+    return {
+      sequences: inv.texts.length, scores,
+      examples: inv.texts.slice(0, intFlag(f.show, '--show')).map((h, i) => ({ ...(refs ? { original: refs[i] } : {}), reconstruction: h })),
+      extra: { capture: { phases: phasesSeen, ...selection }, budget: attack.budget() },
+    };
+  } finally {
+    attack?.dispose();
+    source.dispose();
+  }
+}
+
+function readGenerations(file: string): GenerationReference[] {
+  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim());
+  return lines.map((l, i) => {
+    let o: { prompt_ids?: number[]; ids?: number[] };
+    try {
+      o = JSON.parse(l);
+    } catch {
+      throw new UsageError(`${file}: line ${i + 1} is not JSON`, 'one `revertlm device --generate --json` output per line');
+    }
+    if (!Array.isArray(o.prompt_ids) || !Array.isArray(o.ids)) throw new UsageError(`${file}: line ${i + 1} has no prompt_ids/ids arrays`, 'one `revertlm device --generate --json` output per line');
+    return { promptIds: o.prompt_ids, ids: o.ids };
   });
 }

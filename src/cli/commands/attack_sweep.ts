@@ -1,47 +1,61 @@
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
-import { loadModel, loadTokenizer, splitModel } from '../../models/index.js';
-import { ACTIVATION_ATTACK_NAMES, attackSweep, isAttackName, victimSegments, type AttackName, type SweepResult } from '../../attacks/index.js';
-import { loadAuditTexts } from '../../audit/texts.js';
-import { parseIntList } from '../../audit/config.js';
-import { UsageError } from '../errors.js';
+import { ACTIVATION_ATTACK_NAMES, DEFAULT_SCENARIOS, UsageError, assertRunsOnActivations, createContext, defaultSplitPoints, isAttackName, runSweep, sweepJson, type AttackName, type SweepResult } from '../../index.js';
 import { printJson } from '../output.js';
 import { overallProgress } from '../progress.js';
-import { addBudgetOptions, budgetFlags, type BudgetFlags } from './budget_flags.js';
+import { addBudgetOptions, addScenarioOptions, addTextOptions, contextSpec, parseIntList, scenariosFrom, type ExperimentFlags, type ScenarioFlags } from './experiment_flags.js';
 
 export const DEFAULT_SWEEP_ATTACKS: AttackName[] = ['revertlm', 'sip', 'bisr', 'opt', 'nn'];
 
-interface SweepFlags extends BudgetFlags {
-  model: string;
-  aux: string;
-  victim: string;
+interface SweepFlags extends ExperimentFlags, ScenarioFlags {
   splits?: string;
   attacks?: string;
-  field?: string;
-  column?: string;
-  format?: string;
-  victimFormat?: string;
-  victimSegments: string;
-  seed?: string;
   json?: boolean;
 }
 
 const fmt = (x: number | null) => (x === null ? '  –  ' : x.toFixed(3));
 
-/** Rows: split points; columns: attacks; cells: ROUGE-L / PII. Then each attack's budget. */
+/** Per scenario: rows are split points (with the drift), columns attacks, cells ROUGE-L / exact windows / PII. Then budgets. */
 export function formatSweep(r: SweepResult): string {
-  const names = Object.keys(r.splits[0]?.attacks ?? {});
-  const w = Math.max(14, ...names.map((n) => n.length + 2));
-  const lines = [`${'k'.padEnd(4)}${names.map((n) => n.padEnd(w)).join('')}`, `${''.padEnd(4)}${names.map(() => 'ROUGE-L / PII'.padEnd(w)).join('')}`];
-  for (const s of r.splits) lines.push(`${String(s.split).padEnd(4)}${names.map((n) => `${fmt(s.attacks[n]!.rougeL)} / ${fmt(s.attacks[n]!.pii)}`.padEnd(w)).join('')}`);
-  lines.push('', 'budgets (training examples, steps, parameters, seconds):');
-  for (const s of r.splits) {
-    for (const n of names) {
-      const b = s.attacks[n]!.budget;
-      lines.push(`  k=${s.split} ${n.padEnd(w)} ${b.examples} ex, ${b.steps} steps, ${b.parameters} params, ${b.seconds.toFixed(1)} s`);
+  const lines: string[] = [];
+  for (const sc of r.scenarios) {
+    const names = [...new Set(sc.splits.flatMap((s) => [...Object.keys(s.attacks), ...Object.keys(s.not_applicable ?? {})]))];
+    const w = Math.max(20, ...names.map((n) => n.length + 2));
+    lines.push(
+      `scenario ${sc.scenario.name}: ${sc.scenario.description}`,
+      `victim: ${sc.victim.segments} of ${sc.victim.of} windows of ≤ ${sc.victim.maxTokens} tokens (${sc.victim.method}, seed ${sc.victim.seed})`,
+      `${'k'.padEnd(4)}${'drift'.padEnd(8)}${names.map((n) => n.padEnd(w)).join('')}`,
+      `${''.padEnd(12)}${names.map(() => 'ROUGE-L / exact / PII'.padEnd(w)).join('')}`,
+    );
+    for (const s of sc.splits) {
+      const cell = (n: string) => {
+        const a = s.attacks[n];
+        return a ? `${fmt(a.rougeL)} / ${a.exact_windows.toFixed(2)} / ${fmt(a.pii)}` : 'not applicable';
+      };
+      lines.push(`${String(s.split).padEnd(4)}${s.drift.toFixed(3).padEnd(8)}${names.map((n) => cell(n).padEnd(w)).join('')}`);
+    }
+    for (const s of sc.splits) for (const [n, why] of Object.entries(s.not_applicable ?? {})) lines.push(`  k=${s.split} ${n}: not applicable (${why})`);
+    lines.push('');
+  }
+  lines.push('budgets (training examples, steps, parameters, seconds; attackers are shared by scenarios with the same knowledge):');
+  for (const sc of r.scenarios) {
+    for (const s of sc.splits) {
+      for (const [n, a] of Object.entries(s.attacks)) {
+        const b = a.budget;
+        lines.push(`  ${sc.scenario.name} k=${s.split} ${n.padEnd(20)} ${b.examples} ex, ${b.steps} steps, ${b.parameters} params, ${b.seconds.toFixed(1)} s train, ${a.invertSeconds.toFixed(1)} s invert`);
+      }
     }
   }
   return lines.join('\n');
+}
+
+/** Attack names from a comma list, refusing unknown ones and those a simulated capture cannot feed. */
+export function activationAttacks(list: string | undefined, fallback: AttackName[]): AttackName[] {
+  const names = list ? list.split(',').map((s) => s.trim()) : fallback;
+  for (const a of names) {
+    if (!isAttackName(a)) throw new UsageError(`unknown attack '${a}'`, `choose from: ${ACTIVATION_ATTACK_NAMES.join(', ')}`);
+    assertRunsOnActivations(a);
+  }
+  return names as AttackName[];
 }
 
 export function registerAttackSweep(program: Command): void {
@@ -53,48 +67,26 @@ export function registerAttackSweep(program: Command): void {
     .requiredOption('--victim <source>', "victim's text")
     .option('--splits <list>', 'split points, e.g. 1..4 or 1,3 (default: 1..L-1)')
     .option('--attacks <list>', `attacks (default ${DEFAULT_SWEEP_ATTACKS.join(',')}; all: ${ACTIVATION_ATTACK_NAMES.join(',')})`)
-    .option('--field <path>', 'JSON(L) field holding the text')
-    .option('--column <name>', 'CSV/TSV column holding the text')
-    .option('--format <format>', 'text format of both sets (lines, paragraphs, jsonl, json, csv, tsv); default: from the extension')
-    .option('--victim-format <format>', 'text format of the victim set only')
-    .option('--victim-segments <n>', 'victim sequences scored per attack', '64')
+    .option('--victim-segments <n>', 'victim windows scored per attack (a seeded sample across the victim set)', '64')
     .option('--seed <n>', 'seed (default 0)')
     .option('--json', 'print one JSON object');
+  addTextOptions(cmd);
   addBudgetOptions(cmd);
+  addScenarioOptions(cmd, DEFAULT_SCENARIOS);
   cmd.action(async (f: SweepFlags) => {
-    const attacks = (f.attacks ? f.attacks.split(',').map((s) => s.trim()) : DEFAULT_SWEEP_ATTACKS) as string[];
-    for (const a of attacks) {
-      if (!isAttackName(a)) throw new UsageError(`unknown attack '${a}'`, `choose from: ${ACTIVATION_ATTACK_NAMES.join(', ')}`);
-      if (!ACTIVATION_ATTACK_NAMES.includes(a)) throw new UsageError(`attack '${a}' reads U-shape fine-tuning traffic, which a sweep's simulated captures do not have`, `run it on a server capture: revertlm attack --capture DIR --attack ${a}`);
-    }
-    const aux = loadAuditTexts('aux', { source: f.aux, field: f.field, column: f.column, format: f.format });
-    const victim = loadAuditTexts('victim', { source: f.victim, field: f.field, column: f.column, format: f.victimFormat ?? f.format });
-    const model = loadModel(resolve(f.model));
-    const tokenizer = loadTokenizer(resolve(f.model));
+    const attacks = activationAttacks(f.attacks, DEFAULT_SWEEP_ATTACKS);
+    const scenarios = scenariosFrom(f, DEFAULT_SCENARIOS);
+    const progress = overallProgress('sweep');
+    const ctx = createContext({ ...contextSpec(f), progress: (p) => progress.update(p) });
+    let result: SweepResult;
     try {
-      const L = model.config.nLayers;
-      const splits = f.splits ? parseIntList(f.splits, '--splits') : Array.from({ length: Math.max(1, L - 1) }, (_, i) => i + 1);
-      for (const k of splits) if (k < 1 || k > L) throw new UsageError(`split ${k} is outside 1..${L} for this model`);
-      const budget = budgetFlags(f);
-      const segments = Number(f.victimSegments);
-      const total = splits.length * attacks.length;
-      let done = 0;
-      const progress = overallProgress('sweep');
-      let result: SweepResult;
-      try {
-        result = await attackSweep({
-          splits, attacks: attacks as AttackName[], devicePart: (k) => splitModel(model, k).device, tokenizer, lm: model,
-          auxTexts: aux, victimTexts: victimSegments(victim, tokenizer, { maxTokens: budget.maxTokens ?? 32 }).slice(0, segments), budget, seed: Number(f.seed ?? 0), maxTokens: budget.maxTokens ?? 32,
-          onProgress: (p) => progress.update({ part: `k=${p.split} ${p.attack}`, fraction: (done + p.step / Math.max(1, p.totalSteps)) / total, detail: `${p.phase} loss ${p.loss.toFixed(3)}` }),
-          onResult: () => void done++,
-        });
-      } finally {
-        progress.stop();
-      }
-      if (f.json) return printJson(result);
-      process.stdout.write(`${formatSweep(result)}\n`);
+      const splitPoints = f.splits ? parseIntList(f.splits, '--splits') : defaultSplitPoints(ctx.model.config.nLayers);
+      result = await runSweep(ctx, { splitPoints, attacks, scenarios });
     } finally {
-      model.dispose();
+      progress.stop();
+      ctx.dispose();
     }
+    if (f.json) return printJson(sweepJson(result));
+    process.stdout.write(`${formatSweep(result)}\n`);
   });
 }

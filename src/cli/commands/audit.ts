@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseAuditConfig, parseDefenseArg, parseIntList, type AuditConfig, type AuditConfigInput } from '../../audit/config.js';
-import { runAudit } from '../../audit/run.js';
-import { writeReport } from '../../report/index.js';
-import { UsageError } from '../errors.js';
+import { UsageError, parseAuditConfig, runAudit, writeReport, type AuditConfig, type AuditConfigInput } from '../../index.js';
+import { parseDefenseArg, parseIntList } from './experiment_flags.js';
 import { log, printJson } from '../output.js';
 import { overallProgress } from '../progress.js';
 

@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseAuditConfig, type AuditConfigInput } from '../../audit/config.js';
-import { projectRoot } from '../../util/root.js';
-import { UsageError } from '../errors.js';
+import { UsageError, parseAuditConfig, projectRoot, type AuditConfigInput } from '../../index.js';
 import { auditAndReport } from './audit.js';
 
 /** The embedded default model: pretrained by the project on SpamAssassin ham (models/mail-llama/RECIPE.md). */

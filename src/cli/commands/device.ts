@@ -5,11 +5,8 @@ import cliProgress from 'cli-progress';
 import { UsageError } from '../errors.js';
 import { log, printJson } from '../output.js';
 import { numberFlag } from './generate.js';
-import { addLoRAOptions, asSplitUsage, loraSettings, wireDtypeFlag, type LoRAFlags } from './serve.js';
-import { InputError, loadTexts, parseTextSourceArg } from '../../data/index.js';
-import { DEFENSE_NAMES, isDefenseName, type DefenseSpec } from '../../defenses/registry.js';
-import { readTokenFile } from '../../split/server/token.js';
-import { DataError, DeviceRunError, SplitDevice, type FinetuneResult, type StepProgress } from '../../split/device/index.js';
+import { addLoRAOptions, loraSettings, wireDtypeFlag, type LoRAFlags } from './serve.js';
+import { loadTexts, parseTextSourceArg, DEFENSE_NAMES, isDefenseName, type DefenseSpec, readTokenFile, SplitDevice, type FinetuneResult, type StepProgress } from '../../index.js';
 
 interface DeviceFlags extends LoRAFlags {
   model: string;
@@ -23,6 +20,9 @@ interface DeviceFlags extends LoRAFlags {
   column?: string;
   limit?: string;
   finetune?: boolean;
+  full?: boolean;
+  evaluate?: boolean;
+  windows?: string;
   steps: string;
   batch: string;
   seq: string;
@@ -108,18 +108,21 @@ function finetuneReport(r: FinetuneResult, deviceId: string) {
 export function registerDevice(program: Command): void {
   const cmd = program
     .command('device')
-    .description('run the device side of split learning: loads only the embeddings and blocks [0, k) (+ the U-shape tail); split LoRA fine-tuning or split generation against `revertlm serve`')
+    .description('run the device side of split learning: loads only the embeddings and blocks [0, k) (+ the U-shape tail); split LoRA (or full) fine-tuning, split evaluation or split generation against `revertlm serve`')
     .requiredOption('--model <dir>', 'Hugging Face model directory (the same base model as the server)')
     .requiredOption('--split <k>', 'split point: this device runs the embeddings and blocks [0, k)')
     .option('--tail <m>', 'U-shape: also run the last m blocks, the head and the loss here (labels never leave the device)', '0')
     .requiredOption('--server <url>', 'server URL, ws://host:port or wss://host:port')
     .option('--token-file <file>', 'file holding the shared secret (required)')
-    .option('--data <source>', 'private training text: a text file, .jsonl/.csv, or spamassassin:<group> (needed for --finetune)')
+    .option('--data <source>', 'private training text: a text file, .jsonl/.csv, or spamassassin:<group> (needed for --finetune and --evaluate)')
     .option('--format <format>', 'read --data with this src/data format (lines, paragraphs, jsonl, csv, …)')
     .option('--field <path>', 'jsonl/json field holding the text')
     .option('--column <name|index>', 'csv/tsv column holding the text')
     .option('--limit <n>', 'use at most n texts')
     .option('--finetune', 'split LoRA fine-tuning on --data')
+    .option('--full', 'the device trains every parameter of its part (embeddings, blocks [0, k), the U-shape tail) instead of LoRA adapters; give it to --evaluate/--generate too, to load such a checkpoint')
+    .option('--evaluate', 'split evaluation of --data: each window (seeded order, as --finetune) sent once, the loss reported; uses the checkpoint in --checkpoint-dir')
+    .option('--windows <n>', 'with --evaluate: only the first n windows of the order')
     .option('--steps <n>', 'fine-tuning steps in total (a resumed run continues up to this)', '100')
     .option('--batch <b>', 'sequences per step', '4')
     .option('--seq <t>', 'tokens per sequence', '64')
@@ -143,27 +146,20 @@ export function registerDevice(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(async (f: DeviceFlags) => {
       const int = (flag: string, v: string, min: number) => numberFlag(flag, v, { integer: true, min })!;
-      if (!!f.finetune === (f.generate !== undefined)) throw new UsageError('choose one of --finetune and --generate <prompt>');
-      if (f.finetune && !f.data) throw new UsageError('--finetune needs --data <source>', 'e.g. --data private.txt');
+      if ([f.finetune, f.evaluate, f.generate !== undefined].filter(Boolean).length !== 1) throw new UsageError('choose one of --finetune, --evaluate and --generate <prompt>');
+      const readsData = f.finetune || f.evaluate;
+      if (readsData && !f.data) throw new UsageError(`${f.finetune ? '--finetune' : '--evaluate'} needs --data <source>`, 'e.g. --data private.txt');
+      if (f.windows !== undefined && !f.evaluate) throw new UsageError('--windows goes with --evaluate');
       if (f.greedy && (f.temperature !== undefined || f.topK !== undefined)) throw new UsageError('--greedy cannot be combined with --temperature or --top-k');
-      const token = await asSplitUsage(() => readTokenFile(f.tokenFile));
+      const token = readTokenFile(f.tokenFile);
       if (!/^wss?:\/\//.test(f.server)) throw new UsageError(`--server must be a ws:// or wss:// URL, got '${f.server}'`, 'e.g. --server ws://127.0.0.1:8765');
       if (f.ca && !existsSync(f.ca)) throw new UsageError(`--ca ${f.ca}: no such file`);
       const deviceId = f.deviceId ?? `device-${hostname().replace(/[^A-Za-z0-9_.:@-]/g, '-')}`.slice(0, 128);
       if (!/^[A-Za-z0-9_.:@-]{1,128}$/.test(deviceId)) throw new UsageError(`--device-id may hold letters, digits and _ . : @ - (at most 128), got '${deviceId}'`);
-      const texts = f.finetune
-        ? (() => {
-            try {
-              return loadTexts(parseTextSourceArg(f.data!, { format: f.format, field: f.field, column: f.column, limit: f.limit }));
-            } catch (e) {
-              if (e instanceof InputError) throw new UsageError(e.problem, e.hint);
-              throw e;
-            }
-          })()
-        : [];
+      const texts = readsData ? loadTexts(parseTextSourceArg(f.data!, { format: f.format, field: f.field, column: f.column, limit: f.limit })) : [];
       const options = {
         modelDir: f.model,
-        split: int('--split', f.split, 0),
+        splitPoint: int('--split', f.split, 0),
         tail: int('--tail', f.tail, 0),
         server: f.server,
         token,
@@ -171,6 +167,7 @@ export function registerDevice(program: Command): void {
         wireDtype: wireDtypeFlag('--wire-dtype', f.wireDtype),
         defense: parseDefense(f.defense, int('--defense-seed', f.defenseSeed, 0)),
         lora: loraSettings(f),
+        ...(f.full ? { trainable: 'full' as const } : {}),
         lr: numberFlag('--lr', f.lr, { min: 0 })!,
         checkpointDir: f.checkpointDir ?? null,
         checkpointEvery: int('--checkpoint-every', f.checkpointEvery, 1),
@@ -181,7 +178,7 @@ export function registerDevice(program: Command): void {
         log,
       };
       const run = async () => {
-        const device = await asDeviceUsage(() => new SplitDevice(options));
+        const device = new SplitDevice(options);
         try {
           if (f.finetune) {
             const steps = int('--steps', f.steps, 0);
@@ -194,12 +191,10 @@ export function registerDevice(program: Command): void {
             };
             process.on('SIGINT', onSigint);
             try {
-              const r = await asDeviceUsage(() =>
-                device.finetune({
-                  texts, steps, batch: int('--batch', f.batch, 1), seq: int('--seq', f.seq, 2),
-                  onStep: (p) => progress.update(p), shouldStop: () => stop,
-                }),
-              );
+              const r = await device.finetune({
+                texts, steps, batch: int('--batch', f.batch, 1), seq: int('--seq', f.seq, 2),
+                onStep: (p) => progress.update(p), shouldStop: () => stop,
+              });
               progress.stop();
               const report = finetuneReport(r, deviceId);
               if (f.json) printJson(report);
@@ -216,15 +211,24 @@ export function registerDevice(program: Command): void {
               progress.stop();
               process.off('SIGINT', onSigint);
             }
+          } else if (f.evaluate) {
+            const r = await device.evaluate({
+              texts, batch: int('--batch', f.batch, 1), seq: int('--seq', f.seq, 2),
+              ...(f.windows !== undefined ? { windows: int('--windows', f.windows, 1) } : {}),
+            });
+            if (f.json) {
+              printJson({
+                device_id: deviceId, loss: r.loss, losses: r.losses, windows: r.windows, bytes_up: r.bytesUp, bytes_down: r.bytesDown,
+                seconds: r.seconds, wire_dtype: r.wireDtype, reconnects: r.reconnects,
+              });
+            } else process.stdout.write(`evaluated ${r.windows} windows: loss ${r.loss.toFixed(4)}; up ${human(r.bytesUp)}, down ${human(r.bytesDown)}; ${r.seconds.toFixed(1)} s\n`);
           } else {
-            const r = await asDeviceUsage(() =>
-              device.generate({
-                prompt: f.generate!,
-                maxNewTokens: int('--max-new-tokens', f.maxNewTokens, 0),
-                temperature: f.greedy ? 0 : numberFlag('--temperature', f.temperature, { min: 0 }) ?? 1,
-                topK: numberFlag('--top-k', f.topK, { integer: true, min: 0 }) ?? 0,
-              }),
-            );
+            const r = await device.generate({
+              prompt: f.generate!,
+              maxNewTokens: int('--max-new-tokens', f.maxNewTokens, 0),
+              temperature: f.greedy ? 0 : numberFlag('--temperature', f.temperature, { min: 0 }) ?? 1,
+              topK: numberFlag('--top-k', f.topK, { integer: true, min: 0 }) ?? 0,
+            });
             if (f.json) {
               printJson({
                 device_id: deviceId, text: r.text, ids: r.ids, prompt_ids: r.promptIds, steps: r.perStep.length, bytes_up: r.bytesUp, bytes_down: r.bytesDown,
@@ -240,13 +244,3 @@ export function registerDevice(program: Command): void {
     });
 }
 
-async function asDeviceUsage<T>(fn: () => T | Promise<T>): Promise<T> {
-  return asSplitUsage(async () => {
-    try {
-      return await fn();
-    } catch (e) {
-      if (e instanceof DeviceRunError || e instanceof DataError) throw new UsageError(e.message, e.hint);
-      throw e;
-    }
-  });
-}

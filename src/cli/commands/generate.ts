@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { printJson } from '../output.js';
 import { UsageError } from '../errors.js';
-import { ModelError, generate, loadModel, loadTokenizer } from '../../models/index.js';
+import { generate, loadModel, loadTokenizer } from '../../index.js';
 
 interface GenerateFlags {
   model: string;
@@ -28,15 +28,6 @@ export function numberFlag(flag: string, v: string | undefined, o: { integer?: b
   return n;
 }
 
-/** Runs fn, turning model errors (bad directory, config, weights) into usage errors. */
-export async function asUsage<T>(fn: () => T | Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (e instanceof ModelError) throw new UsageError(e.message, e.hint);
-    throw e;
-  }
-}
 
 export function registerGenerate(program: Command): void {
   program
@@ -65,15 +56,14 @@ export function registerGenerate(program: Command): void {
       if (o.greedy && (o.temperature !== undefined || o.topK !== undefined || o.topP !== undefined)) {
         throw new UsageError('--greedy cannot be combined with --temperature, --top-k or --top-p', 'drop --greedy to sample');
       }
-      const result = await asUsage(async () => {
-        const tokenizer = loadTokenizer(f.model);
-        const model = loadModel(f.model);
-        try {
-          return await generate(model, tokenizer, f.prompt, o);
-        } finally {
-          model.dispose();
-        }
-      });
+      const tokenizer = loadTokenizer(f.model);
+      const model = loadModel(f.model);
+      let result;
+      try {
+        result = await generate(model, tokenizer, f.prompt, o);
+      } finally {
+        model.dispose();
+      }
       if (f.json) printJson({ model: f.model, prompt: f.prompt, promptIds: result.promptIds, ids: result.ids, text: result.text });
       else process.stdout.write(`${result.text}\n`);
     });

@@ -2,20 +2,8 @@ import type { Command } from 'commander';
 import { basename, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { printJson } from '../output.js';
-import { CaptureReader } from '../../split/capture/index.js';
 import { UsageError } from '../errors.js';
-import { InputError, loadTexts, parseTextSourceArg } from '../../data/index.js';
-import { loadModel, loadTokenizer, ModelError } from '../../models/index.js';
-import {
-  analyzeLeakage,
-  analyzeCapture,
-  hiddenFromCapture,
-  ESTIMATORS,
-  formatLeakageTable,
-  parseLayers,
-  type EstimatorName,
-  type LeakageProgress,
-} from '../../leakage/index.js';
+import { CaptureReader, loadTexts, parseTextSourceArg, loadModel, loadTokenizer, analyzeLeakage, analyzeCapture, hiddenFromCapture, ESTIMATORS, formatLeakageTable, parseLayers, type EstimatorName, type LeakageProgress } from '../../index.js';
 
 interface LeakageCliOptions {
   model?: string;
@@ -53,7 +41,6 @@ function readTexts(o: LeakageCliOptions): string[] {
     const source = parseTextSourceArg(o.data!, { format: o.format, field: o.field, column: o.column, separator: o.separator, limit: o.limit });
     return loadTexts(source);
   } catch (e) {
-    if (e instanceof InputError) throw new UsageError(e.problem, e.hint);
     throw e;
   }
 }
@@ -129,15 +116,9 @@ export function registerLeakage(program: Command): void {
       if (!o.model || !o.data) throw new UsageError('leakage needs --model and --data (or --capture DIR)', 'e.g. revertlm leakage --model DIR --data texts.txt');
       const texts = readTexts(o);
       if (texts.length === 0) throw new UsageError(`no texts in ${o.data}`, 'check the file and --format/--field');
-      let loaded;
-      try {
-        const tokenizer = loadTokenizer(o.model);
-        const model = loadModel(o.model);
-        loaded = { model, tokenizer, dispose: () => model.dispose() };
-      } catch (e) {
-        if (e instanceof ModelError) throw new UsageError(e.message, e.hint);
-        throw e;
-      }
+      const tokenizer = loadTokenizer(o.model);
+      const model = loadModel(o.model);
+      const loaded = { model, tokenizer, dispose: () => model.dispose() };
       const bar = progressBar();
       try {
         let layers: number[] | undefined;

@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { printJson, log } from '../output.js';
 import { UsageError } from '../errors.js';
-import { loadModel, loadTokenizer, sequenceNll } from '../../models/index.js';
-import { asUsage, numberFlag } from './generate.js';
+import { numberFlag } from './generate.js';
+import { loadModel, loadTokenizer, sequenceNll } from '../../index.js';
 
 interface PerplexityFlags {
   model: string;
@@ -28,7 +28,7 @@ export function registerPerplexity(program: Command): void {
       if (texts.length === 0) throw new UsageError(`--data ${f.data} has no non-empty lines`, 'one text per line');
       const window = numberFlag('--window', f.window, { integer: true, min: 2 });
       const stride = numberFlag('--stride', f.stride, { integer: true, min: 1 });
-      const r = await asUsage(() => {
+      const r = (() => {
         const tokenizer = loadTokenizer(f.model);
         const model = loadModel(f.model);
         try {
@@ -45,7 +45,7 @@ export function registerPerplexity(program: Command): void {
         } finally {
           model.dispose();
         }
-      });
+      })();
       if (r.tokens === 0) throw new UsageError('no token was scored (every text is a single token)', 'use longer texts');
       const meanNll = r.nll / r.tokens;
       const out = { model: f.model, data: f.data, texts: texts.length, tokens: r.tokens, meanNll, perplexity: Math.exp(meanNll), window: r.window, stride: r.stride };

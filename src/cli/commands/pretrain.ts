@@ -3,10 +3,8 @@ import { extname } from 'node:path';
 import cliProgress from 'cli-progress';
 import { printJson, log } from '../output.js';
 import { UsageError } from '../errors.js';
-import { asUsage, numberFlag } from './generate.js';
-import { InputError, loadTexts, parseTextSourceArg } from '../../data/index.js';
-import { readTextFile } from '../../data/load.js';
-import { pretrain, SettingsError, type PretrainProgress, type PretrainSettings } from '../../pretrain/index.js';
+import { numberFlag } from './generate.js';
+import { loadTexts, parseTextSourceArg, readTextFile, pretrain, DEFAULT_FAMILY, FAMILIES, familyChoices, type PretrainProgress, type PretrainSettings } from '../../index.js';
 
 interface PretrainFlags {
   data: string;
@@ -42,28 +40,23 @@ const STRUCTURED = new Set(['.jsonl', '.ndjson', '.json', '.csv', '.tsv', '.tab'
 /** The corpus: a plain text file is one document (layout kept); other sources go through src/data. */
 function readCorpus(f: PretrainFlags): string[] {
   const plain = !/^spamassassin(:|$)/i.test(f.data) && f.format === undefined && f.separator === undefined && !STRUCTURED.has(extname(f.data).toLowerCase());
-  try {
-    if (plain) {
-      if (f.field !== undefined || f.column !== undefined || f.limit !== undefined) {
-        throw new UsageError('--field, --column and --limit need a structured --data source or --format', 'e.g. --format lines to read one document per line');
-      }
-      const text = readTextFile(f.data);
-      if (text.trim() === '') throw new UsageError(`--data ${f.data} is empty`, 'pass a text file with content');
-      return [text];
+  if (plain) {
+    if (f.field !== undefined || f.column !== undefined || f.limit !== undefined) {
+      throw new UsageError('--field, --column and --limit need a structured --data source or --format', 'e.g. --format lines to read one document per line');
     }
-    return loadTexts(parseTextSourceArg(f.data, { format: f.format, field: f.field, column: f.column, separator: f.separator, limit: f.limit }));
-  } catch (e) {
-    if (e instanceof InputError) throw new UsageError(e.problem, e.hint);
-    throw e;
+    const text = readTextFile(f.data);
+    if (text.trim() === '') throw new UsageError(`--data ${f.data} is empty`, 'pass a text file with content');
+    return [text];
   }
+  return loadTexts(parseTextSourceArg(f.data, { format: f.format, field: f.field, column: f.column, separator: f.separator, limit: f.limit }));
 }
 
 function settingsFrom(f: PretrainFlags): Partial<PretrainSettings> {
-  if (f.family !== undefined && f.family !== 'llama' && f.family !== 'gpt2') throw new UsageError(`--family must be llama or gpt2, got '${f.family}'`);
+  if (f.family !== undefined && !FAMILIES.has(f.family)) throw new UsageError(`--family must be ${familyChoices()}, got '${f.family}'`);
   const int = (flag: string, v: string | undefined, min: number) => numberFlag(flag, v, { integer: true, min });
   const num = (flag: string, v: string | undefined) => numberFlag(flag, v, { min: 0 });
   const s: Partial<PretrainSettings> = {
-    family: f.family as PretrainSettings['family'] | undefined,
+    family: f.family,
     vocab: int('--vocab', f.vocab, 258),
     dModel: int('--d-model', f.dModel, 2),
     layers: int('--layers', f.layers, 1),
@@ -116,10 +109,13 @@ function progressReporter() {
   };
 }
 
+/** Help texts list what the registered families offer. */
+const families = () => [...FAMILIES.values()];
+
 export function registerPretrain(program: Command): void {
   program
     .command('pretrain')
-    .description('train a byte-level BPE tokenizer and a fresh Llama / GPT-2 model on a corpus; writes a Hugging Face model directory')
+    .description(`train a byte-level BPE tokenizer and a fresh ${families().map((f) => f.title).join(' / ')} model on a corpus; writes a Hugging Face model directory`)
     .requiredOption('--data <source>', 'corpus: a text file (one document), or a src/data source (file.jsonl, file.csv, spamassassin:<group>; see --format)')
     .requiredOption('--out <dir>', 'output directory (model, tokenizer, checkpoint/)')
     .option('--format <format>', 'read --data with this src/data format (lines, paragraphs, separated, jsonl, json, csv, tsv): one document per sample')
@@ -127,13 +123,13 @@ export function registerPretrain(program: Command): void {
     .option('--column <name|index>', 'csv/tsv column holding the text')
     .option('--separator <text>', 'split a text file into documents on this string')
     .option('--limit <n>', 'use at most n documents')
-    .option('--family <family>', 'llama or gpt2 (default llama)')
+    .option('--family <family>', `${familyChoices()} (default ${DEFAULT_FAMILY})`)
     .option('--vocab <n>', 'tokenizer vocabulary size (default 4096)')
     .option('--d-model <n>', 'hidden size (default 128)')
     .option('--layers <n>', 'transformer blocks (default 4)')
     .option('--heads <n>', 'attention heads (default 4)')
-    .option('--kv-heads <n>', 'key/value heads, Llama only (default: --heads)')
-    .option('--ff <n>', 'MLP width (default: Llama 8/3·d rounded up to 32, GPT-2 4·d)')
+    .option('--kv-heads <n>', `key/value heads, fewer than --heads only in ${families().filter((f) => f.groupedQuery).map((f) => f.title).join(', ')} (default: --heads)`)
+    .option('--ff <n>', `MLP width (default: ${families().map((f) => `${f.title} ${f.fresh.dFfRule}`).join(', ')})`)
     .option('--seq <n>', 'context length trained on (default 128)')
     .option('--batch <n>', 'sequences per step (default 16)')
     .option('--steps <n>', 'optimisation steps (default 1000)')
@@ -159,16 +155,9 @@ export function registerPretrain(program: Command): void {
       process.on('SIGINT', onSigint);
       let r;
       try {
-        r = await asUsage(async () => {
-          try {
-            return await pretrain({
-              texts, out: f.out, settings, resume: f.resume, log, shouldStop: () => stop,
-              onProgress: (p) => progress.update(p),
-            });
-          } catch (e) {
-            if (e instanceof SettingsError) throw new UsageError(e.message, e.hint);
-            throw e;
-          }
+        r = await pretrain({
+          texts, out: f.out, settings, resume: f.resume, log, shouldStop: () => stop,
+          onProgress: (p) => progress.update(p),
         });
       } finally {
         progress.stop();

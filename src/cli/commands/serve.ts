@@ -2,12 +2,8 @@ import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { log } from '../output.js';
-import { asUsage, numberFlag } from './generate.js';
-import { CaptureError } from '../../split/capture/format.js';
-import { FLOAT_WIRE_DTYPES, type FloatWireDType } from '../../split/protocol/dtypes.js';
-import { DEFAULT_LIMITS } from '../../split/protocol/limits.js';
-import { CheckpointError, SplitServer, TokenFileError, parseRate, readTokenFile, type LoRASettings } from '../../split/server/index.js';
-import { LORA_TARGETS } from '../../models/index.js';
+import { numberFlag } from './generate.js';
+import { FLOAT_WIRE_DTYPES, type FloatWireDType, DEFAULT_LIMITS, SplitServer, parseRate, readTokenFile, type LoRASettings, LORA_TARGETS } from '../../index.js';
 
 /** Flags both `serve` and `device` take for the adapters (they must agree on both sides). */
 export interface LoRAFlags {
@@ -32,19 +28,6 @@ export function loraSettings(f: LoRAFlags): LoRASettings {
   const bad = targets.filter((t) => !(LORA_TARGETS as readonly string[]).includes(t));
   if (!targets.length || bad.length) throw new UsageError(`--lora-targets: unknown projection(s) ${bad.join(', ') || '(none given)'}`, `choose from ${LORA_TARGETS.join(', ')}, e.g. --lora-targets q,v`);
   return { rank, alpha, targets, seed: numberFlag('--seed', f.seed, { integer: true, min: 0 })! };
-}
-
-/** Runs fn, turning the split runtime's user-facing errors into usage errors. */
-export async function asSplitUsage<T>(fn: () => T | Promise<T>): Promise<T> {
-  return asUsage(async () => {
-    try {
-      return await fn();
-    } catch (e) {
-      if (e instanceof TokenFileError || e instanceof CheckpointError) throw new UsageError(e.message, e.hint);
-      if (e instanceof CaptureError) throw new UsageError(e.message, 'choose a new --capture directory');
-      throw e;
-    }
-  });
 }
 
 export function wireDtypeFlag(flag: string, v: string): FloatWireDType {
@@ -105,35 +88,33 @@ export function registerServe(program: Command): void {
     .option('--idle-timeout <s>', 'close a connection whose device is silent this long', '900')
     .action(async (f: ServeFlags) => {
       const int = (flag: string, v: string, min: number) => numberFlag(flag, v, { integer: true, min })!;
-      const token = await asSplitUsage(() => readTokenFile(f.tokenFile));
+      const token = readTokenFile(f.tokenFile);
       if (!!f.cert !== !!f.key) throw new UsageError('--cert and --key go together', 'pass both to serve wss://, or neither for ws://');
       const perSecond = parseRate(f.rate);
       if (!(perSecond > 0)) throw new UsageError(`--rate must look like 50/s, got '${f.rate}'`);
       const wireDtypes = f.wireDtype.split(',').map((s) => wireDtypeFlag('--wire-dtype', s.trim()));
       const lora = loraSettings(f);
-      const server = await asSplitUsage(() =>
-        SplitServer.start({
-          modelDir: f.model,
-          split: int('--split', f.split, 0),
-          tail: int('--tail', f.tail, 0),
-          token,
-          host: f.host,
-          port: int('--port', f.port, 0),
-          tls: f.cert && f.key ? { cert: readPem('--cert', f.cert), key: readPem('--key', f.key) } : null,
-          captureDir: f.capture ?? null,
-          checkpointDir: f.checkpointDir ?? null,
-          checkpointEvery: int('--checkpoint-every', f.checkpointEvery, 0),
-          lora,
-          lr: numberFlag('--lr', f.lr, { min: 0 })!,
-          limits: { maxFrameBytes: int('--max-frame-bytes', f.maxFrameBytes, 1024) },
-          rate: { perSecond, burst: int('--burst', f.burst, 1) },
-          wireDtypes,
-          maxConnections: int('--max-connections', f.maxConnections, 1),
-          maxTokens: int('--max-tokens', f.maxTokens, 1),
-          idleTimeoutMs: int('--idle-timeout', f.idleTimeout, 1) * 1000,
-          log,
-        }),
-      );
+      const server = await SplitServer.start({
+        modelDir: f.model,
+        splitPoint: int('--split', f.split, 0),
+        tail: int('--tail', f.tail, 0),
+        token,
+        host: f.host,
+        port: int('--port', f.port, 0),
+        tls: f.cert && f.key ? { cert: readPem('--cert', f.cert), key: readPem('--key', f.key) } : null,
+        captureDir: f.capture ?? null,
+        checkpointDir: f.checkpointDir ?? null,
+        checkpointEvery: int('--checkpoint-every', f.checkpointEvery, 0),
+        lora,
+        lr: numberFlag('--lr', f.lr, { min: 0 })!,
+        limits: { maxFrameBytes: int('--max-frame-bytes', f.maxFrameBytes, 1024) },
+        rate: { perSecond, burst: int('--burst', f.burst, 1) },
+        wireDtypes,
+        maxConnections: int('--max-connections', f.maxConnections, 1),
+        maxTokens: int('--max-tokens', f.maxTokens, 1),
+        idleTimeoutMs: int('--idle-timeout', f.idleTimeout, 1) * 1000,
+        log,
+      });
       await new Promise<void>((resolve) => {
         let stopping = false;
         const stop = (signal: string) => {

@@ -4,6 +4,7 @@
 //   manifest.json       written atomically by finalize(); absent if the server stopped abruptly
 // A record is appended to the index only after its bytes are durable in a chunk, so every complete
 // index line points at complete data; a torn last line (crash mid-append) is ignored on read.
+import { RevertlmError } from '../../util/errors.js';
 import { z } from 'zod';
 import { FLOAT_WIRE_DTYPES, WIRE_DTYPES } from '../protocol/dtypes.js';
 import { MESSAGE_TYPES } from '../protocol/messages.js';
@@ -14,9 +15,7 @@ export const INDEX_FILE = 'index.jsonl';
 export const MANIFEST_FILE = 'manifest.json';
 export const chunkFile = (i: number) => `chunk-${String(i).padStart(6, '0')}.bin`;
 
-export class CaptureError extends Error {
-  override name = 'CaptureError';
-}
+export class CaptureError extends RevertlmError {}
 
 const count = z.int().nonnegative();
 

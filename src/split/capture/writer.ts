@@ -83,7 +83,7 @@ export class CaptureWriter {
     this.#meta = o.meta ?? {};
     mkdirSync(dir, { recursive: true });
     if (existsSync(join(dir, INDEX_FILE)) || existsSync(join(dir, MANIFEST_FILE)) || readdirSync(dir).some((f) => f.startsWith('chunk-'))) {
-      throw new CaptureError(`${dir} already holds a capture; choose a new directory`);
+      throw new CaptureError(`${dir} already holds a capture`, 'choose a new --capture directory');
     }
     this.#indexFd = openSync(join(dir, INDEX_FILE), 'wx');
     if (this.#durable) fsyncDir(dir);

@@ -2,17 +2,14 @@
 // EOS when the tokenizer has one), cut into windows of `seq` tokens, visited in a seeded order.
 // Batch i (0-based) is a pure function of (texts, seq, batch, seed, i), so a device that resumes
 // from step s continues with exactly the batches an uninterrupted run would have used.
+import { RevertlmError } from '../../util/errors.js';
 import { createHash } from 'node:crypto';
-import { seededShuffle } from '../../data/index.js';
+import { seededShuffle } from '../../util/prng.js';
+import { streamWindows } from '../../data/windows.js';
 import type { TextTokenizer } from '../../models/index.js';
 import { ids as idsTensor, type Tensor } from '../../torch/index.js';
 
-export class DataError extends Error {
-  override name = 'DataError';
-  constructor(message: string, readonly hint?: string) {
-    super(message);
-  }
-}
+export class DataError extends RevertlmError {}
 
 export class TokenWindows {
   readonly #windows: number[][];
@@ -22,11 +19,10 @@ export class TokenWindows {
 
   constructor(tokenizer: TextTokenizer, texts: readonly string[], readonly seq: number, readonly seed = 0) {
     if (!Number.isInteger(seq) || seq < 2) throw new DataError(`--seq must be an integer >= 2, got ${seq}`);
-    const stream: number[] = [];
-    for (const t of texts) stream.push(...tokenizer.encode(t, { addEos: true }));
-    const n = Math.floor(stream.length / seq);
+    const { windows, stream } = streamWindows(texts, tokenizer, seq);
+    const n = windows.length;
     if (n === 0) throw new DataError(`the data holds ${stream.length} tokens, fewer than one sequence of --seq ${seq}`, 'use more text or a smaller --seq');
-    this.#windows = Array.from({ length: n }, (_, i) => stream.slice(i * seq, (i + 1) * seq));
+    this.#windows = windows;
     this.#order = seededShuffle(Array.from({ length: n }, (_, i) => i), seed);
     const h = createHash('sha256');
     h.update(`${seq} ${seed} `);
@@ -41,6 +37,12 @@ export class TokenWindows {
   /** Rows of batch i (0-based): windows i·B, …, i·B + B - 1 of the order, wrapping around. */
   rows(i: number, batch: number): number[][] {
     return Array.from({ length: batch }, (_, j) => this.#windows[this.#order[(i * batch + j) % this.#windows.length]!]!);
+  }
+
+  /** The first n windows of the order, each once (evaluation visits them in batches of consecutive ones). */
+  ordered(n = this.count): number[][] {
+    if (!Number.isInteger(n) || n < 1) throw new DataError(`the number of windows must be a positive integer, got ${n}`);
+    return this.#order.slice(0, Math.min(n, this.count)).map((i) => this.#windows[i]!);
   }
 
   /** Batch i as token ids [batch, seq] (int64). */

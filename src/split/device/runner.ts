@@ -1,32 +1,33 @@
 // The device process (`revertlm device`): loads only the device part (and the U-shape tail),
-// trains its own LoRA adapters in split fine-tuning with the server training its own, or runs split
+// trains its own LoRA adapters (or, with trainable 'full', every parameter of its parts) in split
+// fine-tuning with the server training its own, runs split evaluation of its data, or split
 // generation with KV caches on both sides. It checkpoints its adapters, optimiser and step once the
 // server has acknowledged its own checkpoint of the same step, and when the link fails mid-step it
 // reconnects (bounded retries, exponential backoff) and resumes from that checkpoint.
+import { RevertlmError } from '../../util/errors.js';
 import { loadDevicePart, loadDeviceTail, loadTokenizer, type DeviceModel, type HFTokenizer, type ServerModel } from '../../models/index.js';
-import { DefendedDevice } from '../../defenses/defended_device.js';
-import { NoPeekDefense } from '../../defenses/nopeek.js';
-import { createDefense, type DefenseSpec } from '../../defenses/registry.js';
-import type { Defense } from '../../defenses/types.js';
-import { ids as idsTensor, optim, tidy } from '../../torch/index.js';
+import { createDefense, deviceHooks, type Defense, type DefenseSpec, type DeviceHooks } from '../../defenses/index.js';
+import { checkSplitPoint } from '../../models/split.js';
+import { ids as idsTensor, optim } from '../../torch/index.js';
 import type { FloatWireDType } from '../protocol/dtypes.js';
 import type { FrameLimits } from '../protocol/limits.js';
 import { DeviceSession, type DeviceSessionOptions } from '../session/device.js';
 import { RemoteError } from '../session/types.js';
 import { TransportClosedError, TransportTimeoutError, type Transport } from '../transport/transport.js';
-import { AdapterSet, checkLoRASettings, type LoRASettings } from '../server/adapters.js';
+import { AdapterSet, checkLoRASettings, type LoRASettings, type TrainableSet } from '../server/adapters.js';
 import { modelFingerprint } from '../server/fingerprint.js';
 import { CheckpointError, SnapshotStore, canonicalJson } from '../server/snapshots.js';
 import { captureState, disposeState, restoreState, type TrainState } from '../server/train_state.js';
 import { TokenWindows } from './batches.js';
 import { connectWebSocket } from './connect.js';
+import { PartParameters } from './part_parameters.js';
 
 export const DEVICE_CHECKPOINT_FORMAT = 'revertlm-split-device';
 
 export interface SplitDeviceOptions {
   modelDir: string;
   /** k: the device runs the embeddings and blocks [0, k). */
-  split: number;
+  splitPoint: number;
   /** m > 0: U-shape, the device also runs the last m blocks, the head and the loss. */
   tail?: number;
   /** ws:// or wss:// URL of the server. */
@@ -36,7 +37,12 @@ export interface SplitDeviceOptions {
   wireDtype?: FloatWireDType;
   defense?: DefenseSpec | null;
   lora: LoRASettings;
-  /** AdamW learning rate of the device's adapters. */
+  /**
+   * What the device trains: its LoRA adapters (default), or 'full': every parameter of its parts
+   * (embeddings, blocks [0, k) and the U-shape tail) in place. The server trains its adapters either way.
+   */
+  trainable?: DeviceTrainable;
+  /** AdamW learning rate of the device's adapters (or parameters). */
   lr: number;
   checkpointDir?: string | null;
   /** Checkpoint (both sides) every this many steps, and after the last. */
@@ -54,6 +60,8 @@ export interface SplitDeviceOptions {
   connect?: () => Promise<Transport>;
   log?: (line: string) => void;
 }
+
+export type DeviceTrainable = 'lora' | 'full';
 
 export interface StepProgress {
   step: number;
@@ -108,6 +116,30 @@ export interface FinetuneResult {
   interrupted: boolean;
 }
 
+export interface EvaluateOptions {
+  texts: readonly string[];
+  /** Windows per eval forward (the last batch may be smaller). */
+  batch: number;
+  seq: number;
+  /** Evaluate the first n windows of the seeded order, each once (default: all of them). */
+  windows?: number;
+  /** Seeds the window order (default: the LoRA seed, as fine-tuning). */
+  dataSeed?: number;
+}
+
+export interface EvaluateResult {
+  /** Loss of each eval forward (the server's, or the device's in the U-shape). */
+  losses: number[];
+  /** Mean loss over the windows. */
+  loss: number;
+  windows: number;
+  bytesUp: number;
+  bytesDown: number;
+  seconds: number;
+  wireDtype: FloatWireDType;
+  reconnects: number;
+}
+
 export interface GenerateRequest {
   prompt: string;
   maxNewTokens: number;
@@ -116,7 +148,7 @@ export interface GenerateRequest {
   topK?: number;
 }
 
-export interface GenerateResult {
+export interface DeviceGenerateResult {
   text: string;
   ids: number[];
   promptIds: number[];
@@ -136,16 +168,13 @@ interface DeviceCheckpointInfo {
   splitPoint: number;
   tailBlocks: number;
   lora: LoRASettings;
+  /** Absent for LoRA (checkpoints written before full fine-tuning existed have no such field). */
+  trainable?: 'full';
   defense: string | null;
   data: { digest: string; batch: number; seq: number } | null;
 }
 
-export class DeviceRunError extends Error {
-  override name = 'DeviceRunError';
-  constructor(message: string, readonly hint?: string) {
-    super(message);
-  }
-}
+export class DeviceRunError extends RevertlmError {}
 
 /** Errors a server reports that a later attempt may not meet (the others repeat: settings, protocol, data). */
 const RETRYABLE_REMOTE = new Set(['timeout', 'rate_limited', 'busy', 'shutting_down']);
@@ -163,29 +192,30 @@ export class SplitDevice {
   readonly tokenizer: HFTokenizer;
   readonly part: DeviceModel;
   readonly tailPart: ServerModel | null;
-  /** The device's adapters (device blocks and tail blocks), installed in the parts. */
-  readonly adapters: AdapterSet;
+  /** What the device trains, installed in the parts: its adapters (device and tail blocks), or every parameter with trainable 'full'. */
+  readonly adapters: TrainableSet;
   readonly optimizer: optim.AdamW | null;
   readonly defense: Defense | null;
-  readonly #o: SplitDeviceOptions & { tail: number; wireDtype: FloatWireDType };
+  readonly #o: SplitDeviceOptions & { tail: number; wireDtype: FloatWireDType; trainable: DeviceTrainable };
   readonly #store: SnapshotStore<DeviceCheckpointInfo> | null;
   #bytes = { up: 0, down: 0 };
 
   constructor(o: SplitDeviceOptions) {
     checkLoRASettings(o.lora);
-    this.#o = { ...o, tail: o.tail ?? 0, wireDtype: o.wireDtype ?? 'float32' };
+    this.#o = { ...o, tail: o.tail ?? 0, wireDtype: o.wireDtype ?? 'float32', trainable: o.trainable ?? 'lora' };
+    if (this.#o.trainable !== 'lora' && this.#o.trainable !== 'full') throw new DeviceRunError(`trainable must be 'lora' or 'full', got '${String(this.#o.trainable)}'`);
     this.fingerprint = modelFingerprint(o.modelDir);
     this.tokenizer = loadTokenizer(o.modelDir);
-    this.part = loadDevicePart(o.modelDir, o.split);
+    this.part = loadDevicePart(o.modelDir, o.splitPoint);
     let tail: ServerModel | null = null;
     try {
+      checkSplitPoint(this.part.config.nLayers, o.splitPoint, { tail: this.#o.tail });
       tail = this.#o.tail > 0 ? loadDeviceTail(o.modelDir, this.#o.tail) : null;
-      if (tail && o.split + this.#o.tail > this.part.config.nLayers) {
-        throw new DeviceRunError(`--split ${o.split} + --tail ${this.#o.tail} exceeds the model's ${this.part.config.nLayers} blocks`);
-      }
       this.part.requiresGrad_(false);
       tail?.requiresGrad_(false);
-      this.adapters = AdapterSet.merge([AdapterSet.seeded(this.part, o.lora), ...(tail ? [AdapterSet.seeded(tail, o.lora)] : [])]);
+      this.adapters = this.#o.trainable === 'full'
+        ? new PartParameters([{ prefix: 'device', module: this.part }, ...(tail ? [{ prefix: 'tail', module: tail }] : [])])
+        : AdapterSet.merge([AdapterSet.seeded(this.part, o.lora), ...(tail ? [AdapterSet.seeded(tail, o.lora)] : [])]);
       this.adapters.install();
       this.optimizer = this.adapters.size ? new optim.AdamW(this.adapters.parameters(), { lr: o.lr }) : null;
       this.defense = o.defense ? createDefense(o.defense) : null;
@@ -235,7 +265,7 @@ export class SplitDevice {
     let failures = 0;
     let reconnects = 0;
     let interrupted = false;
-    const extraLoss = this.#extraLoss();
+    const hooks = deviceHooks(this.part, this.defense);
 
     try {
       while (step < f.steps && !interrupted) {
@@ -243,7 +273,7 @@ export class SplitDevice {
         let transport: Transport | null = null;
         try {
           transport = await this.#connect();
-          session = new DeviceSession(this.#sessionOptions(transport, step + 1, extraLoss));
+          session = new DeviceSession(this.#sessionOptions(transport, step + 1, hooks));
           await session.connect();
           while (step < f.steps) {
             const ids = windows.batch(step, f.batch);
@@ -305,15 +335,40 @@ export class SplitDevice {
     };
   }
 
-  /** Split generation of one prompt (the device's adapters from its checkpoint, when there is one). */
-  async generate(g: GenerateRequest): Promise<GenerateResult> {
+  /** Split evaluation: the first `windows` windows of the data (seeded order), each sent once as an eval forward. */
+  async evaluate(e: EvaluateOptions): Promise<EvaluateResult> {
     const o = this.#o;
     const t0 = performance.now();
-    const resumed = this.#resume(this.#info(null), () => undefined);
-    if (resumed) {
-      this.#log(`using the device adapters of the checkpoint at step ${resumed.step}`);
-      disposeState(resumed.state);
-    }
+    if (!Number.isInteger(e.batch) || e.batch < 1) throw new DeviceRunError(`--batch must be a positive integer, got ${e.batch}`);
+    if (e.seq > this.part.config.maxPositions) throw new DeviceRunError(`--seq ${e.seq} exceeds the model's ${this.part.config.maxPositions} positions`);
+    this.#fromCheckpoint();
+    const windows = new TokenWindows(this.tokenizer, e.texts, e.seq, e.dataSeed ?? o.lora.seed).ordered(e.windows);
+    const { value: losses, reconnects } = await this.#withSession(async (session) => {
+      const out: number[] = [];
+      for (let i = 0; i < windows.length; i += e.batch) {
+        const ids = idsTensor(windows.slice(i, i + e.batch));
+        try {
+          const r = await session.evaluate({ ids, withLoss: true });
+          r.logits.dispose();
+          out.push(r.loss ?? NaN);
+        } finally {
+          ids.dispose();
+        }
+      }
+      return out;
+    });
+    const rows = losses.map((_, i) => Math.min(e.batch, windows.length - i * e.batch));
+    return {
+      losses, loss: losses.reduce((a, l, i) => a + l * rows[i]!, 0) / windows.length, windows: windows.length,
+      bytesUp: this.#bytes.up, bytesDown: this.#bytes.down, seconds: (performance.now() - t0) / 1000, wireDtype: o.wireDtype, reconnects,
+    };
+  }
+
+  /** Split generation of one prompt (the device's adapters from its checkpoint, when there is one). */
+  async generate(g: GenerateRequest): Promise<DeviceGenerateResult> {
+    const o = this.#o;
+    const t0 = performance.now();
+    this.#fromCheckpoint();
     const tok = this.tokenizer;
     let promptIds = tok.encode(g.prompt);
     if (!promptIds.length && tok.bosTokenId !== null) promptIds = [tok.bosTokenId];
@@ -321,33 +376,54 @@ export class SplitDevice {
     const room = this.part.config.maxPositions - promptIds.length;
     if (room < 1) throw new DeviceRunError(`the prompt has ${promptIds.length} tokens; the model handles ${this.part.config.maxPositions} positions`);
     const maxNewTokens = Math.min(g.maxNewTokens, room);
+    const { value, reconnects } = await this.#withSession(async (session, transport) => {
+      const ids = idsTensor([promptIds]);
+      let out: number[][];
+      try {
+        out = await session.generate(ids, { maxNewTokens, temperature: g.temperature ?? 1, topK: g.topK ?? 0, eosTokenId: tok.eosTokenId });
+      } finally {
+        ids.dispose();
+      }
+      const perStep = [...transport.stats.perStep.entries()].filter(([s]) => s > 0).sort((a, b) => a[0] - b[0]).map(([, b]) => ({ up: b.sent, down: b.received }));
+      return { newIds: out[0]!, perStep };
+    });
+    const { newIds, perStep } = value;
+    // Decoded in context, as models/generate does (alone, a continuation can lose its leading space).
+    const decode = (x: number[]) => tok.decode(x, { skipSpecialTokens: true });
+    const before = decode(promptIds);
+    const all = decode([...promptIds, ...newIds]);
+    return {
+      text: all.startsWith(before) ? all.slice(before.length) : decode(newIds), ids: newIds, promptIds,
+      bytesUp: this.#bytes.up, bytesDown: this.#bytes.down,
+      perStep, seconds: (performance.now() - t0) / 1000, wireDtype: o.wireDtype, reconnects,
+    };
+  }
+
+  /** Loads the device's trained state from its checkpoint, when there is one (evaluation and generation). */
+  #fromCheckpoint(): void {
+    const resumed = this.#resume(this.#info(null), () => undefined);
+    if (resumed) {
+      this.#log(`using the device ${this.#o.trainable === 'full' ? 'parameters' : 'adapters'} of the checkpoint at step ${resumed.step}`);
+      disposeState(resumed.state);
+    }
+  }
+
+  /**
+   * Runs fn in one session (connect, hello, fn, bye); on a lost link, reconnects with backoff and
+   * runs fn again from the start in a new session.
+   */
+  async #withSession<T>(fn: (session: DeviceSession, transport: Transport) => Promise<T>): Promise<{ value: T; reconnects: number }> {
     let failures = 0;
     let reconnects = 0;
     for (;;) {
       let transport: Transport | null = null;
       try {
         transport = await this.#connect();
-        const session = new DeviceSession(this.#sessionOptions(transport, 1, null));
+        const session = new DeviceSession(this.#sessionOptions(transport, 1, { ...deviceHooks(this.part, this.defense), extraLoss: null }));
         await session.connect();
-        const ids = idsTensor([promptIds]);
-        let out: number[][];
-        try {
-          out = await session.generate(ids, { maxNewTokens, temperature: g.temperature ?? 1, topK: g.topK ?? 0, eosTokenId: tok.eosTokenId });
-        } finally {
-          ids.dispose();
-        }
+        const value = await fn(session, transport);
         await session.close('done');
-        const perStep = [...transport.stats.perStep.entries()].filter(([s]) => s > 0).sort((a, b) => a[0] - b[0]).map(([, b]) => ({ up: b.sent, down: b.received }));
-        const newIds = out[0]!;
-        // Decoded in context, as models/generate does (alone, a continuation can lose its leading space).
-        const decode = (x: number[]) => tok.decode(x, { skipSpecialTokens: true });
-        const before = decode(promptIds);
-        const all = decode([...promptIds, ...newIds]);
-        return {
-          text: all.startsWith(before) ? all.slice(before.length) : decode(newIds), ids: newIds, promptIds,
-          bytesUp: this.#bytes.up + transport.stats.sent.bytes, bytesDown: this.#bytes.down + transport.stats.received.bytes,
-          perStep, seconds: (performance.now() - t0) / 1000, wireDtype: o.wireDtype, reconnects,
-        };
+        return { value, reconnects };
       } catch (e) {
         const { delay, retries } = this.#retryAfter(e, ++failures);
         reconnects++;
@@ -384,7 +460,8 @@ export class SplitDevice {
   #info(data: DeviceCheckpointInfo['data']): DeviceCheckpointInfo {
     const o = this.#o;
     return {
-      deviceId: o.deviceId, modelFingerprint: this.fingerprint, splitPoint: o.split, tailBlocks: o.tail, lora: o.lora,
+      deviceId: o.deviceId, modelFingerprint: this.fingerprint, splitPoint: o.splitPoint, tailBlocks: o.tail, lora: o.lora,
+      ...(o.trainable === 'full' ? { trainable: 'full' as const } : {}),
       defense: o.defense ? `${o.defense.name}:${o.defense.level}` : null, data,
     };
   }
@@ -400,7 +477,9 @@ export class SplitDevice {
     if (!store || !idx) return null;
     const saved = idx.info;
     const same = (k: keyof DeviceCheckpointInfo) => canonicalJson(saved[k]) === canonicalJson(info[k]);
-    const keys: (keyof DeviceCheckpointInfo)[] = info.data ? ['deviceId', 'modelFingerprint', 'splitPoint', 'tailBlocks', 'lora', 'defense', 'data'] : ['deviceId', 'modelFingerprint', 'splitPoint', 'tailBlocks', 'lora'];
+    const keys: (keyof DeviceCheckpointInfo)[] = info.data
+      ? ['deviceId', 'modelFingerprint', 'splitPoint', 'tailBlocks', 'lora', 'trainable', 'defense', 'data']
+      : ['deviceId', 'modelFingerprint', 'splitPoint', 'tailBlocks', 'lora', 'trainable'];
     const differ = keys.filter((k) => !same(k));
     if (differ.length) {
       throw new CheckpointError(
@@ -428,25 +507,16 @@ export class SplitDevice {
     return { step, state };
   }
 
-  #extraLoss(): DeviceSessionOptions['extraLoss'] {
-    const d = this.defense;
-    if (!(d instanceof NoPeekDefense)) return null;
-    const part = this.part;
-    // E is recomputed from the ids: the same values the forward used (the embeddings are frozen).
-    return ({ ids, attentionMask, hidden }) => tidy(() => d.penalty(part.embed(ids), hidden, attentionMask));
-  }
-
-  #sessionOptions(transport: Transport, firstStep: number, extraLoss: DeviceSessionOptions['extraLoss']): DeviceSessionOptions {
+  #sessionOptions(transport: Transport, firstStep: number, hooks: DeviceHooks): DeviceSessionOptions {
     const o = this.#o;
-    const d = this.defense;
     return {
       transport,
-      part: d?.stage === 'embeddings' ? new DefendedDevice(this.part, d) : this.part,
+      part: hooks.part,
       tail: this.tailPart ? { model: this.tailPart, blocks: o.tail } : null,
       optimizer: this.optimizer,
       wireDtype: o.wireDtype,
-      defense: d?.stage === 'activations' ? (h) => d.apply(h) : null,
-      extraLoss,
+      defense: hooks.send,
+      extraLoss: hooks.extraLoss,
       deviceId: o.deviceId,
       authToken: o.token,
       modelFingerprint: this.fingerprint,

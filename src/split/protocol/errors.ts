@@ -1,6 +1,7 @@
 // Every way a frame can be refused. Decoders throw ProtocolError and nothing else, so a transport
 // can turn any bad input into an `error` message for the peer instead of crashing.
 
+import { RevertlmError } from '../../util/errors.js';
 export const PROTOCOL_ERROR_CODES = [
   'bad_magic',
   'unsupported_version',
@@ -19,7 +20,7 @@ export const PROTOCOL_ERROR_CODES = [
 
 export type ProtocolErrorCode = (typeof PROTOCOL_ERROR_CODES)[number];
 
-export class ProtocolError extends Error {
+export class ProtocolError extends RevertlmError {
   override name = 'ProtocolError';
   constructor(
     readonly code: ProtocolErrorCode,

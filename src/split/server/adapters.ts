@@ -29,6 +29,25 @@ export interface BlockHolder extends Module {
   readonly blocks: readonly (Module & { readonly index: number })[];
 }
 
+/**
+ * What a side trains, as checkpoints, rollback and the optimiser see it: named tensors with load,
+ * install and dispose. LoRA adapters (AdapterSet) by default; a device may also train every
+ * parameter of its part (PartParameters in src/split/device).
+ */
+export interface TrainableSet {
+  readonly size: number;
+  /** Trainable tensors by name (checkpoint keys). */
+  named(): [string, Tensor][];
+  parameters(): Tensor[];
+  /** Copies values in (every tensor must be present with its shape); checks everything before writing. */
+  load(values: ReadonlyMap<string, Tensor>): void;
+  zeroGrad(): void;
+  /** Makes the part's forward use (and train) these tensors. */
+  install(): void;
+  /** Frees what the set owns (never the part's own parameters). */
+  dispose(): void;
+}
+
 export interface AdapterEntry {
   /** Dotted name of the adapted projection in the part, e.g. 'layers.3.attn.q'. */
   name: string;
@@ -53,7 +72,7 @@ function blockTargets(block: Module, targets: ReadonlySet<string>): [string, LoR
 }
 
 /** A device's (or a side's) adapters: LoRA modules by projection, outside the part's own modules. */
-export class AdapterSet {
+export class AdapterSet implements TrainableSet {
   #installed = false;
   private constructor(readonly entries: readonly AdapterEntry[]) {}
 

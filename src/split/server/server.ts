@@ -24,7 +24,7 @@ import { captureState, disposeState, type TrainState } from './train_state.js';
 export interface SplitServerOptions {
   modelDir: string;
   /** k: the device runs blocks [0, k). */
-  split: number;
+  splitPoint: number;
   /** m: U-shape tail blocks kept on the device (0 = head on the server). */
   tail?: number;
   /** The shared device token (see readTokenFile). */
@@ -34,6 +34,8 @@ export interface SplitServerOptions {
   port?: number;
   tls?: { cert: Buffer | string; key: Buffer | string } | null;
   captureDir?: string | null;
+  /** fsync every capture record (default true; false only for throwaway in-process captures). */
+  captureDurable?: boolean;
   checkpointDir?: string | null;
   /** Also save each device's state every N confirmed steps (0: on checkpoint requests and session ends only). */
   checkpointEvery?: number;
@@ -93,14 +95,14 @@ export class SplitServer {
     this.#o = { ...o, tail: o.tail ?? 0, limits, rate: o.rate ?? DEFAULT_RATE, wireDtypes: o.wireDtypes ?? FLOAT_WIRE_DTYPES };
     this.#checkToken = tokenChecker(o.token);
     this.fingerprint = modelFingerprint(o.modelDir);
-    this.part = loadServerPart(o.modelDir, o.split, this.#o.tail);
+    this.part = loadServerPart(o.modelDir, o.splitPoint, this.#o.tail);
     try {
       // The base is shared by every device and never trained.
       this.part.requiresGrad_(false);
       this.#template = AdapterSet.seeded(this.part, o.lora);
       this.#templateState = captureState(this.#template, null);
       this.#capture = o.captureDir
-        ? new CaptureWriter(o.captureDir, { meta: { model: o.modelDir, modelFingerprint: this.fingerprint, splitPoint: o.split, tailBlocks: this.#o.tail, serverId: this.#serverId } })
+        ? new CaptureWriter(o.captureDir, { durable: o.captureDurable ?? true, meta: { model: o.modelDir, modelFingerprint: this.fingerprint, splitPoint: o.splitPoint, tailBlocks: this.#o.tail, serverId: this.#serverId } })
         : null;
     } catch (e) {
       this.part.dispose();
@@ -135,7 +137,7 @@ export class SplitServer {
       throw e;
     }
     s.#log('listening', {
-      url: s.url, model: o.modelDir, split: o.split, tail: s.#o.tail, fingerprint: s.fingerprint,
+      url: s.url, model: o.modelDir, split: o.splitPoint, tail: s.#o.tail, fingerprint: s.fingerprint,
       capture: o.captureDir ?? undefined, checkpoints: o.checkpointDir ?? undefined,
     });
     return s;
@@ -323,7 +325,7 @@ export class SplitServer {
     try {
       let st = this.#devices.get(id);
       if (!st) {
-        const info: ServerStateInfo = { deviceId: id, modelFingerprint: this.fingerprint, splitPoint: this.#o.split, tailBlocks: this.#o.tail, lora: this.#o.lora };
+        const info: ServerStateInfo = { deviceId: id, modelFingerprint: this.fingerprint, splitPoint: this.#o.splitPoint, tailBlocks: this.#o.tail, lora: this.#o.lora };
         st = DeviceState.open({
           deviceId: id, base: this.part, template: this.#template, templateState: this.#templateState, lr: this.#o.lr, info,
           dir: this.#o.checkpointDir ? join(this.#o.checkpointDir, deviceDir(id)) : null,

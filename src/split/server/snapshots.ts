@@ -3,6 +3,7 @@
 // writes the safetensors file atomically, then state.json atomically, then deletes files the new
 // index no longer lists; a crash at any point leaves the previous index and its files intact.
 // Used by the server (one store per device id) and by the device.
+import { RevertlmError } from '../../util/errors.js';
 import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { SafetensorsFile, saveSafetensors, writeFileAtomic, type Tensor } from '../../torch/index.js';
@@ -29,12 +30,7 @@ export interface SnapshotIndex<I> {
   extra?: unknown;
 }
 
-export class CheckpointError extends Error {
-  override name = 'CheckpointError';
-  constructor(message: string, readonly hint?: string) {
-    super(message);
-  }
-}
+export class CheckpointError extends RevertlmError {}
 
 /** JSON with object keys sorted at every level, so equal settings compare equal whatever built them. */
 export function canonicalJson(x: unknown): string {

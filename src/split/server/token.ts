@@ -1,14 +1,10 @@
 // The shared secret devices authenticate with: read from a file on both sides, compared in constant
 // time (SHA-256 digests of equal length through crypto.timingSafeEqual).
+import { RevertlmError } from '../../util/errors.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 
-export class TokenFileError extends Error {
-  override name = 'TokenFileError';
-  constructor(message: string, readonly hint?: string) {
-    super(message);
-  }
-}
+export class TokenFileError extends RevertlmError {}
 
 const MAX_TOKEN_BYTES = 4096;
 

@@ -2,7 +2,7 @@
 // that outlive later steps (for rollback, resume and checkpoints), and their safetensors form.
 import { keep, noGrad, tidy, type Tensor } from '../../torch/index.js';
 import type { Optimizer } from '../../torch/optim/index.js';
-import type { AdapterSet } from './adapters.js';
+import type { TrainableSet } from './adapters.js';
 
 export interface TrainState {
   adapters: Map<string, Tensor>;
@@ -20,7 +20,7 @@ function copyInto(prev: Tensor | undefined, src: Tensor): Tensor {
 }
 
 /** Copies the live state; reuses the buffers of `into` (which it returns) when given. */
-export function captureState(adapters: AdapterSet, opt: Optimizer | null, into?: TrainState): TrainState {
+export function captureState(adapters: Pick<TrainableSet, 'named'>, opt: Optimizer | null, into?: TrainState): TrainState {
   const out: TrainState = into ?? { adapters: new Map(), optim: null };
   const names = new Set<string>();
   for (const [name, t] of adapters.named()) {
@@ -42,7 +42,7 @@ export function captureState(adapters: AdapterSet, opt: Optimizer | null, into?:
 }
 
 /** Makes the live adapters and optimiser equal to `s` (optimiser slots absent from `s` are reset, gradients cleared). */
-export function restoreState(adapters: AdapterSet, opt: Optimizer | null, s: TrainState): void {
+export function restoreState(adapters: Pick<TrainableSet, 'load' | 'zeroGrad'>, opt: Optimizer | null, s: TrainState): void {
   adapters.load(s.adapters);
   // An abandoned step may have left gradients behind (e.g. a backward whose optimiser step never came).
   adapters.zeroGrad();

@@ -59,7 +59,7 @@ export interface StepResult {
   extraLoss?: number;
 }
 
-export interface GenerateOptions {
+export interface SplitGenerateOptions {
   maxNewTokens: number;
   temperature?: number;
   topK?: number;
@@ -229,7 +229,7 @@ export class DeviceSession {
    * each new token costs one generate_step round trip. Prompts in a batch must have equal length.
    * Returns the new token ids of each sequence.
    */
-  async generate(ids: Tensor, g: GenerateOptions): Promise<number[][]> {
+  async generate(ids: Tensor, g: SplitGenerateOptions): Promise<number[][]> {
     const o = this.#ready();
     if (!o.part.newCache) throw new SessionError('unsupported', 'the device part has no KV cache (newCache)');
     if (o.tail && !o.tail.model.newCache) throw new SessionError('unsupported', 'the device tail has no KV cache (newCache)');

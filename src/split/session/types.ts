@@ -1,5 +1,6 @@
 // What the split sessions need from the model parts: the slices of the model contract
 // (src/models/types.ts) they call, so the real DevicePart / ServerPart fit, and so do tiny test modules.
+import { RevertlmError } from '../../util/errors.js';
 import type { Tensor } from '../../torch/index.js';
 import type { DevicePart, KVCache, ServerPart } from '../../models/types.js';
 
@@ -50,7 +51,7 @@ export type SessionErrorCode =
   | 'internal';
 
 /** A protocol-level rule of the session was broken (by this side's caller or by the peer). */
-export class SessionError extends Error {
+export class SessionError extends RevertlmError {
   override name = 'SessionError';
   constructor(readonly code: SessionErrorCode, message: string) {
     super(`${code}: ${message}`);
@@ -58,7 +59,7 @@ export class SessionError extends Error {
 }
 
 /** The peer reported an error and closed the session. */
-export class RemoteError extends Error {
+export class RemoteError extends RevertlmError {
   override name = 'RemoteError';
   constructor(readonly code: string, readonly remoteMessage: string) {
     super(`peer reported ${code}: ${remoteMessage}`);

@@ -1,6 +1,7 @@
 // A Transport moves messages with tensors between the device and the server. Every implementation
 // goes through encodeFrame/decodeFrame (FramedTransport below), so the byte counts are the real
 // frame sizes and the training logic is the same line for line whatever carries the bytes.
+import { RevertlmError } from '../../util/errors.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { decodeFrame, encodeFrame, type AnyFrame, type TensorInputs } from '../protocol/frame.js';
 import { resolveLimits, type FrameLimits } from '../protocol/limits.js';
@@ -48,12 +49,8 @@ export interface Transport {
   close(reason?: string): Promise<void>;
 }
 
-export class TransportClosedError extends Error {
-  override name = 'TransportClosedError';
-}
-export class TransportTimeoutError extends Error {
-  override name = 'TransportTimeoutError';
-}
+export class TransportClosedError extends RevertlmError {}
+export class TransportTimeoutError extends RevertlmError {}
 
 /** Frames the peer may have in flight before it is considered to be flooding. */
 const MAX_QUEUED = 64;

@@ -4,7 +4,7 @@
 // position of every sequence), the same rule as collectPairs' repeated contexts.
 import type { CaptureReader, RecordFilter } from '../split/capture/index.js';
 import { cat, keep, noGrad, tensor, tidy, type Tensor } from '../torch/index.js';
-import type { HiddenCapture } from './pairs.js';
+import type { HiddenCapture } from '../leakage/index.js';
 
 export interface CaptureHiddenOptions {
   /** Records to read (device, session, phase, ...). */

@@ -2,7 +2,7 @@
 // applies a defense before sending. Each text is scored as one sequence of up to maxTokens tokens.
 import { F, ids as idsTensor, noGrad, tidy } from '../torch/index.js';
 import type { DevicePart, ServerPart, TextTokenizer } from '../models/types.js';
-import type { Defense } from './types.js';
+import { deviceHooks, type Defense } from '../defenses/index.js';
 
 export interface SplitPerplexityOptions {
   maxTokens?: number;
@@ -18,6 +18,7 @@ export function splitPerplexity(
   o: SplitPerplexityOptions = {},
 ): { perplexity: number; nll: number; tokens: number } {
   const maxTokens = Math.min(o.maxTokens ?? 128, device.config.maxPositions);
+  const hooks = deviceHooks(device, defense);
   let nll = 0;
   let count = 0;
   for (const text of texts) {
@@ -25,12 +26,8 @@ export function splitPerplexity(
     if (ids.length < 2) continue;
     nll += noGrad(() =>
       tidy(() => {
-        const x = idsTensor([ids]);
-        let e = device.embed(x);
-        if (defense?.stage === 'embeddings') e = defense.apply(e, { embeddingMatrix: device.embeddingMatrix });
-        let h = device.forwardEmbeds(e).hidden;
-        if (defense?.stage === 'activations') h = defense.apply(h);
-        const logits = server.forward(h).output.select(0, 0);
+        const h = hooks.part.forward(idsTensor([ids])).hidden;
+        const logits = server.forward(hooks.send ? hooks.send(h) : h).output.select(0, 0);
         const lp = F.logSoftmax(logits.narrow(0, 0, ids.length - 1), -1);
         return F.nllLoss(lp, idsTensor(ids.slice(1)), { reduction: 'sum' }).item();
       }),

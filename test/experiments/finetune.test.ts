@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as torch from '../../src/torch/index.js';
 import { namedLoRAParameters, randomModel, type ModelConfig, type TextTokenizer } from '../../src/models/index.js';
-import { GaussianDefense, NoPeekDefense, distanceCorrelation, finetuneSegments, nopeekFinetune, splitFinetune, type SplitFinetuneOptions, type SplitFinetuneResult } from '../../src/defenses/index.js';
+import { GaussianDefense, NoPeekDefense, distanceCorrelation } from '../../src/defenses/index.js';
+import { defendedFinetune, finetuneSegments, splitFinetune, type SplitFinetuneOptions, type SplitFinetuneResult } from '../../src/experiments/index.js';
 
 /** UTF-8 bytes as tokens: enough for a self-contained fine-tuning test. */
 const bytes: TextTokenizer = {
@@ -29,7 +30,7 @@ const HELD_OUT = sentences(12, 2);
 let loads = 0;
 const base: Omit<SplitFinetuneOptions, 'defense' | 'texts'> = {
   loadModel: () => (loads++, randomModel(CONFIG, 3)),
-  tokenizer: bytes, split: 2, steps: 12, batchSize: 6, maxTokens: 32,
+  tokenizer: bytes, splitPoint: 2, steps: 12, batchSize: 6, maxTokens: 32,
   lora: { rank: 4, alpha: 8, targets: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] }, lr: 1e-2, seed: 5,
 };
 
@@ -93,10 +94,14 @@ test('splitFinetune: a large NoPeek weight lowers dCor(embeddings, activations) 
   }
 });
 
-test('nopeekFinetune: the routine tradeoff() takes; it refuses other defenses', async () => {
-  const ft = nopeekFinetune({ ...base, steps: 2 });
+test('defendedFinetune: the routine the trade-off takes; only a defense with a training loss adds a penalty', async () => {
+  const ft = defendedFinetune({ ...base, steps: 2 });
   const parts = await ft(new NoPeekDefense(1), TRAIN);
   assert.equal(parts.device.splitPoint, 2);
+  assert.equal(parts.penalties.length, 2, 'NoPeek adds its device-side loss every step');
   parts.dispose();
-  await assert.rejects(ft(new GaussianDefense({ level: 1 }), TRAIN), /NoPeek/);
+  const noisy = await ft(new GaussianDefense({ level: 1, seed: 1 }), TRAIN);
+  assert.equal(noisy.penalties.length, 0, 'an inference-time defense has no training loss');
+  assert.ok(noisy.losses.every(Number.isFinite));
+  noisy.dispose();
 });

@@ -1,26 +1,30 @@
-// Split LoRA fine-tuning under a training-time defense (NoPeek), in-process but through the real
-// split runtime: a DeviceSession and a ServerSession over an InProcessTransport, so every step is
-// encoded, decoded and accounted exactly as it would be on a network. The NoPeek penalty
-// λ·dCor(E, H_k) is a device-side term of the objective (DeviceSession's extraLoss): the server
-// never sees it, only the activations it shapes.
-import { mulberry32 } from '../data/prng.js';
-import { dispose, ids as idsTensor, optim, tensor, tidy, type Tensor } from '../torch/index.js';
-import { applyLoRA, loraParameters, splitModel, type ServerModel, type Transformer, type TextTokenizer } from '../models/index.js';
+// Split LoRA fine-tuning, in-process but through the real split runtime: a DeviceSession and a
+// ServerSession over an InProcessTransport, so every step is encoded, decoded and accounted exactly
+// as it would be on a network. A training-time defense (NoPeek) adds its device-side term to the
+// objective (DeviceSession's extraLoss): the server never sees it, only the activations it shapes.
+import { dispose, optim, type Tensor } from '../torch/index.js';
+import { applyLoRA, loraParameters, splitModel, type DevicePart, type ServerPart, type ServerModel, type Transformer, type TextTokenizer } from '../models/index.js';
 import { DeviceSession, InProcessTransport, ServerSession, type CaptureWriter, type FloatWireDType } from '../split/index.js';
-import { NoPeekDefense } from './nopeek.js';
-import type { FinetunedParts } from './tradeoff.js';
-import type { Defense } from './types.js';
+import { deviceHooks, type Defense } from '../defenses/index.js';
+import { epochBatches, padBatch, textWindows } from '../data/windows.js';
+
+/** A fine-tuned device part and server part (they share one model: dispose() frees it). */
+export interface FinetunedParts {
+  device: DevicePart;
+  server: ServerPart;
+  dispose(): void;
+}
 
 export interface SplitFinetuneOptions {
   /** Builds a fresh base model; called once per run, so the caller's own model is never modified. */
   loadModel: () => Transformer | Promise<Transformer>;
   tokenizer: TextTokenizer;
   /** Split point k: the device runs the embeddings and blocks [0, k). */
-  split: number;
+  splitPoint: number;
   /** Training text (victim domain); each text is cut into segments of up to maxTokens tokens. */
   texts: readonly string[];
-  /** NoPeek penalty on the device's objective; null = plain split fine-tuning. */
-  defense?: NoPeekDefense | null;
+  /** A defense on the device (its training loss, if any, joins the device's objective); null = none. */
+  defense?: Defense | null;
   steps: number;
   batchSize?: number;
   maxTokens?: number;
@@ -51,44 +55,9 @@ export interface SplitFinetuneResult extends FinetunedParts {
 
 const FINGERPRINT = 'splitFinetune';
 
-/** Deterministic PRNG for the batch order. */
-const prng = mulberry32;
-
-/** Token segments of 2..maxTokens tokens from the texts. */
+/** Token segments of 2..maxTokens tokens from the texts (each text encoded as the tokenizer does by default). */
 export function finetuneSegments(tokenizer: TextTokenizer, texts: readonly string[], maxTokens: number): number[][] {
-  const out: number[][] = [];
-  for (const t of texts) {
-    const ids = tokenizer.encode(t);
-    for (let i = 0; i < ids.length; i += maxTokens) {
-      const seg = ids.slice(i, i + maxTokens);
-      if (seg.length >= 2) out.push(seg);
-    }
-  }
-  return out;
-}
-
-/** Batches of segments in a seeded order, reshuffled each epoch; right-padded with an attention mask. */
-function* batches(segments: number[][], batchSize: number, pad: number, seed: number): Generator<{ ids: Tensor; mask: Tensor }> {
-  const rand = prng(seed);
-  let order: number[] = [];
-  for (;;) {
-    const rows: number[][] = [];
-    while (rows.length < batchSize) {
-      if (!order.length) {
-        order = segments.map((_, i) => i);
-        for (let i = order.length - 1; i > 0; i--) {
-          const j = Math.floor(rand() * (i + 1));
-          [order[i], order[j]] = [order[j]!, order[i]!];
-        }
-      }
-      rows.push(segments[order.pop()!]!);
-    }
-    const T = Math.max(...rows.map((r) => r.length));
-    yield {
-      ids: idsTensor(rows.map((r) => [...r, ...new Array<number>(T - r.length).fill(pad)])),
-      mask: tensor(rows.flatMap((r) => Array.from({ length: T }, (_, t) => (t < r.length ? 1 : 0))), [rows.length, T], { dtype: 'int64' }),
-    };
-  }
+  return textWindows(texts, tokenizer, { size: maxTokens, minLength: 2, tokenizerDefaults: true });
 }
 
 /**
@@ -111,7 +80,7 @@ export async function splitFinetune(o: SplitFinetuneOptions): Promise<SplitFinet
     if (o.steps > 0 && !segments.length) throw new Error('no fine-tuning text with at least two tokens');
     applyLoRA(model, { rank: lora.rank, alpha: lora.alpha, targets: lora.targets, seed });
     const tailBlocks = o.tail ?? 0;
-    const { device, server, deviceTail } = splitModel(model, o.split, tailBlocks);
+    const { device, server, deviceTail } = splitModel(model, o.splitPoint, tailBlocks);
     const tail = deviceTail ?? null;
     const adamw = (ps: Tensor[]) => {
       if (!ps.length) return null;
@@ -121,25 +90,24 @@ export async function splitFinetune(o: SplitFinetuneOptions): Promise<SplitFinet
     };
     const devOpt = adamw([...loraParameters(device), ...(tail ? loraParameters(tail) : [])]);
     const srvOpt = adamw(loraParameters(server));
-    const defense = o.defense ?? null;
+    const hooks = deviceHooks(device, o.defense ?? null);
 
     const [dt, st] = InProcessTransport.pair();
     const served = new ServerSession({
       transport: st, part: server, headOnServer: !tail, ...(tail ? { tailBlocks } : {}), optimizer: srvOpt, modelFingerprint: FINGERPRINT, capture: o.capture ?? null,
     }).serve();
     const session = new DeviceSession({
-      transport: dt, part: device, tail: tail ? { model: tail, blocks: tailBlocks } : null, optimizer: devOpt, deviceId: 'finetune', modelFingerprint: FINGERPRINT, wireDtype: o.wireDtype ?? 'float32',
-      // E is recomputed from the ids: the same values the forward used (the embeddings are frozen).
-      extraLoss: defense ? ({ ids, attentionMask, hidden }) => tidy(() => defense.penalty(device.embed(ids), hidden, attentionMask)) : null,
+      transport: dt, part: hooks.part, tail: tail ? { model: tail, blocks: tailBlocks } : null, optimizer: devOpt, deviceId: 'finetune', modelFingerprint: FINGERPRINT, wireDtype: o.wireDtype ?? 'float32',
+      defense: hooks.send, extraLoss: hooks.extraLoss,
     });
     const losses: number[] = [];
     const penalties: number[] = [];
     try {
       await session.connect();
       const pad = o.tokenizer.padTokenId ?? o.tokenizer.eosTokenId ?? 0;
-      const it = batches(segments, batchSize, pad, seed);
+      const order = epochBatches(segments.length, batchSize, seed);
       for (let i = 0; i < o.steps; i++) {
-        const b = it.next().value!;
+        const b = padBatch((order.next().value as number[]).map((r) => segments[r]!), pad);
         try {
           const r = await session.trainStep({ ids: b.ids, attentionMask: b.mask });
           losses.push(r.loss);
@@ -170,12 +138,9 @@ export async function splitFinetune(o: SplitFinetuneOptions): Promise<SplitFinet
 }
 
 /**
- * The fine-tuning routine tradeoff() takes for NoPeek: each call fine-tunes a fresh model on
- * `texts` with the given defense, everything else from `base`.
+ * The fine-tuning routine tradeoff() takes for training-time defenses: each call fine-tunes a fresh
+ * model on `texts` with the given defense on the device, everything else from `base`.
  */
-export function nopeekFinetune(base: Omit<SplitFinetuneOptions, 'defense' | 'texts'>): (defense: Defense, texts: readonly string[]) => Promise<FinetunedParts> {
-  return (defense, texts) => {
-    if (!(defense instanceof NoPeekDefense)) return Promise.reject(new Error(`split fine-tuning takes a NoPeek defense, got '${defense.name}'`));
-    return splitFinetune({ ...base, defense, texts });
-  };
+export function defendedFinetune(base: Omit<SplitFinetuneOptions, 'defense' | 'texts'>): (defense: Defense, texts: readonly string[]) => Promise<SplitFinetuneResult> {
+  return (defense, texts) => splitFinetune({ ...base, defense, texts });
 }

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { liveTensors, manualSeed, randn, tensor, tidy } from '../../src/torch/index.js';
 import { CaptureReader, CaptureWriter, tensorToWire, type CaptureContext, type Message } from '../../src/split/index.js';
-import { analyzeCapture, hiddenFromCapture } from '../../src/leakage/index.js';
+import { analyzeCapture } from '../../src/leakage/index.js';
+import { hiddenFromCapture } from '../../src/experiments/index.js';
 
 const fwd = (step: number): Message => ({ type: 'forward', session: 's', step, seq: step, phase: 'train' });
 const ctx = (splitPoint: number): CaptureContext => ({ deviceId: 'dev', splitPoint, tailBlocks: null, wireDtype: 'float32' });

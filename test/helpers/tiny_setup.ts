@@ -1,8 +1,8 @@
-// A tiny model directory and text files for end-to-end audit tests (seconds, not minutes).
+// A tiny model directory and text files for end-to-end experiment and audit tests (seconds, not minutes).
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mailSentences, writeTinyLlama } from '../helpers/tiny_model.js';
+import { mailSentences, writeTinyLlama } from './tiny_model.js';
 
 export function tinyAuditSetup(): { dir: string; model: string; aux: string; victim: string } {
   const dir = mkdtempSync(join(tmpdir(), 'revertlm-audit-'));

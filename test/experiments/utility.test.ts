@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tidy } from '../../src/torch/index.js';
 import { loadModel, loadTokenizer, splitModel, sequenceNll } from '../../src/models/index.js';
-import { createDefense, splitPerplexity } from '../../src/defenses/index.js';
+import { createDefense } from '../../src/defenses/index.js';
+import { splitPerplexity } from '../../src/experiments/index.js';
 import { sharedPath, SHARED_MISSING } from '../helpers/shared.js';
 
 const texts = ['Once upon a time, there was a little girl named Lily.', 'The cat sat on the mat and looked at the big red ball.'];

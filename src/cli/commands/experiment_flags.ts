@@ -1,0 +1,157 @@
+// The flags every experiment command shares (text sets, victim sample, budget, seed) and how they
+// become an experiment context spec.
+import type { Command } from 'commander';
+import {
+  KNOWLEDGE_LEVELS, PERSONALIZE_MODES, SCENARIO_PRESETS, UsageError, isScenarioPreset, resolveScenario,
+  type BudgetSpec, type ContextSpec, type Knowledge, type PersonalizeMode, type Scenario, type ScenarioPreset, type TextSetSpec,
+} from '../../index.js';
+
+export interface TextFlags {
+  aux?: string;
+  victim?: string;
+  field?: string;
+  column?: string;
+  format?: string;
+  victimFormat?: string;
+}
+
+export interface BudgetFlags {
+  steps?: string;
+  examples?: string;
+  batchSize?: string;
+  maxTokens?: string;
+}
+
+export interface ExperimentFlags extends TextFlags, BudgetFlags {
+  model: string;
+  victimSegments?: string;
+  seed?: string;
+}
+
+export function intFlag(v: string, name: string, min = 0): number {
+  const n = Number(v);
+  if (!/^\s*-?\d+\s*$/.test(v) || !Number.isSafeInteger(n) || n < min) throw new UsageError(`${name} must be an integer >= ${min}, got '${v}'`, `e.g. ${name} ${Math.max(min, 1)}`);
+  return n;
+}
+
+/** Text-format options of --aux/--victim. */
+export function addTextOptions(cmd: Command): Command {
+  return cmd
+    .option('--field <path>', 'JSON(L) field holding the text')
+    .option('--column <name>', 'CSV/TSV column holding the text')
+    .option('--format <format>', 'text format of both sets (lines, paragraphs, jsonl, json, csv, tsv); default: from the extension')
+    .option('--victim-format <format>', 'text format of the victim set only');
+}
+
+/** The attack training budget options shared by attack, attack-sweep and tradeoff. */
+export function addBudgetOptions(cmd: Command): Command {
+  return cmd
+    .option('--steps <n>', 'optimiser steps per trained part (default: each attack\'s own)')
+    .option('--examples <n>', 'auxiliary training sequences')
+    .option('--batch-size <n>', 'sequences per step')
+    .option('--max-tokens <n>', 'tokens per sequence, BOS included (default 32)');
+}
+
+export function budgetFlags(f: BudgetFlags): Partial<BudgetSpec> {
+  return {
+    ...(f.steps ? { steps: intFlag(f.steps, '--steps', 1) } : {}),
+    ...(f.examples ? { examples: intFlag(f.examples, '--examples', 1) } : {}),
+    ...(f.batchSize ? { batchSize: intFlag(f.batchSize, '--batch-size', 1) } : {}),
+    ...(f.maxTokens ? { maxTokens: intFlag(f.maxTokens, '--max-tokens', 2) } : {}),
+  };
+}
+
+export function textSet(f: TextFlags, which: 'aux' | 'victim'): TextSetSpec | null {
+  const source = f[which];
+  if (!source) return null;
+  const column = f.column === undefined ? undefined : /^\d+$/.test(f.column) ? Number(f.column) : f.column;
+  return { source, field: f.field, column, format: which === 'victim' ? (f.victimFormat ?? f.format) : f.format };
+}
+
+/** The context spec of an experiment command's flags. */
+export function contextSpec(f: ExperimentFlags): ContextSpec {
+  const budget = budgetFlags(f);
+  return {
+    model: f.model,
+    aux: textSet(f, 'aux'),
+    victim: textSet(f, 'victim'),
+    ...(f.victimSegments !== undefined ? { victimSegments: intFlag(f.victimSegments, '--victim-segments', 1) } : {}),
+    budget,
+    seed: f.seed !== undefined ? intFlag(f.seed, '--seed') : 0,
+  };
+}
+
+/** "1..4" or "1,3,5" → [1,2,3,4] / [1,3,5]. */
+export function parseIntList(s: string, what: string): number[] {
+  const range = /^(\d+)\.\.(\d+)$/.exec(s.trim());
+  if (range) {
+    const a = Number(range[1]), b = Number(range[2]);
+    if (a > b) throw new UsageError(`${what} range '${s}' is empty`, 'write e.g. 1..4');
+    return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+  }
+  const xs = s.split(',').map((x) => Number(x.trim()));
+  if (!xs.length || xs.some((x) => !Number.isInteger(x) || x < 0)) throw new UsageError(`${what} '${s}' is not a list of integers`, 'write e.g. 1,2,3 or 1..4');
+  return xs;
+}
+
+/** "gaussian:0,0.5,1@2" → {name, levels, split}. */
+export function parseDefenseArg(s: string): { name: string; levels: number[]; split?: number } {
+  const m = /^([a-z]+):([0-9.,\s]+)(?:@(\d+))?$/.exec(s.trim());
+  if (!m) throw new UsageError(`cannot read defense '${s}'`, 'write NAME:LEVEL,LEVEL,...[@SPLIT], e.g. gaussian:0,0.5,1@2');
+  const levels = m[2]!.split(',').filter((x) => x.trim() !== '').map(Number);
+  if (levels.some((x) => !Number.isFinite(x))) throw new UsageError(`defense '${s}' has a level that is not a number`);
+  return { name: m[1]!, levels, ...(m[3] ? { split: Number(m[3]) } : {}) };
+}
+
+export interface ScenarioFlags {
+  scenarios?: string;
+  personalize?: string;
+  personalizeSteps?: string;
+  personalizeLr?: string;
+  personalizeRank?: string;
+  personalizeTargets?: string;
+  knowledge?: string;
+  wireDtype?: string;
+  capturePhase?: string;
+}
+
+/** The scenario options of sweep, attack, trade-off and audit. */
+export function addScenarioOptions(cmd: Command, defaults: readonly ScenarioPreset[]): Command {
+  return cmd
+    .option('--scenarios <list>', `named scenarios side by side: ${Object.keys(SCENARIO_PRESETS).join(', ')} (default ${defaults.join(',')})`)
+    .option('--personalize <mode>', `one scenario from flags: the victim's device is ${PERSONALIZE_MODES.join(' | ')} (LoRA r8 on q,v, lr 1e-3, 1000 steps by default; full: lr 1e-4, 300 steps)`)
+    .option('--personalize-steps <n>', 'device fine-tuning steps on the victim\'s text')
+    .option('--personalize-lr <x>', 'device learning rate')
+    .option('--personalize-rank <r>', 'rank of the device\'s private LoRA adapters')
+    .option('--personalize-targets <list>', 'projections the adapters sit on, e.g. q,v or q,k,v,o,gate,up,down')
+    .option('--knowledge <level>', `what the attacker knows of the device: ${KNOWLEDGE_LEVELS.join(' | ')} (default: exact without personalization, pretrained with it)`)
+    .option('--wire-dtype <dtype>', 'precision of the hidden states on the wire: float32 | float16 | bfloat16 (default float32)')
+    .option('--capture-phase <phase>', 'after (the personalized device\'s traffic, default) | training (the fine-tuning traffic)');
+}
+
+/** The scenarios the flags ask for: one built from the scenario flags, else the named ones. */
+export function scenariosFrom(f: ScenarioFlags, defaults: readonly ScenarioPreset[]): Scenario[] {
+  const custom = f.personalize ?? f.personalizeSteps ?? f.personalizeLr ?? f.personalizeRank ?? f.personalizeTargets ?? f.knowledge ?? f.wireDtype ?? f.capturePhase;
+  if (custom !== undefined) {
+    if (f.scenarios) throw new UsageError('--scenarios names preset scenarios; the --personalize/--knowledge/--wire-dtype/--capture-phase flags build one', 'use one or the other');
+    const num = (flag: string, v: string | undefined) => (v === undefined ? undefined : Number(v));
+    const p = {
+      ...(f.personalize ? { mode: f.personalize as PersonalizeMode } : f.personalizeSteps || f.personalizeLr || f.personalizeRank || f.personalizeTargets ? { mode: 'lora' as const } : {}),
+      ...(f.personalizeSteps !== undefined ? { steps: intFlag(f.personalizeSteps, '--personalize-steps') } : {}),
+      ...(f.personalizeLr !== undefined ? { lr: num('--personalize-lr', f.personalizeLr) } : {}),
+      ...(f.personalizeRank !== undefined ? { rank: intFlag(f.personalizeRank, '--personalize-rank', 1) } : {}),
+      ...(f.personalizeTargets !== undefined ? { targets: f.personalizeTargets.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
+    };
+    return [resolveScenario({
+      personalize: p,
+      ...(f.knowledge ? { knowledge: f.knowledge as Knowledge } : {}),
+      ...(f.wireDtype ? { wireDtype: f.wireDtype as Scenario['wireDtype'] } : {}),
+      ...(f.capturePhase ? { capturePhase: f.capturePhase as Scenario['capturePhase'] } : {}),
+    }, 'scenario flags')];
+  }
+  const names = f.scenarios ? f.scenarios.split(',').map((s) => s.trim()).filter(Boolean) : [...defaults];
+  return names.map((n) => {
+    if (!isScenarioPreset(n)) throw new UsageError(`unknown scenario '${n}'`, `choose from ${Object.keys(SCENARIO_PRESETS).join(', ')}, or build one with --personalize/--knowledge/--wire-dtype`);
+    return resolveScenario(SCENARIO_PRESETS[n], n);
+  });
+}

@@ -1,0 +1,32 @@
+// The text sets of an experiment (the attacker's auxiliary text, the victim's private text): one
+// schema, validated at the edge, and one loader.
+import { z } from 'zod';
+import { loadTexts, parseTextSourceArg, InputError } from '../data/index.js';
+
+export const textSetSchema = z.object({
+  /** A file (.txt lines/paragraphs, .jsonl, .json, .csv, .tsv) or `spamassassin:<group>`. */
+  source: z.string().min(1),
+  field: z.string().optional(),
+  /** Force a format (lines, paragraphs, separated, jsonl, json, csv, tsv); default: from the extension. */
+  format: z.string().optional(),
+  /** With format 'separated': the separator, e.g. <|endoftext|>. */
+  separator: z.string().optional(),
+  column: z.union([z.string(), z.number().int()]).optional(),
+  /** Samples to use at most. */
+  limit: z.number().int().positive().optional(),
+});
+
+export type TextSetSpec = z.infer<typeof textSetSchema>;
+
+/** Loads one text set; problems name the set and say how to fix them. */
+export function loadTextSet(which: 'aux' | 'victim' | 'references', s: TextSetSpec): string[] {
+  let texts: string[];
+  try {
+    texts = loadTexts(parseTextSourceArg(s.source, { field: s.field, column: s.column, format: s.format, separator: s.separator, limit: s.limit, minChars: 8 }));
+  } catch (e) {
+    if (e instanceof InputError) throw new InputError(`${which} set: ${e.message}`, e.hint);
+    throw e;
+  }
+  if (!texts.length) throw new InputError(`the ${which} set ${s.source} holds no samples`, 'check the file and --field/--column');
+  return texts;
+}

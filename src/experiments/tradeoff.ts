@@ -1,0 +1,123 @@
+// The privacy–utility trade-off of one defense at one split point. For every level: utility is the
+// split model's perplexity on held-out victim-domain text under the defense; privacy is what each
+// attack recovers from the defended victim traffic, by a naive attacker (trained on clean auxiliary
+// activations) and by an adaptive one (trained with the same defense applied to its auxiliary data,
+// as BiSR's noise-aware training), so no defense looks stronger than it is.
+import { ids, noGrad, tidy } from '../torch/index.js';
+import { loadModel, type DevicePart, type TextTokenizer } from '../models/index.js';
+import type { AttackName, ServerKnowledge } from '../attacks/index.js';
+import { SCENARIO_PRESETS, resolveScenario, type Scenario } from './scenario.js';
+import { createDefense, DefendedDevice, type Defense, type DefenseName } from '../defenses/index.js';
+import type { ExperimentContext } from './context.js';
+import { runAttack, scenarioReport, type ScenarioReport } from './attack.js';
+import { defendedFinetune } from './finetune.js';
+import { splitPerplexity } from './utility.js';
+import { WorkCounter } from './progress.js';
+
+export interface TradeoffOptions {
+  splitPoint: number;
+  /** The scenario the device runs in; each level adds the defense to it (default: exact). */
+  scenario?: Scenario;
+  defense: DefenseName;
+  levels: number[];
+  attacks: AttackName[];
+  /** Split LoRA fine-tuning steps of training-time defenses (NoPeek). */
+  finetuneSteps?: number;
+}
+
+export interface AttackerScore {
+  rougeL: number;
+  exact_windows: number;
+  pii: number | null;
+}
+
+export interface TradeoffLevelResult {
+  level: number;
+  perplexity: number;
+  epsilon: number | null;
+  /** Drift of the victim's device at this level (a training-time defense changes it). */
+  drift: number;
+  attacks: Record<string, { naive: AttackerScore; adaptive: AttackerScore }>;
+}
+
+export interface TradeoffResult {
+  defense: DefenseName;
+  split: number;
+  scenario: ScenarioReport;
+  levels: TradeoffLevelResult[];
+}
+
+/** RMS of the clean activations H_k over auxiliary text: the unit of a Gaussian level. */
+export function activationRms(device: DevicePart, tokenizer: TextTokenizer, texts: readonly string[], maxTokens = 32): number {
+  let sum = 0;
+  let n = 0;
+  for (const t of texts.slice(0, 64)) {
+    const seq = tokenizer.encode(t).slice(0, maxTokens);
+    if (!seq.length) continue;
+    sum += noGrad(() => tidy(() => device.forward(ids([seq])).hidden.square().sum().item()));
+    n += seq.length * device.config.dModel;
+  }
+  if (!n) throw new Error('no auxiliary text to calibrate the activation RMS on');
+  return Math.sqrt(sum / n);
+}
+
+/** The scenario a defense level runs in: the device applies the defense (and, for a training-time one, fine-tunes with it). */
+export function defendedScenario(scenario: Scenario, defense: DefenseName, level: number, finetuneSteps: number): Scenario {
+  const training = createDefense({ name: defense, level }).stage === 'training';
+  if (!training) return { ...scenario, defense: level === 0 ? null : { name: defense, level } };
+  // NoPeek changes training: an unpersonalized device fine-tunes (LoRA) under the penalty, level 0 included,
+  // so every level's utility and traffic come after the same fine-tuning budget.
+  const personalize = scenario.personalize.mode === 'none' ? { ...scenario.personalize, mode: 'lora' as const, steps: finetuneSteps } : scenario.personalize;
+  return { ...scenario, personalize, defense: { name: defense, level } };
+}
+
+export async function runTradeoff(ctx: ExperimentContext, o: TradeoffOptions): Promise<TradeoffResult> {
+  const k = o.splitPoint;
+  const { device, server } = ctx.parts(k);
+  const aux = ctx.requireAux();
+  const victim = ctx.requireVictim();
+  if (!victim.utility.length) throw new Error('the trade-off needs held-out victim text for utility (create the context with holdOut)');
+  const scenario = o.scenario ?? resolveScenario(SCENARIO_PRESETS.exact, 'exact');
+  const finetuneSteps = o.finetuneSteps ?? 60;
+  const rms = activationRms(device, ctx.tokenizer, aux.texts, ctx.maxTokens);
+  const make = (level: number, seed: number): Defense => createDefense({ name: o.defense, level, seed, rms, dim: device.config.dModel });
+  const finetune = defendedFinetune({ loadModel: () => loadModel(ctx.modelDir), tokenizer: ctx.tokenizer, splitPoint: k, steps: finetuneSteps, maxTokens: Math.max(ctx.maxTokens, 64), seed: ctx.seed });
+  const work = new WorkCounter(ctx.progress, o.levels.length * o.attacks.length * 2);
+  const out: TradeoffResult = { defense: o.defense, split: k, scenario: scenarioReport(scenario), levels: [] };
+  for (const level of o.levels) {
+    // The adaptive attacker's simulation draws noise independent of the device's.
+    const attackerDefense = make(level, ctx.seed * 1000 + 2);
+    const training = attackerDefense.stage === 'training';
+    const atLevel = defendedScenario(scenario, o.defense, level, finetuneSteps);
+    const traffic = await ctx.traffic(k, atLevel);
+    const ppl = splitPerplexity(traffic.victimPart, server, ctx.tokenizer, victim.utility, training ? null : make(level, ctx.seed * 1000 + 1), { maxTokens: Math.max(ctx.maxTokens, 64) });
+    const priv = attackerDefense.privacy();
+    const row: TradeoffLevelResult = { level, perplexity: ppl.perplexity, epsilon: priv && Number.isFinite(priv.epsilon) ? priv.epsilon : null, drift: traffic.drift, attacks: {} };
+    // The naive attacker knows what the scenario says; the adaptive one also trains on auxiliary
+    // activations with the defense simulated (fresh noise every batch) while its white-box steps keep
+    // the clean part — for NoPeek, a device part it fine-tuned itself on its own text with the same penalty.
+    const adaptive = {
+      key: `adaptive:${o.defense}:${level}`,
+      knowledge: training
+        ? () => ({ device: attackerTuned! })
+        : (base: ServerKnowledge) => ({ trafficDevice: new DefendedDevice(base.device, attackerDefense) }),
+    };
+    const attackerTuned = training
+      ? (await ctx.memo(`nopeek-attacker|${k}|${level}`, () => finetune(attackerDefense, aux.texts), (t) => t.dispose())).device
+      : null;
+    for (const name of o.attacks) {
+      const score = async (who: 'naive' | 'adaptive') => {
+        const r = await runAttack(ctx, { attack: name, splitPoint: k, scenario: atLevel, examples: 0, progress: work.unit(), ...(who === 'adaptive' ? { adaptive } : {}) });
+        work.finish(`${o.defense}=${level}`, `${who} ${name}: ${r.scores ? `ROUGE-L ${r.scores.rougeL.toFixed(3)}` : 'not applicable'}`);
+        return r.scores ? { rougeL: r.scores.rougeL, exact_windows: r.scores.exact_windows, pii: r.scores.pii } : null;
+      };
+      const naive = await score('naive');
+      // At level 0 an inference-time defense is the identity, so the adaptive attacker is the naive one.
+      const adapt = !training && level === 0 ? naive : await score('adaptive');
+      if (!training && level === 0) work.finish(`${o.defense}=${level}`, `adaptive ${name}: as naive`);
+      if (naive && adapt) row.attacks[name] = { naive, adaptive: adapt };
+    }
+    out.levels.push(row);
+  }
+  return out;
+}

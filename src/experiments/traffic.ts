@@ -1,0 +1,124 @@
+// The victim's traffic in a scenario, and what the attacker knows. The victim's device is set up as
+// the scenario says (pretrained, or personalized on the victim's own text through the split runtime,
+// in-process), then the server's capture of what it sent — each window exactly as it crossed the
+// wire, defense and wire precision included — is what the attacks read. The evaluator keeps the
+// windows' token ids and text; the measured drift says how far the device moved from the pretrained part.
+import { randomModel, splitModel, type DevicePart, type Transformer } from '../models/index.js';
+import type { InterceptSource, ServerKnowledge } from '../attacks/index.js';
+import type { ExperimentContext } from './context.js';
+import { personalizeDevice, type PersonalizedDevice } from './personalize.js';
+import { scoredCapture } from './references.js';
+import { hiddenDrift } from './drift.js';
+import { deviceKey, type Scenario } from './scenario.js';
+import type { ProgressSink } from './progress.js';
+
+/** How the scored windows were chosen: every result carries it. */
+export interface WindowSampling {
+  /** Windows scored. */
+  segments: number;
+  /** Windows they were drawn from. */
+  of: number;
+  method: 'seeded uniform sample' | 'last fine-tuning steps';
+  seed: number;
+  /** Tokens per window. */
+  maxTokens: number;
+}
+
+export interface ScenarioTraffic {
+  readonly scenario: Scenario;
+  readonly splitPoint: number;
+  /** The victim's device part as it sends (personalized when the scenario says so), undefended. */
+  readonly victimPart: DevicePart;
+  /** The evaluator's side, in capture order: each captured window's token ids and text. */
+  readonly referenceIds: readonly number[][];
+  readonly references: readonly string[];
+  /** How the windows were chosen. */
+  readonly sampling: WindowSampling;
+  /** ‖H_victim − H_pretrained‖ / ‖H_pretrained‖ on the captured windows. */
+  readonly drift: number;
+  /** The device's fine-tuning losses (empty when not personalized). */
+  readonly losses: readonly number[];
+  /** The captured traffic, read afresh (the caller disposes it). */
+  open(): InterceptSource;
+  dispose(): void;
+}
+
+/** Windows per device message in the personalization and its captures (as `revertlm device --batch`). */
+const DEVICE_BATCH = 4;
+
+/**
+ * Personalizes the victim's device at split point k as the scenario says and captures what it sends:
+ * the first `count` windows of the seeded order of its text (`revertlm device --evaluate`), or the
+ * fine-tuning windows themselves (capture phase `training`).
+ */
+export async function scenarioTraffic(ctx: ExperimentContext, k: number, scenario: Scenario, progress?: ProgressSink): Promise<ScenarioTraffic> {
+  const victim = ctx.requireVictim();
+  const p = scenario.personalize;
+  const steps = p.mode === 'none' ? 0 : p.steps;
+  const count = victim.windows;
+  const device: PersonalizedDevice = await personalizeDevice({
+    modelDir: ctx.modelDir, splitPoint: k, texts: victim.texts, personalization: p, batch: DEVICE_BATCH, seq: ctx.maxTokens,
+    wireDtype: scenario.wireDtype, defense: scenario.defense ? { name: scenario.defense.name, level: scenario.defense.level, seed: ctx.seed + 1 } : null,
+    capturePhase: scenario.capturePhase, captureWindows: count,
+    // Reported at the start of the caller's range: what follows (training attackers) reports its own fractions.
+    onStep: progress ? (s) => progress({ part: 'personalize', fraction: 0, detail: `k=${k} device step ${s.step}/${steps} loss ${s.loss.toFixed(3)}` }) : undefined,
+  });
+  try {
+    // Training traffic: the windows of the last fine-tuning steps (the most personalized ones).
+    const training = scenario.capturePhase === 'training';
+    const selection = { ...device.selection, ...(training ? { fromStep: Math.max(1, steps - Math.ceil(count / DEVICE_BATCH) + 1), toStep: steps } : {}) };
+    const open = () => scoredCapture(device.captureDir, ctx.tokenizer, { texts: device.referenceTexts }, { ...selection, seed: p.seed, evalBatch: DEVICE_BATCH });
+    const first = open();
+    first.source.dispose();
+    const { referenceIds, references } = first;
+    const drift = hiddenDrift(device.part, ctx.parts(k).device, referenceIds);
+    const sampling: WindowSampling = training
+      ? { segments: referenceIds.length, of: steps * DEVICE_BATCH, method: 'last fine-tuning steps', seed: p.seed, maxTokens: ctx.maxTokens }
+      : { segments: referenceIds.length, of: windowCount(ctx, victim.texts), method: 'seeded uniform sample', seed: p.seed, maxTokens: ctx.maxTokens };
+    return {
+      scenario, splitPoint: k, victimPart: device.part, referenceIds, references, sampling, drift, losses: device.losses,
+      open: () => open().source,
+      dispose: () => device.dispose(),
+    };
+  } catch (e) {
+    device.dispose();
+    throw e;
+  }
+}
+
+/** How many windows of maxTokens tokens the victim's text makes (the set the sample is drawn from). */
+function windowCount(ctx: ExperimentContext, texts: readonly string[]): number {
+  let tokens = 0;
+  for (const t of texts) tokens += ctx.tokenizer.encode(t, { addEos: true }).length;
+  return Math.floor(tokens / ctx.maxTokens);
+}
+
+/**
+ * What the attacker knows at split point k in the scenario: the victim's exact device part, the
+ * pretrained one, or (architecture only) a device part of the same architecture with weights of its
+ * own — learned attacks train on that surrogate; white-box attacks are not applicable.
+ */
+export function scenarioKnowledge(ctx: ExperimentContext, traffic: ScenarioTraffic, surrogate: () => Transformer): ServerKnowledge {
+  const base = { tokenizer: ctx.tokenizer, addBos: false };
+  switch (traffic.scenario.knowledge) {
+    case 'exact':
+      return { ...base, device: traffic.victimPart, lm: ctx.model };
+    case 'pretrained':
+      return { ...base, device: ctx.parts(traffic.splitPoint).device, lm: ctx.model };
+    case 'architecture':
+      return { ...base, device: splitModel(surrogate(), traffic.splitPoint).device };
+  }
+}
+
+/** Which weights an attacker trains against: attackers trained on the same weights serve every such scenario. */
+export function weightsKey(traffic: ScenarioTraffic): string {
+  const s = traffic.scenario;
+  if (s.knowledge === 'pretrained' || (s.knowledge === 'exact' && s.personalize.mode === 'none')) return 'pretrained';
+  if (s.knowledge === 'architecture') return 'surrogate';
+  return `victim:${deviceKey(s)}`;
+}
+
+/** A model of the same architecture with weights of its own (seeded): the attacker without weights. */
+export function surrogateModel(ctx: ExperimentContext): Transformer {
+  return randomModel(ctx.model.config, ctx.seed + 7919);
+}

@@ -1,0 +1,16 @@
+// zod pieces the families share to read a Hugging Face config.json.
+import { z } from 'zod';
+import { ModelError } from '../errors.js';
+
+export const posInt = z.number().int().positive();
+export const tokenId = z.union([z.number().int().nonnegative(), z.array(z.number().int().nonnegative())]).nullish();
+/** HF allows a list of ids (e.g. several EOS tokens); we use the first. */
+export const firstId = (v: number | number[] | null | undefined): number | null => (Array.isArray(v) ? (v[0] ?? null) : (v ?? null));
+
+/** The parsed fields, or a ModelError naming `where` and the first bad field. */
+export function parseFields<S extends z.ZodType>(schema: S, json: unknown, where: string): z.output<S> {
+  const r = schema.safeParse(json);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  throw new ModelError(`${where}: ${issue.path.join('.') || 'config'}: ${issue.message}`, 'fix config.json (Hugging Face field names)');
+}

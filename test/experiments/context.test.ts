@@ -1,0 +1,75 @@
+// The experiment context: the victim's windows are a seeded uniform sample across the whole set and
+// every scenario's traffic says how they were chosen; the BOS rule and split points are decided once;
+// bad input is a clear error.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createContext, resolveScenario } from '../../src/experiments/index.js';
+import { streamWindows } from '../../src/data/windows.js';
+import { tokenizerAddsBos } from '../../src/attacks/index.js';
+import { RevertlmError } from '../../src/util/errors.js';
+import { mailSentences } from '../helpers/tiny_model.js';
+import { tinyAuditSetup } from '../helpers/tiny_setup.js';
+
+const setup = tinyAuditSetup();
+// A victim file of 200 distinct lines: the first ones would all start alike.
+const lines = mailSentences(200, 7).map((s, i) => `Note ${i}: ${s}`);
+const victimFile = join(setup.dir, 'long_victim.txt');
+writeFileSync(victimFile, lines.join('\n'));
+after(() => rmSync(setup.dir, { recursive: true, force: true }));
+
+test('victim windows: a seeded uniform sample across the whole set, reported with its seed', async () => {
+  const ctx = createContext({ model: setup.model, victim: { source: victimFile }, victimSegments: 20, maxTokens: 16 });
+  try {
+    const t = await ctx.traffic(1, resolveScenario({}));
+    assert.equal(t.referenceIds.length, 20);
+    const all = streamWindows(lines, ctx.tokenizer, 16).windows;
+    assert.deepEqual({ ...t.sampling }, { segments: 20, of: all.length, method: 'seeded uniform sample', seed: 0, maxTokens: 16 });
+    const positions = t.referenceIds.map((w) => all.findIndex((x) => x.join() === w.join()));
+    assert.ok(positions.every((p) => p >= 0), 'every scored window is a window of the text');
+    assert.ok(Math.max(...positions) > all.length / 2, `not the head of the file: positions ${positions}`);
+    assert.equal(t.drift, 0, 'the exact scenario runs the pretrained part');
+    assert.equal(await ctx.traffic(1, resolveScenario({ knowledge: 'pretrained' })), t, 'scenarios with the same device share its traffic');
+    const other = await ctx.traffic(1, resolveScenario({ personalize: { mode: 'lora', steps: 0, seed: 5 } }));
+    assert.notDeepEqual(other.referenceIds, t.referenceIds, 'another seed, another sample');
+  } finally {
+    ctx.dispose();
+  }
+});
+
+test('holdOut keeps utility and fine-tuning text disjoint from the attacked text', () => {
+  const ctx = createContext({ model: setup.model, victim: { source: victimFile }, holdOut: true, seed: 1 });
+  try {
+    const v = ctx.victim!;
+    assert.ok(v.utility.length > 0 && v.finetune.length > 0);
+    const attacked = new Set(v.texts);
+    for (const t of [...v.utility, ...v.finetune]) assert.ok(!attacked.has(t));
+    assert.equal(v.texts.length + v.utility.length + v.finetune.length, lines.length);
+  } finally {
+    ctx.dispose();
+  }
+});
+
+test('the BOS rule and the split points are decided once, by the context', () => {
+  const ctx = createContext({ model: setup.model });
+  try {
+    assert.equal(ctx.addBos, tokenizerAddsBos(ctx.tokenizer));
+    assert.equal(ctx.knowledge(1).addBos, ctx.addBos);
+    assert.equal(ctx.parts(1), ctx.parts(1), 'parts are built once per split point');
+    assert.equal(ctx.parts(2).device.splitPoint, 2);
+    for (const k of [0, 3, 1.5]) assert.throws(() => ctx.parts(k), (e: unknown) => e instanceof RevertlmError && /split point .* is outside 1\.\.2/.test((e as Error).message));
+    assert.throws(() => ctx.requireAux(), (e: unknown) => e instanceof RevertlmError && /--aux/.test((e as RevertlmError).hint ?? ''));
+    assert.throws(() => ctx.requireVictim(), (e: unknown) => e instanceof RevertlmError && /--victim/.test((e as RevertlmError).hint ?? ''));
+  } finally {
+    ctx.dispose();
+  }
+});
+
+test('bad input is a clear error naming the set', () => {
+  assert.throws(() => createContext({ model: setup.model, victim: { source: join(setup.dir, 'nope.txt') } }), (e: unknown) => e instanceof RevertlmError && /victim set/.test((e as Error).message));
+  assert.throws(() => createContext({ model: setup.model, aux: { source: join(setup.dir, 'nope.txt') } }), (e: unknown) => e instanceof RevertlmError && /aux set/.test((e as Error).message));
+  assert.throws(() => createContext({ model: join(setup.dir, 'no-model') }), RevertlmError);
+  writeFileSync(join(setup.dir, 'three.txt'), 'one line here\nanother line\nthird line here');
+  assert.throws(() => createContext({ model: setup.model, victim: { source: join(setup.dir, 'three.txt') }, holdOut: true }), /at least 4/);
+});
