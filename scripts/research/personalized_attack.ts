@@ -44,6 +44,7 @@ const { values: a } = parseArgs({
     cache: { type: 'string', default: '/work/runs/drift-cache' },
     'cache-tag': { type: 'string', default: 'v1' },
     config: { type: 'string', default: '{}' }, // JSON: per-attack config overrides {name: {...}}
+    'train-only': { type: 'boolean', default: false }, // fit and cache the attackers, nothing else
     announce: { type: 'string', default: 'yes' }, // the protocol announces the LoRA rank/targets to the server
     out: { type: 'string' },
   },
@@ -75,6 +76,20 @@ async function main(): Promise<void> {
   log(`scenario ${JSON.stringify(scenario)}; victim ${ctx.victim!.texts.length} texts, aux ${ctx.aux!.texts.length} texts`);
   const results: unknown[] = [];
   try {
+    if (a['train-only']) {
+      for (const k of a.splits!.split(',').map(Number)) {
+        for (const name of a.attacks!.split(',')) {
+          if (!isAttackName(name)) throw new Error(`unknown attack ${name}`);
+          const attack = createAttack(name, { device: ctx.parts(k).device, tokenizer: ctx.tokenizer, lm: ctx.model }, configs[name] as never);
+          try {
+            await fitOrLoad(attack, name, k, modelDir, ctx.aux!.texts);
+          } finally {
+            attack.dispose();
+          }
+        }
+      }
+      return;
+    }
     for (const k of a.splits!.split(',').map(Number)) {
       const t0 = performance.now();
       const traffic = await ctx.traffic(k, scenario);

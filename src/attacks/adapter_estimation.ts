@@ -30,9 +30,10 @@ export interface EstimationOptions {
   specs: readonly AdapterSpec[];
   /** Alternations of (invert, fit). */
   rounds: number;
-  /** Adam steps of the first fit, and of each later (warm-started) one. */
+  /** Adam steps of the first fit, of each later (warm-started) one, and of the last (on the best reconstructions). */
   steps: number;
   refineSteps: number;
+  finalSteps: number;
   lr: number;
   /** Windows per fitting step. */
   windows: number;
@@ -47,9 +48,10 @@ export interface EstimationOptions {
 
 export const ESTIMATION_DEFAULTS: EstimationOptions = {
   specs: [{ rank: 8, targets: ['q', 'v'] }],
-  rounds: 3,
+  rounds: 4,
   steps: 150,
   refineSteps: 100,
+  finalSteps: 200,
   lr: 1e-2,
   windows: 256,
   confidence: 2,
@@ -181,6 +183,8 @@ export interface EstimationResult {
   medianAfter: number;
   /** Seconds of the first inversion (with the known part). */
   invertSeconds: number;
+  /** With keepIds: the last round's reconstructions (the caller disposes them). */
+  ids?: Tensor[];
 }
 
 /**
@@ -188,8 +192,9 @@ export interface EstimationResult {
  * device part (round 0: the known part, before any fit) and returns the reconstructed ids per batch
  * ([B, T] int64, aligned with `batches`).
  */
-export function estimateDevice(base: DevicePart, batches: readonly InterceptedBatch[], invert: (device: DevicePart, round: number) => Tensor[], opts: Partial<EstimationOptions> = {}): EstimationResult {
+export function estimateDevice(base: DevicePart, batches: readonly InterceptedBatch[], invert: (device: DevicePart, round: number) => Tensor[], opts: Partial<EstimationOptions> & { keepIds?: boolean } = {}): EstimationResult {
   const o = { ...ESTIMATION_DEFAULTS, ...opts };
+  let kept = false;
   const masks = batches.map((b) => b.attentionMask);
   const t0 = performance.now();
   let ids = invert(base, 0);
@@ -199,7 +204,10 @@ export function estimateDevice(base: DevicePart, batches: readonly InterceptedBa
   const rounds: EstimationRound[] = [];
   let estimate: DeviceEstimate | null = null;
   try {
-    if (medianBefore <= o.cleanBelow) return { estimate: null, rounds, medianBefore, medianAfter: medianBefore, invertSeconds };
+    if (medianBefore <= o.cleanBelow) {
+      kept = !!o.keepIds;
+      return { estimate: null, rounds, medianBefore, medianAfter: medianBefore, invertSeconds, ...(kept ? { ids } : {}) };
+    }
     let median = medianBefore;
     for (let r = 0; r < o.rounds; r++) {
       const data = fitData(ids, mm, batches, o.confidence * median);
@@ -209,7 +217,7 @@ export function estimateDevice(base: DevicePart, batches: readonly InterceptedBa
         // Round 1 fits from zero (B = 0: the pretrained part); later rounds refine the estimate on the
         // new, better reconstructions and their confident positions.
         const next: DeviceEstimate = estimate ?? (o.specs.length > 1 ? searchSpec(base, data, o.specs, o) : DeviceEstimate.create(base, o.specs[0]!, o.seed));
-        const fitted = next.fit(data, { ...o, steps: estimate ? o.refineSteps : o.steps });
+        const fitted = next.fit(data, { ...o, steps: !estimate ? o.steps : r === o.rounds - 1 ? o.finalSteps : o.refineSteps });
         estimate = next;
         rounds.push({ round: r + 1, median, confident, fitted, spec: next.spec, fitSeconds: (performance.now() - t1) / 1000, invertSeconds: 0 });
       } finally {
@@ -226,12 +234,13 @@ export function estimateDevice(base: DevicePart, batches: readonly InterceptedBa
       mm = ids.map((x, i) => mismatchOf(device, x, batches[i]!, o.l2Weight));
       median = medianOf(mm, masks);
     }
-    return { estimate, rounds, medianBefore, medianAfter: median, invertSeconds };
+    kept = !!o.keepIds;
+    return { estimate, rounds, medianBefore, medianAfter: median, invertSeconds, ...(kept ? { ids } : {}) };
   } catch (e) {
     estimate?.dispose();
     throw e;
   } finally {
-    for (const x of ids) x.dispose();
+    if (!kept) for (const x of ids) x.dispose();
     for (const x of mm) x.dispose();
   }
 }

@@ -105,7 +105,7 @@ test('every attack inverts from wire fields only and never tokenises at inversio
   const aux = sentences(40, 3);
   const smallNet = { d: 16, layers: 1, heads: 2, ff: 32 };
   const configs: Record<string, unknown> = {
-    sip: smallNet, opt: { steps: 3 }, bisr: { steps: 3, sip: smallNet }, tag: { steps: 3 },
+    sip: smallNet, opt: { steps: 3 }, bisr: { steps: 3, sip: smallNet, adaptation: { rounds: 1, steps: 3 } }, 'bisr-noadapt': { steps: 3, sip: smallNet }, tag: { steps: 3 },
   };
   try {
     for (const name of ATTACK_NAMES) {
@@ -124,7 +124,7 @@ test('every attack inverts from wire fields only and never tokenises at inversio
         }
         assert.equal(encodes, 0, `${name} tokenised text while inverting`);
         assert.ok(reads.includes('hidden'), `${name} never read the activations`);
-        if (name === 'revertlm') assert.ok(attack.deviceEstimate?.() !== knowledge.device, 'revertlm did not adapt to the personalised traffic');
+        if (name === 'revertlm' || name === 'bisr') assert.ok(attack.deviceEstimate?.() !== knowledge.device, `${name} did not adapt to the personalised traffic`);
       } finally {
         attack.dispose();
       }
