@@ -12,7 +12,7 @@
 // With several candidate shapes (unknown rank/targets), the first round fits each and keeps the one
 // whose fit generalises best to held-out windows.
 import { Tensor, noGrad, tidy, keep, optim, cat, tensor } from '../torch/index.js';
-import { applyLoRA, loraParameters, DeviceModel, type DevicePart } from '../models/index.js';
+import { applyLoRA, DeviceModel, type DevicePart } from '../models/index.js';
 import { buildPieces } from '../models/slice.js';
 import type { AdaptReport, InterceptedBatch, InterceptSource, ServerKnowledge } from './types.js';
 import { checkBatch } from './common.js';
@@ -23,6 +23,11 @@ export interface AdapterSpec {
   rank: number;
   alpha?: number;
   targets: readonly string[];
+  /**
+   * Also fit the norms' gains and the token embedding rows (a device that fine-tuned every weight
+   * changes those too; only rows of tokens in the reconstructions move).
+   */
+  extras?: boolean;
 }
 
 export interface EstimationOptions {
@@ -65,6 +70,7 @@ export const ADAPTER_SEARCH: readonly AdapterSpec[] = [
   { rank: 8, targets: ['q', 'v'] },
   { rank: 8, targets: ['q', 'k', 'v', 'o'] },
   { rank: 8, targets: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] },
+  { rank: 8, targets: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'], extras: true },
 ];
 
 /** An attack's estimation options: the shapes the protocol announced (knowledge.adapters), else its own, else the search. */
@@ -82,6 +88,7 @@ export class DeviceEstimate {
     const copy = new DeviceModel(c, buildPieces(c, { embed: true, start: 0, end: base.splitPoint, head: false }));
     copy.loadStateDict(base.stateDict());
     applyLoRA(copy, { rank: spec.rank, alpha: spec.alpha ?? 2 * spec.rank, targets: spec.targets, seed });
+    if (spec.extras) for (const [n, p] of copy.namedParameters()) if (/(^|\.)(norm\d*\.weight|wte\.weight)$/.test(n)) p.requiresGrad_(true);
     copy.eval();
     return new DeviceEstimate(copy, spec);
   }
@@ -107,7 +114,7 @@ export class DeviceEstimate {
     }
     const weightOf = (c: (typeof chunks)[number]) => noGrad(() => tidy(() => c.d.weight.narrow(0, c.from, c.n).sum().item()));
     const groupWeight = groups.map((g) => g.reduce((a, c) => a + weightOf(c), 0));
-    const params = loraParameters(this.device);
+    const params = this.device.trainableParameters();
     const opt = new optim.Adam(params, { lr: o.lr });
     const recent: number[] = [];
     try {

@@ -6,7 +6,7 @@
 // re-runs every candidate's whole prefix (the reference the cached one is tested against).
 import { Tensor, noGrad, tidy, keep, ones, ids as idsTensor, tensor } from '../torch/index.js';
 import type { DevicePart } from '../models/types.js';
-import type { KVStore } from '../models/kv_cache.js';
+import { KVStore } from '../models/kv_cache.js';
 import { positionDistance } from './reencode.js';
 
 export interface PrefixEncoder {
@@ -74,7 +74,9 @@ abstract class BaseEncoder implements PrefixEncoder {
 }
 
 export class CachedPrefixEncoder extends BaseEncoder {
-  readonly #cache: KVStore;
+  #cache: KVStore;
+  /** The caches the candidates scored at this position grew into, with their (window, token) rows: advance() keeps the chosen ones. */
+  #scored: { cache: KVStore; rows: readonly number[]; tokens: readonly number[] }[] = [];
 
   constructor(device: DevicePart, obs: Tensor, mask: Tensor, o: PrefixEncoderOptions) {
     super(device, obs, mask, o);
@@ -86,20 +88,45 @@ export class CachedPrefixEncoder extends BaseEncoder {
     try {
       const m = this.mask.indexSelect(0, rows).narrow(1, 0, this.t + 1);
       const h = this.device.forward(idsTensor(tokens.map((x) => [x])), { attentionMask: m, cache: sub }).hidden;
+      this.#scored.push({ cache: sub, rows: rows.toNumbers(), tokens });
       return this.distance(h, rows);
-    } finally {
+    } catch (e) {
       sub.dispose();
+      throw e;
     }
   }
 
+  /** Keeps, for every window, the scored expansion with its accepted token; runs the position only when some window's token was never scored. */
   advance(tokens: readonly number[]): void {
-    noGrad(() => tidy(() => {
-      this.device.forward(idsTensor(tokens.map((x) => [x])), { attentionMask: this.mask.narrow(1, 0, this.t + 1), cache: this.#cache });
-    }));
+    const where = new Map<string, number>();
+    let offset = 0;
+    for (const s of this.#scored) {
+      s.rows.forEach((b, i) => where.set(`${b}:${s.tokens[i]}`, offset + i));
+      offset += s.rows.length;
+    }
+    const picks = tokens.map((tok, b) => where.get(`${b}:${tok}`));
+    let next: KVStore;
+    if (picks.every((x) => x !== undefined)) {
+      next = noGrad(() => tidy(() => KVStore.gather(this.#scored.map((s) => s.cache), tensor(picks as number[], [picks.length], { dtype: 'int64' }))));
+    } else {
+      next = this.#cache;
+      noGrad(() => tidy(() => {
+        this.device.forward(idsTensor(tokens.map((x) => [x])), { attentionMask: this.mask.narrow(1, 0, this.t + 1), cache: next });
+      }));
+    }
+    if (next !== this.#cache) this.#cache.dispose();
+    this.#cache = next;
+    this.releaseScored();
     this.t++;
   }
 
+  private releaseScored(): void {
+    for (const s of this.#scored) s.cache.dispose();
+    this.#scored = [];
+  }
+
   override dispose(): void {
+    this.releaseScored();
     this.#cache.dispose();
     super.dispose();
   }

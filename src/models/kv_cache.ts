@@ -46,6 +46,24 @@ export class KVStore implements KVCache {
     return out;
   }
 
+  /**
+   * A new cache whose row i is row rows[i] of the stores concatenated along the batch (all of the
+   * same length): to keep, per sequence, the candidate that was chosen among several expansions.
+   */
+  static gather(stores: readonly KVStore[], rows: Tensor): KVStore {
+    const out = new KVStore();
+    const first = stores[0];
+    if (!first) throw new Error('gather needs at least one cache');
+    noGrad(() => {
+      for (const layer of first.#layers.keys()) {
+        const part = (j: 0 | 1) => keep(tidy(() => cat(stores.map((s) => s.#layers.get(layer)![j]), 0).indexSelect(0, rows)));
+        out.#layers.set(layer, [part(0), part(1)]);
+      }
+    });
+    out.#length = first.#length;
+    return out;
+  }
+
   dispose(): void {
     for (const [k, v] of this.#layers.values()) {
       k.dispose();

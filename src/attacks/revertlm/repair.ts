@@ -72,8 +72,8 @@ export function repair(device: DevicePart, init: Tensor, obs: Tensor, mask: Tens
     const { ranked, logProb } = noGrad(() => tidy(() => {
       const p = o.proposals(idsTensor(cur));
       return {
-        ranked: p.sources.map((s) => s.topk(Math.min(deepest, s.size(-1)), -1)[1].toNumbers()),
-        logProb: p.logProb && o.priorWeight > 0 ? p.logProb.toNumbers() : null,
+        ranked: p.sources.map((s) => s.topk(Math.min(deepest, s.size(-1)), -1)[1].to('int32').data<'int32'>()),
+        logProb: p.logProb && o.priorWeight > 0 ? p.logProb.toFloat32Array() : null,
       };
     }));
     const R = Math.min(deepest, Math.floor(ranked[0]!.length / (B * T)));
@@ -111,16 +111,18 @@ function typicalMismatch(device: DevicePart, init: Tensor, obs: Tensor, mask: Te
  * Returns the number of windows changed.
  */
 function repairPosition(
-  enc: PrefixEncoder, cur: number[][], lens: number[], t: number, ranked: number[][], R: number,
-  logProb: number[] | null, scale: { sigma: number; accept: number }, o: RepairContext,
+  enc: PrefixEncoder, cur: number[][], lens: number[], t: number, ranked: Int32Array[], R: number,
+  logProb: Float32Array | null, scale: { sigma: number; accept: number }, o: RepairContext,
 ): number {
   const T = cur[0]!.length;
   const V = logProb ? logProb.length / (cur.length * T) : 0;
   const score = (b: number, tok: number, d: number) => d / scale.sigma - (logProb ? o.priorWeight * logProb[(b * T + t) * V + tok]! : 0);
   const active = cur.map((_, b) => b).filter((b) => t < lens[b]!);
   if (active.length === 0) return 0;
-  const dCur = enc.score(active, active.map((b) => cur[b]![t]!));
-  const now = new Map(active.map((b, i) => [b, dCur[i]!]));
+  // Every window's current token is scored (padding ones too: the encoder then keeps their expansion as is).
+  const all = cur.map((_, b) => b);
+  const dAll = enc.score(all, all.map((b) => cur[b]![t]!));
+  const now = new Map(active.map((b) => [b, dAll[b]!]));
   let open = active.filter((b) => now.get(b)! > scale.accept);
   const best = new Map<number, { tok: number; dist: number; score: number }>();
   const tried = new Map<number, Set<number>>(open.map((b) => [b, new Set([cur[b]![t]!])]));
