@@ -29,13 +29,14 @@ export function saveCheckpoint(dir: string, meta: Omit<AttackMeta, 'version'>, p
   writeFileAtomic(join(dir, 'attack.json'), JSON.stringify({ version: CHECKPOINT_VERSION, ...meta }, null, 2) + '\n');
 }
 
-/** Reads attack.json and checks it was written by this attack for this device part. */
-export function readMeta(dir: string, attack: string, device: DevicePart): AttackMeta {
+/** Reads attack.json and checks it was written by this attack (or one of `attack`, when a list) for this device part. */
+export function readMeta(dir: string, attack: string | readonly string[], device: DevicePart): AttackMeta {
   const path = join(dir, 'attack.json');
   if (!existsSync(path)) throw new Error(`${dir}: no attack.json (not an attacker checkpoint)`);
   const meta = JSON.parse(readFileSync(path, 'utf8')) as AttackMeta;
   if (meta.version !== CHECKPOINT_VERSION) throw new Error(`${path}: checkpoint version ${meta.version}, expected ${CHECKPOINT_VERSION}`);
-  if (meta.attack !== attack) throw new Error(`${path}: checkpoint of attack '${meta.attack}', not '${attack}'`);
+  const names = typeof attack === 'string' ? [attack] : attack;
+  if (!names.includes(meta.attack)) throw new Error(`${path}: checkpoint of attack '${meta.attack}', not '${names[0]}'`);
   const want = targetOf(device);
   for (const k of Object.keys(want) as (keyof typeof want)[]) {
     if (meta.target[k] !== want[k]) {

@@ -1,5 +1,5 @@
 // Helpers shared by the attacks: budgets, targets for token losses, decoding of recovered ids.
-import { Tensor, arange, noGrad, tidy, manualSeed } from '../torch/index.js';
+import { Tensor, noGrad, tidy, manualSeed } from '../torch/index.js';
 import type { DevicePart, TextTokenizer } from '../models/types.js';
 import type { Budget, BudgetSpec, Inversion, InterceptedBatch, ServerKnowledge } from './types.js';
 import { lengthsOf } from './data.js';
@@ -31,33 +31,29 @@ export function corpusOptions(k: ServerKnowledge, seed: number): { seed: number;
   return k.trafficDevice ? { seed, cacheBytes: 0 } : { seed };
 }
 
-export function addsBos(k: ServerKnowledge): boolean {
-  return k.addBos ?? tokenizerAddsBos(k.tokenizer);
+/**
+ * How learned attacks frame their auxiliary training windows: BOS where a text starts (when the
+ * tokenizer adds it) and, unless the protocol says every window is BOS-aligned, also windows cut
+ * mid-stream as the split runtime cuts them (knowledge.addBos undefined: half of each).
+ */
+export function trainingFraming(k: ServerKnowledge): { addBos: boolean; streamShare: number } {
+  return { addBos: tokenizerAddsBos(k.tokenizer), streamShare: k.addBos === true ? 0 : k.addBos === false ? 1 : 0.5 };
 }
 
-/** The BOS id every captured sequence starts with, or null. Attacks resolve it once, at construction. */
-export function bosOf(k: ServerKnowledge): number | null {
-  return addsBos(k) ? k.tokenizer.bosTokenId : null;
+/** Token targets [B, T] with padding set to -100 (position 0 is a target too: windows need not start with BOS). */
+export function tokenTargets(ids: Tensor, mask: Tensor): Tensor {
+  return tidy(() => ids.maskedFill(mask.gt(0).logicalNot(), -100));
 }
 
-/** Token targets [B, T] with padding (and, when skipFirst, position 0 = BOS) set to -100. */
-export function tokenTargets(ids: Tensor, mask: Tensor, skipFirst: boolean): Tensor {
-  return tidy(() => {
-    let keep = mask.gt(0);
-    if (skipFirst) keep = keep.logicalAnd(arange(ids.size(1)).gt(0).unsqueeze(0));
-    return ids.maskedFill(keep.logicalNot(), -100);
-  });
-}
-
-/** Per-sequence id lists cut to the real length; position 0 forced to BOS when the protocol adds it. */
-export function rowsFromIds(ids: Tensor, mask: Tensor, bos: number | null): number[][] {
+/** Per-sequence id lists cut to the real length; position 0 set to the token identified from the traffic (framing.ts) when given. */
+export function rowsFromIds(ids: Tensor, mask: Tensor, first: readonly number[] | null): number[][] {
   const [B, T] = ids.shape as [number, number];
   const flat = ids.toNumbers();
   const lens = lengthsOf(mask);
   const out: number[][] = [];
   for (let b = 0; b < B; b++) {
     const row = flat.slice(b * T, b * T + lens[b]!);
-    if (bos !== null && row.length) row[0] = bos;
+    if (first && row.length) row[0] = first[b]!;
     out.push(row);
   }
   return out;

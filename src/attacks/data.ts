@@ -3,9 +3,8 @@
 // because it holds the device part's pretrained weights).
 import { Tensor, noGrad, tidy, keep, cat, tensor } from '../torch/index.js';
 import type { DevicePart, TextTokenizer } from '../models/types.js';
-import { mulberry32 } from '../util/prng.js';
-import { padBatch, sampleWindows, textWindows } from '../data/windows.js';
-
+import { mulberry32, seededShuffle } from '../util/prng.js';
+import { padBatch, sampleWindows, streamWindows, textWindows } from '../data/windows.js';
 
 export interface WindowOptions {
   /** Tokens per window, BOS included. */
@@ -16,6 +15,12 @@ export interface WindowOptions {
   /** Keep at most this many windows (a seeded random subset). */
   limit?: number;
   seed?: number;
+  /**
+   * Share of the windows cut from one token stream of all texts (BOS where a text starts when
+   * addBos, EOS where it ends) at a seeded offset, as the split runtime cuts training data: most
+   * such windows start mid-text. The rest start where a text starts. Default 0.
+   */
+  streamShare?: number;
 }
 
 /**
@@ -24,8 +29,14 @@ export interface WindowOptions {
  */
 export function tokenWindows(texts: readonly string[], tok: TextTokenizer, o: WindowOptions): number[][] {
   if (o.addBos && tok.bosTokenId === null) throw new Error('addBos is set but the tokenizer has no BOS token');
-  const windows = textWindows(texts, tok, { size: o.maxTokens, prefix: o.addBos ? tok.bosTokenId : null, minLength: o.minTokens ?? Math.min(8, o.maxTokens) });
-  return sampleWindows(windows, o.limit, o.seed ?? 0);
+  const seed = o.seed ?? 0;
+  const aligned = textWindows(texts, tok, { size: o.maxTokens, prefix: o.addBos ? tok.bosTokenId : null, minLength: o.minTokens ?? Math.min(8, o.maxTokens) });
+  const share = o.streamShare ?? 0;
+  if (share <= 0) return sampleWindows(aligned, o.limit, seed);
+  const total = Math.min(o.limit ?? aligned.length, aligned.length);
+  const nStream = Math.round(total * share);
+  const cut = streamWindows(texts, tok, o.maxTokens).windows;
+  return seededShuffle([...sampleWindows(aligned, total - nStream, seed), ...sampleWindows(cut, nStream, seed + 1)], seed + 2);
 }
 
 /** Real lengths from a [B, T] attention mask. */

@@ -15,7 +15,8 @@
 // alone, so running the device part on every vocabulary token once identifies it exactly (BOS or not;
 // training streams are often cut mid-text).
 import { RevertlmError } from '../util/errors.js';
-import { Tensor, F, noGrad, tidy, keep, randn, optim, grad, cat, arange, dispose } from '../torch/index.js';
+import { Tensor, F, noGrad, tidy, keep, randn, optim, grad, cat, dispose } from '../torch/index.js';
+import { FirstTokenIndex } from './framing.js';
 import { Transformer, splitModel, type ServerModel } from '../models/index.js';
 import { FINETUNE_TENSORS, type Attack, type AuxData, type Budget, type FitOptions, type InterceptedBatch, type Inversion, type ServerKnowledge } from './types.js';
 import { ZERO_BUDGET, checkBatch, decodeRows, rowsFromIds, seedAll } from './common.js';
@@ -37,20 +38,18 @@ export interface GradientConfig {
 
 export const GRADIENT_DEFAULTS: GradientConfig = { steps: 200, lr: 0.1, tauStart: 1, tauEnd: 0.2, l1Weight: 0.1, initStd: 0.1, seed: 0 };
 
-/** Vocabulary tokens run through the device part per forward when identifying token 0. */
-const FIRST_CHUNK = 1024;
-
 export class GradientAttackError extends RevertlmError {}
 
 export class GradientAttack implements Attack {
   readonly name = 'tag';
   config: GradientConfig;
   private readonly tails = new Map<number, ServerModel>();
-  private first: Tensor | null = null;
+  private readonly first: FirstTokenIndex;
 
   constructor(readonly knowledge: ServerKnowledge, config: Partial<GradientConfig> = {}) {
     this.config = { ...GRADIENT_DEFAULTS, ...config };
     if (!(knowledge.lm instanceof Transformer)) throw new GradientAttackError('the tag attack needs the pretrained model (knowledge.lm) to rebuild the device tail');
+    this.first = new FirstTokenIndex(knowledge.device);
   }
 
   async fit(_aux: AuxData, _o?: FitOptions): Promise<Budget> {
@@ -89,34 +88,11 @@ export class GradientAttack implements Attack {
     }
     seedAll(this.config.seed);
     const rows = tidy(() => {
-      const first = this.firstTokens(batch.hidden.narrow(1, 0, 1).squeeze(1));
+      const first = this.first.identify(batch.hidden.select(1, 0));
       const ids = T < 2 ? first : cat([first, this.matchLabels(this.tail(batch.tailBlocks!), out, gObs, batch.attentionMask)], 1);
       return rowsFromIds(ids, batch.attentionMask, null);
     });
     return decodeRows(rows, this.knowledge.tokenizer);
-  }
-
-  /** H_k of every vocabulary token at position 0: [V, D] (cached; position 0 sees only itself). */
-  private firstStates(): Tensor {
-    if (!this.first) {
-      const d = this.knowledge.device;
-      const V = d.config.vocabSize;
-      this.first = keep(noGrad(() => tidy(() => {
-        const parts: Tensor[] = [];
-        for (let i = 0; i < V; i += FIRST_CHUNK) parts.push(d.forward(arange(i, Math.min(V, i + FIRST_CHUNK)).unsqueeze(1)).hidden.squeeze(1));
-        return cat(parts, 0);
-      })));
-    }
-    return this.first;
-  }
-
-  /** The token whose position-0 state is nearest (L2) to each observed first row [B, D] → [B, 1]. */
-  private firstTokens(h0: Tensor): Tensor {
-    return noGrad(() => tidy(() => {
-      const S = this.firstStates();
-      const d2 = h0.pow(2).sum(-1, true).sub(h0.matmul(S.transpose(0, 1)).mul(2)).add(S.pow(2).sum(-1).unsqueeze(0));
-      return d2.argmin(-1).unsqueeze(1);
-    }));
   }
 
   /** Optimised label ids [B, T - 1] (label t is token t + 1). */
@@ -171,7 +147,6 @@ export class GradientAttack implements Attack {
   dispose(): void {
     // The tails share the pretrained model's modules; the model's owner frees them.
     this.tails.clear();
-    this.first?.dispose();
-    this.first = null;
+    this.first.dispose();
   }
 }

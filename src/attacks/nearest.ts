@@ -4,7 +4,8 @@
 // the same lookup to stage 1's projection instead of H_k.)
 import { Tensor, F, noGrad, tidy } from '../torch/index.js';
 import type { Attack, AuxData, Budget, FitOptions, InterceptedBatch, Inversion, ServerKnowledge } from './types.js';
-import { ZERO_BUDGET, bosOf, checkBatch, decodeRows, rowsFromIds } from './common.js';
+import { ZERO_BUDGET, checkBatch, decodeRows, rowsFromIds } from './common.js';
+import { FirstTokenIndex } from './framing.js';
 import { readMeta, saveCheckpoint, targetOf } from './checkpoint.js';
 
 /** Cosine-similarity logits [B, T, V] between vectors [B, T, D] and the rows of E [V, D]. */
@@ -23,9 +24,9 @@ export function nearestTokens(vectors: Tensor, E: Tensor): Tensor {
 
 export class NearestAttack implements Attack {
   readonly name = 'nn';
-  private readonly bos: number | null;
+  private readonly first: FirstTokenIndex;
   constructor(readonly knowledge: ServerKnowledge) {
-    this.bos = bosOf(knowledge);
+    this.first = new FirstTokenIndex(knowledge.device);
   }
 
   async fit(_aux: AuxData, _o?: FitOptions): Promise<Budget> {
@@ -36,7 +37,7 @@ export class NearestAttack implements Attack {
     const d = this.knowledge.device;
     checkBatch(batch, d.config.dModel, d.splitPoint);
     const rows = tidy(() =>
-      rowsFromIds(nearestTokens(batch.hidden, d.embeddingMatrix), batch.attentionMask, this.bos),
+      rowsFromIds(nearestTokens(batch.hidden, d.embeddingMatrix), batch.attentionMask, this.first.firstTokens(batch.hidden)),
     );
     return decodeRows(rows, this.knowledge.tokenizer);
   }
@@ -50,5 +51,7 @@ export class NearestAttack implements Attack {
   budget(): Budget {
     return ZERO_BUDGET;
   }
-  dispose(): void {}
+  dispose(): void {
+    this.first.dispose();
+  }
 }

@@ -3,7 +3,7 @@
 import type { Attack, ServerKnowledge } from './types.js';
 import { SipAttack, type SipConfig } from './sip.js';
 import { NearestAttack } from './nearest.js';
-import { BisrAttack, OptimizeAttack, type OptimizeConfig } from './optimize.js';
+import { BisrAttack, OptimizeAttack, type BisrConfigInput, type OptimizeConfig } from './optimize.js';
 import { RevertLMAttack, type RevertConfigInput } from './revertlm/index.js';
 import { GradientAttack, type GradientConfig } from './gradient.js';
 
@@ -46,10 +46,15 @@ export const ATTACKS = {
     needsLm: false, oracle: false, trains: false,
     create: (k, c) => new OptimizeAttack(k, c),
   }),
-  bisr: entry<Partial<OptimizeConfig> & { sip?: Partial<SipConfig> }>({
-    description: 'BiSR(f) chaining: SIP logits initialise the white-box optimisation',
+  bisr: entry<BisrConfigInput>({
+    description: 'BiSR(f) chaining: SIP logits initialise the white-box optimisation (through an estimate of a personalised device, when the traffic drifted)',
     needsLm: false, oracle: false, trains: true,
     create: (k, c) => new BisrAttack(k, c),
+  }),
+  'bisr-noadapt': entry<BisrConfigInput>({
+    description: 'ablation: BiSR without adapter estimation (optimises through the pretrained device part only)',
+    needsLm: false, oracle: false, trains: true,
+    create: (k, c) => new BisrAttack(k, { ...c, adaptation: false }, 'bisr-noadapt'),
   }),
   tag: entry<Partial<GradientConfig>>({
     description: 'TAG-style gradient matching: relaxed labels whose tail gradient matches what a U-shape fine-tuning device sent back',
@@ -60,6 +65,11 @@ export const ATTACKS = {
     description: 'RevertLM: projector → autoregressive generator (cross-fitted) + LM prior + re-encoding consistency',
     needsLm: true, oracle: false, trains: true,
     create: revert('revertlm', {}),
+  }),
+  'revertlm-noadapt': entry<RevertConfigInput>({
+    description: 'ablation: RevertLM without adapter estimation (re-encodes with the pretrained device part only)',
+    needsLm: true, oracle: false, trains: true,
+    create: revert('revertlm-noadapt', { adaptation: false }),
   }),
   'revertlm-nn': entry<RevertConfigInput>({
     description: 'ablation: RevertLM stage 1 + nearest-neighbour lookup (no stage 2)',

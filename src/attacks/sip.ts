@@ -6,7 +6,8 @@ import type { Attack, AuxData, Budget, BudgetSpec, FitOptions, InterceptedBatch,
 import { AuxCorpus, tokenWindows } from './data.js';
 import { SeqEncoder } from './nn/transformer.js';
 import { train } from './train.js';
-import { ZERO_BUDGET, bosOf, corpusOptions, trafficDevice, checkBatch, decodeRows, resolveBudget, rowsFromIds, seedAll, tokenTargets } from './common.js';
+import { ZERO_BUDGET, corpusOptions, trafficDevice, checkBatch, decodeRows, resolveBudget, rowsFromIds, seedAll, tokenTargets, trainingFraming } from './common.js';
+import { FirstTokenIndex } from './framing.js';
 import { loadParts, readMeta, saveCheckpoint, targetOf } from './checkpoint.js';
 
 export interface SipConfig {
@@ -44,11 +45,11 @@ export class SipAttack implements Attack {
   config: SipConfig;
   model: SipModel;
   protected spent: Budget = ZERO_BUDGET;
-  private readonly bos: number | null;
+  private readonly first: FirstTokenIndex;
 
   constructor(readonly knowledge: ServerKnowledge, config: Partial<SipConfig> = {}) {
     this.config = { ...SIP_DEFAULTS, ...config };
-    this.bos = bosOf(knowledge);
+    this.first = new FirstTokenIndex(knowledge.device);
     this.model = new SipModel(knowledge.device.config.dModel, knowledge.device.config.vocabSize, this.config);
     this.model.eval();
   }
@@ -60,9 +61,8 @@ export class SipAttack implements Attack {
     seedAll(seed);
     this.model.dispose();
     this.model = new SipModel(this.knowledge.device.config.dModel, this.knowledge.device.config.vocabSize, this.config);
-    const bos = this.bos !== null;
     const t0 = performance.now();
-    const windows = tokenWindows(aux.texts, this.knowledge.tokenizer, { maxTokens: b.maxTokens, addBos: bos, limit: b.examples, seed });
+    const windows = tokenWindows(aux.texts, this.knowledge.tokenizer, { maxTokens: b.maxTokens, ...trainingFraming(this.knowledge), limit: b.examples, seed });
     const corpus = new AuxCorpus(trafficDevice(this.knowledge), windows, corpusOptions(this.knowledge, seed));
     this.model.train();
     try {
@@ -72,7 +72,7 @@ export class SipAttack implements Attack {
         loss: () => {
           const { ids, mask, hidden } = corpus.batch(corpus.sample(b.batchSize));
           const logits = this.model.forward(hidden, mask);
-          const tgt = tokenTargets(ids, mask, bos);
+          const tgt = tokenTargets(ids, mask);
           return F.crossEntropy(logits.reshape(-1, logits.size(-1)), tgt.reshape(-1), { labelSmoothing: this.config.labelSmoothing });
         },
       });
@@ -93,7 +93,7 @@ export class SipAttack implements Attack {
   invert(batch: InterceptedBatch): Inversion {
     const rows = tidy(() => {
       const ids = this.logits(batch).argmax(-1);
-      return rowsFromIds(ids, batch.attentionMask, this.bos);
+      return rowsFromIds(ids, batch.attentionMask, this.first.firstTokens(batch.hidden));
     });
     return decodeRows(rows, this.knowledge.tokenizer);
   }
@@ -123,5 +123,6 @@ export class SipAttack implements Attack {
 
   dispose(): void {
     this.model.dispose();
+    this.first.dispose();
   }
 }

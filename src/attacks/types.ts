@@ -67,6 +67,11 @@ export interface ServerKnowledge {
    * clean pretrained part, whose output is what noisy traffic scatters around. Default: `device`.
    */
   readonly trafficDevice?: DevicePart;
+  /**
+   * LoRA shapes the split fine-tuning protocol announces for the device's adapters (rank, targets),
+   * used by adapter estimation; absent = unknown (a small search over the usual shapes).
+   */
+  readonly adapters?: readonly { rank: number; alpha?: number; targets: readonly string[] }[];
 }
 
 /** Requested training budget; every field is optional and each attack documents its defaults. */
@@ -119,11 +124,39 @@ export interface Inversion {
   texts: string[];
 }
 
+/** What adapt() did, for reports. */
+export interface AdaptReport {
+  /** Estimation rounds run (0: nothing to adapt, e.g. the traffic already matches the known part). */
+  rounds: number;
+  seconds: number;
+  /** Mean re-encoding mismatch of the reconstructions with the known part and with the estimate. */
+  mismatchBefore?: number;
+  mismatchAfter?: number;
+  /** Free-form details (chosen rank/targets, per-round figures). */
+  details?: Record<string, unknown>;
+}
+
 export interface Attack {
   readonly name: string;
   /** Trains on auxiliary data only (no-op for training-free attacks). */
   fit(aux: AuxData, o?: FitOptions): Promise<Budget>;
   invert(batch: InterceptedBatch): Inversion;
+  /**
+   * Optional corpus-level step, called once with the whole capture before invert(): reads every
+   * captured batch (wire fields only), e.g. to estimate the victim's personalised device part from
+   * many windows. invert() works without it.
+   */
+  adapt?(source: InterceptSource): Promise<AdaptReport>;
+  /**
+   * Optional: adapt(source), then every window of the capture inverted (in source order), reusing
+   * what adapting already computed. Equivalent to adapt() followed by invert() of every batch.
+   */
+  invertAll?(source: InterceptSource): Promise<{ inversion: Inversion; report: AdaptReport }>;
+  /**
+   * The device part the attack currently re-encodes with (its estimate of the victim's, after
+   * adapt()), so that an evaluator holding the true text can measure how much drift it explains.
+   */
+  deviceEstimate?(): DevicePart;
   /** Writes the trained attacker to dir (created if needed), atomically per file. */
   save(dir: string): void;
   /** Restores an attacker written by save(); the same knowledge (device part, tokenizer) must be supplied. */

@@ -1,5 +1,5 @@
 // Key/value cache for incremental decoding: per block, the keys and values of every position seen.
-import { type Tensor, cat, keep } from '../torch/index.js';
+import { type Tensor, cat, keep, noGrad, tidy } from '../torch/index.js';
 import type { KVCache } from './types.js';
 
 export class KVStore implements KVCache {
@@ -29,6 +29,39 @@ export class KVStore implements KVCache {
   /** Called once per forward by the part that owns the cache, after every block appended. */
   advance(n: number): void {
     this.#length += n;
+  }
+
+  /**
+   * A new cache whose row i is row rows[i] of this one (rows [N] int64; repeats allowed): to expand
+   * a batch into candidates, or to keep the chosen ones. This cache is left unchanged.
+   */
+  select(rows: Tensor): KVStore {
+    const out = new KVStore();
+    noGrad(() => {
+      for (const [layer, [k, v]] of this.#layers) {
+        out.#layers.set(layer, [keep(tidy(() => k.indexSelect(0, rows))), keep(tidy(() => v.indexSelect(0, rows)))]);
+      }
+    });
+    out.#length = this.#length;
+    return out;
+  }
+
+  /**
+   * A new cache whose row i is row rows[i] of the stores concatenated along the batch (all of the
+   * same length): to keep, per sequence, the candidate that was chosen among several expansions.
+   */
+  static gather(stores: readonly KVStore[], rows: Tensor): KVStore {
+    const out = new KVStore();
+    const first = stores[0];
+    if (!first) throw new Error('gather needs at least one cache');
+    noGrad(() => {
+      for (const layer of first.#layers.keys()) {
+        const part = (j: 0 | 1) => keep(tidy(() => cat(stores.map((s) => s.#layers.get(layer)![j]), 0).indexSelect(0, rows)));
+        out.#layers.set(layer, [part(0), part(1)]);
+      }
+    });
+    out.#length = first.#length;
+    return out;
   }
 
   dispose(): void {

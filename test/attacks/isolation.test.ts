@@ -3,13 +3,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  ATTACKS, ATTACK_NAMES, createAttack, readsFinetuneTraffic, type InterceptedBatch, type ServerKnowledge,
+  ATTACKS, ATTACK_NAMES, createAttack, readsFinetuneTraffic, type InterceptedBatch, type InterceptSource, type ServerKnowledge,
 } from '../../src/attacks/index.js';
-import { liveTensors } from '../../src/torch/index.js';
+import { liveTensors, noGrad, randn, tidy } from '../../src/torch/index.js';
+import { DeviceEstimate } from '../../src/attacks/adapter_estimation.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomModel } from '../../src/models/index.js';
+import { namedLoRAParameters, randomModel } from '../../src/models/index.js';
 import { CaptureWriter } from '../../src/split/index.js';
 import { captureSource, createContext, resolveScenario, simulateCapture, splitFinetune } from '../../src/experiments/index.js';
 import { tinyAuditSetup } from '../helpers/tiny_setup.js';
@@ -31,6 +32,18 @@ function guarded(b: InterceptedBatch, reads: string[]): InterceptedBatch {
       throw new Error('attack enumerated the batch');
     },
   });
+}
+
+/** A source whose batches are guarded views (the corpus-level entry point, adapt(), reads them all). */
+function guardedSource(src: InterceptSource, reads: string[]): InterceptSource {
+  return {
+    splitPoint: src.splitPoint,
+    size: src.size,
+    *batches(n: number) {
+      for (const b of src.batches(n)) yield guarded(b, reads);
+    },
+    dispose: () => undefined,
+  };
 }
 
 /** Every string reachable from a value (own enumerable properties, arrays, maps). */
@@ -68,7 +81,7 @@ test('every attack inverts from wire fields only and never tokenises at inversio
   const k = 1;
   let encodes = 0;
   const tokenizer = { ...t.tokenizer, encode: (s: string, o?: { addBos?: boolean; addEos?: boolean }) => (encodes++, t.tokenizer.encode(s, o)) };
-  const KNOWN = new Set(['device', 'tokenizer', 'lm', 'addBos', 'trafficDevice']);
+  const KNOWN = new Set(['device', 'tokenizer', 'lm', 'addBos', 'trafficDevice', 'adapters']);
   const knowledge: ServerKnowledge = new Proxy({ device: t.knowledge(k).device, tokenizer, lm: t.model }, {
     get(o, p, r) {
       if (typeof p === 'string' && !KNOWN.has(p)) throw new Error(`attack looked for knowledge.${p}, which the server does not have`);
@@ -76,7 +89,12 @@ test('every attack inverts from wire fields only and never tokenises at inversio
     },
   });
   const victim = sentences(5, 7);
-  const src = simulateCapture(knowledge.device, t.tokenizer, victim, { addBos: true, maxTokens: 16 });
+  // The victim's device is personalised (a random LoRA), so corpus-level adaptation really runs.
+  const personal = DeviceEstimate.create(knowledge.device, { rank: 2, targets: ['q', 'v'] }, 1);
+  noGrad(() => {
+    for (const [n, p] of namedLoRAParameters(personal.device)) if (n.endsWith('.B')) tidy(() => p.copy_(randn(p.shape).mul(0.3)));
+  });
+  const src = simulateCapture(personal.device, t.tokenizer, victim, { addBos: true, maxTokens: 16 });
   // Attacks on fine-tuning traffic read a real U-shape capture of the same model (split 1, tail 1).
   const capDir = mkdtempSync(join(tmpdir(), 'revertlm-isolation-'));
   const writer = new CaptureWriter(capDir);
@@ -88,29 +106,33 @@ test('every attack inverts from wire fields only and never tokenises at inversio
   const aux = sentences(40, 3);
   const smallNet = { d: 16, layers: 1, heads: 2, ff: 32 };
   const configs: Record<string, unknown> = {
-    sip: smallNet, opt: { steps: 3 }, bisr: { steps: 3, sip: smallNet }, tag: { steps: 3 },
+    sip: smallNet, opt: { steps: 3 }, bisr: { steps: 3, sip: smallNet, adaptation: { rounds: 1, steps: 3 } }, 'bisr-noadapt': { steps: 3, sip: smallNet }, tag: { steps: 3 },
   };
   try {
     for (const name of ATTACK_NAMES) {
       if (ATTACKS[name].oracle) continue;
-      const cfg = name.startsWith('revertlm') ? { projector: smallNet, generator: { ...smallNet, memLayers: 0 }, beam: 2 } : configs[name];
+      const cfg = name.startsWith('revertlm') ? { projector: smallNet, generator: { ...smallNet, memLayers: 0 }, beam: 2, ...(name === 'revertlm' ? { adaptation: { rounds: 1, steps: 3 } } : {}) } : configs[name];
       const attack = createAttack(name, knowledge, cfg as never);
       try {
         await attack.fit({ texts: aux }, { budget: { steps: 4, examples: 32, batchSize: 4, maxTokens: 16 } });
         const reads: string[] = [];
         encodes = 0;
-        for (const b of (readsFinetuneTraffic(name) ? finetuneSrc : src).batches(8)) {
+        const traffic = readsFinetuneTraffic(name) ? finetuneSrc : src;
+        await attack.adapt?.(guardedSource(traffic, reads));
+        for (const b of traffic.batches(8)) {
           const inv = attack.invert(guarded(b, reads));
           assert.equal(inv.texts.length, b.hidden.size(0), name);
         }
         assert.equal(encodes, 0, `${name} tokenised text while inverting`);
         assert.ok(reads.includes('hidden'), `${name} never read the activations`);
+        if (name === 'revertlm' || name === 'bisr') assert.ok(attack.deviceEstimate?.() !== knowledge.device, `${name} did not adapt to the personalised traffic`);
       } finally {
         attack.dispose();
       }
     }
   } finally {
     src.dispose();
+    personal.dispose();
     finetuneSrc.dispose();
     t.dispose();
     rmSync(capDir, { recursive: true, force: true });

@@ -42,8 +42,8 @@ test('causal repair recovers every token from a wrong guess when the truth is am
     const guess = idsTensor(Array.from({ length: B }, () => [1, ...new Array<number>(T - 1).fill(4)]));
     // Uninformative proposals (all-zero scores): only the re-encoding check can find the tokens.
     const fixed = repair(device, guess, obs, mask, {
-      topK: 4, escalateK: V, maxPasses: 1, tolerance: 1e-4, l2Weight: 1, bos: 1,
-      proposals: () => [zeros([B, T, V])],
+      topK: 4, escalateK: V, maxPasses: 1, tolerance: 1e-4, acceptScale: 0, priorWeight: 0, l2Weight: 1, fixFirst: true,
+      proposals: () => ({ sources: [zeros([B, T, V])] }),
     });
     const got = fixed.toNumbers();
     seqs.forEach((s, b) => assert.deepEqual(got.slice(b * T, b * T + s.length), s));

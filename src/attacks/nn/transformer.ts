@@ -2,6 +2,7 @@
 // H_k (SIP, RevertLM's projector) and an autoregressive decoder with cross-attention (RevertLM's
 // generator).
 import { Tensor, F, nn, arange } from '../../torch/index.js';
+import type { KVStore } from '../../models/kv_cache.js';
 
 export class Container extends nn.Module {
   add<M extends nn.Module>(name: string, m: M): M {
@@ -34,12 +35,20 @@ export class Attention extends nn.Module {
     this.out = this.registerModule('out', new nn.Linear(d, d));
   }
   forward(x: Tensor, mem: Tensor, mask: Tensor | null, causal: boolean, dropout: number): Tensor {
+    const [k, v] = this.keysValues(mem);
+    return this.attend(x, k, v, mask, causal, dropout);
+  }
+  /** Keys and values [B, heads, Tk, hd] of mem [B, Tk, kvDim]. */
+  keysValues(mem: Tensor): [Tensor, Tensor] {
+    const [B, Tk] = mem.shape as [number, number];
+    const [k, v] = this.kv.forward(mem).view(B, Tk, 2, this.heads, this.d / this.heads).permute(2, 0, 3, 1, 4).chunk(2, 0) as [Tensor, Tensor];
+    return [k.squeeze(0), v.squeeze(0)];
+  }
+  /** Queries from x [B, Tq, d] attending to keys/values [B, heads, Tk, hd] (causal aligns the last query with the last key). */
+  attend(x: Tensor, k: Tensor, v: Tensor, mask: Tensor | null, causal: boolean, dropout = 0): Tensor {
     const [B, Tq] = x.shape as [number, number];
-    const Tk = mem.size(1);
-    const hd = this.d / this.heads;
-    const q = this.q.forward(x).view(B, Tq, this.heads, hd).transpose(1, 2);
-    const [k, v] = this.kv.forward(mem).view(B, Tk, 2, this.heads, hd).permute(2, 0, 3, 1, 4).chunk(2, 0) as [Tensor, Tensor];
-    const a = F.attention(q, k.squeeze(0), v.squeeze(0), { mask, causal, dropout, train: this.training });
+    const q = this.q.forward(x).view(B, Tq, this.heads, this.d / this.heads).transpose(1, 2);
+    const a = F.attention(q, k, v, { mask, causal, dropout, train: this.training });
     return this.out.forward(a.transpose(1, 2).reshape(B, Tq, this.d));
   }
 }
@@ -80,6 +89,18 @@ export class TransformerLayer extends nn.Module {
     this.cross = crossDim === null ? null : this.registerModule('cross', new Attention(o.d, o.heads, crossDim));
     this.ln2 = this.registerModule('ln2', new nn.LayerNorm(o.d));
     this.ffn = this.registerModule('ffn', new FeedForward(o.d, o.ff));
+  }
+  /**
+   * Incremental causal decoding (eval): x [N, 1, d] is the next position; its self-attention keys and
+   * values join `cache` under `layer`; memKV are the cross-attention keys/values of the memory.
+   */
+  step(x: Tensor, cache: KVStore, layer: number, memKV: [Tensor, Tensor] | null, memMask: Tensor | null): Tensor {
+    const h1 = this.ln1.forward(x);
+    const [k, v] = this.self.keysValues(h1);
+    const [ks, vs] = cache.append(layer, k, v);
+    let y = x.add(this.self.attend(h1, ks, vs, null, false));
+    if (this.cross && memKV) y = y.add(this.cross.attend(this.lnX!.forward(y), memKV[0], memKV[1], memMask, false));
+    return y.add(this.ffn.forward(this.ln2.forward(y)));
   }
   forward(x: Tensor, selfMask: Tensor | null, causal: boolean, mem?: Tensor, memMask?: Tensor | null): Tensor {
     const p = this.o.dropout;

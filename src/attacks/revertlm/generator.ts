@@ -4,6 +4,7 @@
 // layer cross-attends to the whole memory.
 import { Tensor, F, nn, arange, cat, full, rand } from '../../torch/index.js';
 import { Container, TransformerLayer, keyMask } from '../nn/transformer.js';
+import type { KVStore } from '../../models/kv_cache.js';
 
 export interface GeneratorConfig {
   d: number;
@@ -92,6 +93,24 @@ export class Generator extends nn.Module {
     const km = keyMask(memMask);
     for (const l of this.layers) h = l.forward(h, null, true, mem, km);
     return this.head.forward(this.outNorm.forward(h));
+  }
+
+  /** Cross-attention keys/values of the memory for every decoder layer (computed once per decode). */
+  memoryKV(mem: Tensor): [Tensor, Tensor][] {
+    return this.layers.map((l) => l.cross!.keysValues(mem));
+  }
+
+  /**
+   * One decoding step (eval): logits [N, V] for position t given the token before it (tok [N];
+   * START at t = 0), extending `cache` (a KVStore holding positions 0..t-1). Equals
+   * forward(prev, …).select(1, t) with prev's last column tok.
+   */
+  step(tok: Tensor, t: number, mem: Tensor, memKV: [Tensor, Tensor][], memMask: Tensor, cache: KVStore): Tensor {
+    let h = this.tok.forward(tok.unsqueeze(1)).add(this.pos.forward(arange(t, t + 1))).add(mem.narrow(1, t, 1));
+    const km = keyMask(memMask);
+    this.layers.forEach((l, i) => (h = l.step(h, cache, i, memKV[i]!, km)));
+    cache.advance(1);
+    return this.head.forward(this.outNorm.forward(h)).squeeze(1);
   }
 
   /** Teacher-forcing input for ids [B, T]: [START, ids[:, :-1]]. */

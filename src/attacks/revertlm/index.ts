@@ -9,10 +9,13 @@
 //     optionally a left-to-right repair pass fixes positions whose re-encoded state disagrees.
 // Each part can be switched off; the ablations of the registry are configurations of this class.
 import { Tensor, F, nn, noGrad, tidy, keep, cat, tensor } from '../../torch/index.js';
-import type { Attack, AuxData, Budget, BudgetSpec, FitOptions, InterceptedBatch, Inversion, ServerKnowledge } from '../types.js';
+import type { AdaptReport, Attack, AuxData, Budget, BudgetSpec, FitOptions, InterceptedBatch, InterceptSource, Inversion, ServerKnowledge } from '../types.js';
+import type { DevicePart } from '../../models/types.js';
+import { adaptReport, estimateDevice, estimationOptions, ownBatches, releaseBatches, type DeviceEstimate, type EstimationOptions } from '../adapter_estimation.js';
 import { AuxCorpus, lengthsOf, tokenWindows } from '../data.js';
 import { train } from '../train.js';
-import { ZERO_BUDGET, bosOf, corpusOptions, trafficDevice, checkBatch, decodeRows, resolveBudget, rowsFromIds, seedAll, tokenTargets } from '../common.js';
+import { ZERO_BUDGET, corpusOptions, trafficDevice, checkBatch, decodeRows, resolveBudget, rowsFromIds, seedAll, tokenTargets, trainingFraming } from '../common.js';
+import { FirstTokenIndex } from '../framing.js';
 import { loadParts, readMeta, saveCheckpoint, targetOf } from '../checkpoint.js';
 import { Projector, PROJECTOR_DEFAULTS, type ProjectorConfig } from './projector.js';
 import { Generator, GENERATOR_DEFAULTS, type GeneratorConfig } from './generator.js';
@@ -41,6 +44,10 @@ export interface RevertConfig {
   projectorShare: number;
   /** Upper bound: stage 2 alone, trained on and fed the TRUE token embeddings (needs OracleBatch). */
   oracle: boolean;
+  /** Adapter estimation in adapt() (adapter_estimation.ts); false = off (the `revertlm-noadapt` ablation). */
+  adaptation: Partial<EstimationOptions> | false;
+  /** Repair settings of the inner inversions while estimating (cheaper than the final inversion's). */
+  adaptRepair: Partial<RepairOptions>;
 }
 
 export const REVERTLM_DEFAULTS: RevertConfig = {
@@ -51,11 +58,16 @@ export const REVERTLM_DEFAULTS: RevertConfig = {
   lambdas: [0, 0.5, 1],
   beam: 4,
   reencode: 'repair',
-  repair: { topK: 8, escalateK: 64, maxPasses: 2, tolerance: 1e-3 },
+  repair: { topK: 8, escalateK: 64, maxPasses: 2, tolerance: 1e-3, acceptScale: 1, priorWeight: 1 },
   l2Weight: 1,
   projectorShare: 0.5,
   oracle: false,
+  adaptation: {},
+  adaptRepair: { maxPasses: 1, escalateK: 8 },
 };
+
+/** Names of the RevertLM variants whose checkpoints hold the same kind of trained parts. */
+const REVERTLM_VARIANTS = ['revertlm', 'revertlm-noadapt', 'revertlm-noprior', 'revertlm-noreencode'];
 
 export const REVERTLM_BUDGET: BudgetSpec = { examples: 8000, steps: 1500, batchSize: 32, maxTokens: 32 };
 
@@ -80,16 +92,30 @@ export interface OracleBatch extends InterceptedBatch {
   readonly oracleIds: Tensor;
 }
 
+/** The learned stages' output for one batch (see RevertLMAttack.propose). */
+interface Proposals {
+  ehat: Tensor;
+  mem: Tensor | null;
+  cands: Tensor;
+}
+
+function disposeProposals(p: Proposals): void {
+  p.ehat.dispose();
+  p.mem?.dispose();
+  p.cands.dispose();
+}
+
 export class RevertLMAttack implements Attack {
   config: RevertConfig;
   projectors: Projector[] = [];
   generator: Generator | null = null;
   private spent: Budget = ZERO_BUDGET;
-  private readonly bos: number | null;
+  private firstIndex: FirstTokenIndex;
+  private estimate: DeviceEstimate | null = null;
 
   constructor(readonly knowledge: ServerKnowledge, config: RevertConfigInput = {}, readonly name: string = 'revertlm') {
     this.config = revertConfig(config);
-    this.bos = bosOf(knowledge);
+    this.firstIndex = new FirstTokenIndex(knowledge.device);
     if (this.config.folds < 2 && this.config.stage2 === 'generator' && !this.config.oracle) {
       throw new RangeError('RevertLM needs at least 2 folds to cross-fit stage 1 for stage 2');
     }
@@ -115,7 +141,7 @@ export class RevertLMAttack implements Attack {
     const t0 = performance.now();
     const E = this.knowledge.device.embeddingMatrix;
     const eScale = noGrad(() => tidy(() => E.square().mean().item()));
-    const windows = tokenWindows(aux.texts, this.knowledge.tokenizer, { maxTokens: b.maxTokens, addBos: this.bos !== null, limit: b.examples, seed });
+    const windows = tokenWindows(aux.texts, this.knowledge.tokenizer, { maxTokens: b.maxTokens, ...trainingFraming(this.knowledge), limit: b.examples, seed });
     const corpus = new AuxCorpus(trafficDevice(this.knowledge), windows, corpusOptions(this.knowledge, seed));
     const parts: NonNullable<Budget['parts']> = {};
     let ehatAll: Tensor | null = null;
@@ -141,7 +167,7 @@ export class RevertLMAttack implements Attack {
           loss: () => {
             const rows = Array.from({ length: b.batchSize }, () => trainRows[Math.floor(rand() * trainRows.length)]!);
             const { ids, mask, hidden } = corpus.batch(rows);
-            return p.loss(p.forward(hidden, mask), tokenTargets(ids, mask, this.bos !== null), E, eScale);
+            return p.loss(p.forward(hidden, mask), tokenTargets(ids, mask), E, eScale);
           },
         });
         p.eval();
@@ -164,7 +190,7 @@ export class RevertLMAttack implements Attack {
             const e = ehat.indexSelect(0, tensor(rows, [rows.length], { dtype: 'int64' })).narrow(1, 0, ids.size(1));
             const mem = g.memory(e, c.generator.useHidden ? hidden : null, mask);
             const logits = g.forward(g.shiftRight(ids), mem, mask);
-            const tgt = tokenTargets(ids, mask, this.bos !== null);
+            const tgt = tokenTargets(ids, mask);
             return F.crossEntropy(logits.reshape(-1, this.vocab), tgt.reshape(-1), { labelSmoothing: c.generator.labelSmoothing });
           },
         });
@@ -227,52 +253,178 @@ export class RevertLMAttack implements Attack {
     }));
   }
 
+  /** The device part re-encoding uses: the estimate of the victim's after adapt(), else the known one. */
+  get device(): DevicePart {
+    return this.estimate?.device ?? this.knowledge.device;
+  }
+
+  deviceEstimate(): DevicePart {
+    return this.device;
+  }
+
   invert(batch: InterceptedBatch): Inversion {
     const d = this.knowledge.device;
     checkBatch(batch, d.config.dModel, d.splitPoint);
+    // Token 0 of every window, from the traffic (BOS-framed or cut mid-text).
+    const first = this.firstIndex.firstTokens(batch.hidden);
+    const p = this.propose(batch, first);
+    try {
+      const rows = tidy(() => rowsFromIds(this.decide(batch, p, this.device, first), batch.attentionMask, first));
+      return decodeRows(rows, this.knowledge.tokenizer);
+    } finally {
+      disposeProposals(p);
+    }
+  }
+
+  /**
+   * The left-to-right search invert() runs on a batch, for benchmarks: the starting reconstruction
+   * (candidates re-ranked by re-encoding with `device`), the proposal sources' scores and the
+   * log-probabilities of the search's first pass, and the repair settings. The caller disposes the tensors.
+   */
+  searchProblem(batch: InterceptedBatch, device: DevicePart = this.device): { init: Tensor; sources: Tensor[]; logProb: Tensor | null; settings: RepairOptions & { l2Weight: number; fixFirst: true } } {
+    const index = new FirstTokenIndex(device);
+    const first = index.firstTokens(batch.hidden);
+    index.dispose();
+    const p = this.propose(batch, first);
+    try {
+      return tidy(() => {
+        const init = this.decide(batch, p, device, first, { maxPasses: 0 });
+        const r = this.proposalLogits(p.ehat, p.mem, init, batch.attentionMask);
+        const sources = [...r.sources, cosineLogits(batch.hidden, this.knowledge.device.embeddingMatrix)].map((t) => keep(t));
+        return { init: keep(init), sources, logProb: r.logProb ? keep(r.logProb) : null, settings: { ...this.config.repair, l2Weight: this.config.l2Weight, fixFirst: true as const } };
+      });
+    } finally {
+      disposeProposals(p);
+    }
+  }
+
+  /**
+   * The learned stages' output for a batch, which does not depend on the device part re-encoding
+   * uses: stage 1, the generator's memory, and candidates [B, C, T] (a beam per prior weight,
+   * stage 1's argmax, the nearest token embedding of H_k itself — strong at shallow splits).
+   */
+  private propose(batch: InterceptedBatch, first: readonly number[]): Proposals {
     const c = this.config;
-    const bos = this.bos;
+    const E = this.knowledge.device.embeddingMatrix;
+    const mask = batch.attentionMask;
+    const T = mask.size(1);
+    return tidy(() => {
+      const ehat = keep(this.stage1(batch));
+      const nnIds = nearestTokens(ehat, E);
+      if (c.stage2 === 'nn' || !this.generator) return { ehat, mem: null, cands: keep(nnIds.unsqueeze(1)) };
+      const g = this.generator;
+      const mem = keep(noGrad(() => g.memory(ehat, c.generator.useHidden ? batch.hidden : null, mask)));
+      const lambdas = c.reencode === 'off' ? c.lambdas.slice(0, 1) : c.lambdas;
+      const lengths = lengthsOf(mask);
+      const beams = lambdas.map((lambda) => beamSearch(g, mem, mask, { beam: c.beam, lm: this.knowledge.lm ?? null, lambda, first, lengths }));
+      const padTo = (t: Tensor) => (t.size(-1) < T ? t.pad([0, T - t.size(-1)]) : t);
+      const direct = nearestTokens(batch.hidden, E);
+      return { ehat, mem, cands: keep(cat([...beams.map((bm) => padTo(bm.ids)), nnIds.unsqueeze(1), direct.unsqueeze(1)], 1)) };
+    });
+  }
+
+  /**
+   * Picks and repairs one candidate per window by re-encoding with `device`: ids [B, T] with token 0
+   * set to `first`. `repairOptions` overrides the configured repair (cheaper inner inversions).
+   */
+  private decide(batch: InterceptedBatch, p: Proposals, device: DevicePart, first: readonly number[], repairOptions: Partial<RepairOptions> = {}): Tensor {
+    const c = this.config;
     const mask = batch.attentionMask;
     const [B, T] = mask.shape as [number, number];
-    const lengths = lengthsOf(mask);
-    const rows = tidy(() => {
-      const ehat = this.stage1(batch);
-      const nnIds = nearestTokens(ehat, d.embeddingMatrix);
-      if (c.stage2 === 'nn' || !this.generator) return rowsFromIds(nnIds, mask, bos);
-      const g = this.generator;
-      const mem = noGrad(() => g.memory(ehat, c.generator.useHidden ? batch.hidden : null, mask));
-      // Candidates [B, C, T]: a beam per prior weight, stage 1's argmax, and the nearest token
-      // embedding of H_k itself (strong at shallow splits; re-encoding decides between them).
-      const lambdas = c.reencode === 'off' ? c.lambdas.slice(0, 1) : c.lambdas;
-      const beams = lambdas.map((lambda) => beamSearch(g, mem, mask, { beam: c.beam, lm: this.knowledge.lm ?? null, lambda, bos, lengths }));
-      const padTo = (t: Tensor) => (t.size(-1) < T ? t.pad([0, T - t.size(-1)]) : t);
-      const direct = nearestTokens(batch.hidden, d.embeddingMatrix);
-      let cands = cat([...beams.map((bm) => padTo(bm.ids)), nnIds.unsqueeze(1), direct.unsqueeze(1)], 1);
-      const C = cands.size(1);
-      if (bos !== null) cands = cands.maskedFill(tidy(() => tensor(Array.from({ length: T }, (_, i) => (i === 0 ? 1 : 0)), [1, 1, T], { dtype: 'bool' })), bos);
-      let best: Tensor;
-      if (c.reencode === 'off') best = cands.select(1, 0);
-      else {
-        const flat = cands.reshape(B * C, T);
-        const maskC = mask.unsqueeze(1).expand(B, C, T).reshape(B * C, T).contiguous();
-        const obsC = batch.hidden.unsqueeze(1).expand(B, C, T, d.config.dModel).reshape(B * C, T, d.config.dModel).contiguous();
-        const dist = reencodeDistance(d, flat, maskC, obsC, { skipFirst: bos !== null, l2Weight: c.l2Weight });
-        const pick = Array.from({ length: B }, (_, bi) => {
-          let k = 0;
-          for (let j = 1; j < C; j++) if (dist[bi * C + j]! < dist[bi * C + k]!) k = j;
-          return bi * C + k;
-        });
-        best = flat.indexSelect(0, tensor(pick, [B], { dtype: 'int64' }));
-        if (c.reencode === 'repair') {
-          best = repair(d, best, batch.hidden, mask, {
-            ...c.repair, l2Weight: c.l2Weight, bos,
-            proposals: (cur) => [...this.proposalLogits(ehat, mem, cur, mask), cosineLogits(batch.hidden, d.embeddingMatrix)],
-          });
-        }
-      }
-      return rowsFromIds(best, mask, bos);
+    const D = device.config.dModel;
+    return tidy(() => {
+      const C = p.cands.size(1);
+      const firstCol = tensor(first as number[], [B, 1, 1], { dtype: 'int64' }).expand(B, C, 1);
+      const cands = T > 1 ? cat([firstCol, p.cands.narrow(2, 1, T - 1)], 2) : firstCol.contiguous();
+      if (c.reencode === 'off' || C === 1 && c.stage2 === 'nn') return cands.select(1, 0);
+      const flat = cands.reshape(B * C, T);
+      const maskC = mask.unsqueeze(1).expand(B, C, T).reshape(B * C, T).contiguous();
+      const obsC = batch.hidden.unsqueeze(1).expand(B, C, T, D).reshape(B * C, T, D).contiguous();
+      const dist = reencodeDistance(device, flat, maskC, obsC, { skipFirst: true, l2Weight: c.l2Weight });
+      const pick = Array.from({ length: B }, (_, bi) => {
+        let k = 0;
+        for (let j = 1; j < C; j++) if (dist[bi * C + j]! < dist[bi * C + k]!) k = j;
+        return bi * C + k;
+      });
+      const best = flat.indexSelect(0, tensor(pick, [B], { dtype: 'int64' }));
+      if (c.reencode !== 'repair' || (repairOptions.maxPasses ?? c.repair.maxPasses) === 0) return best;
+      const E = this.knowledge.device.embeddingMatrix;
+      return repair(device, best, batch.hidden, mask, {
+        ...c.repair, ...repairOptions, l2Weight: c.l2Weight, fixFirst: true,
+        proposals: (cur) => {
+          const r = this.proposalLogits(p.ehat, p.mem, cur, mask);
+          return { sources: [...r.sources, cosineLogits(batch.hidden, E)], logProb: r.logProb };
+        },
+      });
     });
-    return decodeRows(rows, this.knowledge.tokenizer);
+  }
+
+  /**
+   * Corpus-level adaptation (adapter estimation, adapter_estimation.ts): alternately inverts every
+   * captured window and fits a low-rank correction of the device part to the confident
+   * reconstructions; invert() then re-encodes with the estimate. No-op when `adaptation` is off or
+   * the traffic already re-encodes with the known part.
+   */
+  async adapt(source: InterceptSource): Promise<AdaptReport> {
+    return (await this.corpus(source, false)).report;
+  }
+
+  /** adapt(source), then every window inverted with the result, reusing the adaptation's work. */
+  async invertAll(source: InterceptSource): Promise<{ inversion: Inversion; report: AdaptReport }> {
+    const r = await this.corpus(source, true);
+    return { inversion: r.inversion!, report: r.report };
+  }
+
+  private async corpus(source: InterceptSource, invertToo: boolean): Promise<{ inversion: Inversion | null; report: AdaptReport }> {
+    const c = this.config;
+    const t0 = performance.now();
+    this.clearEstimate();
+    const adapting = c.adaptation !== false && c.reencode !== 'off' && !c.oracle;
+    const batches = ownBatches(source, this.knowledge.device);
+    const props: Proposals[] = [];
+    try {
+      if (!adapting && !invertToo) return { inversion: null, report: { rounds: 0, seconds: 0 } };
+      const baseFirst = batches.map((b) => this.firstIndex.firstTokens(b.hidden));
+      batches.forEach((b, i) => props.push(this.propose(b, baseFirst[i]!)));
+      const proposeSeconds = (performance.now() - t0) / 1000;
+      let report: AdaptReport = { rounds: 0, seconds: 0 };
+      if (adapting) {
+        const a = c.adaptation as Partial<EstimationOptions>;
+        // Round 0 only decides whether the traffic drifted (candidates re-ranked, no repair); later
+        // rounds invert with the cheaper repair settings; the final inversion uses the full ones.
+        const res = estimateDevice(this.knowledge.device, batches, (device, round) => {
+          const index = new FirstTokenIndex(device);
+          try {
+            return batches.map((b, i) => keep(this.decide(b, props[i]!, device, index.firstTokens(b.hidden), round === 0 ? { maxPasses: 0 } : c.adaptRepair)));
+          } finally {
+            index.dispose();
+          }
+        }, estimationOptions(a, this.knowledge));
+        if (res.estimate) {
+          this.estimate = res.estimate;
+          this.firstIndex.dispose();
+          this.firstIndex = new FirstTokenIndex(res.estimate.device);
+        }
+        report = adaptReport(res, (performance.now() - t0) / 1000, { proposeSeconds });
+      }
+      if (!invertToo) return { inversion: null, report };
+      const rows = batches.flatMap((b, i) => {
+        const first = this.firstIndex.firstTokens(b.hidden);
+        return tidy(() => rowsFromIds(this.decide(b, props[i]!, this.device, first), b.attentionMask, first));
+      });
+      return { inversion: decodeRows(rows, this.knowledge.tokenizer), report };
+    } finally {
+      props.forEach(disposeProposals);
+      releaseBatches(batches);
+    }
+  }
+
+  private clearEstimate(): void {
+    if (!this.estimate) return;
+    this.estimate.dispose();
+    this.estimate = null;
+    this.firstIndex.dispose();
+    this.firstIndex = new FirstTokenIndex(this.knowledge.device);
   }
 
   /** Whether the language prior is on (some λ > 0): it then also proposes tokens during repair. */
@@ -282,23 +434,32 @@ export class RevertLMAttack implements Attack {
 
   /**
    * Per-position proposal scores for repair, one [B, T, V] per source: stage 2 (teacher-forced on
-   * cur), stage 1, the prior. (invert adds H_k's own nearest embeddings, strong at shallow splits.)
+   * cur), stage 1, the prior (invert adds H_k's own nearest embeddings, strong at shallow splits);
+   * and the log-probability the repair weighs re-encoding evidence against: stage 2's, plus the
+   * prior's with weight 1/2 when the prior is on.
    */
-  private proposalLogits(ehat: Tensor, mem: Tensor | null, cur: Tensor, mask: Tensor): Tensor[] {
+  private proposalLogits(ehat: Tensor, mem: Tensor | null, cur: Tensor, mask: Tensor): { sources: Tensor[]; logProb?: Tensor } {
     const g = this.generator;
     const E = this.knowledge.device.embeddingMatrix;
     const lm = this.usesPrior ? this.knowledge.lm! : null;
     const V = this.vocab;
     return noGrad(() => tidy(() => {
-      const out: Tensor[] = [];
-      if (g && mem) out.push(g.forward(g.shiftRight(cur), mem, mask));
-      out.push(cosineLogits(ehat, E));
+      const sources: Tensor[] = [];
+      let logProb: Tensor | undefined;
+      if (g && mem) {
+        const gl = g.forward(g.shiftRight(cur), mem, mask);
+        sources.push(gl);
+        logProb = F.logSoftmax(gl, -1);
+      }
+      sources.push(cosineLogits(ehat, E));
       if (lm) {
         // The prior's prediction for position t comes from the prefix up to t-1.
         const logits = lm.forward(cur, { attentionMask: mask }).logits.narrow(-1, 0, V);
-        out.push(cat([logits.narrow(1, 0, 1).mul(0), logits.narrow(1, 0, cur.size(1) - 1)], 1));
+        const shifted = cat([logits.narrow(1, 0, 1).mul(0), logits.narrow(1, 0, cur.size(1) - 1)], 1);
+        sources.push(shifted);
+        if (logProb) logProb = logProb.add(F.logSoftmax(shifted, -1).mul(0.5));
       }
-      return out;
+      return { sources, logProb };
     }));
   }
 
@@ -309,9 +470,16 @@ export class RevertLMAttack implements Attack {
     saveCheckpoint(dir, { attack: this.name, target: targetOf(this.knowledge.device), config: { ...this.config, nProjectors: this.projectors.length }, budget: this.spent }, parts);
   }
 
+  /**
+   * Restores the trained parts. A checkpoint of any RevertLM variant with the same trained parts
+   * loads (the ablations that differ only at inference train identically): the parts' architecture
+   * comes from the checkpoint, the inference settings (decoding, re-encoding, adaptation) from this
+   * attack's own configuration.
+   */
   load(dir: string): void {
-    const meta = readMeta(dir, this.name, this.knowledge.device);
-    const { nProjectors, ...cfg } = meta.config as RevertConfig & { nProjectors: number };
+    const meta = readMeta(dir, [this.name, ...REVERTLM_VARIANTS], this.knowledge.device);
+    const { nProjectors, ...saved } = meta.config as RevertConfig & { nProjectors: number };
+    const cfg: RevertConfig = { ...this.config, projector: saved.projector, generator: saved.generator, folds: saved.folds, stage2: saved.stage2, oracle: saved.oracle, projectorShare: saved.projectorShare };
     this.disposeParts();
     this.config = cfg;
     const parts: Record<string, nn.Module> = {};
@@ -339,5 +507,7 @@ export class RevertLMAttack implements Attack {
 
   dispose(): void {
     this.disposeParts();
+    this.clearEstimate();
+    this.firstIndex.dispose();
   }
 }

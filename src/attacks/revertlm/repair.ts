@@ -3,11 +3,23 @@
 // its own. Left to right, every position whose re-encoded state disagrees with the observed one
 // (beyond `tolerance`) is replaced by the best of the proposals — the union of each proposal
 // source's top-K (stage 2, stage 1, the language prior, …) — if one of them matches better.
-// Cost: up to (sources·K + 1) prefix forwards per checked position.
-import { Tensor, noGrad, tidy, ids as idsTensor } from '../../torch/index.js';
-import type { DevicePart } from '../../models/types.js';
+// Candidates are scored on the accepted prefix's KV cache (prefix_encoder.ts): one position per
+// candidate, so a pass is linear in the window length.
+//
+// Re-encoding evidence is never trusted alone. When the victim's device part drifted from the one
+// re-encoding uses (personalisation, an imperfect estimate of it), even the true tokens re-encode
+// with some mismatch, and a junk token may happen to sit closer. So (1) the tolerance is calibrated
+// from the traffic: σ, the median mismatch of the starting reconstruction, is the mismatch a right
+// token typically has, and positions within max(tolerance, acceptScale·σ) are accepted as they
+// are; (2) a replacement must win on a combined score, mismatch/σ − priorWeight·log p(token), where
+// p is what the learned stages and the language prior give the token at that position — a token
+// they find implausible must re-encode far better (in units of σ) to replace a plausible one. On
+// undrifted traffic σ is tiny and the mismatch decides alone.
+import { Tensor, noGrad, tidy, arange, ids as idsTensor } from '../../torch/index.js';
 import { positionDistance } from '../reencode.js';
+import type { DevicePart } from '../../models/types.js';
 import { lengthsOf } from '../data.js';
+import { CachedPrefixEncoder, type PrefixEncoder, type PrefixEncoderOptions } from '../prefix_encoder.js';
 
 export interface RepairOptions {
   /** Proposals tried per source and position. */
@@ -16,108 +28,130 @@ export interface RepairOptions {
   escalateK: number;
   /** Left-to-right passes (proposals are recomputed on the repaired text before each). */
   maxPasses: number;
-  /** Positions whose mismatch is at most this are accepted as they are. */
+  /** Positions whose mismatch is at most this are accepted as they are (a floor under acceptScale·σ). */
   tolerance: number;
+  /** Positions whose mismatch is at most this × σ (the batch's median mismatch) are accepted as they are. */
+  acceptScale: number;
+  /** Weight of the learned stages' and prior's log-probability against mismatch/σ when choosing a replacement. */
+  priorWeight: number;
+}
+
+/** What the learned stages (and the prior) say about each position, given the current reconstruction. */
+export interface ProposalScores {
+  /** Proposal scores per source, [B, T, V] each; each source's top ranks are tried. */
+  sources: Tensor[];
+  /** Log-probability [B, T, V] of each token at each position (combined score); absent = mismatch alone. */
+  logProb?: Tensor;
 }
 
 export interface RepairContext extends RepairOptions {
   l2Weight: number;
-  bos: number | null;
-  /** Proposal scores, one [B, T, V] tensor per source, given the current reconstruction [B, T]. */
-  proposals: (cur: Tensor) => Tensor[];
+  /** Keep position 0 as given (token 0 is identified from the traffic, see framing.ts). */
+  fixFirst: boolean;
+  /** Proposals given the current reconstruction [B, T]. */
+  proposals: (cur: Tensor) => ProposalScores;
+  /** Re-encoding engine; default the KV-cached one. */
+  encoder?: (device: DevicePart, obs: Tensor, mask: Tensor, o: PrefixEncoderOptions) => PrefixEncoder;
 }
 
-/** Per-position mismatch of token rows against the observed states (rows: [T_b] each, obs rows aligned). */
-function mismatch(device: DevicePart, rows: number[][], obs: Tensor, mask: Tensor, o: RepairContext): number[][] {
-  return noGrad(() =>
-    tidy(() => {
-      const T = obs.size(1);
-      const padded = rows.map((r) => [...r, ...new Array<number>(T - r.length).fill(0)]);
-      const ids = idsTensor(padded);
-      const h = device.forward(ids, { attentionMask: mask }).hidden;
-      const d = positionDistance(h, obs, mask, { skipFirst: o.bos !== null, l2Weight: o.l2Weight }).toNumbers();
-      return rows.map((_, i) => d.slice(i * T, (i + 1) * T));
-    }),
-  );
-}
-
-/** Mismatch at position t of each candidate prefix seqs[i] (length t+1) for batch row owner[i]. */
-function prefixMismatch(device: DevicePart, seqs: number[][], owner: number[], t: number, obs: Tensor, mask: Tensor, l2Weight: number): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < seqs.length; i += CHUNK) {
-    const part = seqs.slice(i, i + CHUNK);
-    const who = owner.slice(i, i + CHUNK);
-    out.push(...noGrad(() =>
-      tidy(() => {
-        const rows = idsTensor(who);
-        const m = mask.indexSelect(0, rows).narrow(1, 0, t + 1);
-        const h = device.forward(idsTensor(part), { attentionMask: m }).hidden.narrow(1, t, 1);
-        const ob = obs.indexSelect(0, rows).narrow(1, t, 1);
-        return positionDistance(h, ob, m.narrow(1, t, 1), { skipFirst: false, l2Weight }).reshape(-1).toNumbers();
-      }),
-    ));
-  }
-  return out;
-}
-
-/** Candidate prefixes evaluated per device forward. */
-const CHUNK = 512;
+/** The KV-cached encoder unless a test asks for the full-prefix reference. */
+const cachedEncoder = (d: DevicePart, obs: Tensor, mask: Tensor, o: PrefixEncoderOptions): PrefixEncoder => new CachedPrefixEncoder(d, obs, mask, o);
 
 export function repair(device: DevicePart, init: Tensor, obs: Tensor, mask: Tensor, o: RepairContext): Tensor {
   const [B, T] = init.shape as [number, number];
   const lens = lengthsOf(mask);
   const flat = init.toNumbers();
   const cur = Array.from({ length: B }, (_, b) => flat.slice(b * T, b * T + T));
-  const first = o.bos !== null ? 1 : 0;
+  const first = o.fixFirst ? 1 : 0;
   const deepest = Math.max(o.topK, o.escalateK);
+  const makeEncoder = o.encoder ?? cachedEncoder;
+  const sigma = typicalMismatch(device, init, obs, mask, first, o.l2Weight);
+  const scale = { sigma, accept: Math.max(o.tolerance, o.acceptScale * sigma) };
   for (let pass = 0; pass < o.maxPasses; pass++) {
-    // Ranked proposals per source: [source][(b * T + t) * R + rank].
-    const ranked = noGrad(() =>
-      tidy(() => o.proposals(idsTensor(cur)).map((s) => s.topk(Math.min(deepest, s.size(-1)), -1)[1].toNumbers())),
-    );
+    // Ranked proposals per source: [source][(b * T + t) * R + rank]; log-probabilities [(b * T + t) * V + v].
+    const { ranked, logProb } = noGrad(() => tidy(() => {
+      const p = o.proposals(idsTensor(cur));
+      return {
+        ranked: p.sources.map((s) => s.topk(Math.min(deepest, s.size(-1)), -1)[1].to('int32').data<'int32'>()),
+        logProb: p.logProb && o.priorWeight > 0 ? p.logProb.toFloat32Array() : null,
+      };
+    }));
     const R = Math.min(deepest, Math.floor(ranked[0]!.length / (B * T)));
-    let dist = mismatch(device, cur, obs, mask, o);
     let changed = 0;
-    for (let t = first; t < T; t++) {
-      let open = Array.from({ length: B }, (_, b) => b).filter((b) => t < lens[b]! && dist[b]![t]! > o.tolerance);
-      const best = new Map<number, { tok: number; dist: number }>();
-      const tried = new Map<number, Set<number>>(open.map((b) => [b, new Set([cur[b]![t]!])]));
-      // Round 1: each source's top-K; round 2 (rows still unmatched): ranks K..escalateK.
-      for (const [from, to] of [[0, Math.min(o.topK, R)], [Math.min(o.topK, R), R]] as const) {
-        if (open.length === 0 || from >= to) break;
-        const seqs: number[][] = [];
-        const owner: number[] = [];
-        const tokens: number[] = [];
-        for (const b of open) {
-          const seen = tried.get(b)!;
-          for (let r = from; r < to; r++) {
-            for (const src of ranked) {
-              const tok = src[(b * T + t) * R + r]!;
-              if (seen.has(tok)) continue;
-              seen.add(tok);
-              const pre = cur[b]!.slice(0, t + 1);
-              pre[t] = tok;
-              seqs.push(pre);
-              owner.push(b);
-              tokens.push(tok);
-            }
-          }
-        }
-        if (seqs.length === 0) break;
-        const d = prefixMismatch(device, seqs, owner, t, obs, mask, o.l2Weight);
-        for (let i = 0; i < seqs.length; i++) {
-          const b = owner[i]!;
-          if (d[i]! < (best.get(b)?.dist ?? dist[b]![t]!)) best.set(b, { tok: tokens[i]!, dist: d[i]! });
-        }
-        open = open.filter((b) => (best.get(b)?.dist ?? Infinity) > o.tolerance);
+    const enc = makeEncoder(device, obs, mask, { l2Weight: o.l2Weight });
+    try {
+      for (let t = 0; t < T; t++) {
+        if (t >= first) changed += repairPosition(enc, cur, lens, t, ranked, R, logProb, scale, o);
+        enc.advance(cur.map((r) => r[t]!));
       }
-      if (best.size === 0) continue;
-      for (const [b, { tok }] of best) cur[b]![t] = tok;
-      changed += best.size;
-      // Later positions of the changed rows now see a different prefix: refresh their mismatch.
-      dist = mismatch(device, cur, obs, mask, o);
+    } finally {
+      enc.dispose();
     }
     if (changed === 0) break;
   }
   return idsTensor(cur);
+}
+
+/** σ: the median per-position mismatch of the starting reconstruction over the batch's real positions. */
+function typicalMismatch(device: DevicePart, init: Tensor, obs: Tensor, mask: Tensor, first: number, l2Weight: number): number {
+  const vals = noGrad(() => tidy(() => {
+    const d = positionDistance(device.forward(init, { attentionMask: mask }).hidden, obs, mask, { skipFirst: first > 0, l2Weight });
+    let m = mask.gt(0);
+    if (first > 0) m = m.logicalAnd(arange(mask.size(1)).ge(first).unsqueeze(0));
+    return d.maskedSelect(m).toNumbers();
+  }));
+  vals.sort((a, b) => a - b);
+  return vals.length ? Math.max(vals[vals.length >> 1]!, 1e-12) : 1e-12;
+}
+
+/**
+ * Position t of every window whose current token re-encodes beyond the accepted mismatch: tries
+ * each source's top-K, then ranks K..escalateK for the rows still unmatched, and keeps the token
+ * with the best combined score (mismatch/σ − priorWeight·log p) if it beats the current one.
+ * Returns the number of windows changed.
+ */
+function repairPosition(
+  enc: PrefixEncoder, cur: number[][], lens: number[], t: number, ranked: Int32Array[], R: number,
+  logProb: Float32Array | null, scale: { sigma: number; accept: number }, o: RepairContext,
+): number {
+  const T = cur[0]!.length;
+  const V = logProb ? logProb.length / (cur.length * T) : 0;
+  const score = (b: number, tok: number, d: number) => d / scale.sigma - (logProb ? o.priorWeight * logProb[(b * T + t) * V + tok]! : 0);
+  const active = cur.map((_, b) => b).filter((b) => t < lens[b]!);
+  if (active.length === 0) return 0;
+  // Every window's current token is scored (padding ones too: the encoder then keeps their expansion as is).
+  const all = cur.map((_, b) => b);
+  const dAll = enc.score(all, all.map((b) => cur[b]![t]!));
+  const now = new Map(active.map((b) => [b, dAll[b]!]));
+  let open = active.filter((b) => now.get(b)! > scale.accept);
+  const best = new Map<number, { tok: number; dist: number; score: number }>();
+  const tried = new Map<number, Set<number>>(open.map((b) => [b, new Set([cur[b]![t]!])]));
+  // Round 1: each source's top-K; round 2 (rows still unmatched): ranks K..escalateK.
+  for (const [from, to] of [[0, Math.min(o.topK, R)], [Math.min(o.topK, R), R]] as const) {
+    if (open.length === 0 || from >= to) break;
+    const owner: number[] = [];
+    const tokens: number[] = [];
+    for (const b of open) {
+      const seen = tried.get(b)!;
+      for (let r = from; r < to; r++) {
+        for (const src of ranked) {
+          const tok = src[(b * T + t) * R + r]!;
+          if (seen.has(tok)) continue;
+          seen.add(tok);
+          owner.push(b);
+          tokens.push(tok);
+        }
+      }
+    }
+    if (tokens.length === 0) break;
+    const d = enc.score(owner, tokens);
+    for (let i = 0; i < tokens.length; i++) {
+      const b = owner[i]!;
+      const s = score(b, tokens[i]!, d[i]!);
+      if (s < (best.get(b)?.score ?? score(b, cur[b]![t]!, now.get(b)!))) best.set(b, { tok: tokens[i]!, dist: d[i]!, score: s });
+    }
+    open = open.filter((b) => (best.get(b)?.dist ?? Infinity) > scale.accept);
+  }
+  for (const [b, { tok }] of best) cur[b]![t] = tok;
+  return best.size;
 }

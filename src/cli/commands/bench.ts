@@ -11,12 +11,13 @@ const BENCHES: Record<string, () => Promise<BenchFn>> = {
   leakage: async () => (await import('../../../bench/leakage.js')).benchLeakage,
   split: async () => (await import('../../../bench/split.js')).benchSplit,
   tag: async () => (await import('../../../bench/tag.js')).benchTag,
+  attack: async () => (await import('../../../bench/attack.js')).benchAttack,
 };
 
 export function registerBench(program: Command): void {
   program
     .command('bench')
-    .description(`run a benchmark: speed against the Python peer in the same run (engine, models, leakage, split), or an attack measurement (tag)`)
+    .description(`run a benchmark: speed against the Python peer in the same run (engine, models, leakage, split), or an attack measurement (tag; attack: RevertLM's inversion cost, clean and on a personalised device, against the Python peer)`)
     .argument('<name>', `one of: ${Object.keys(BENCHES).join(', ')}`)
     .option('--json', 'print one JSON object')
     .action(async (name: string, o: { json?: boolean }) => {

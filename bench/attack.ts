@@ -1,0 +1,331 @@
+// `revertlm bench attack`: the cost of inverting captured traffic with RevertLM, clean and drifted.
+// stories260K (../shared) at split k; the victim's TinyStories text cut into one token stream of
+// 32-token windows (as the split runtime cuts it), H_k rounded through float16 as on the wire.
+// "Clean": the device part is the pretrained one. "Drifted": the device personalised itself by split
+// LoRA fine-tuning (r 8 on q, v, lr 1e-3, --ft-steps steps) on that same private text; the attacker
+// holds only the pretrained part and adapts to the capture (adapter estimation) before inverting.
+//
+// Reported:
+//   - end to end (invertAll: learned stages, adaptation, re-encoding search), clean and drifted,
+//     and drift_cost_ratio = drifted / clean (goal ≤ 2);
+//   - the left-to-right candidate search alone (src/attacks/revertlm/repair.ts, one pass) on the
+//     inputs RevertLM gives it — starting reconstruction, proposals, the device part it re-encodes
+//     with (the estimate, when drifted) — against a Python PyTorch peer (bench/peers/attack_peer.py)
+//     running the same search with its own KV cache on the same inputs, in alternating rounds:
+//     tokens/s, ratio = our time / the peer's (goal ≤ 1), and how many windows both recover alike.
+// Medians over interleaved rounds. Progress goes to stderr.
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadModel, loadTokenizer, splitModel, LoRALinear, type DevicePart } from '../src/models/index.js';
+import { exactWindows, hiddenDrift, personalizeDevice } from '../src/experiments/index.js';
+import { RevertLMAttack, type InterceptSource, type InterceptedBatch } from '../src/attacks/index.js';
+import { repair } from '../src/attacks/revertlm/repair.js';
+import { loadTexts } from '../src/data/index.js';
+import { noGrad, tidy, stack, threads, type Tensor } from '../src/torch/index.js';
+import { projectRoot } from '../src/util/root.js';
+import { UsageError } from '../src/cli/errors.js';
+
+const PYTHON = '/usr/bin/python3';
+const log = (s: string) => process.stderr.write(`${s}\n`);
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
+
+export interface AttackBenchOptions {
+  json: boolean;
+  split?: number;
+  /** LoRA personalisation steps of the drifted device. */
+  ftSteps?: number;
+  /** Attacker training budget (auxiliary windows × steps). */
+  examples?: number;
+  steps?: number;
+  /** Interleaved timing rounds of the search (ours and the peer's) and of the end-to-end inversion. */
+  rounds?: number;
+  e2eRounds?: number;
+  noPeer?: boolean;
+}
+
+interface Side {
+  windows: number;
+  tokens: number;
+  /** End to end: seconds (median) and tokens/s. */
+  invert_seconds: number;
+  invert_tokens_per_s: number;
+  /** The candidate search alone: ours and the peer's. */
+  search_ms: number;
+  search_tokens_per_s: number;
+  pytorch_search_ms: number | null;
+  pytorch_search_tokens_per_s: number | null;
+  /** Windows whose searched ids are identical in ours and the peer's. */
+  same_windows: number | null;
+  rougeL_exact_windows: number;
+}
+
+export interface AttackBenchResult {
+  model: string;
+  split: number;
+  ft_steps: number;
+  drift: number;
+  drift_left: number | null;
+  clean: Side;
+  drifted: Side;
+  /** Our search time / the peer's, the worse of clean and drifted (goal ≤ 1). */
+  ratio: number | null;
+  /** Drifted / clean end-to-end inversion time (goal ≤ 2). */
+  drift_cost_ratio: number;
+  /** The same for the search alone. */
+  search_drift_cost_ratio: number;
+  adaptation: unknown;
+  threads: { intraOp: number; blas: number | null };
+  pytorch_version: string | null;
+  peer_note: string | null;
+}
+
+/** The device part's weights with any LoRA merged in, by the peer's names. */
+function deviceWeights(d: DevicePart): Map<string, Tensor> {
+  const out = new Map<string, Tensor>();
+  const eff = (l: LoRALinear) => l.lora ? tidy(() => l.weight.add(l.lora!.B.mm(l.lora!.A).mul(l.lora!.scale))) : l.weight.clone();
+  noGrad(() => {
+    out.set('embed', d.embeddingMatrix.clone());
+    for (const [name, m] of d.namedModules()) {
+      const g = /^layers\.(\d+)\.(attn|mlp)\.(q|k|v|o|gate|up|down)$/.exec(name);
+      if (g && m instanceof LoRALinear) out.set(`layers.${g[1]}.${g[3]}`, eff(m));
+      const n = /^layers\.(\d+)\.(norm1|norm2)$/.exec(name);
+      if (n) out.set(`layers.${n[1]}.${n[2]}`, m.param('weight').clone());
+    }
+  });
+  return out;
+}
+
+type SearchProblem = ReturnType<RevertLMAttack['searchProblem']>;
+
+/** Writes one problem (the device part and every batch's search inputs) for the peer: problem.json + tensors.bin. */
+function writeProblem(dir: string, device: DevicePart, problems: SearchProblem[], batches: InterceptedBatch[]): void {
+  const c = device.config;
+  const tensors = deviceWeights(device);
+  problems.forEach((p, i) => {
+    tensors.set(`b${i}.obs`, batches[i]!.hidden.clone());
+    tensors.set(`b${i}.mask`, batches[i]!.attentionMask.clone());
+    tensors.set(`b${i}.init`, p.init.clone());
+    tensors.set(`b${i}.sources`, noGrad(() => stack(p.sources, 0)));
+    if (p.logProb) tensors.set(`b${i}.logprob`, p.logProb.clone());
+  });
+  const index: Record<string, { offset: number; shape: number[]; dtype: string }> = {};
+  const parts: Buffer[] = [];
+  let offset = 0;
+  for (const [name, t] of tensors) {
+    const dtype = t.dtype === 'int64' ? 'int64' : 'float32';
+    const buf = noGrad(() => tidy(() => Buffer.from(t.contiguous().to(dtype).dataView())));
+    index[name] = { offset, shape: t.shape as number[], dtype };
+    parts.push(buf);
+    offset += buf.length;
+    t.dispose();
+  }
+  writeFileSync(join(dir, 'tensors.bin'), Buffer.concat(parts));
+  const s = problems[0]!.settings;
+  writeFileSync(join(dir, 'problem.json'), JSON.stringify({
+    config: { dModel: c.dModel, nHeads: c.nHeads, nKvHeads: c.nKvHeads, normEps: c.normEps, ropeTheta: c.ropeTheta, layers: device.splitPoint },
+    settings: { topK: s.topK, escalateK: s.escalateK, tolerance: s.tolerance, acceptScale: s.acceptScale, priorWeight: s.priorWeight, l2Weight: s.l2Weight, fixFirst: true, chunk: 2048 },
+    batches: problems.length, tensors: index,
+  }));
+}
+
+/** The Python peer, one command per line, so its rounds alternate with ours under the same load. */
+interface SearchPeer {
+  version: string;
+  search(name: string): Promise<{ ms: number; ids: number[][][] }>;
+  close(): void;
+}
+
+function peerScript(): string | null {
+  for (const rel of ['../../bench/peers/attack_peer.py', './peers/attack_peer.py']) {
+    const p = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(p)) return p;
+  }
+  return null;
+}
+
+async function startPeer(problems: Record<string, string>, th: { intraOp: number; blas: number | null }): Promise<SearchPeer | string> {
+  const script = peerScript();
+  if (!script) return 'bench/peers/attack_peer.py not found';
+  if (!existsSync(PYTHON)) return `${PYTHON} not found: no PyTorch peer`;
+  const argv = [script, '--threads', String(th.intraOp), ...Object.entries(problems).flatMap(([n, d]) => ['--problem', `${n}=${d}`])];
+  const env = { ...process.env, OPENBLAS_NUM_THREADS: String(th.blas ?? 1), OMP_NUM_THREADS: String(th.intraOp) };
+  const child = spawn(PYTHON, argv, { env, stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async (what: string): Promise<Record<string, unknown>> => {
+    const r = await lines.next();
+    if (r.done) throw new Error(`PyTorch peer exited (${what})`);
+    const j = JSON.parse(r.value) as Record<string, unknown>;
+    if (j.error) throw new Error(`PyTorch peer: ${String(j.error)}`);
+    return j;
+  };
+  try {
+    const ready = await next('starting');
+    return {
+      version: String(ready.torch_version),
+      async search(name: string) {
+        child.stdin.write(`search ${name}\n`);
+        const r = await next(name);
+        return { ms: Number(r.ms), ids: r.ids as number[][][] };
+      },
+      close: () => child.stdin.end('quit\n'),
+    };
+  } catch (e) {
+    child.kill();
+    return (e as Error).message;
+  }
+}
+
+export async function benchAttack(o: AttackBenchOptions): Promise<AttackBenchResult> {
+  const shared = resolve(projectRoot(), '..', 'shared');
+  const modelDir = join(shared, 'models/stories260K');
+  if (!existsSync(join(modelDir, 'config.json'))) throw new UsageError(`${modelDir} not found`, 'this benchmark needs ../shared (stories260K, wikitext2-test.raw and tinystories_sample.txt) beside the checkout');
+  const k = o.split ?? 4;
+  const ftSteps = o.ftSteps ?? 1000;
+  const rounds = o.rounds ?? 5;
+  const e2eRounds = o.e2eRounds ?? 3;
+  const th = threads();
+  const tok = loadTokenizer(modelDir);
+  const victim = loadTexts({ format: 'separated', path: join(shared, 'data/tinystories_sample.txt'), separator: '<|endoftext|>' });
+  const aux = loadTexts({ format: 'lines', path: join(shared, 'data/wikitext2-test.raw'), minChars: 8 });
+  const lm = loadModel(modelDir);
+  const pre = splitModel(lm, k).device;
+  // The victim's device as the experiments run it (through the split runtime, in-process): the
+  // pretrained part (clean) and the personalized one (drifted); each sends every window of its text
+  // once afterwards, float16 on the wire, and the server's capture of that is what the attack reads.
+  log(`attack bench: stories260K k=${k}; personalising the device (${ftSteps} LoRA steps r8 on q,v) …`);
+  const device = (mode: 'none' | 'lora') => personalizeDevice({
+    modelDir, splitPoint: k, texts: victim, personalization: { mode, steps: mode === 'none' ? 0 : ftSteps, lr: 1e-3, rank: 8, targets: ['q', 'v'], seed: 0 }, seq: 32, wireDtype: 'float16',
+  });
+  const cleanDev = await device('none');
+  const driftDev = await device('lora');
+  const cleanCap = cleanDev.openCapture();
+  const driftCap = driftDev.openCapture();
+  const clean = cleanCap.source;
+  const drifted = driftCap.source;
+  const windows = driftCap.referenceIds;
+  const tokens = windows.reduce((a, w) => a + w.length, 0);
+  const attack = new RevertLMAttack({ device: pre, tokenizer: tok, lm, adapters: [{ rank: 8, targets: ['q', 'v'] }] });
+  const dir = mkdtempSync(join(tmpdir(), 'revertlm-bench-attack-'));
+  let peer: SearchPeer | null = null;
+  let peerNote: string | null = null;
+  try {
+    const drift = hiddenDrift(driftDev.part, pre, windows);
+    log(`attack bench: ${windows.length} windows, drift ${drift.toFixed(3)}; training RevertLM (${o.examples ?? 2000} windows × ${o.steps ?? 400} steps) …`);
+    await attack.fit({ texts: aux }, { budget: { examples: o.examples ?? 2000, steps: o.steps ?? 400, maxTokens: 32 }, seed: 0 });
+    const exact = (ids: number[][]) => Math.round(exactWindows(windows, ids) * windows.length);
+    // End to end, alternating clean and drifted; the last drifted round leaves the estimate in place.
+    const e2e = { clean: [] as number[], drifted: [] as number[] };
+    let exactClean = 0, exactDrifted = 0;
+    let adaptation: unknown = null;
+    for (let r = 0; r < e2eRounds; r++) {
+      for (const [name, src] of [['clean', clean], ['drifted', drifted]] as const) {
+        const t0 = performance.now();
+        const res = await attack.invertAll(src);
+        e2e[name].push((performance.now() - t0) / 1000);
+        if (name === 'clean') exactClean = exact(res.inversion.ids);
+        else {
+          exactDrifted = exact(res.inversion.ids);
+          adaptation = res.report;
+        }
+        log(`  end to end ${name} round ${r + 1}: ${e2e[name].at(-1)!.toFixed(1)} s, exact ${exact(res.inversion.ids)}/${windows.length}`);
+      }
+    }
+    const driftLeft = hiddenDrift(driftDev.part, attack.deviceEstimate(), windows);
+    // The search problems: drifted with the estimate (in place now), clean with the pretrained part.
+    const batchesOf = (src: InterceptSource) => [...src.batches(32)];
+    const dDevice = attack.deviceEstimate();
+    const dProblems = batchesOf(drifted).map((b) => attack.searchProblem(b, dDevice));
+    const cProblems = batchesOf(clean).map((b) => attack.searchProblem(b, pre));
+    const problems = { clean: cProblems, drifted: dProblems };
+    if (o.noPeer) peerNote = 'peer skipped';
+    else {
+      for (const n of ['clean', 'drifted']) mkdirSync(join(dir, n));
+      writeProblem(join(dir, 'clean'), pre, cProblems, batchesOf(clean));
+      writeProblem(join(dir, 'drifted'), dDevice, dProblems, batchesOf(drifted));
+      const r = await startPeer({ clean: join(dir, 'clean'), drifted: join(dir, 'drifted') }, th);
+      if (typeof r === 'string') peerNote = r;
+      else peer = r;
+    }
+    const ours = { clean: [] as number[], drifted: [] as number[] };
+    const theirs = { clean: [] as number[], drifted: [] as number[] };
+    const same = { clean: 0, drifted: 0 };
+    const devices = { clean: pre, drifted: dDevice };
+    const srcs = { clean, drifted };
+    log(`attack bench: candidate search, ${rounds} rounds (ours and PyTorch, alternating) …`);
+    for (let r = 0; r < rounds; r++) {
+      for (const name of ['clean', 'drifted'] as const) {
+        const runOurs = () => {
+          const t0 = performance.now();
+          const ids = batchesOf(srcs[name]).map((b, i) => {
+            const p = problems[name][i]!;
+            const out = repair(devices[name], p.init, b.hidden, b.attentionMask, { ...p.settings, maxPasses: 1, proposals: () => ({ sources: p.sources.map((x) => x.clone()), logProb: p.logProb?.clone() }) });
+            const rows = out.toNumbers();
+            const T = out.size(1);
+            out.dispose();
+            return Array.from({ length: rows.length / T }, (_, j) => rows.slice(j * T, (j + 1) * T));
+          });
+          ours[name].push(performance.now() - t0);
+          return ids;
+        };
+        let mine: number[][][];
+        if (peer && r % 2) {
+          const p = await peer.search(name);
+          theirs[name].push(p.ms);
+          mine = runOurs();
+          if (r === 1) same[name] = p.ids.flat().filter((row, i) => row.join() === mine.flat()[i]!.join()).length;
+        } else {
+          mine = runOurs();
+          if (peer) {
+            const p = await peer.search(name);
+            theirs[name].push(p.ms);
+            if (r === 0) same[name] = p.ids.flat().filter((row, i) => row.join() === mine.flat()[i]!.join()).length;
+          }
+        }
+      }
+    }
+    const side = (name: 'clean' | 'drifted', exactN: number): Side => {
+      const ms = median(ours[name]);
+      const pms = peer ? median(theirs[name]) : null;
+      return {
+        windows: windows.length, tokens, invert_seconds: round(median(e2e[name]), 2), invert_tokens_per_s: round(tokens / median(e2e[name]), 1),
+        search_ms: round(ms, 1), search_tokens_per_s: round(tokens / (ms / 1000), 1),
+        pytorch_search_ms: pms === null ? null : round(pms, 1), pytorch_search_tokens_per_s: pms === null ? null : round(tokens / (pms / 1000), 1),
+        same_windows: peer ? same[name] : null, rougeL_exact_windows: exactN,
+      };
+    };
+    const cs = side('clean', exactClean), ds = side('drifted', exactDrifted);
+    for (const p of [...cProblems, ...dProblems]) disposeProblem(p);
+    return {
+      model: 'stories260K', split: k, ft_steps: ftSteps, drift: round(drift), drift_left: round(driftLeft),
+      clean: cs, drifted: ds,
+      ratio: peer ? round(Math.max(cs.search_ms / cs.pytorch_search_ms!, ds.search_ms / ds.pytorch_search_ms!)) : null,
+      drift_cost_ratio: round(ds.invert_seconds / cs.invert_seconds),
+      search_drift_cost_ratio: round(ds.search_ms / cs.search_ms),
+      adaptation, threads: th, pytorch_version: peer?.version ?? null, peer_note: peerNote,
+    };
+  } finally {
+    peer?.close();
+    attack.dispose();
+    clean.dispose();
+    drifted.dispose();
+    cleanDev.dispose();
+    driftDev.dispose();
+    lm.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function disposeProblem(p: SearchProblem): void {
+  p.init.dispose();
+  for (const s of p.sources) s.dispose();
+  p.logProb?.dispose();
+}

@@ -1,0 +1,328 @@
+// Adapter estimation: the server holds many windows from the same device, and a personalised device
+// differs from the pretrained part the server knows by a low-rank correction (the LoRA adapters it
+// fine-tuned on private text). Alternate:
+//   1. invert every captured window with the current estimate of the device part;
+//   2. re-encode the reconstructions with the estimate and keep the CONFIDENT positions — those
+//      whose re-encoded state is already close to the observed one (mismatch at most `confidence` ×
+//      the median over all positions): wrong tokens re-encode far off and are left out;
+//   3. fit a LoRA correction of the pretrained part (the shapes the protocol announces: rank,
+//      targets) so that re-encoding the confident positions reproduces the observed states;
+// and repeat; the final estimate is what the attack re-encodes with. The base weights stay frozen;
+// only the adapters are fitted, from zero (B = 0), so the estimate starts as the pretrained part.
+// With several candidate shapes (unknown rank/targets), the first round fits each and keeps the one
+// whose fit generalises best to held-out windows.
+import { Tensor, noGrad, tidy, keep, optim, cat, tensor } from '../torch/index.js';
+import { applyLoRA, DeviceModel, type DevicePart } from '../models/index.js';
+import { buildPieces } from '../models/slice.js';
+import type { AdaptReport, InterceptedBatch, InterceptSource, ServerKnowledge } from './types.js';
+import { checkBatch } from './common.js';
+import { positionDistance } from './reencode.js';
+
+/** One LoRA shape: what split fine-tuning announces (rank, targets; alpha only scales the fit). */
+export interface AdapterSpec {
+  rank: number;
+  alpha?: number;
+  targets: readonly string[];
+  /**
+   * Also fit the norms' gains and the token embedding rows (a device that fine-tuned every weight
+   * changes those too; only rows of tokens in the reconstructions move).
+   */
+  extras?: boolean;
+}
+
+export interface EstimationOptions {
+  /** Candidate adapter shapes; one = the protocol's announced shape, several = a search in round 1. */
+  specs: readonly AdapterSpec[];
+  /** Alternations of (invert, fit). */
+  rounds: number;
+  /** Adam steps of the first fit, of each later (warm-started) one, and of the last (on the best reconstructions). */
+  steps: number;
+  refineSteps: number;
+  finalSteps: number;
+  lr: number;
+  /** Windows per fitting step. */
+  windows: number;
+  /** A position is confident when its mismatch is at most this × the median mismatch. */
+  confidence: number;
+  /** Skip estimation when the median mismatch with the known part is already at most this (undrifted traffic). */
+  cleanBelow: number;
+  /** Weight of relative squared L2 next to (1 - cosine), as in re-encoding. */
+  l2Weight: number;
+  seed: number;
+}
+
+export const ESTIMATION_DEFAULTS: EstimationOptions = {
+  specs: [{ rank: 8, targets: ['q', 'v'] }],
+  rounds: 4,
+  steps: 150,
+  refineSteps: 100,
+  finalSteps: 200,
+  lr: 1e-2,
+  windows: 256,
+  confidence: 2,
+  cleanBelow: 2e-3,
+  l2Weight: 1,
+  seed: 0,
+};
+
+/** Adapter shapes tried when the protocol announces none (split fine-tuning's usual choices). */
+export const ADAPTER_SEARCH: readonly AdapterSpec[] = [
+  { rank: 8, targets: ['q', 'v'] },
+  { rank: 8, targets: ['q', 'k', 'v', 'o'] },
+  { rank: 8, targets: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] },
+  { rank: 8, targets: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'], extras: true },
+];
+
+/** An attack's estimation options: the shapes the protocol announced (knowledge.adapters), else its own, else the search. */
+export function estimationOptions(o: Partial<EstimationOptions>, k: ServerKnowledge): Partial<EstimationOptions> {
+  return { ...o, specs: k.adapters ?? o.specs ?? ADAPTER_SEARCH };
+}
+
+/** A copy of the pretrained device part with trainable LoRA adapters (its own tensors). */
+export class DeviceEstimate {
+  private constructor(readonly device: DeviceModel, readonly spec: AdapterSpec) {}
+
+  static create(base: DevicePart, spec: AdapterSpec, seed: number): DeviceEstimate {
+    if (!(base instanceof DeviceModel)) throw new Error('adapter estimation needs the device part as loaded (a DeviceModel)');
+    const c = base.config;
+    const copy = new DeviceModel(c, buildPieces(c, { embed: true, start: 0, end: base.splitPoint, head: false }));
+    copy.loadStateDict(base.stateDict());
+    applyLoRA(copy, { rank: spec.rank, alpha: spec.alpha ?? 2 * spec.rank, targets: spec.targets, seed });
+    if (spec.extras) for (const [n, p] of copy.namedParameters()) if (/(^|\.)(norm\d*\.weight|wte\.weight)$/.test(n)) p.requiresGrad_(true);
+    copy.eval();
+    return new DeviceEstimate(copy, spec);
+  }
+
+  /**
+   * Fits the adapters to (ids, observed states) on weighted positions with Adam, each step on a
+   * group of about `windows` windows (in turn over the data; all of it when `windows` covers it),
+   * the learning rate decaying linearly to a tenth. Returns the weighted mismatch of the last step
+   * of every group.
+   */
+  fit(data: readonly FitBatch[], o: { steps: number; lr: number; l2Weight: number; windows: number }): number {
+    const chunks = data.flatMap((d) => {
+      const B = d.ids.size(0);
+      const n = Math.min(B, o.windows);
+      return Array.from({ length: Math.ceil(B / n) }, (_, i) => ({ d, from: i * n, n: Math.min(n, B - i * n) }));
+    });
+    // Consecutive chunks packed into groups of at most `windows` windows: one group per step.
+    const groups: (typeof chunks)[] = [];
+    for (const c of chunks) {
+      const g = groups.at(-1);
+      if (g && g.reduce((a, x) => a + x.n, 0) + c.n <= o.windows) g.push(c);
+      else groups.push([c]);
+    }
+    const weightOf = (c: (typeof chunks)[number]) => noGrad(() => tidy(() => c.d.weight.narrow(0, c.from, c.n).sum().item()));
+    const groupWeight = groups.map((g) => g.reduce((a, c) => a + weightOf(c), 0));
+    const params = this.device.trainableParameters();
+    const opt = new optim.Adam(params, { lr: o.lr });
+    const recent: number[] = [];
+    try {
+      for (let s = 0; s < o.steps; s++) {
+        const gi = s % groups.length;
+        opt.lr = o.lr * (1 - (0.9 * s) / Math.max(1, o.steps - 1));
+        let sum = 0;
+        for (const { d, from, n } of groups[gi]!) {
+          sum += tidy(() => {
+            const part = (t: Tensor) => t.narrow(0, from, n);
+            const h = this.device.forward(part(d.ids), { attentionMask: part(d.mask) }).hidden;
+            const l = positionDistance(h, part(d.obs), part(d.mask), { skipFirst: false, l2Weight: o.l2Weight }).mul(part(d.weight)).sum().div(Math.max(1, groupWeight[gi]!));
+            l.backward();
+            return l.item();
+          });
+        }
+        opt.step();
+        opt.zeroGrad();
+        recent[gi] = sum * groupWeight[gi]!;
+      }
+    } finally {
+      opt.dispose();
+    }
+    const total = groupWeight.reduce((a, b) => a + b, 0);
+    return recent.reduce((a, b) => a + (b ?? 0), 0) / Math.max(1, total);
+  }
+
+  dispose(): void {
+    this.device.dispose();
+  }
+}
+
+/** Reconstructed ids with the observed states and per-position weights (1 = confident). */
+export interface FitBatch {
+  ids: Tensor;
+  mask: Tensor;
+  obs: Tensor;
+  weight: Tensor;
+}
+
+/** Per-position mismatch [B, T] of ids re-encoded by a device part against observed states (0 at padding). */
+export function mismatchOf(device: DevicePart, ids: Tensor, batch: InterceptedBatch, l2Weight: number): Tensor {
+  return noGrad(() => tidy(() => positionDistance(device.forward(ids, { attentionMask: batch.attentionMask }).hidden, batch.hidden, batch.attentionMask, { skipFirst: false, l2Weight })));
+}
+
+/** Median of the real positions' mismatches. */
+function medianOf(mm: readonly Tensor[], masks: readonly Tensor[]): number {
+  const vals = noGrad(() => tidy(() => cat(mm.map((m, i) => m.maskedSelect(masks[i]!.gt(0))), 0).toNumbers()));
+  vals.sort((a, b) => a - b);
+  return vals.length ? vals[vals.length >> 1]! : 0;
+}
+
+export interface EstimationRound {
+  round: number;
+  /** Median re-encoding mismatch of the reconstructions before this round's fit. */
+  median: number;
+  /** Share of real positions used as confident. */
+  confident: number;
+  /** Weighted mismatch after the fit. */
+  fitted: number;
+  spec: AdapterSpec;
+  /** Seconds fitting, and re-inverting with the new estimate. */
+  fitSeconds: number;
+  invertSeconds: number;
+}
+
+export interface EstimationResult {
+  /** The fitted estimate (null when the traffic already matched the known part). */
+  estimate: DeviceEstimate | null;
+  rounds: EstimationRound[];
+  /** Median mismatch with the known part and, after the rounds, with the estimate. */
+  medianBefore: number;
+  medianAfter: number;
+  /** Seconds of the first inversion (with the known part). */
+  invertSeconds: number;
+  /** With keepIds: the last round's reconstructions (the caller disposes them). */
+  ids?: Tensor[];
+}
+
+/**
+ * Alternates inversion and fitting. `invert(device, round)` inverts every batch with the given
+ * device part (round 0: the known part, before any fit) and returns the reconstructed ids per batch
+ * ([B, T] int64, aligned with `batches`).
+ */
+export function estimateDevice(base: DevicePart, batches: readonly InterceptedBatch[], invert: (device: DevicePart, round: number) => Tensor[], opts: Partial<EstimationOptions> & { keepIds?: boolean } = {}): EstimationResult {
+  const o = { ...ESTIMATION_DEFAULTS, ...opts };
+  let kept = false;
+  const masks = batches.map((b) => b.attentionMask);
+  const t0 = performance.now();
+  let ids = invert(base, 0);
+  const invertSeconds = (performance.now() - t0) / 1000;
+  let mm = ids.map((x, i) => mismatchOf(base, x, batches[i]!, o.l2Weight));
+  const medianBefore = medianOf(mm, masks);
+  const rounds: EstimationRound[] = [];
+  let estimate: DeviceEstimate | null = null;
+  try {
+    if (medianBefore <= o.cleanBelow) {
+      kept = !!o.keepIds;
+      return { estimate: null, rounds, medianBefore, medianAfter: medianBefore, invertSeconds, ...(kept ? { ids } : {}) };
+    }
+    let median = medianBefore;
+    for (let r = 0; r < o.rounds; r++) {
+      const data = fitData(ids, mm, batches, o.confidence * median);
+      const t1 = performance.now();
+      const confident = data.reduce((a, d) => a + noGrad(() => tidy(() => d.weight.sum().item())), 0) / masks.reduce((a, m) => a + noGrad(() => tidy(() => m.sum().item())), 0);
+      try {
+        // Round 1 fits from zero (B = 0: the pretrained part); later rounds refine the estimate on the
+        // new, better reconstructions and their confident positions.
+        const next: DeviceEstimate = estimate ?? (o.specs.length > 1 ? searchSpec(base, data, o.specs, o) : DeviceEstimate.create(base, o.specs[0]!, o.seed));
+        const fitted = next.fit(data, { ...o, steps: !estimate ? o.steps : r === o.rounds - 1 ? o.finalSteps : o.refineSteps });
+        estimate = next;
+        rounds.push({ round: r + 1, median, confident, fitted, spec: next.spec, fitSeconds: (performance.now() - t1) / 1000, invertSeconds: 0 });
+      } finally {
+        for (const d of data) {
+          d.weight.dispose();
+        }
+      }
+      for (const x of ids) x.dispose();
+      for (const x of mm) x.dispose();
+      const device = (estimate as DeviceEstimate).device;
+      const t2 = performance.now();
+      ids = invert(device, r + 1);
+      rounds[r]!.invertSeconds = (performance.now() - t2) / 1000;
+      mm = ids.map((x, i) => mismatchOf(device, x, batches[i]!, o.l2Weight));
+      median = medianOf(mm, masks);
+    }
+    kept = !!o.keepIds;
+    return { estimate, rounds, medianBefore, medianAfter: median, invertSeconds, ...(kept ? { ids } : {}) };
+  } catch (e) {
+    estimate?.dispose();
+    throw e;
+  } finally {
+    if (!kept) for (const x of ids) x.dispose();
+    for (const x of mm) x.dispose();
+  }
+}
+
+/** Fit data: reconstructions, observed states, and weight 1 on real positions with mismatch ≤ threshold. */
+function fitData(ids: readonly Tensor[], mm: readonly Tensor[], batches: readonly InterceptedBatch[], threshold: number): FitBatch[] {
+  return ids.map((x, i) => {
+    const b = batches[i]!;
+    const weight = keep(noGrad(() => tidy(() => mm[i]!.le(threshold).logicalAnd(b.attentionMask.gt(0)).float())));
+    return { ids: x, mask: b.attentionMask, obs: b.hidden, weight };
+  });
+}
+
+/** Fits every candidate shape on half of the windows and keeps the one that re-encodes the other half best. */
+function searchSpec(base: DevicePart, data: readonly FitBatch[], specs: readonly AdapterSpec[], o: EstimationOptions): DeviceEstimate {
+  const half = (parity: number) => data.map((d) => {
+    const B = d.ids.size(0);
+    const keepRows = tidy(() => tensor(Array.from({ length: B }, (_, i) => (i % 2 === parity ? 1 : 0)), [B, 1]));
+    const w = tidy(() => d.weight.mul(keepRows));
+    keepRows.dispose();
+    return { ...d, weight: keep(w) };
+  });
+  const train = half(0);
+  const held = half(1);
+  let best: { spec: AdapterSpec; loss: number } | null = null;
+  try {
+    for (const spec of specs) {
+      const est = DeviceEstimate.create(base, spec, o.seed);
+      try {
+        est.fit(train, o);
+        const total = held.reduce((a, d) => a + noGrad(() => tidy(() => d.weight.sum().item())), 0);
+        const loss = held.reduce((a, d) => a + noGrad(() => tidy(() => {
+          const h = est.device.forward(d.ids, { attentionMask: d.mask }).hidden;
+          return positionDistance(h, d.obs, d.mask, { skipFirst: false, l2Weight: o.l2Weight }).mul(d.weight).sum().item();
+        })), 0) / Math.max(1, total);
+        if (!best || loss < best.loss) best = { spec, loss };
+      } finally {
+        est.dispose();
+      }
+    }
+  } finally {
+    for (const d of [...train, ...held]) d.weight.dispose();
+  }
+  return DeviceEstimate.create(base, best!.spec, o.seed);
+}
+
+/**
+ * Every batch of a capture as batches the caller owns (a source may free a batch once the next is
+ * read), checked against the device part; free them with releaseBatches.
+ */
+export function ownBatches(source: InterceptSource, device: DevicePart, batchSize = 32): InterceptedBatch[] {
+  const out: InterceptedBatch[] = [];
+  try {
+    for (const b of source.batches(batchSize)) {
+      checkBatch(b, device.config.dModel, device.splitPoint);
+      out.push(Object.freeze({ hidden: keep(noGrad(() => b.hidden.clone())), attentionMask: keep(noGrad(() => b.attentionMask.clone())), splitPoint: b.splitPoint }));
+    }
+    return out;
+  } catch (e) {
+    releaseBatches(out);
+    throw e;
+  }
+}
+
+export function releaseBatches(batches: readonly InterceptedBatch[]): void {
+  for (const b of batches) {
+    b.hidden.dispose();
+    b.attentionMask.dispose();
+  }
+}
+
+/** The report of an estimation, in the shape Attack.adapt returns. */
+export function adaptReport(res: EstimationResult, seconds: number, details: Record<string, unknown> = {}): AdaptReport {
+  return {
+    rounds: res.rounds.length, seconds, mismatchBefore: res.medianBefore, mismatchAfter: res.medianAfter,
+    details: { ...details, firstInvertSeconds: res.invertSeconds, rounds: res.rounds },
+  };
+}

@@ -1,0 +1,155 @@
+// Left-to-right re-encoding of candidate tokens against observed activations. The device part is
+// causal, so once a window's prefix is fixed, the state at the next position depends only on the
+// token placed there: a search scores candidate tokens at position t on the accepted prefix, keeps
+// one, and moves on. CachedPrefixEncoder holds the accepted prefixes' keys/values (KV cache) and
+// runs one position per candidate, so scoring is linear in the window length; FullPrefixEncoder
+// re-runs every candidate's whole prefix (the reference the cached one is tested against).
+import { Tensor, noGrad, tidy, keep, ones, ids as idsTensor, tensor } from '../torch/index.js';
+import type { DevicePart } from '../models/types.js';
+import { KVStore } from '../models/kv_cache.js';
+import { positionDistance } from './reencode.js';
+
+export interface PrefixEncoder {
+  /** Position the next score()/advance() is about (= tokens accepted so far per window). */
+  readonly position: number;
+  /** Mismatch at the current position of tokens[i] placed after window rows[i]'s accepted prefix. */
+  score(rows: readonly number[], tokens: readonly number[]): number[];
+  /** Accepts tokens[b] at the current position of every window b (all B of them). */
+  advance(tokens: readonly number[]): void;
+  dispose(): void;
+}
+
+export interface PrefixEncoderOptions {
+  /** Weight of relative squared L2 next to (1 - cosine). */
+  l2Weight: number;
+  /** Candidate rows per device forward (bounds memory). */
+  chunk?: number;
+}
+
+const DEFAULT_CHUNK = 2048;
+
+/** Shared parts: the observed states and mask, and the per-position distance of a [N, 1, D] output. */
+abstract class BaseEncoder implements PrefixEncoder {
+  protected t = 0;
+  protected readonly obs: Tensor;
+  protected readonly mask: Tensor;
+  protected readonly chunk: number;
+
+  constructor(protected readonly device: DevicePart, obs: Tensor, mask: Tensor, protected readonly o: PrefixEncoderOptions) {
+    this.obs = keep(noGrad(() => obs.contiguous()));
+    this.mask = keep(noGrad(() => mask.contiguous()));
+    this.chunk = o.chunk ?? DEFAULT_CHUNK;
+  }
+
+  get position(): number {
+    return this.t;
+  }
+
+  /** Distances [n] of the states h [n, 1, D] at position t of windows `rows` (a [n] int64 tensor). */
+  protected distance(h: Tensor, rows: Tensor): Tensor {
+    return tidy(() => {
+      const ob = this.obs.indexSelect(0, rows).narrow(1, this.t, 1);
+      return positionDistance(h, ob, ones([rows.size(0), 1]), { skipFirst: false, l2Weight: this.o.l2Weight }).reshape(-1);
+    });
+  }
+
+  score(rows: readonly number[], tokens: readonly number[]): number[] {
+    if (rows.length !== tokens.length) throw new RangeError('score: rows and tokens differ in length');
+    const out: number[] = [];
+    for (let i = 0; i < rows.length; i += this.chunk) {
+      const r = rows.slice(i, i + this.chunk);
+      const tk = tokens.slice(i, i + this.chunk);
+      out.push(...noGrad(() => tidy(() => this.scoreChunk(tensor(r as number[], [r.length], { dtype: 'int64' }), tk).toNumbers())));
+    }
+    return out;
+  }
+
+  protected abstract scoreChunk(rows: Tensor, tokens: readonly number[]): Tensor;
+  abstract advance(tokens: readonly number[]): void;
+
+  dispose(): void {
+    this.obs.dispose();
+    this.mask.dispose();
+  }
+}
+
+export class CachedPrefixEncoder extends BaseEncoder {
+  #cache: KVStore;
+  /** The caches the candidates scored at this position grew into, with their (window, token) rows: advance() keeps the chosen ones. */
+  #scored: { cache: KVStore; rows: readonly number[]; tokens: readonly number[] }[] = [];
+
+  constructor(device: DevicePart, obs: Tensor, mask: Tensor, o: PrefixEncoderOptions) {
+    super(device, obs, mask, o);
+    this.#cache = device.newCache() as KVStore;
+  }
+
+  protected scoreChunk(rows: Tensor, tokens: readonly number[]): Tensor {
+    const sub = this.#cache.select(rows);
+    try {
+      const m = this.mask.indexSelect(0, rows).narrow(1, 0, this.t + 1);
+      const h = this.device.forward(idsTensor(tokens.map((x) => [x])), { attentionMask: m, cache: sub }).hidden;
+      this.#scored.push({ cache: sub, rows: rows.toNumbers(), tokens });
+      return this.distance(h, rows);
+    } catch (e) {
+      sub.dispose();
+      throw e;
+    }
+  }
+
+  /** Keeps, for every window, the scored expansion with its accepted token; runs the position only when some window's token was never scored. */
+  advance(tokens: readonly number[]): void {
+    const where = new Map<string, number>();
+    let offset = 0;
+    for (const s of this.#scored) {
+      s.rows.forEach((b, i) => where.set(`${b}:${s.tokens[i]}`, offset + i));
+      offset += s.rows.length;
+    }
+    const picks = tokens.map((tok, b) => where.get(`${b}:${tok}`));
+    let next: KVStore;
+    if (picks.every((x) => x !== undefined)) {
+      next = noGrad(() => tidy(() => KVStore.gather(this.#scored.map((s) => s.cache), tensor(picks as number[], [picks.length], { dtype: 'int64' }))));
+    } else {
+      next = this.#cache;
+      noGrad(() => tidy(() => {
+        this.device.forward(idsTensor(tokens.map((x) => [x])), { attentionMask: this.mask.narrow(1, 0, this.t + 1), cache: next });
+      }));
+    }
+    if (next !== this.#cache) this.#cache.dispose();
+    this.#cache = next;
+    this.releaseScored();
+    this.t++;
+  }
+
+  private releaseScored(): void {
+    for (const s of this.#scored) s.cache.dispose();
+    this.#scored = [];
+  }
+
+  override dispose(): void {
+    this.releaseScored();
+    this.#cache.dispose();
+    super.dispose();
+  }
+}
+
+export class FullPrefixEncoder extends BaseEncoder {
+  readonly #prefix: number[][];
+
+  constructor(device: DevicePart, obs: Tensor, mask: Tensor, o: PrefixEncoderOptions) {
+    super(device, obs, mask, o);
+    this.#prefix = Array.from({ length: obs.size(0) }, () => []);
+  }
+
+  protected scoreChunk(rows: Tensor, tokens: readonly number[]): Tensor {
+    const r = rows.toNumbers();
+    const seqs = r.map((b, i) => [...this.#prefix[b]!, tokens[i]!]);
+    const m = this.mask.indexSelect(0, rows).narrow(1, 0, this.t + 1);
+    const h = this.device.forward(idsTensor(seqs), { attentionMask: m }).hidden.narrow(1, this.t, 1);
+    return this.distance(h, rows);
+  }
+
+  advance(tokens: readonly number[]): void {
+    this.#prefix.forEach((p, b) => p.push(tokens[b]!));
+    this.t++;
+  }
+}

@@ -1,0 +1,122 @@
+// Adapter estimation: a device part drifted by a known synthetic LoRA is estimated from its own
+// traffic (the reconstructions' confident positions), most of the drift is explained, and inversion
+// with the estimate beats inversion with the pretrained part alone.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { noGrad, tidy, randn, keep, zeros, liveTensors, type Tensor } from '../../src/torch/index.js';
+import { createAttack, type InterceptedBatch } from '../../src/attacks/index.js';
+import { padBatch } from '../../src/data/windows.js';
+import { simulateCapture } from '../../src/experiments/index.js';
+import { DeviceEstimate, estimateDevice } from '../../src/attacks/adapter_estimation.js';
+import { repair } from '../../src/attacks/revertlm/repair.js';
+import { namedLoRAParameters, type DevicePart } from '../../src/models/index.js';
+import { sentences, tiny, type Tiny } from './helpers.js';
+
+/** The victim's personalised part: the pretrained one plus a random LoRA on q and v. */
+function drifted(base: DevicePart, scale: number, seed: number): DeviceEstimate {
+  const v = DeviceEstimate.create(base, { rank: 4, targets: ['q', 'v'] }, seed);
+  noGrad(() => {
+    for (const [n, p] of namedLoRAParameters(v.device)) if (n.endsWith('.B')) tidy(() => p.copy_(randn(p.shape).mul(scale)));
+  });
+  return v;
+}
+
+/** Relative L2 of H_k between two device parts on the same windows. */
+function relDrift(a: DevicePart, b: DevicePart, seqs: number[][]): number {
+  return noGrad(() => tidy(() => {
+    const { ids, mask } = padBatch(seqs);
+    const m = mask.unsqueeze(-1).float();
+    const ha = a.forward(ids, { attentionMask: mask }).hidden.mul(m);
+    const hb = b.forward(ids, { attentionMask: mask }).hidden.mul(m);
+    return Math.sqrt(ha.sub(hb).square().sum().item() / ha.square().sum().item());
+  }));
+}
+
+/** A white-box inverter for the estimator alone: left-to-right search over the whole vocabulary. */
+function exhaustive(t: Tiny, batch: InterceptedBatch): (device: DevicePart) => Tensor[] {
+  const V = t.tokenizer.vocabSize;
+  const [B, T] = batch.attentionMask.shape as [number, number];
+  return (device) => [keep(tidy(() => repair(device, zeros([B, T], { dtype: 'int64' }).add(1).long(), batch.hidden, batch.attentionMask, {
+    topK: V, escalateK: V, maxPasses: 1, tolerance: 0, acceptScale: 0, priorWeight: 0, l2Weight: 1, fixFirst: true, proposals: () => ({ sources: [zeros([B, T, V])] }),
+  })))];
+}
+
+test('adapter estimation explains most of a synthetic LoRA drift from the traffic alone', () => {
+  const live0 = liveTensors();
+  const t = tiny(51);
+  const base = t.knowledge(2).device;
+  const victim = drifted(base, 0.35, 3);
+  const seqs = sentences(48, 21).map((s) => t.tokenizer.encode(s, { addBos: true }));
+  const src = simulateCapture(victim.device, t.tokenizer, sentences(48, 21), { addBos: true, maxTokens: 24, batchSize: 64 });
+  try {
+    const batch = [...src.batches(64)][0]!;
+    const drift = relDrift(victim.device, base, seqs);
+    const r = estimateDevice(base, [batch], exhaustive(t, batch), { specs: [{ rank: 4, targets: ['q', 'v'] }], rounds: 3, steps: 150, lr: 2e-2 });
+    try {
+      assert.ok(r.estimate, 'drifted traffic must be adapted to');
+      const left = relDrift(victim.device, r.estimate.device, seqs);
+      if (process.env.REVERTLM_TEST_VERBOSE) console.error({ drift, left, rounds: r.rounds, before: r.medianBefore, after: r.medianAfter });
+      assert.ok(drift > 0.15, `the synthetic drift is too small to test anything (${drift})`);
+      assert.ok(left < 0.3 * drift, `estimate leaves ${left.toFixed(3)} of drift ${drift.toFixed(3)}`);
+      assert.ok(r.medianAfter < 0.1 * r.medianBefore, `mismatch ${r.medianBefore} → ${r.medianAfter}`);
+    } finally {
+      r.estimate?.dispose();
+    }
+  } finally {
+    src.dispose();
+    victim.dispose();
+    t.dispose();
+  }
+  assert.equal(liveTensors(), live0, 'estimation leaked tensors');
+});
+
+test('clean traffic is left alone (no estimate, no cost)', () => {
+  const t = tiny(52);
+  const base = t.knowledge(2).device;
+  const src = simulateCapture(base, t.tokenizer, sentences(16, 22), { addBos: true, maxTokens: 24, batchSize: 64 });
+  try {
+    const batch = [...src.batches(64)][0]!;
+    const r = estimateDevice(base, [batch], exhaustive(t, batch), { rounds: 3 });
+    assert.equal(r.estimate, null);
+    assert.equal(r.rounds.length, 0);
+  } finally {
+    src.dispose();
+    t.dispose();
+  }
+});
+
+test('RevertLM with adapter estimation inverts drifted traffic better than without', async () => {
+  const t = tiny(53);
+  const knowledge = { ...t.knowledge(2), adapters: [{ rank: 4, targets: ['q', 'v'] }] };
+  const victim = drifted(knowledge.device, 0.35, 4);
+  const texts = sentences(48, 23);
+  const src = simulateCapture(victim.device, t.tokenizer, texts, { addBos: true, maxTokens: 24, batchSize: 64 });
+  const net = { d: 48, layers: 1, heads: 4, ff: 96, dropout: 0 };
+  const config = { projector: net, generator: { ...net, memLayers: 0 }, beam: 2, lambdas: [0] };
+  const adaptation = { rounds: 2, steps: 150, lr: 2e-2 };
+  const acc: Record<string, number> = {};
+  try {
+    const truth = texts.map((s) => t.tokenizer.encode(s, { addBos: true }).slice(0, 24));
+    for (const name of ['revertlm', 'revertlm-noadapt'] as const) {
+      const a = createAttack(name, knowledge, name === 'revertlm' ? { ...config, adaptation } : config);
+      try {
+        await a.fit({ texts: sentences(300, 24) }, { budget: { examples: 300, steps: 120, batchSize: 16, maxTokens: 24 }, seed: 1 });
+        const report = await a.adapt!(src);
+        if (name === 'revertlm-noadapt') assert.equal(report.rounds, 0);
+        else assert.ok(report.rounds > 0 && report.mismatchAfter! < report.mismatchBefore!, JSON.stringify(report));
+        const ids = [...src.batches(64)].flatMap((b) => a.invert(b).ids);
+        let right = 0, all = 0;
+        ids.forEach((r, i) => r.forEach((x, j) => ((right += x === truth[i]![j] ? 1 : 0), all++)));
+        acc[name] = right / all;
+      } finally {
+        a.dispose();
+      }
+    }
+    if (process.env.REVERTLM_TEST_VERBOSE) console.error(acc);
+    assert.ok(acc.revertlm! > acc['revertlm-noadapt']! + 0.02 && acc.revertlm! > 0.9, JSON.stringify(acc));
+  } finally {
+    src.dispose();
+    victim.dispose();
+    t.dispose();
+  }
+});
