@@ -5,12 +5,13 @@ import { tidy, keep, noGrad } from '../torch/index.js';
 import { scoreAll } from '../metrics/index.js';
 import {
   ATTACKS, assertRunsOnActivations, createAttack, needsOnlyArchitecture,
-  type Attack, type AttackConfig, type AttackName, type Budget, type BudgetSpec, type InterceptSource, type InterceptedBatch, type OracleBatch, type ServerKnowledge,
+  type AdaptReport, type Attack, type AttackConfig, type AttackName, type Budget, type BudgetSpec, type InterceptSource, type InterceptedBatch, type OracleBatch, type ServerKnowledge,
 } from '../attacks/index.js';
 import { padBatch } from '../data/windows.js';
 import type { ExperimentContext } from './context.js';
 import { SCENARIO_PRESETS, describeScenario, resolveScenario, scenarioName, type Scenario } from './scenario.js';
 import { scenarioKnowledge, weightsKey, type ScenarioTraffic } from './traffic.js';
+import { hiddenDrift } from './drift.js';
 import { silent, type ProgressSink } from './progress.js';
 
 export interface AttackScores {
@@ -24,8 +25,10 @@ export interface AttackScores {
   exact_windows: number;
   pii: number | null;
   budget: Budget;
-  /** Seconds spent inverting the whole victim capture. */
+  /** Seconds spent inverting the whole victim capture (adaptation included). */
   invertSeconds: number;
+  /** The attack's estimate of the victim's device (adapter estimation), when it made one. */
+  adaptation?: { rounds: number; seconds: number; drift_left: number | null };
 }
 
 /** The scenario as results report it: its name, one line for a reader, and every setting. */
@@ -80,6 +83,19 @@ export function invertSource(attack: Attack, source: InterceptSource, batchSize 
     out.texts.push(...r.texts);
   }
   return out;
+}
+
+/**
+ * Every window of a capture inverted, after the attack's corpus-level step (adapter estimation)
+ * when it has one; in source order.
+ */
+export async function invertCorpus(attack: Attack, source: InterceptSource): Promise<{ inv: Inverted; report: AdaptReport | null }> {
+  if (attack.invertAll) {
+    const { inversion, report } = await attack.invertAll(source);
+    return { inv: { ids: inversion.ids, texts: inversion.texts }, report };
+  }
+  const report = attack.adapt ? await attack.adapt(source) : null;
+  return { inv: invertSource(attack, source), report };
 }
 
 /** Fraction of windows whose recovered ids equal the true ones, token for token. */
@@ -148,12 +164,19 @@ export async function runAttack<N extends AttackName>(ctx: ExperimentContext, o:
   const source = traffic.open();
   const t0 = performance.now();
   let inv: Inverted;
+  let report: AdaptReport | null = null;
   try {
-    inv = ATTACKS[o.attack].oracle ? invertOracle(attack, source, traffic.referenceIds, ctx.tokenizer.padTokenId ?? 0) : invertSource(attack, source);
+    if (ATTACKS[o.attack].oracle) inv = invertOracle(attack, source, traffic.referenceIds, ctx.tokenizer.padTokenId ?? 0);
+    else ({ inv, report } = await invertCorpus(attack, source));
   } finally {
     source.dispose();
   }
   const invertSeconds = (performance.now() - t0) / 1000;
+  // How much of the drift the attacker's estimate of the device explains (the evaluator measures it on the true windows).
+  const estimate = report && report.rounds > 0 && attack.deviceEstimate ? attack.deviceEstimate() : null;
+  const adaptation = report && report.rounds > 0
+    ? { rounds: report.rounds, seconds: report.seconds, drift_left: estimate ? hiddenDrift(traffic.victimPart, estimate, traffic.referenceIds) : null }
+    : null;
   const refs = [...traffic.references];
   const s = scoreAll(refs, inv.texts);
   return {
@@ -161,6 +184,7 @@ export async function runAttack<N extends AttackName>(ctx: ExperimentContext, o:
     scores: {
       rougeL: s.rougeL, rouge1: s.rouge1, rouge2: s.rouge2, bleu: s.bleu, token_acc: s.token_acc, exact_match: s.exact_match,
       exact_windows: exactWindows(traffic.referenceIds, inv.ids), pii: s.pii, budget: attack.budget(), invertSeconds,
+      ...(adaptation ? { adaptation } : {}),
     },
     references: refs,
     reconstructions: inv.texts,

@@ -57,7 +57,7 @@ export interface ExperimentContext {
   readonly progress: ProgressSink;
   /** Device and server parts at split point k (shared with the model; validated for attacks). */
   parts(splitPoint: number): SplitParts;
-  /** What the server knows at split point k: the pretrained device part, the tokenizer, the model. */
+  /** What the server knows at split point k: the pretrained device part, the tokenizer, the model (framing unannounced). */
   knowledge(splitPoint: number): ServerKnowledge;
   /** The victim's traffic at split point k in a scenario (built once per device setting, then shared). */
   traffic(splitPoint: number, scenario: Scenario, progress?: ProgressSink): Promise<ScenarioTraffic>;
@@ -106,7 +106,8 @@ export function createContext(spec: ContextSpec): ExperimentContext {
     budget: { ...spec.budget, maxTokens },
     progress: spec.progress ?? silent,
     parts,
-    knowledge: (k) => ({ device: parts(k).device, tokenizer, lm: model, addBos }),
+    // The framing of captured windows is not announced: attacks infer it from the traffic.
+    knowledge: (k) => ({ device: parts(k).device, tokenizer, lm: model }),
     requireAux: () => {
       if (!aux) throw new InputError('this experiment trains attackers but has no auxiliary text', 'give the attacker\'s public text with --aux SOURCE');
       return aux;

@@ -10,7 +10,7 @@ import type { AttackName } from '../attacks/index.js';
 export { createContext, defaultSplitPoints, type ContextSpec, type ExperimentContext, type VictimSet } from './context.js';
 export { runSweep, sweepJson, type SweepOptions, type SweepResult, type SweepSplit, type ScenarioSweep } from './sweep.js';
 export { runTradeoff, defendedScenario, type TradeoffOptions, type TradeoffResult, type TradeoffLevelResult, type AttackerScore } from './tradeoff.js';
-export { runAttack, trainAttack, invertSource, exactWindows, notApplicable, scenarioReport, type ScenarioReport, type Inverted, type AttackScores, type RunAttackOptions, type RunAttackResult, type TrainAttackOptions } from './attack.js';
+export { runAttack, trainAttack, invertSource, invertCorpus, exactWindows, notApplicable, scenarioReport, type ScenarioReport, type Inverted, type AttackScores, type RunAttackOptions, type RunAttackResult, type TrainAttackOptions } from './attack.js';
 export { splitFinetune, defendedFinetune, finetuneSegments, type SplitFinetuneOptions, type SplitFinetuneResult, type FinetunedParts } from './finetune.js';
 export { splitPerplexity, type SplitPerplexityOptions } from './utility.js';
 export { simulateCapture, captureIds, segmentIds, type SimulateCaptureOptions } from './capture.js';

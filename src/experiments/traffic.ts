@@ -101,12 +101,15 @@ function windowCount(ctx: ExperimentContext, texts: readonly string[]): number {
  * own — learned attacks train on that surrogate; white-box attacks are not applicable.
  */
 export function scenarioKnowledge(ctx: ExperimentContext, traffic: ScenarioTraffic, surrogate: () => Transformer): ServerKnowledge {
-  const base = { tokenizer: ctx.tokenizer, addBos: false };
+  // The framing of the windows is not announced: attacks infer it from the traffic.
+  const base = { tokenizer: ctx.tokenizer };
+  const p = traffic.scenario.personalize;
   switch (traffic.scenario.knowledge) {
     case 'exact':
       return { ...base, device: traffic.victimPart, lm: ctx.model };
     case 'pretrained':
-      return { ...base, device: ctx.parts(traffic.splitPoint).device, lm: ctx.model };
+      // Split fine-tuning announces the LoRA shapes both sides use (serve/device --lora-rank/--lora-targets).
+      return { ...base, device: ctx.parts(traffic.splitPoint).device, lm: ctx.model, ...(p.mode === 'lora' ? { adapters: [{ rank: p.rank, alpha: 2 * p.rank, targets: p.targets }] } : {}) };
     case 'architecture':
       return { ...base, device: splitModel(surrogate(), traffic.splitPoint).device };
   }

@@ -99,3 +99,20 @@ test('runAttack scores the windows the device sent; the trade-off adds the defen
     ctx.dispose();
   }
 });
+
+test("RevertLM on a personalized device estimates the device, and the evaluator measures how much drift that explains", async () => {
+  const ctx = createContext({ model: setup.model, aux: { source: setup.aux }, victim: { source: setup.victim }, victimSegments: 12, budget: { ...budget, steps: 60, examples: 120 } });
+  try {
+    const net = { d: 32, layers: 1, heads: 2, ff: 64, dropout: 0 };
+    const config = { projector: net, generator: { ...net, memLayers: 0 }, beam: 2, lambdas: [0], adaptation: { rounds: 2, steps: 60 } };
+    const r = await runAttack(ctx, { attack: 'revertlm', splitPoint: 1, scenario: personal, config });
+    assert.ok(r.drift > 0);
+    const a = r.scores!.adaptation!;
+    assert.ok(a.rounds > 0, 'drifted traffic is adapted to');
+    assert.ok(a.drift_left !== null && a.drift_left < r.drift, `the estimate is closer to the victim's device than the pretrained part: ${a.drift_left} vs ${r.drift}`);
+    const clean = await runAttack(ctx, { attack: 'revertlm', splitPoint: 1, scenario: exact, config });
+    assert.equal(clean.scores!.adaptation, undefined, 'clean traffic: nothing to estimate');
+  } finally {
+    ctx.dispose();
+  }
+});

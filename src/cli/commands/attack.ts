@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
-  ATTACKS, ATTACK_NAMES, CAPTURE_PHASES, UsageError, captureSource, createAttack, createContext, decodeReferences, exactWindows, invertSource, isAttackName, loadTextSet,
+  ATTACKS, ATTACK_NAMES, CAPTURE_PHASES, UsageError, captureSource, createAttack, createContext, decodeReferences, exactWindows, invertCorpus, isAttackName, loadTextSet,
   readsFinetuneTraffic, referenceWindows, runAttack, scoreAll, trainAttack,
   type Attack, type AttackScores, type CapturePhase, type CaptureSourceOptions, type GenerationReference,
 } from '../../index.js';
@@ -134,7 +134,7 @@ async function attackCapture(f: AttackFlags, k: number, ctx: ReturnType<typeof c
       attack.load(resolve(f.loadAttacker));
     } else attack = await trainAttack(ctx, { attack: f.attack as never, knowledge: ctx.knowledge(k), progress: ctx.progress });
     if (f.saveAttacker) attack.save(resolve(f.saveAttacker));
-    const inv = invertSource(attack, source);
+    const { inv, report } = await invertCorpus(attack, source);
     // The references are read only now, after inversion: the attack never sees them.
     let scores: Outcome['scores'] = null;
     let refs: string[] | null = null;
@@ -150,7 +150,7 @@ async function attackCapture(f: AttackFlags, k: number, ctx: ReturnType<typeof c
     return {
       sequences: inv.texts.length, scores,
       examples: inv.texts.slice(0, intFlag(f.show, '--show')).map((h, i) => ({ ...(refs ? { original: refs[i] } : {}), reconstruction: h })),
-      extra: { capture: { phases: phasesSeen, ...selection }, budget: attack.budget() },
+      extra: { capture: { phases: phasesSeen, ...selection }, budget: attack.budget(), ...(report && report.rounds ? { adaptation: report } : {}) },
     };
   } finally {
     attack?.dispose();
