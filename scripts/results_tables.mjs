@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+// Prints the README's result tables (Markdown) from results/*.json, so the figures quoted in the README
+// are the recorded ones, never typed by hand. Usage: node scripts/results_tables.mjs [name …]
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const dir = new URL('../results/', import.meta.url).pathname;
+const f3 = (x) => (x === null || x === undefined ? '–' : Number(x).toFixed(3));
+const f2 = (x) => (x === null || x === undefined ? '–' : Number(x).toFixed(2));
+
+function provenance(r) {
+  return `\`${r.command}\` (commit ${r.commit.slice(0, 7)}${r.dirty ? '+' : ''}, ${r.date.slice(0, 10)}, ${r.machine.cores} cores, load ${r.machine.load_before.toFixed(1)}, ${(r.seconds / 60).toFixed(0)} min) → \`results/${r.name}.json\``;
+}
+
+/** A sweep's scenarios as tables: rows are split points, cells ROUGE-L / exact windows per attack. */
+function sweepTables(r) {
+  const res = r.result;
+  const scenarios = res.scenarios ?? [{ scenario: res.scenario, victim: res.victim, splits: res.splits }];
+  const out = [];
+  for (const sc of scenarios) {
+    const names = [...new Set(sc.splits.flatMap((s) => [...Object.keys(s.attacks), ...Object.keys(s.not_applicable ?? {})]))];
+    out.push(`*${sc.scenario.name}*: ${sc.scenario.description}; ${sc.victim.segments} of ${sc.victim.of} windows (${sc.victim.method}, seed ${sc.victim.seed}). ROUGE-L / exact windows:`, '');
+    out.push(`| k | drift | ${names.join(' | ')} |`, `| --- | --- | ${names.map(() => '---').join(' | ')} |`);
+    for (const s of sc.splits) {
+      const cells = names.map((n) => {
+        const a = s.attacks[n];
+        if (!a) return 'n/a';
+        const left = a.adaptation?.drift_left;
+        return `${f3(a.rougeL)} / ${f2(a.exact_windows)}${left !== undefined && left !== null ? ` (drift left ${f2(left)})` : ''}`;
+      });
+      out.push(`| ${s.split} | ${f2(s.drift)} | ${cells.join(' | ')} |`);
+    }
+    out.push('');
+  }
+  const budgets = scenarios[0].splits.flatMap((s) => Object.entries(s.attacks).map(([n, a]) => `${n} k=${s.split}: ${a.budget.examples} windows × ${a.budget.steps} steps, ${(a.budget.parameters / 1e6).toFixed(2)} M params, ${a.budget.seconds.toFixed(0)} s train, ${a.invertSeconds.toFixed(0)} s invert`));
+  out.push(`Budgets: ${budgets.join('; ')}.`);
+  return out.join('\n');
+}
+
+function tradeoffTable(r) {
+  const t = r.result;
+  const names = Object.keys(t.levels[0]?.attacks ?? {});
+  const out = [`${t.defense} at split ${t.split}, *${t.scenario.name}*: ${t.scenario.description}. ROUGE-L naive / adaptive:`, ''];
+  out.push(`| level | perplexity | ε | ${names.join(' | ')} |`, `| --- | --- | --- | ${names.map(() => '---').join(' | ')} |`);
+  for (const l of t.levels) out.push(`| ${l.level} | ${f2(l.perplexity)} | ${l.epsilon === null ? '–' : f2(l.epsilon)} | ${names.map((n) => (l.attacks[n] ? `${f3(l.attacks[n].naive.rougeL)} / ${f3(l.attacks[n].adaptive.rougeL)}` : 'n/a')).join(' | ')} |`);
+  return out.join('\n');
+}
+
+function leakageTable(r) {
+  const rows = r.result.layers;
+  const out = ['| block | KSG I(E;H) | InfoNCE | probe I(X;H) | entropy | effective rank | near-zero |', '| --- | --- | --- | --- | --- | --- | --- |'];
+  for (const l of rows) out.push(`| ${l.layer} | ${f2(l.ksg)} | ${f2(l.infonce)} | ${f2(l.probe)} | ${f2(l.entropy)} | ${f2(l.effective_rank)} | ${f3(l.sparsity)} |`);
+  return out.join('\n');
+}
+
+function render(r) {
+  const body = r.result.scenarios || r.result.splits ? sweepTables(r)
+    : r.result.levels && r.result.defense ? tradeoffTable(r)
+      : Array.isArray(r.result.layers) ? leakageTable(r)
+        : '```json\n' + JSON.stringify(r.result, null, 1).slice(0, 4000) + '\n```';
+  return `### ${r.name}\n${provenance(r)}\n\n${body}\n`;
+}
+
+const names = process.argv.slice(2);
+const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : [];
+for (const f of files) {
+  const r = JSON.parse(readFileSync(join(dir, f), 'utf8'));
+  if (names.length && !names.includes(r.name)) continue;
+  process.stdout.write(`${render(r)}\n`);
+}
