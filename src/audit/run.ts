@@ -99,7 +99,7 @@ export async function runAudit(cfg: AuditConfig, onProgress: ProgressSink = sile
           split: s.split,
           drift: s.drift,
           attacks: Object.fromEntries(Object.entries(s.attacks).map(([n, a]) => [n, scoreOf(sc.scenario.name, s.split, a, n)])),
-          budgets: Object.fromEntries(Object.entries(s.attacks).map(([n, a]) => [n, { examples: a.budget.examples, steps: a.budget.steps, parameters: a.budget.parameters, seconds: a.budget.seconds }])),
+          budgets: Object.fromEntries(Object.entries(s.attacks).map(([n, a]) => [n, { examples: a.budget.examples, steps: a.budget.steps, parameters: a.budget.parameters, seconds: a.budget.seconds, invert_seconds: a.invertSeconds }])),
           ...(s.not_applicable ? { not_applicable: s.not_applicable } : {}),
         })),
       })),

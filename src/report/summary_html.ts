@@ -69,13 +69,17 @@ export function recommendationSection(r: AuditResults): string {
   const intro = `<p class="note">Protected: the strongest attacker against the defended traffic — naive (trained on clean activations) or adaptive (trained with the defense simulated), whichever recovers more — ` +
     `stays below ROUGE-L ${t.rougeL} and recovers at most ${Math.round(t.pii * 100)}% of the PII spans (windows without PII are judged on ROUGE-L alone). ` +
     `Utility cost: perplexity on held-out victim text over the perplexity without the defense (level 0).${attacks.length ? ` Attacks tried against the defenses: ${attacks.map(esc).join(', ')}.` : ''}</p>`;
+  const exactCurves = r.tradeoffs.filter((tr) => (tr.scenario.settings as { knowledge?: string }).knowledge === 'exact').map((tr) => tr.scenario.name);
+  const conservative = exactCurves.length
+    ? `<p class="note">Curves in scenario ${[...new Set(exactCurves)].map(esc).join(', ')} give the attacker the device’s exact weights: a configuration that protects there also holds against a server that knows less (a personalized device).</p>`
+    : '';
   const row = (i: number, cls = '') => {
     const c = rec.configs[i]!;
     const k = `summary.recommendation.configs.${i}`;
-    return `<tr${cls}>${num(c.split, `${k}.split`, 0)}<td class="l">${esc(c.defense)}</td>${num(c.level, `${k}.level`, 2)}<td class="l">${esc(c.attack)} (${c.attacker})</td>` +
+    return `<tr${cls}>${num(c.split, `${k}.split`, 0)}<td class="l">${esc(c.scenario)}</td><td class="l">${esc(c.defense)}</td>${num(c.level, `${k}.level`, 2)}<td class="l">${esc(c.attack)} (${c.attacker})</td>` +
       `${num(c.rougeL, `${k}.rougeL`)}${num(c.pii, `${k}.pii`)}${num(c.perplexity, `${k}.perplexity`, 2)}${num(c.perplexity_ratio, `${k}.perplexity_ratio`, 2)}<td class="l">${c.protects ? 'yes' : 'no'}</td></tr>`;
   };
-  const head = '<tr><th>split k</th><th class="l">defense</th><th>level</th><th class="l">strongest attacker</th><th>ROUGE-L</th><th>PII</th><th>perplexity</th><th>cost ×</th><th class="l">protects</th></tr>';
+  const head = '<tr><th>split k</th><th class="l">scenario</th><th class="l">defense</th><th>level</th><th class="l">strongest attacker</th><th>ROUGE-L</th><th>PII</th><th>perplexity</th><th>cost ×</th><th class="l">protects</th></tr>';
   let body: string;
   if (!rec.configs.length) {
     body = '<p class="none"><strong>No defense was tried, so no configuration can be recommended.</strong></p>';
@@ -91,7 +95,7 @@ export function recommendationSection(r: AuditResults): string {
   }
   const next = rec.next.length ? `<p>What to try next:</p><ul class="next">${rec.next.map((x, i) => txt(x, `summary.recommendation.next.${i}`, 'li')).join('')}</ul>` : '';
   const all = rec.configs.length ? `<h3>Every configuration tried</h3><table id="configs-table">${head}${rec.configs.map((_, i) => row(i, rec.configs[i]!.protects ? ' class="ok"' : '')).join('')}</table>` : '';
-  return `<section id="recommendation"><h2>Recommendation</h2>${intro}${body}${next}${all}</section>`;
+  return `<section id="recommendation"><h2>Recommendation</h2>${intro}${conservative}${body}${next}${all}</section>`;
 }
 
 export function triedSection(r: AuditResults): string {

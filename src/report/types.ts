@@ -36,7 +36,10 @@ export interface AttackBudget {
   examples: number;
   steps: number;
   parameters: number;
+  /** Training time (an attacker shared between scenarios trained once). */
   seconds: number;
+  /** Time to invert the scenario's captured windows. */
+  invert_seconds?: number;
 }
 
 export interface SplitResult {

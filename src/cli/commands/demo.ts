@@ -41,6 +41,6 @@ export function registerDemo(program: Command): void {
       if (!existsSync(join(cfg.model, 'config.json'))) {
         throw new UsageError(`the embedded model is missing from ${cfg.model}`, 'restore it from git (models/mail-llama) or rebuild it with the commands in its RECIPE.md');
       }
-      await auditAndReport(cfg, resolve(o.out), !!o.json);
+      await auditAndReport(cfg, resolve(o.out), !!o.json, o.out === 'revertlm-demo' ? 'revertlm demo' : `revertlm demo --out ${o.out}`);
     });
 }
