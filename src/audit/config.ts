@@ -14,7 +14,7 @@ import { SCENARIO_PRESETS, resolveScenario, scenarioSchema } from '../experiment
  * and three of increasing strength. Defenses whose scale depends on the model have none.
  */
 export const DEFAULT_LEVELS: Partial<Record<DefenseName, number[]>> = {
-  gaussian: [0, 0.5, 1, 2],
+  gaussian: [0, 1, 2, 4],
   topk: [0, 0.5, 0.75, 0.9],
   dropout: [0, 0.25, 0.5, 0.75],
   quantize: [0, 8, 4, 2],

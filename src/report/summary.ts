@@ -49,7 +49,7 @@ function verdict(r: AuditResults, t: Thresholds): Verdict {
 /**
  * Two real examples for the verdict: reconstructions by the strongest attack of its scenario and
  * split, preferring the last scenario (the most realistic one), then the most PII recovered, then
- * the longest original; two different windows.
+ * the longest original; two different windows, from two split points where there are.
  */
 function verdictExamples(r: AuditResults, rows: VerdictRow[]): number[] {
   const top = new Map(rows.map((x) => [`${x.scenario}|${x.split}`, x.attack]));
@@ -62,15 +62,12 @@ function verdictExamples(r: AuditResults, rows: VerdictRow[]): number[] {
       (b.e.pii_spans?.recovered ?? 0) - (a.e.pii_spans?.recovered ?? 0) ||
       b.e.original.length - a.e.original.length ||
       a.i - b.i);
-  const out: number[] = [];
-  const seen = new Set<string>();
-  for (const { e, i } of candidates) {
-    if (seen.has(e.original)) continue;
-    seen.add(e.original);
-    out.push(i);
-    if (out.length === 2) break;
-  }
-  return out;
+  // Two different windows, from two split points where there are.
+  const first = candidates[0];
+  if (!first) return [];
+  const other = candidates.filter((c) => c.e.original !== first.e.original);
+  const second = other.find((c) => c.e.split !== first.e.split) ?? other[0];
+  return second ? [first.i, second.i] : [first.i];
 }
 
 function configs(r: AuditResults, t: Thresholds): DefendedConfig[] {
