@@ -7,7 +7,7 @@ import { parseDefenseArg, parseIntList } from './experiment_flags.js';
 import { log, printJson } from '../output.js';
 import { overallProgress } from '../progress.js';
 
-interface AuditFlags {
+export interface AuditFlags {
   config?: string;
   model?: string;
   aux?: string;
@@ -37,7 +37,7 @@ function readConfigFile(path: string): unknown {
   }
 }
 
-function configFromFlags(f: AuditFlags): AuditConfig {
+export function configFromFlags(f: AuditFlags): AuditConfig {
   if (f.config) return parseAuditConfig(readConfigFile(f.config), f.config);
   const missing = (['model', 'aux', 'victim'] as const).filter((k) => !f[k]);
   if (missing.length) throw new UsageError(`missing ${missing.map((m) => `--${m}`).join(', ')}`, 'give --model DIR --aux FILE --victim FILE, or --config DIR/config.json');
