@@ -2,14 +2,50 @@
 // repeated exactly with `revertlm audit --config DIR/config.json`.
 import { z } from 'zod';
 import { ACTIVATION_ATTACK_NAMES } from '../attacks/registry.js';
-import { DEFENSE_NAMES } from '../defenses/registry.js';
+import { DEFENSE_NAMES, LEVEL_MEANING, type DefenseName } from '../defenses/index.js';
+import { DEFAULT_THRESHOLDS } from '../report/summary.js';
 import { UsageError } from '../util/errors.js';
 import type { Scenario } from '../experiments/scenario.js';
 import { textSetSchema } from '../experiments/texts.js';
 import { SCENARIO_PRESETS, resolveScenario, scenarioSchema } from '../experiments/scenario.js';
 
+/**
+ * Levels tried when a defense is named without levels: level 0 (no defense, the utility baseline)
+ * and three of increasing strength. Defenses whose scale depends on the model have none.
+ */
+export const DEFAULT_LEVELS: Partial<Record<DefenseName, number[]>> = {
+  gaussian: [0, 1, 2, 4],
+  topk: [0, 0.5, 0.75, 0.9],
+  dropout: [0, 0.25, 0.5, 0.75],
+  quantize: [0, 8, 4, 2],
+};
+
+/** The defense an audit tries when none is given: without one there is nothing to recommend. */
+export const DEFAULT_DEFENSES = [{ name: 'gaussian' as const, levels: DEFAULT_LEVELS.gaussian! }];
+
+const unit = z.number().min(0).max(1);
+
 /** A named scenario (see SCENARIO_PRESETS) or every setting of one. */
 const scenarioEntry = z.union([z.enum(Object.keys(SCENARIO_PRESETS) as [string, ...string[]]), scenarioSchema]);
+
+const defenseEntry = z
+  .object({
+    name: z.enum(DEFENSE_NAMES as [string, ...string[]]),
+    /** Default: DEFAULT_LEVELS of the defense. */
+    levels: z.array(z.number().nonnegative()).min(1).optional(),
+    split: z.number().int().positive().optional(),
+    /** The scenario the curve runs in (default: the last of `scenarios`). */
+    scenario: scenarioEntry.optional(),
+  })
+  .transform((d, ctx) => {
+    const name = d.name as DefenseName;
+    const levels = d.levels ?? DEFAULT_LEVELS[name];
+    if (!levels) {
+      ctx.addIssue({ code: 'custom', message: `${name} has no default levels (${LEVEL_MEANING[name]}): give them, e.g. ${name}:0,…` });
+      return z.NEVER;
+    }
+    return { ...d, levels: levels.includes(0) ? levels : [0, ...levels] };
+  });
 
 export const auditConfigSchema = z.object({
   model: z.string().min(1),
@@ -20,14 +56,11 @@ export const auditConfigSchema = z.object({
   attacks: z.array(z.enum(ACTIVATION_ATTACK_NAMES as [string, ...string[]])).min(1).default(['revertlm', 'sip', 'bisr', 'nn']),
   /** Scenarios side by side (default: the saturated `exact` one and the seed's `personalized` one). */
   scenarios: z.array(scenarioEntry).min(1).default(['exact', 'personalized']),
+  /** Trade-off curves (default: DEFAULT_DEFENSES). Level 0, the baseline of the utility cost, is always tried. */
   defenses: z
-    .array(z.object({
-      name: z.enum(DEFENSE_NAMES as [string, ...string[]]), levels: z.array(z.number().nonnegative()).min(1), split: z.number().int().positive().optional(),
-      /** The scenario the curve runs in (default: the last of `scenarios`). */
-      scenario: scenarioEntry.optional(),
-    }))
-    .default([]),
-  /** Attacks run in the trade-off curves (default: the first two of `attacks`). */
+    .array(defenseEntry)
+    .default(DEFAULT_DEFENSES),
+  /** Attacks run in the trade-off curves (default: the two strongest of the sweep at the curve's split point). */
   tradeoffAttacks: z.array(z.enum(ACTIVATION_ATTACK_NAMES as [string, ...string[]])).optional(),
   leakage: z.object({ enabled: z.boolean().default(true), tokens: z.number().int().positive().default(2048) }).default({ enabled: true, tokens: 2048 }),
   budget: z
@@ -38,7 +71,17 @@ export const auditConfigSchema = z.object({
   finetuneSteps: z.number().int().positive().default(60),
   /** Victim windows scored per attack (a seeded uniform sample of the windows of the victim's text). */
   victimSegments: z.number().int().positive().default(64),
+  /** Windows shown per scenario and split point (the most informative: holding PII, then the longest). */
   examples: z.number().int().nonnegative().default(4),
+  /** When the report calls text protected (see src/report/summary.ts). */
+  thresholds: z.object({
+    /** Protected: the strongest attack's ROUGE-L stays below this… */
+    rougeL: unit.default(DEFAULT_THRESHOLDS.rougeL),
+    /** …and it recovers at most this share of the PII spans. */
+    pii: unit.default(DEFAULT_THRESHOLDS.pii),
+    /** Red: the strongest attack reaches either of these. */
+    red: z.object({ rougeL: unit.default(DEFAULT_THRESHOLDS.red.rougeL), pii: unit.default(DEFAULT_THRESHOLDS.red.pii) }).prefault({}),
+  }).prefault({}),
   seed: z.number().int().nonnegative().default(0),
 });
 

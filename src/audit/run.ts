@@ -6,9 +6,12 @@ import type { DefenseName } from '../defenses/index.js';
 import { createContext, defaultSplitPoints, type ExperimentContext } from '../experiments/context.js';
 import { runSweep } from '../experiments/sweep.js';
 import { runTradeoff } from '../experiments/tradeoff.js';
+import { scenarioReport } from '../experiments/attack.js';
 import { slice, silent, type ProgressSink } from '../experiments/progress.js';
-import type { AuditResults, Example } from '../report/index.js';
+import { piiRecovery, piiRecoveryCorpus } from '../metrics/index.js';
+import { strongest, summarize, type AttackScore, type AuditResults, type Example, type PiiCount } from '../report/index.js';
 import { auditScenario, type AuditConfig } from './config.js';
+import { chooseExamples } from './examples.js';
 
 export type AuditProgress = Parameters<ProgressSink>[0];
 
@@ -36,9 +39,10 @@ export async function runAudit(cfg: AuditConfig, onProgress: ProgressSink = sile
     for (const k of splits) ctx.parts(k);
     const victim = ctx.requireVictim();
     const attacks = cfg.attacks as AttackName[];
-    const tradeoffAttacks = (cfg.tradeoffAttacks ?? attacks.slice(0, 2)) as AttackName[];
+    // Unless named, the curves run the two strongest attacks of the sweep at their split point.
+    const tradeoffCount = cfg.tradeoffAttacks?.length ?? Math.min(2, attacks.length);
     // Progress is shared out by units of work: the leakage pass, each attack, each trade-off attacker.
-    const units = (cfg.leakage.enabled ? 1 : 0) + cfg.scenarios.length * splits.length * attacks.length + cfg.defenses.reduce((a, d) => a + d.levels.length * tradeoffAttacks.length * 2, 0);
+    const units = (cfg.leakage.enabled ? 1 : 0) + cfg.scenarios.length * splits.length * attacks.length + cfg.defenses.reduce((a, d) => a + d.levels.length * tradeoffCount * 2, 0);
     let done = 0;
     const part = (name: string, n: number): ProgressSink => {
       const s = slice(onProgress, done / units, (done + n) / units);
@@ -55,32 +59,65 @@ export async function runAudit(cfg: AuditConfig, onProgress: ProgressSink = sile
           onProgress: (e) => p({ part: 'leakage', fraction: e.done / Math.max(1, e.total), detail: e.stage === 'tokens' ? 'collecting hidden states' : `layer ${e.layer} ${e.estimator}` }),
         }),
       );
-      leakage = { tokens: rep.tokens, layers: rep.layers };
+      leakage = { tokens: rep.tokens, h_x: rep.h_x, layers: rep.layers };
     }
 
     const examples: Example[] = [];
+    const piiSpans = new Map<string, PiiCount>();
+    const chosen = new Map<string, ReturnType<typeof chooseExamples>>();
     const scenarios = cfg.scenarios.map(auditScenario);
     const sweepCtx = { ...ctx, progress: part('attacks', scenarios.length * splits.length * attacks.length) };
     const sweep = await timed('attacks', () =>
       runSweep(sweepCtx, {
-        splitPoints: splits, attacks, scenarios, examples: cfg.examples,
+        splitPoints: splits, attacks, scenarios, examples: 0,
         onResult: (r) => {
-          for (const e of r.examples) examples.push({ scenario: r.scenario.name, split: r.split, attack: r.attack, original: e.reference, reconstruction: e.reconstruction });
+          if (!r.scores) return;
+          const key = `${r.scenario.name}|${r.split}`;
+          const { recovered, total } = piiRecoveryCorpus(r.references, r.reconstructions);
+          piiSpans.set(`${key}|${r.attack}`, { recovered, total });
+          // The same windows for every attack of a scenario and split, so attacks compare side by side.
+          let windows = chosen.get(key);
+          if (!windows) chosen.set(key, (windows = chooseExamples(r.references, cfg.examples, cfg.seed)));
+          for (const w of windows) {
+            const original = r.references[w.index]!;
+            const reconstruction = r.reconstructions[w.index]!;
+            const p = piiRecovery(original, reconstruction);
+            examples.push({ scenario: r.scenario.name, split: r.split, attack: r.attack, original, reconstruction, window: w.index, chosen: w.chosen, pii_spans: { recovered: p.recovered, total: p.total } });
+          }
         },
       }),
     );
+    const scoreOf = (scenario: string, split: number, a: { rougeL: number; rouge1: number; rouge2: number; bleu: number; token_acc: number; exact_match: number; exact_windows: number; pii: number | null }, name: string): AttackScore => ({
+      rougeL: a.rougeL, rouge1: a.rouge1, rouge2: a.rouge2, bleu: a.bleu, token_acc: a.token_acc, exact_match: a.exact_match, exact_windows: a.exact_windows, pii: a.pii,
+      ...(piiSpans.has(`${scenario}|${split}|${name}`) ? { pii_spans: piiSpans.get(`${scenario}|${split}|${name}`)! } : {}),
+    });
+    const attackResults: AuditResults['attacks'] = {
+      scenarios: sweep.scenarios.map((sc) => ({
+        scenario: { ...sc.scenario, settings: sc.scenario.settings as unknown as Record<string, unknown> },
+        victim: sc.victim,
+        splits: sc.splits.map((s) => ({
+          split: s.split,
+          drift: s.drift,
+          attacks: Object.fromEntries(Object.entries(s.attacks).map(([n, a]) => [n, scoreOf(sc.scenario.name, s.split, a, n)])),
+          budgets: Object.fromEntries(Object.entries(s.attacks).map(([n, a]) => [n, { examples: a.budget.examples, steps: a.budget.steps, parameters: a.budget.parameters, seconds: a.budget.seconds, invert_seconds: a.invertSeconds }])),
+          ...(s.not_applicable ? { not_applicable: s.not_applicable } : {}),
+        })),
+      })),
+    };
 
     const tradeoffs: AuditResults['tradeoffs'] = [];
     for (const d of cfg.defenses) {
       const k = d.split ?? splits[Math.floor(splits.length / 2)]!;
-      const dctx = { ...ctx, progress: part('tradeoff', d.levels.length * tradeoffAttacks.length * 2) };
+      const scenario = d.scenario ? auditScenario(d.scenario) : scenarios.at(-1)!;
+      const dctx = { ...ctx, progress: part('tradeoff', d.levels.length * tradeoffCount * 2) };
+      const tradeoffAttacks = (cfg.tradeoffAttacks ?? strongestAttacks(attackResults, scenarioReport(scenario).name, k, tradeoffCount) ?? attacks.slice(0, tradeoffCount)) as AttackName[];
       tradeoffs.push(await timed(`tradeoff ${d.name}`, () =>
-        runTradeoff(dctx, { splitPoint: k, defense: d.name as DefenseName, levels: d.levels, attacks: tradeoffAttacks, finetuneSteps: cfg.finetuneSteps, scenario: d.scenario ? auditScenario(d.scenario) : scenarios.at(-1)! }),
+        runTradeoff(dctx, { splitPoint: k, defense: d.name as DefenseName, levels: d.levels, attacks: tradeoffAttacks, finetuneSteps: cfg.finetuneSteps, scenario }),
       ));
     }
 
     const c = ctx.model.config;
-    return {
+    const results: AuditResults = {
       version: 1,
       created: new Date().toISOString(),
       config: cfg as unknown as Record<string, unknown>,
@@ -89,24 +126,28 @@ export async function runAudit(cfg: AuditConfig, onProgress: ProgressSink = sile
         splits, auxSamples: ctx.requireAux().texts.length, victimSamples: victim.texts.length, auxSource: cfg.aux.source, victimSource: cfg.victim.source,
       },
       leakage,
-      attacks: {
-        scenarios: sweep.scenarios.map((sc) => ({
-          scenario: { ...sc.scenario, settings: sc.scenario.settings as unknown as Record<string, unknown> },
-          victim: sc.victim,
-          splits: sc.splits.map((s) => ({
-            split: s.split,
-            drift: s.drift,
-            attacks: Object.fromEntries(Object.entries(s.attacks).map(([n, a]) => [n, { rougeL: a.rougeL, rouge1: a.rouge1, rouge2: a.rouge2, bleu: a.bleu, token_acc: a.token_acc, exact_match: a.exact_match, exact_windows: a.exact_windows, pii: a.pii }])),
-            budgets: Object.fromEntries(Object.entries(s.attacks).map(([n, a]) => [n, { examples: a.budget.examples, steps: a.budget.steps, parameters: a.budget.parameters, seconds: a.budget.seconds }])),
-            ...(s.not_applicable ? { not_applicable: s.not_applicable } : {}),
-          })),
-        })),
-      },
+      attacks: attackResults,
       examples,
       tradeoffs: tradeoffs.map((t) => ({ ...t, scenario: { ...t.scenario, settings: t.scenario.settings as unknown as Record<string, unknown> } })),
       timings,
     };
+    // The summary's thresholds are the config's; the summary itself is a pure function of the results.
+    return { ...results, summary: summarize(results, cfg.thresholds) };
   } finally {
     ctx.dispose();
   }
+}
+
+/** The `n` strongest attacks of a scenario at split k (highest ROUGE-L first), or null when it was not swept there. */
+function strongestAttacks(r: AuditResults['attacks'], scenario: string, k: number, n: number): string[] | null {
+  const row = r?.scenarios.find((s) => s.scenario.name === scenario)?.splits.find((s) => s.split === k);
+  if (!row || !Object.keys(row.attacks).length) return null;
+  const rest = { ...row.attacks };
+  const out: string[] = [];
+  while (out.length < n && Object.keys(rest).length) {
+    const [name] = strongest(rest)!;
+    out.push(name);
+    delete rest[name];
+  }
+  return out;
 }

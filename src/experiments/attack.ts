@@ -9,7 +9,7 @@ import {
 } from '../attacks/index.js';
 import { padBatch } from '../data/windows.js';
 import type { ExperimentContext } from './context.js';
-import { SCENARIO_PRESETS, describeScenario, resolveScenario, scenarioName, type Scenario } from './scenario.js';
+import { SCENARIO_PRESETS, describeScenario, deviceKey, resolveScenario, scenarioName, type Scenario } from './scenario.js';
 import { scenarioKnowledge, weightsKey, type ScenarioTraffic } from './traffic.js';
 import { hiddenDrift } from './drift.js';
 import { silent, type ProgressSink } from './progress.js';
@@ -160,23 +160,30 @@ export async function runAttack<N extends AttackName>(ctx: ExperimentContext, o:
   const base = { split: o.splitPoint, attack: o.attack, scenario: scenarioReport(scenario), drift: traffic.drift };
   const na = notApplicable(o.attack, scenario);
   if (na) return { ...base, scores: null, notApplicable: na, references: [], reconstructions: [], examples: [] };
-  const attack = await sharedAttacker(ctx, o, traffic, progress);
-  const source = traffic.open();
-  const t0 = performance.now();
-  let inv: Inverted;
-  let report: AdaptReport | null = null;
-  try {
-    if (ATTACKS[o.attack].oracle) inv = invertOracle(attack, source, traffic.referenceIds, ctx.tokenizer.padTokenId ?? 0);
-    else ({ inv, report } = await invertCorpus(attack, source));
-  } finally {
-    source.dispose();
-  }
-  const invertSeconds = (performance.now() - t0) / 1000;
-  // How much of the drift the attacker's estimate of the device explains (the evaluator measures it on the true windows).
-  const estimate = report && report.rounds > 0 && attack.deviceEstimate ? attack.deviceEstimate() : null;
-  const adaptation = report && report.rounds > 0
-    ? { rounds: report.rounds, seconds: report.seconds, drift_left: estimate ? hiddenDrift(traffic.victimPart, estimate, traffic.referenceIds) : null }
-    : null;
+  const key = attackerKey(o, traffic);
+  const attack = await sharedAttacker(ctx, o, traffic, progress, key);
+  // The same attacker on the same traffic inverts to the same windows: a trade-off's naive attacker
+  // at level 0 reuses the sweep's inversion instead of repeating it.
+  const { inv, adaptation, invertSeconds } = await ctx.memo(`inverted|${key}|${deviceKey(scenario)}`, async () => {
+    const source = traffic.open();
+    const t0 = performance.now();
+    try {
+      let inv: Inverted;
+      let report: AdaptReport | null = null;
+      if (ATTACKS[o.attack].oracle) inv = invertOracle(attack, source, traffic.referenceIds, ctx.tokenizer.padTokenId ?? 0);
+      else ({ inv, report } = await invertCorpus(attack, source));
+      const invertSeconds = (performance.now() - t0) / 1000;
+      // How much of the drift the attacker's estimate of the device explains (the evaluator measures it
+      // on the true windows), taken now: a later scenario may re-adapt the same shared attacker.
+      const estimate = report && report.rounds > 0 && attack.deviceEstimate ? attack.deviceEstimate() : null;
+      const adaptation = report && report.rounds > 0
+        ? { rounds: report.rounds, seconds: report.seconds, drift_left: estimate ? hiddenDrift(traffic.victimPart, estimate, traffic.referenceIds) : null }
+        : null;
+      return { inv, adaptation, invertSeconds };
+    } finally {
+      source.dispose();
+    }
+  }, () => undefined);
   const refs = [...traffic.references];
   const s = scoreAll(refs, inv.texts);
   return {
@@ -192,11 +199,15 @@ export async function runAttack<N extends AttackName>(ctx: ExperimentContext, o:
   };
 }
 
+/** Attackers built on the same knowledge, config, budget and source share this key. */
+function attackerKey<N extends AttackName>(o: RunAttackOptions<N>, traffic: ScenarioTraffic): string {
+  return ['attacker', o.attack, o.splitPoint, weightsKey(traffic), o.adaptive?.key ?? '-', JSON.stringify(o.config ?? {}), JSON.stringify(o.budget ?? {}), o.loadFrom ?? '-'].join('|');
+}
+
 /** The trained attacker for this knowledge, built once per context and shared by every scenario with the same weights. */
-function sharedAttacker<N extends AttackName>(ctx: ExperimentContext, o: RunAttackOptions<N>, traffic: ScenarioTraffic, progress: ProgressSink): Promise<Attack> {
+function sharedAttacker<N extends AttackName>(ctx: ExperimentContext, o: RunAttackOptions<N>, traffic: ScenarioTraffic, progress: ProgressSink, key: string): Promise<Attack> {
   const base = scenarioKnowledge(ctx, traffic, () => ctx.surrogate());
   const knowledge = { ...base, ...o.adaptive?.knowledge(base) };
-  const key = ['attacker', o.attack, o.splitPoint, weightsKey(traffic), o.adaptive?.key ?? '-', JSON.stringify(o.config ?? {}), JSON.stringify(o.budget ?? {}), o.loadFrom ?? '-'].join('|');
   const build = async () => {
     let attack: Attack;
     if (o.loadFrom) {

@@ -13,3 +13,6 @@ export {
   type ChartMarks,
   type ReportScreenshot,
 } from './screenshot.js';
+export { DEFAULT_THRESHOLDS, protects, rate, strongest, summarize } from './summary.js';
+export { previewReport, type ReportPreview } from './preview.js';
+export { REQUIRED_SECTIONS } from './screenshot.js';

@@ -47,7 +47,12 @@ export interface ReportScreenshot {
   bytes: number;
   consoleErrors: string[];
   charts: ChartMarks[];
+  /** Sections every report leads with (REQUIRED_SECTIONS) that the page lacks. */
+  missingSections: string[];
 }
+
+/** Element ids a report must hold: what a reader acts on. */
+export const REQUIRED_SECTIONS = ['verdict', 'recommendation'] as const;
 
 export function chromiumPath(o: BrowserOptions = {}): string {
   return o.chromium ?? process.env.REVERTLM_CHROMIUM ?? CHROMIUM;
@@ -139,8 +144,9 @@ export async function screenshotReport(htmlPath: string, o: BrowserOptions & { o
   const png = o.out ?? join(dirname(htmlPath), 'report.png');
   return withReportPage(htmlPath, async (page, consoleErrors) => {
     const charts = await chartMarks(page);
+    const missingSections = await page.evaluate((ids) => ids.filter((id) => !document.getElementById(id)), [...REQUIRED_SECTIONS]);
     const image = await page.screenshot({ fullPage: true, type: 'png' });
     writeFileAtomic(png, image);
-    return { png, bytes: image.length, consoleErrors: [...consoleErrors], charts };
+    return { png, bytes: image.length, consoleErrors: [...consoleErrors], charts, missingSections };
   }, o);
 }

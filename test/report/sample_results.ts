@@ -1,14 +1,17 @@
-import type { AuditResults } from '../../src/report/index.js';
+import { summarize, type AuditResults } from '../../src/report/index.js';
 
 function rng(seed: number) {
   return () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
 }
 
-/** A small audit result with every section filled (seeded pseudo-random scores). */
+/**
+ * A small audit result with every section filled (seeded pseudo-random scores). The second
+ * scenario's windows hold no PII (its PII chart gives way to a note saying why).
+ */
 export function sampleResults(): AuditResults {
   const r = rng(7);
   const splits = [1, 2, 3];
-  return {
+  const results: AuditResults = {
     version: 1,
     created: '2026-11-29T00:00:00Z',
     config: { model: 'tiny', splits, seed: 1 },
@@ -24,16 +27,24 @@ export function sampleResults(): AuditResults {
         splits: splits.map((split) => ({
           split,
           drift: si * r(),
-          attacks: { revertlm: { rougeL: r(), bleu: r(), token_acc: r(), exact_windows: r(), pii: r() }, sip: { rougeL: r(), bleu: r(), token_acc: r(), exact_windows: r(), pii: null } },
+          attacks: {
+            revertlm: si ? { rougeL: r(), bleu: r(), token_acc: r(), exact_windows: r(), pii: null, pii_spans: { recovered: 0, total: 0 } } : { rougeL: r(), bleu: r(), token_acc: r(), exact_windows: r(), pii: 3 / 7, pii_spans: { recovered: 3, total: 7 } },
+            sip: { rougeL: r(), bleu: r(), token_acc: r(), exact_windows: r(), pii: null },
+          },
           budgets: { revertlm: { examples: 100, steps: 200, parameters: 5000, seconds: r() * 60 } },
         })),
       })),
     },
-    examples: [{ scenario: 'exact', split: 1, attack: 'revertlm', original: 'Mail john.smith@example.com or call 555-123-4567, <b>David</b>', reconstruction: 'mail john.smith@example.com or call 555-000-0000' }],
+    examples: [
+      { scenario: 'exact', split: 1, attack: 'revertlm', original: 'Mail john.smith@example.com or call 555-123-4567, <b>David</b>', reconstruction: 'mail john.smith@example.com or call 555-000-0000', window: 3, chosen: 'pii', pii_spans: { recovered: 1, total: 3 } },
+      { scenario: 'exact', split: 1, attack: 'sip', original: 'Mail john.smith@example.com or call 555-123-4567, <b>David</b>', reconstruction: 'mail john.smith@example.org or call', window: 3, chosen: 'pii', pii_spans: { recovered: 0, total: 3 } },
+      { scenario: 'personalized', split: 2, attack: 'revertlm', original: 'the meeting moved to the big room on the second floor', reconstruction: 'the meeting moved to the big room on the first floor', window: 0, chosen: 'longest', pii_spans: { recovered: 0, total: 0 } },
+    ],
     tradeoffs: [{
       defense: 'gaussian', split: 2, scenario: { name: 'personalized', description: 'personalized scenario', settings: {} },
-      levels: [0, 0.5, 1].map((level) => ({ level, perplexity: 10 + level * 5, epsilon: level === 0 ? null : 3 / level, drift: r(), attacks: { sip: { naive: { rougeL: r(), exact_windows: r(), pii: r() }, adaptive: { rougeL: r(), exact_windows: r(), pii: null } } } })),
+      levels: [0, 0.5, 1, 2].map((level) => ({ level, perplexity: 10 + level * 5, epsilon: level === 0 ? null : 3 / level, drift: r(), attacks: { sip: { naive: { rougeL: r(), exact_windows: r(), pii: r() }, adaptive: { rougeL: r(), exact_windows: r(), pii: null } } } })),
     }],
     timings: { leakage: 12.5, attacks: 100.25 },
   };
+  return { ...results, summary: summarize(results) };
 }

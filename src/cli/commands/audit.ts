@@ -2,11 +2,12 @@ import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError, parseAuditConfig, runAudit, writeReport, type AuditConfig, type AuditConfigInput } from '../../index.js';
+import { previewReport } from '../../report/index.js';
 import { parseDefenseArg, parseIntList } from './experiment_flags.js';
 import { log, printJson } from '../output.js';
 import { overallProgress } from '../progress.js';
 
-interface AuditFlags {
+export interface AuditFlags {
   config?: string;
   model?: string;
   aux?: string;
@@ -17,7 +18,10 @@ interface AuditFlags {
   victimField?: string;
   splits?: string;
   attacks?: string;
-  defenses?: string[];
+  /** false with --no-defenses. */
+  defenses?: string[] | false;
+  thresholdRougeL?: string;
+  thresholdPii?: string;
   out: string;
   seed?: string;
   leakage: boolean;
@@ -33,7 +37,7 @@ function readConfigFile(path: string): unknown {
   }
 }
 
-function configFromFlags(f: AuditFlags): AuditConfig {
+export function configFromFlags(f: AuditFlags): AuditConfig {
   if (f.config) return parseAuditConfig(readConfigFile(f.config), f.config);
   const missing = (['model', 'aux', 'victim'] as const).filter((k) => !f[k]);
   if (missing.length) throw new UsageError(`missing ${missing.map((m) => `--${m}`).join(', ')}`, 'give --model DIR --aux FILE --victim FILE, or --config DIR/config.json');
@@ -43,15 +47,37 @@ function configFromFlags(f: AuditFlags): AuditConfig {
     victim: { source: f.victim!, field: f.victimField ?? f.field, column: f.column },
     ...(f.splits ? { splits: parseIntList(f.splits, '--splits') } : {}),
     ...(f.attacks ? { attacks: f.attacks.split(',').map((s) => s.trim()) } : {}),
-    defenses: (f.defenses ?? []).map(parseDefenseArg),
+    ...(f.defenses !== undefined ? { defenses: f.defenses === false ? [] : f.defenses.map(defenseArg) } : {}),
+    ...(f.thresholdRougeL !== undefined || f.thresholdPii !== undefined ? {
+      thresholds: {
+        ...(f.thresholdRougeL !== undefined ? { rougeL: fraction(f.thresholdRougeL, '--threshold-rouge-l') } : {}),
+        ...(f.thresholdPii !== undefined ? { pii: fraction(f.thresholdPii, '--threshold-pii') } : {}),
+      },
+    } : {}),
     leakage: { enabled: f.leakage, tokens: 2048 },
     ...(f.seed ? { seed: Number(f.seed) } : {}),
   };
   return parseAuditConfig(input);
 }
 
-/** Runs an audit and writes the report; shared by `audit` and `demo`. */
-export async function auditAndReport(cfg: AuditConfig, out: string, json: boolean): Promise<void> {
+/** NAME alone (the defense's default levels) or NAME:LEVELS[@SPLIT]. */
+function defenseArg(s: string): { name: string; levels?: number[]; split?: number } {
+  const bare = /^([a-z]+)(?:@(\d+))?$/.exec(s.trim());
+  if (bare) return { name: bare[1]!, ...(bare[2] ? { split: Number(bare[2]) } : {}) };
+  return parseDefenseArg(s);
+}
+
+function fraction(v: string, flag: string): number {
+  const x = Number(v);
+  if (v.trim() === '' || !(x >= 0 && x <= 1)) throw new UsageError(`${flag} must be a number from 0 to 1, got '${v}'`, `e.g. ${flag} 0.5`);
+  return x;
+}
+
+/**
+ * Runs an audit, writes the report (naming `command` as the way to reproduce it; default `revertlm
+ * audit --config OUT/config.json`) and its preview report.png; shared by `audit` and `demo`.
+ */
+export async function auditAndReport(cfg: AuditConfig, out: string, json: boolean, command?: string): Promise<void> {
   const progress = overallProgress('audit');
   let results;
   try {
@@ -59,9 +85,18 @@ export async function auditAndReport(cfg: AuditConfig, out: string, json: boolea
   } finally {
     progress.stop();
   }
-  const files = await writeReport(out, results);
-  if (json) return printJson({ report: files.html, results: files.json, config: files.config, summary: results.attacks, leakage: results.leakage, tradeoffs: results.tradeoffs });
+  const files = await writeReport(out, results, command ? { command } : {});
+  const preview = await previewReport(files.html);
+  for (const w of preview.warnings) log(`warning: ${w}`);
+  if (json) {
+    return printJson({
+      report: files.html, results: files.json, config: files.config, screenshot: preview.png, warnings: preview.warnings,
+      verdict: results.summary?.verdict, recommendation: results.summary?.recommendation,
+      summary: results.attacks, leakage: results.leakage, tradeoffs: results.tradeoffs,
+    });
+  }
   log(`report: ${files.html}`);
+  if (preview.png) log(`preview: ${preview.png}`);
   process.stdout.write(`${files.html}\n`);
 }
 
@@ -79,7 +114,10 @@ export function registerAudit(program: Command): void {
     .option('--column <name>', 'CSV/TSV column holding the text')
     .option('--splits <list>', 'split points, e.g. 1,2,3 or 1..4 (default: every block boundary)')
     .option('--attacks <list>', 'attacks to run (default: revertlm,sip,bisr,nn)')
-    .option('--defenses <spec...>', 'trade-off curves, NAME:LEVELS[@SPLIT], e.g. gaussian:0,0.5,1@2 quantize:0,8,4')
+    .option('--defenses <spec...>', 'trade-off curves, NAME[:LEVELS][@SPLIT], e.g. gaussian:0,0.5,1,2@2 quantize (default: gaussian at 0,0.5,1,2 at the middle split; level 0 is always tried, it is the utility baseline)')
+    .option('--no-defenses', 'no trade-off curves (the report then recommends no configuration)')
+    .option('--threshold-rouge-l <x>', 'protected: the strongest attack stays below this ROUGE-L (default 0.5)')
+    .option('--threshold-pii <x>', '…and recovers at most this share of the PII spans (default 0.1)')
     .option('--no-leakage', 'skip the leakage analysis')
     .option('--seed <n>', 'seed of every random choice (default 0)')
     .option('--out <dir>', 'output directory', 'revertlm-audit')

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { UsageError, parseAuditConfig, projectRoot, type AuditConfigInput } from '../../index.js';
+import { SCENARIO_PRESETS, UsageError, parseAuditConfig, projectRoot, type AuditConfigInput } from '../../index.js';
 import { auditAndReport } from './audit.js';
 
 /** The embedded default model: pretrained by the project on SpamAssassin ham (models/mail-llama/RECIPE.md). */
@@ -9,22 +9,28 @@ export const DEFAULT_MODEL = 'models/mail-llama';
 
 /**
  * The embedded default audit: the project's own small e-mail model, victim = one ham group,
- * attacker's auxiliary data = a different group, sized to finish in minutes on 2 CPU cores.
+ * attacker's auxiliary data = a different group, sized for minutes on 2 CPU cores. What it trades
+ * against a full `revertlm audit` (README, "The demo against a full audit"): two split points of
+ * three, 12 victim windows of 24 tokens, attack budgets of 150 steps × 16 windows on 1000
+ * auxiliary windows, a device personalized for 300 steps (lr 3e-3, reaching the drift of 1000 at
+ * 1e-3), and the trade-off in the exact scenario (no device fine-tuning per level; the attacker
+ * knows the device's weights, so what protects there protects a personalized device too), with
+ * RevertLM and nearest neighbour (no adaptive SIP training per level).
  */
 export function demoConfig(root: string): AuditConfigInput {
   return {
     model: join(root, DEFAULT_MODEL),
     aux: { source: 'spamassassin:hard-ham-1', limit: 250 },
     victim: { source: 'spamassassin:easy-ham-2', limit: 400 },
-    splits: [1, 2, 3],
+    splits: [1, 3],
     attacks: ['revertlm', 'sip', 'nn'],
-    defenses: [{ name: 'gaussian', levels: [0, 1], split: 2 }],
-    tradeoffAttacks: ['revertlm', 'sip'],
+    scenarios: ['exact', { ...SCENARIO_PRESETS.personalized, personalize: { ...SCENARIO_PRESETS.personalized.personalize, steps: 300, lr: 3e-3 } }],
+    defenses: [{ name: 'gaussian', levels: [0, 1, 2, 4], split: 3, scenario: 'exact' }],
+    tradeoffAttacks: ['revertlm', 'nn'],
     leakage: { enabled: true, tokens: 1024 },
-    // Budgets sized so the whole demo fits in about ten minutes on 2 CPU cores; `revertlm audit`
-    // defaults to each attack's full budget.
-    budget: { steps: 200, examples: 1500 },
-    victimSegments: 24,
+    budget: { steps: 150, examples: 1000, batchSize: 16, maxTokens: 24 },
+    victimSegments: 12,
+    examples: 3,
     seed: 0,
   };
 }
@@ -41,6 +47,6 @@ export function registerDemo(program: Command): void {
       if (!existsSync(join(cfg.model, 'config.json'))) {
         throw new UsageError(`the embedded model is missing from ${cfg.model}`, 'restore it from git (models/mail-llama) or rebuild it with the commands in its RECIPE.md');
       }
-      await auditAndReport(cfg, resolve(o.out), !!o.json);
+      await auditAndReport(cfg, resolve(o.out), !!o.json, o.out === 'revertlm-demo' ? 'revertlm demo' : `revertlm demo --out ${o.out}`);
     });
 }
