@@ -15,7 +15,8 @@ export const DEFAULT_MODEL = 'models/mail-llama';
  * auxiliary windows, a device personalized for 300 steps (lr 3e-3, reaching the drift of 1000 at
  * 1e-3), and the trade-off in the exact scenario (no device fine-tuning per level; the attacker
  * knows the device's weights, so what protects there protects a personalized device too), with
- * RevertLM and nearest neighbour (no adaptive SIP training per level).
+ * RevertLM and nearest neighbour (no adaptive SIP training per level) at split 1 only, where the
+ * representation leaks most and inversion is cheapest.
  */
 export function demoConfig(root: string): AuditConfigInput {
   return {
@@ -25,7 +26,7 @@ export function demoConfig(root: string): AuditConfigInput {
     splits: [1, 3],
     attacks: ['revertlm', 'sip', 'nn'],
     scenarios: ['exact', { ...SCENARIO_PRESETS.personalized, personalize: { ...SCENARIO_PRESETS.personalized.personalize, steps: 300, lr: 3e-3 } }],
-    defenses: [{ name: 'gaussian', levels: [0, 1, 2, 4], split: 3, scenario: 'exact' }],
+    defenses: [{ name: 'gaussian', levels: [0, 1, 2, 4], split: 1, scenario: 'exact' }],
     tradeoffAttacks: ['revertlm', 'nn'],
     leakage: { enabled: true, tokens: 1024 },
     budget: { steps: 150, examples: 1000, batchSize: 16, maxTokens: 24 },
