@@ -11,7 +11,7 @@ export const DEFAULT_MODEL = 'models/mail-llama';
  * The embedded default audit: the project's own small e-mail model, victim = one ham group,
  * attacker's auxiliary data = a different group, sized for minutes on 2 CPU cores. What it trades
  * against a full `revertlm audit` (README, "The demo against a full audit"): two split points of
- * three, 12 victim windows of 24 tokens, attack budgets of 150 steps × 16 windows on 1000
+ * three, 12 victim windows of 20 tokens, attack budgets of 150 steps × 16 windows on 1000
  * auxiliary windows, a device personalized for 300 steps (lr 3e-3, reaching the drift of 1000 at
  * 1e-3), and the trade-off in the exact scenario (no device fine-tuning per level; the attacker
  * knows the device's weights, so what protects there protects a personalized device too), with
@@ -29,7 +29,7 @@ export function demoConfig(root: string): AuditConfigInput {
     defenses: [{ name: 'gaussian', levels: [0, 1, 2, 4], split: 1, scenario: 'exact' }],
     tradeoffAttacks: ['revertlm', 'nn'],
     leakage: { enabled: true, tokens: 1024 },
-    budget: { steps: 150, examples: 1000, batchSize: 16, maxTokens: 24 },
+    budget: { steps: 150, examples: 1000, batchSize: 16, maxTokens: 20 },
     victimSegments: 12,
     examples: 3,
     seed: 0,
