@@ -53,8 +53,18 @@ function leakageTable(r) {
   return out.join('\n');
 }
 
+/** The demo (or an audit): wall time, where it went, the verdict's rows. */
+function auditSummary(r) {
+  const res = r.result;
+  const t = res.timings ? Object.entries(res.timings).map(([k, v]) => `${k} ${v.toFixed(0)} s`).join(', ') : 'not recorded';
+  const out = [`${r.seconds.toFixed(0)} s end to end (${t}). Verdict: **${res.verdict.rating}**.`, ''];
+  out.push('| scenario | k | strongest attack | ROUGE-L | exact windows | PII spans |', '| --- | --- | --- | --- | --- | --- |');
+  for (const v of res.verdict.rows) out.push(`| ${v.scenario} | ${v.split} | ${v.attack} | ${f3(v.rougeL)} | ${f2(v.exact_windows)} | ${v.pii_spans.recovered} / ${v.pii_spans.total} |`);
+  return out.join('\n');
+}
+
 function render(r) {
-  const body = r.result.scenarios || r.result.splits ? sweepTables(r)
+  const body = r.result.verdict ? auditSummary(r) : r.result.scenarios || r.result.splits ? sweepTables(r)
     : r.result.levels && r.result.defense ? tradeoffTable(r)
       : Array.isArray(r.result.layers) ? leakageTable(r)
         : '```json\n' + JSON.stringify(r.result, null, 1).slice(0, 4000) + '\n```';

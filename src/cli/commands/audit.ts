@@ -92,7 +92,7 @@ export async function auditAndReport(cfg: AuditConfig, out: string, json: boolea
     return printJson({
       report: files.html, results: files.json, config: files.config, screenshot: preview.png, warnings: preview.warnings,
       verdict: results.summary?.verdict, recommendation: results.summary?.recommendation,
-      summary: results.attacks, leakage: results.leakage, tradeoffs: results.tradeoffs,
+      summary: results.attacks, leakage: results.leakage, tradeoffs: results.tradeoffs, timings: results.timings,
     });
   }
   log(`report: ${files.html}`);
