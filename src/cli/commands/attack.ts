@@ -8,7 +8,8 @@ import {
 } from '../../index.js';
 import { log, printJson } from '../output.js';
 import { overallProgress } from '../progress.js';
-import { addBudgetOptions, addScenarioOptions, addTextOptions, contextSpec, intFlag, scenariosFrom, type ExperimentFlags, type ScenarioFlags } from './experiment_flags.js';
+import { addBudgetOptions, addScenarioOptions, addTextOptions, contextSpec, scenariosFrom, type ExperimentFlags, type ScenarioFlags } from './experiment_flags.js';
+import { intFlag } from '../flags.js';
 
 interface AttackFlags extends ExperimentFlags, ScenarioFlags {
   split: string;

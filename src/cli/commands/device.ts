@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import cliProgress from 'cli-progress';
 import { UsageError } from '../errors.js';
 import { log, printJson } from '../output.js';
-import { numberFlag } from './generate.js';
+import { numberFlag } from '../flags.js';
 import { addLoRAOptions, loraSettings, wireDtypeFlag, type LoRAFlags } from './serve.js';
 import { loadTexts, parseTextSourceArg, DEFENSE_NAMES, isDefenseName, type DefenseSpec, readTokenFile, SplitDevice, type FinetuneResult, type StepProgress } from '../../index.js';
 

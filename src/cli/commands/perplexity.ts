@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { printJson, log } from '../output.js';
 import { UsageError } from '../errors.js';
-import { numberFlag } from './generate.js';
+import { numberFlag } from '../flags.js';
 import { loadModel, loadTokenizer, sequenceNll } from '../../index.js';
 
 interface PerplexityFlags {

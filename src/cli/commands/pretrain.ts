@@ -3,7 +3,7 @@ import { extname } from 'node:path';
 import cliProgress from 'cli-progress';
 import { printJson, log } from '../output.js';
 import { UsageError } from '../errors.js';
-import { numberFlag } from './generate.js';
+import { numberFlag } from '../flags.js';
 import { loadTexts, parseTextSourceArg, readTextFile, pretrain, DEFAULT_FAMILY, FAMILIES, familyChoices, type PretrainProgress, type PretrainSettings } from '../../index.js';
 
 interface PretrainFlags {

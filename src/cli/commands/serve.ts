@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { log } from '../output.js';
-import { numberFlag } from './generate.js';
+import { numberFlag } from '../flags.js';
 import { FLOAT_WIRE_DTYPES, type FloatWireDType, DEFAULT_LIMITS, SplitServer, parseRate, readTokenFile, type LoRASettings, LORA_TARGETS } from '../../index.js';
 
 /** Flags both `serve` and `device` take for the adapters (they must agree on both sides). */
