@@ -49,6 +49,10 @@ export function loadWeights(slice: Slice, dir: string): string[] {
       }
       const t = ckpt.get(key, { toFloat32: true });
       try {
+        // NaN or infinite weights would run silently (empty generations, perplexity null).
+        if (!tidy(() => t.isfinite().all().item())) {
+          throw new ModelError(`${dir}: tensor '${key}' holds NaN or infinite values`, 'the checkpoint is corrupt or its training diverged: retrain or re-download it');
+        }
         noGrad(() => tidy(() => {
           for (const [p, s] of targets) p.copy_(s.take ? s.take(t) : t);
         }));

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   ATTACKS, ATTACK_NAMES, CAPTURE_PHASES, UsageError, captureSource, createAttack, createContext, decodeReferences, exactWindows, invertCorpus, isAttackName, loadTextSet,
-  readsFinetuneTraffic, referenceWindows, runAttack, scoreAll, trainAttack,
+  readTextFile, readsFinetuneTraffic, referenceWindows, splitLines, runAttack, scoreAll, trainAttack,
   type Attack, type AttackScores, type CapturePhase, type CaptureSourceOptions, type GenerationReference,
 } from '../../index.js';
 import { log, printJson } from '../output.js';
@@ -160,7 +159,7 @@ async function attackCapture(f: AttackFlags, k: number, ctx: ReturnType<typeof c
 }
 
 function readGenerations(file: string): GenerationReference[] {
-  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim());
+  const lines = splitLines(readTextFile(file)).filter((l) => l.trim());
   return lines.map((l, i) => {
     let o: { prompt_ids?: number[]; ids?: number[] };
     try {
