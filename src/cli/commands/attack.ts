@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import {
-  ATTACKS, ATTACK_NAMES, CAPTURE_PHASES, UsageError, captureSource, createAttack, createContext, decodeReferences, exactWindows, invertCorpus, isAttackName, loadTextSet,
+  ATTACKS, ATTACK_NAMES, CAPTURE_PHASES, UsageError, captureSource, checkOutputPath, createAttack, createContext, decodeReferences, exactWindows, invertCorpus, isAttackName, loadTextSet,
   readTextFile, readsFinetuneTraffic, referenceWindows, splitLines, runAttack, scoreAll, trainAttack,
   type Attack, type AttackScores, type CapturePhase, type CaptureSourceOptions, type GenerationReference,
 } from '../../index.js';
@@ -72,6 +72,8 @@ export function registerAttack(program: Command): void {
     if (!f.aux && !f.loadAttacker && entry.trains) throw new UsageError('the attack needs auxiliary text to train on', 'give --aux SOURCE, or --load-attacker DIR');
     if (!f.capture && (f.references || f.generations || f.phase || f.fromStep || f.toStep)) throw new UsageError('--references, --generations, --phase, --from-step and --to-step go with --capture');
     const k = intFlag(f.split, '--split');
+    // Written after training: checked before it.
+    if (f.saveAttacker) checkOutputPath(f.saveAttacker, '--save-attacker');
     const progress = overallProgress(f.attack);
     const ctx = createContext({ ...contextSpec(f), progress: (p) => progress.update(p) });
     let out: Outcome;

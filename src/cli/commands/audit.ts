@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { UsageError, parseAuditConfig, runAudit, writeReport, type AuditConfig, type AuditConfigInput } from '../../index.js';
+import { UsageError, checkOutputPath, parseAuditConfig, runAudit, writeReport, type AuditConfig, type AuditConfigInput } from '../../index.js';
 import { previewReport } from '../../report/index.js';
 import { parseDefenseArg } from './experiment_flags.js';
 import { intFlag, parseIntList, parseNumber } from '../flags.js';
@@ -77,6 +77,8 @@ function fraction(v: string, flag: string): number {
  * audit --config OUT/config.json`) and its preview report.png; shared by `audit` and `demo`.
  */
 export async function auditAndReport(cfg: AuditConfig, out: string, json: boolean, command?: string): Promise<void> {
+  // Checked now: the report is written after minutes of work.
+  checkOutputPath(out, '--out');
   const progress = overallProgress('audit');
   let results;
   try {

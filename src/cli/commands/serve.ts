@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { log } from '../output.js';
 import { numberFlag } from '../flags.js';
+import { readPem } from '../pem.js';
 import { FLOAT_WIRE_DTYPES, type FloatWireDType, DEFAULT_LIMITS, SplitServer, parseRate, readTokenFile, type LoRASettings, LORA_TARGETS } from '../../index.js';
 
 /** Flags both `serve` and `device` take for the adapters (they must agree on both sides). */
@@ -57,11 +57,6 @@ interface ServeFlags extends LoRAFlags {
   idleTimeout: string;
 }
 
-function readPem(flag: string, path: string): Buffer {
-  if (!existsSync(path)) throw new UsageError(`${flag} ${path}: no such file`);
-  return readFileSync(path);
-}
-
 export function registerServe(program: Command): void {
   const cmd = program
     .command('serve')
@@ -101,7 +96,7 @@ export function registerServe(program: Command): void {
         token,
         host: f.host,
         port: int('--port', f.port, 0),
-        tls: f.cert && f.key ? { cert: readPem('--cert', f.cert), key: readPem('--key', f.key) } : null,
+        tls: f.cert && f.key ? { cert: readPem('--cert', f.cert, 'CERTIFICATE'), key: readPem('--key', f.key, 'PRIVATE KEY') } : null,
         captureDir: f.capture ?? null,
         checkpointDir: f.checkpointDir ?? null,
         checkpointEvery: int('--checkpoint-every', f.checkpointEvery, 0),

@@ -3,6 +3,7 @@
 // what it sees to a capture, checkpoints each device's state, and contains every failure to the
 // connection it came from.
 import { join } from 'node:path';
+import { checkOutputPath } from '../../util/output_path.js';
 import { loadServerPart, type ServerModel } from '../../models/index.js';
 import { CaptureWriter } from '../capture/writer.js';
 import { FLOAT_WIRE_DTYPES, type FloatWireDType } from '../protocol/dtypes.js';
@@ -91,6 +92,9 @@ export class SplitServer {
   private constructor(o: SplitServerOptions) {
     checkLoRASettings(o.lora);
     if (!o.token) throw new Error('the server needs a non-empty device token');
+    // Checked before the model loads: a bad path would otherwise fail every session later.
+    if (o.captureDir) checkOutputPath(o.captureDir, '--capture');
+    if (o.checkpointDir) checkOutputPath(o.checkpointDir, '--checkpoint-dir');
     const limits = resolveLimits(o.limits);
     this.#o = { ...o, tail: o.tail ?? 0, limits, rate: o.rate ?? DEFAULT_RATE, wireDtypes: o.wireDtypes ?? FLOAT_WIRE_DTYPES };
     this.#checkToken = tokenChecker(o.token);
