@@ -106,6 +106,7 @@ export class DeviceConnection implements Transport {
     if (!act) return;
     const [B, T, D] = act.shape as [number, number, number];
     const name = f.msg.type === 'gradient' ? 'grad' : 'hidden';
+    if (B === 0 || T === 0) throw new SessionError('bad_request', `'${f.msg.type}' ${name} [${B}, ${T}, ${D}] is empty: it needs at least one sequence of one position`);
     if (D !== dModel) throw new SessionError('bad_request', `'${f.msg.type}' ${name} has width ${D}, the model's is ${dModel}`);
     const past = f.msg.type === 'generate_step' ? f.msg.positionOffset : 0;
     if (past + T > maxPositions) throw new SessionError('bad_request', `'${f.msg.type}' reaches position ${past + T}, the model handles ${maxPositions}`);

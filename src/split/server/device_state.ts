@@ -82,6 +82,8 @@ export class DeviceState {
   #step = 0;
   #pending: number | null = null;
   #sessionStart = true;
+  /** The last step the device sent work for in this session (training, evaluation or generation). */
+  #worked = 0;
   #saved = -1;
   readonly #memory: { step: number; state: TrainState }[] = [];
   /** The connection currently training this device (one at a time). */
@@ -125,6 +127,12 @@ export class DeviceState {
   /** A new session starts: its first training step tells where the device is. */
   beginSession(): void {
     this.#sessionStart = true;
+    this.#worked = this.#step;
+  }
+
+  /** The device sent work (a forward or a generation step) under step `t`. */
+  noteWork(t: number): void {
+    this.#worked = Math.max(this.#worked, t);
   }
 
   /** Called before the server runs training step t (its forward has arrived). */
@@ -149,6 +157,9 @@ export class DeviceState {
       else throw new SessionError('bad_request', `checkpoint at step ${s} before the running step ${this.#pending} finished`);
     }
     if (s < this.#step) throw new SessionError('bad_request', `checkpoint at step ${s}, but the device already trained step ${this.#step}`);
+    if (s > Math.max(this.#step, this.#worked)) {
+      throw new SessionError('bad_request', `checkpoint at step ${s}, but device '${this.deviceId}' is at step ${this.#step} on this server and sent no work after step ${Math.max(this.#step, this.#worked)}`);
+    }
     // Steps after the last training step were evaluation or generation: the state is the same.
     this.#step = s;
     const prev = this.#memory.findIndex((m) => m.step === s);

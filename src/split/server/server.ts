@@ -2,6 +2,7 @@
 // several at once (each with its own adapters and optimiser over the shared frozen base), records
 // what it sees to a capture, checkpoints each device's state, and contains every failure to the
 // connection it came from.
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { checkOutputPath } from '../../util/output_path.js';
 import { loadServerPart, type ServerModel } from '../../models/index.js';
@@ -69,7 +70,15 @@ function fmt(fields: Fields): string {
     .join(' ');
 }
 
-const deviceDir = (id: string) => `device-${id.replace(/[^A-Za-z0-9_-]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}`;
+/**
+ * The checkpoint directory name of a device id: the id with other characters than [A-Za-z0-9_-] as
+ * %xx, or (when that would pass 200 bytes: a 128-character id of dots is 391) a hash of the id,
+ * marked `%h` (which the escaping never writes, so no short id can collide with it).
+ */
+export function deviceDir(id: string): string {
+  const escaped = `device-${id.replace(/[^A-Za-z0-9_-]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}`;
+  return Buffer.byteLength(escaped) <= 200 ? escaped : `device-%h${createHash('sha256').update(id).digest('hex').slice(0, 40)}`;
+}
 
 export class SplitServer {
   readonly fingerprint: string;
@@ -278,6 +287,7 @@ export class SplitServer {
       this.#log('device authenticated', { conn: conn.id, device: st.deviceId, step: st.step });
       conn.onFrame = (f) => {
         if (f.msg.type === 'forward' && f.msg.phase === 'train') st.beforeTrainStep(f.msg.step);
+        if (f.msg.type === 'forward' || f.msg.type === 'generate_step') st.noteWork(f.msg.step);
       };
       conn.unshift(hello);
       const session = new ServerSession({
