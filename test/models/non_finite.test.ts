@@ -1,8 +1,9 @@
 // A checkpoint with NaN weights loaded silently: `generate` printed empty text and `perplexity --json`
 // printed null, both exit 0. Loading now names the tensor; a non-finite likelihood is an error too.
+// An absurd hidden_size failed inside libtorch's allocator (`enforce fail at alloc_cpu.cpp`).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { noGrad } from '../../src/torch/index.js';
@@ -52,6 +53,21 @@ test('perplexity and generate on a NaN model: exit 2, one line', () => {
     writeFileSync(data, mailSentences(3, 2).join('\n'));
     assertUsageFailure(assert, runCli(['perplexity', '--model', model, '--data', data, '--json']), /NaN or infinite/);
     assertUsageFailure(assert, runCli(['generate', '--model', model, '--prompt', 'Alice met']), /NaN or infinite/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a config.json far larger than its weights fails on load with the file name, not in the allocator', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'revertlm-bigcfg-'));
+  try {
+    const m = randomModel(tinyConfig('llama'), 1);
+    saveModel(dir, m);
+    m.dispose();
+    const path = join(dir, 'config.json');
+    const cfg = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    writeFileSync(path, JSON.stringify({ ...cfg, hidden_size: 1_000_000_000 }));
+    assert.throws(() => loadModel(dir), (e: unknown) => e instanceof ModelError && e.message.includes(`${dir}/config.json describes at least`) && /hidden_size 1000000000/.test(e.message));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
