@@ -46,6 +46,8 @@ export interface CapturedWindow {
 export interface CaptureSource extends InterceptSource {
   /** One entry per captured sequence, in the order batches() yields them. */
   readonly windows: readonly CapturedWindow[];
+  /** What was left out and why (records a crash truncated, frames the server refused), one line each. */
+  readonly warnings: readonly string[];
 }
 
 const stepKey = (r: CaptureRecord) => `${r.deviceId}\u0000${r.session}\u0000${r.step}`;
@@ -169,7 +171,9 @@ export function captureSource(dir: string, o: CaptureSourceOptions = {}): Captur
       throw new CaptureError(`capture ${dir} holds no ${what} activations${o.deviceId ? ` for device ${o.deviceId}` : ''}${range}`, 'check --phase and --from-step/--to-step against what the capture recorded');
     }
     const source = new MemoryInterceptSource(split, items);
-    return Object.assign(source, { windows: Object.freeze(windows) });
+    const refused = reader.refusals().filter((r) => r.record.type === 'forward' || r.record.type === 'generate_step');
+    const warnings = [...reader.warnings, ...refused.map((r) => `record ${r.record.record} ('${r.record.type}' of device ${r.record.deviceId}, step ${r.record.step}) left out: the server refused it (${r.code}: ${r.message.slice(0, 120)})`)];
+    return Object.assign(source, { windows: Object.freeze(windows), warnings: Object.freeze(warnings) });
   } catch (e) {
     new MemoryInterceptSource(0, items).dispose();
     throw e;

@@ -128,6 +128,7 @@ async function attackCapture(f: AttackFlags, k: number, ctx: ReturnType<typeof c
     ...(f.toStep ? { toStep: intFlag(f.toStep, '--to-step', 1) } : {}),
   };
   const source = captureSource(resolve(f.capture!), selection);
+  for (const w of source.warnings) log(`warning: ${w}`);
   let attack: Attack | null = null;
   try {
     if (source.splitPoint !== k) throw new UsageError(`the capture was taken at split ${source.splitPoint}, not --split ${k}`, `rerun with --split ${source.splitPoint}`);
@@ -152,7 +153,7 @@ async function attackCapture(f: AttackFlags, k: number, ctx: ReturnType<typeof c
     return {
       sequences: inv.texts.length, scores,
       examples: inv.texts.slice(0, intFlag(f.show, '--show')).map((h, i) => ({ ...(refs ? { original: refs[i] } : {}), reconstruction: h })),
-      extra: { capture: { phases: phasesSeen, ...selection }, budget: attack.budget(), ...(report && report.rounds ? { adaptation: report } : {}) },
+      extra: { capture: { phases: phasesSeen, ...selection, ...(source.warnings.length ? { warnings: source.warnings } : {}) }, budget: attack.budget(), ...(report && report.rounds ? { adaptation: report } : {}) },
     };
   } finally {
     attack?.dispose();

@@ -71,6 +71,7 @@ async function leakageOfCapture(o: LeakageCliOptions, tokens: number, seed: numb
   } catch (e) {
     throw new UsageError((e as Error).message, 'pass a directory written by `revertlm serve --capture DIR`');
   }
+  for (const w of reader.warnings) process.stderr.write(`warning: ${w}\n`);
   const capture = hiddenFromCapture(reader, { maxTokens: tokens });
   reader.close();
   const attacker = o.model && o.data ? { model: loadModel(o.model), tokenizer: loadTokenizer(o.model), texts: readTexts(o) } : null;

@@ -3,7 +3,7 @@ import { UsageError } from '../errors.js';
 import { log } from '../output.js';
 import { numberFlag } from '../flags.js';
 import { readPem } from '../pem.js';
-import { FLOAT_WIRE_DTYPES, type FloatWireDType, DEFAULT_LIMITS, SplitServer, parseRate, readTokenFile, type LoRASettings, LORA_TARGETS } from '../../index.js';
+import { FLOAT_WIRE_DTYPES, type FloatWireDType, DEFAULT_LIMITS, DEFAULT_PRE_AUTH, SplitServer, parseRate, readTokenFile, type LoRASettings, LORA_TARGETS } from '../../index.js';
 
 /** Flags both `serve` and `device` take for the adapters (they must agree on both sides). */
 export interface LoRAFlags {
@@ -53,6 +53,8 @@ interface ServeFlags extends LoRAFlags {
   burst: string;
   wireDtype: string;
   maxConnections: string;
+  maxUnauthenticated: string;
+  helloTimeout: string;
   maxTokens: string;
   idleTimeout: string;
 }
@@ -78,7 +80,9 @@ export function registerServe(program: Command): void {
     .option('--rate <n/s>', 'frames per second a connection may send (token bucket; over it: error and close)', '1000/s')
     .option('--burst <n>', 'frames a connection may send back to back', '32')
     .option('--wire-dtype <list>', 'activation dtypes accepted on the wire, comma-separated', FLOAT_WIRE_DTYPES.join(','))
-    .option('--max-connections <n>', 'connections served at once', '64')
+    .option('--max-connections <n>', 'authenticated devices served at once', '64')
+    .option('--max-unauthenticated <n>', 'connections waiting to say hello, a pool of their own (when full, the oldest is closed)', String(DEFAULT_PRE_AUTH.maxConnections))
+    .option('--hello-timeout <s>', 'time a new connection has to authenticate', String(DEFAULT_PRE_AUTH.helloTimeoutMs / 1000))
     .option('--max-tokens <n>', 'most tokens (batch × sequence) per frame', '65536')
     .option('--idle-timeout <s>', 'close a connection whose device is silent this long', '900')
     .action(async (f: ServeFlags) => {
@@ -106,6 +110,8 @@ export function registerServe(program: Command): void {
         rate: { perSecond, burst: int('--burst', f.burst, 1) },
         wireDtypes,
         maxConnections: int('--max-connections', f.maxConnections, 1),
+        maxUnauthenticated: int('--max-unauthenticated', f.maxUnauthenticated, 1),
+        helloTimeoutMs: numberFlag('--hello-timeout', f.helloTimeout, { min: 0.01, max: 3600 })! * 1000,
         maxTokens: int('--max-tokens', f.maxTokens, 1),
         idleTimeoutMs: int('--idle-timeout', f.idleTimeout, 1) * 1000,
         log,

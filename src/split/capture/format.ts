@@ -47,6 +47,8 @@ export const captureRecordSchema = z.strictObject({
   /** The message's own fields (phase, loss, cacheId, positionOffset, …); never the auth token. */
   fields: z.record(z.string(), z.unknown()),
   tensors: z.array(captureTensorSchema),
+  /** On an `error` the server sent: the record of the frame it refused (recorded as it arrived, never served). */
+  refuses: count.optional(),
 });
 export type CaptureRecord = z.infer<typeof captureRecordSchema>;
 export type CaptureDirection = CaptureRecord['direction'];

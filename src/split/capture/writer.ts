@@ -97,11 +97,11 @@ export class CaptureWriter {
   }
 
   /** Appends one message and its tensors; returns the index record written. */
-  record(ctx: CaptureContext, direction: CaptureDirection, msg: Message, tensors: Readonly<Record<string, WireTensor | undefined>> = {}): CaptureRecord {
+  record(ctx: CaptureContext, direction: CaptureDirection, msg: Message, tensors: Readonly<Record<string, WireTensor | undefined>> = {}, o: { refuses?: number } = {}): CaptureRecord {
     if (this.#finalized) throw new CaptureError('capture is finalised; no more records can be added');
     if (this.#failed) throw new CaptureError(`capture stopped after a write error (${this.#failed.message}); records before it are intact`);
     try {
-      return this.#append(ctx, direction, msg, tensors);
+      return this.#append(ctx, direction, msg, tensors, o.refuses);
     } catch (e) {
       // A partial write would shift every later offset and tear the index: stop here.
       this.#failed = e as Error;
@@ -109,7 +109,7 @@ export class CaptureWriter {
     }
   }
 
-  #append(ctx: CaptureContext, direction: CaptureDirection, msg: Message, tensors: Readonly<Record<string, WireTensor | undefined>>): CaptureRecord {
+  #append(ctx: CaptureContext, direction: CaptureDirection, msg: Message, tensors: Readonly<Record<string, WireTensor | undefined>>, refuses?: number): CaptureRecord {
     const present = Object.entries(tensors).filter((e): e is [string, WireTensor] => e[1] !== undefined);
     const total = present.reduce((a, [, w]) => a + w.bytes.byteLength, 0);
     const entries: CaptureTensor[] = [];
@@ -129,6 +129,7 @@ export class CaptureWriter {
     const rec: CaptureRecord = {
       record: this.#records, time: new Date().toISOString(), deviceId: ctx.deviceId, session: msg.session, step: msg.step, seq: msg.seq,
       splitPoint: ctx.splitPoint, tailBlocks: ctx.tailBlocks, wireDtype: ctx.wireDtype, type: msg.type, direction, fields, tensors: entries,
+      ...(refuses !== undefined ? { refuses } : {}),
     };
     const line = Buffer.from(`${JSON.stringify(rec)}\n`, 'utf8');
     writeAll(this.#indexFd, line);

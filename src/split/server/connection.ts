@@ -26,6 +26,8 @@ export class DeviceConnection implements Transport {
   #session = '';
   /** The device id from its hello, once the server has read it. */
   deviceId: string | null = null;
+  /** Called once the device is authenticated (lifts the carrier's pre-authentication size limit). */
+  onAuthenticated: (() => void) | null = null;
   /** Called with every frame the session is about to handle (after the checks); may throw SessionError. */
   onFrame: ((f: AnyFrame) => void) | null = null;
   /** Resolves when the server is done with this connection (session over, state released). */
@@ -92,6 +94,10 @@ export class DeviceConnection implements Transport {
     this.#failure = { code, message };
     await this.#inner.send({ type: 'error', session: this.#session, step: 0, code, message: message.slice(0, 4000) }).catch(() => undefined);
     await this.#inner.close(code).catch(() => undefined);
+  }
+
+  authenticated(): void {
+    this.onAuthenticated?.();
   }
 
   finish(): void {

@@ -47,10 +47,18 @@ export interface SplitServerOptions {
   limits?: Partial<FrameLimits>;
   rate?: RateLimit;
   wireDtypes?: readonly FloatWireDType[];
-  /** Open connections at once (more are refused with `busy`). */
+  /** Authenticated connections at once (more are refused with `busy`). */
   maxConnections?: number;
+  /**
+   * Connections still waiting to authenticate, a pool of their own (default 16): when it is full the
+   * oldest is closed, so idle connections can never hold the slots authenticated devices use.
+   */
+  maxUnauthenticated?: number;
+  /** Largest frame before authentication (default 16 KiB; a hello is a few hundred bytes). */
+  preAuthMaxBytes?: number;
   /** Most tokens (batch × sequence) per frame. */
   maxTokens?: number;
+  /** Time a new connection has to say hello (default 5 s). */
   helloTimeoutMs?: number;
   /** Close a connection whose device sends nothing for this long. */
   idleTimeoutMs?: number;
@@ -60,6 +68,7 @@ export interface SplitServerOptions {
 }
 
 export const DEFAULT_RATE: RateLimit = { perSecond: 1000, burst: 32 };
+export const DEFAULT_PRE_AUTH = { maxBytes: 16 * 1024, maxConnections: 16, helloTimeoutMs: 5_000 } as const;
 
 type Fields = Record<string, unknown>;
 
@@ -91,6 +100,8 @@ export class SplitServer {
   readonly #devices = new Map<string, DeviceState>();
   readonly #locks = new Map<string, Promise<void>>();
   readonly #open = new Set<DeviceConnection>();
+  /** Open connections that have not authenticated yet (oldest first). */
+  readonly #unauthenticated = new Set<DeviceConnection>();
   #listener: Listener | null = null;
   #nextId = 1;
   #closing = false;
@@ -129,9 +140,9 @@ export class SplitServer {
     if (!listenOn) return s;
     try {
       s.#listener = await listen(
-        { host: o.host ?? '127.0.0.1', port: o.port ?? 0, limits: s.#o.limits, rate: s.#o.rate, tls: o.tls ?? null },
+        { host: o.host ?? '127.0.0.1', port: o.port ?? 0, limits: s.#o.limits, rate: s.#o.rate, tls: o.tls ?? null, preAuthMaxBytes: o.preAuthMaxBytes ?? DEFAULT_PRE_AUTH.maxBytes },
         (a) => {
-          const conn = s.#accepted(a.transport, a.remote);
+          const conn = s.#accepted(a.transport, a.remote, a.authenticated);
           if (!conn) return;
           a.onRateExceeded(() => {
             s.#log('rate limit exceeded', { conn: conn.id, device: conn.deviceId ?? undefined, limit: `${s.#o.rate.perSecond}/s burst ${s.#o.rate.burst}` });
@@ -229,7 +240,7 @@ export class SplitServer {
     (this.#o.log ?? ((l: string) => process.stderr.write(`${l}\n`)))(line);
   }
 
-  #accepted(t: Transport, remote: string): DeviceConnection | null {
+  #accepted(t: Transport, remote: string, authenticated?: () => void): DeviceConnection | null {
     const c = this.part.config;
     const conn = new DeviceConnection(
       t, { dModel: c.dModel, maxPositions: c.maxPositions, maxTokens: this.#o.maxTokens ?? 65_536 }, this.#nextId++, remote,
@@ -238,17 +249,22 @@ export class SplitServer {
       void conn.fail('shutting_down', 'the server is shutting down').then(() => conn.finish());
       return null;
     }
-    if (this.#open.size >= (this.#o.maxConnections ?? 64)) {
-      this.#log('refused', { conn: conn.id, remote, reason: 'too many connections' });
-      void conn.fail('busy', `the server already serves ${this.#open.size} connections; try again later`).then(() => conn.finish());
-      return null;
+    // Unauthenticated connections have a pool of their own; the oldest makes room for the newest.
+    if (this.#unauthenticated.size >= (this.#o.maxUnauthenticated ?? DEFAULT_PRE_AUTH.maxConnections)) {
+      const oldest = this.#unauthenticated.values().next().value!;
+      this.#unauthenticated.delete(oldest);
+      this.#log('refused', { conn: oldest.id, remote: oldest.remote, reason: 'too many unauthenticated connections: the oldest is closed' });
+      void oldest.fail('busy', 'too many connections are waiting to authenticate; say hello right after connecting');
     }
+    if (authenticated) conn.onAuthenticated = authenticated;
+    this.#unauthenticated.add(conn);
     this.#open.add(conn);
     this.#log('connected', { conn: conn.id, remote });
     void this.#serve(conn)
       .catch((e) => this.#log('connection failed', { conn: conn.id, error: (e as Error).message }))
       .finally(() => {
         this.#open.delete(conn);
+        this.#unauthenticated.delete(conn);
         conn.finish();
       });
     return conn;
@@ -261,7 +277,7 @@ export class SplitServer {
     try {
       let hello;
       try {
-        hello = await conn.receive({ timeoutMs: o.helloTimeoutMs ?? 30_000 });
+        hello = await conn.receive({ timeoutMs: o.helloTimeoutMs ?? DEFAULT_PRE_AUTH.helloTimeoutMs });
       } catch (e) {
         if (e instanceof TransportClosedError) return this.#log('disconnected', { conn: conn.id, before: 'hello' });
         const code = e instanceof ProtocolError || e instanceof SessionError ? e.code : e instanceof TransportTimeoutError ? 'timeout' : 'internal';
@@ -277,6 +293,13 @@ export class SplitServer {
         return await conn.fail('unauthorized', `device '${hello.msg.deviceId}' is not authorised (wrong token)`);
       }
       conn.deviceId = hello.msg.deviceId;
+      if (!this.#unauthenticated.delete(conn)) return; // closed to make room meanwhile
+      const serving = this.#open.size - this.#unauthenticated.size - 1;
+      if (serving >= (o.maxConnections ?? 64)) {
+        this.#log('refused', { conn: conn.id, device: conn.deviceId, reason: 'too many connections' });
+        return await conn.fail('busy', `the server already serves ${serving} devices; try again later`);
+      }
+      conn.authenticated();
       try {
         state = await this.#acquire(hello.msg.deviceId, conn);
       } catch (e) {
@@ -303,7 +326,7 @@ export class SplitServer {
         capture: this.#capture,
         saveCheckpoint: (_tag, who) => st.checkpoint(who.step),
         serverId: this.#serverId,
-        helloTimeoutMs: o.helloTimeoutMs ?? 30_000,
+        helloTimeoutMs: o.helloTimeoutMs ?? DEFAULT_PRE_AUTH.helloTimeoutMs,
         idleTimeoutMs: o.idleTimeoutMs ?? 15 * 60_000,
       });
       const opened = Date.now();
