@@ -43,6 +43,8 @@ interface ServeFlags extends LoRAFlags {
   host: string;
   tokenFile?: string;
   capture?: string;
+  captureMaxBytes: string;
+  captureAll?: boolean;
   checkpointDir?: string;
   checkpointEvery: string;
   lr: string;
@@ -70,6 +72,8 @@ export function registerServe(program: Command): void {
     .option('--token-file <file>', 'file holding the shared secret devices authenticate with (required)')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--capture <dir>', 'record every tensor received and sent (device id, step, split point) to this new directory')
+    .option('--capture-max-bytes <n>', 'stop recording (logged, noted in the manifest) before the capture holds this many tensor bytes', String(8 * 1024 ** 3))
+    .option('--capture-all', 'also record the logits the server returns (no attack reads them; they can be most of a capture)')
     .option('--checkpoint-dir <dir>', "save each device's server adapters and optimiser state here, and resume them on restart")
     .option('--checkpoint-every <n>', 'also save every n steps of a device (0 = on device checkpoints, session ends and shutdown only)', '10')
     .option('--lr <x>', 'AdamW learning rate of the server-side adapters', '1e-3');
@@ -102,6 +106,8 @@ export function registerServe(program: Command): void {
         port: int('--port', f.port, 0),
         tls: f.cert && f.key ? { cert: readPem('--cert', f.cert, 'CERTIFICATE'), key: readPem('--key', f.key, 'PRIVATE KEY') } : null,
         captureDir: f.capture ?? null,
+        captureMaxBytes: int('--capture-max-bytes', f.captureMaxBytes, 0),
+        captureAll: !!f.captureAll,
         checkpointDir: f.checkpointDir ?? null,
         checkpointEvery: int('--checkpoint-every', f.checkpointEvery, 0),
         lora,

@@ -132,6 +132,7 @@ export class CaptureReader {
     };
     const complete: CaptureRecord[] = [];
     const warnings: string[] = [];
+    if (manifest?.stopped) warnings.push(`${dir}: ${manifest.stopped}`);
     if (tornTail) warnings.push(`${indexPath}: the last line is incomplete (the writer stopped mid-record); ignored`);
     for (const r of records) {
       const short = r.tensors.find((t) => t.offset + t.byteLength > sizeOf(t.chunk));

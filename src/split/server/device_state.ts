@@ -186,12 +186,20 @@ export class DeviceState {
     this.save('auto');
   }
 
-  /** Saves the confirmed state if it changed since the last save (no-op without a directory). */
+  /**
+   * Saves the confirmed state if it changed since the last save (no-op without a directory). A device
+   * that never completed a step has nothing to save: no directory is created for it.
+   */
   save(kind: 'auto' | 'device' = 'auto'): void {
-    if (!this.#store || this.#saved === this.#step) return;
+    if (!this.#store || this.#saved === this.#step || (this.#step === 0 && this.#saved < 0)) return;
     const snap = this.#store.save(this.#step, kind, this.#confirmed, this.#o.info);
     this.#saved = this.#step;
     this.#o.log('checkpoint saved', { device: this.deviceId, step: this.#step, file: snap.file });
+  }
+
+  /** Nothing to keep in memory: no step trained, none pending, no device checkpoint held. */
+  get untouched(): boolean {
+    return this.#step === 0 && this.#pending === null && this.#memory.length === 0;
   }
 
   /** Copies of the live adapter values and optimiser state (for inspection and tests). */

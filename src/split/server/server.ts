@@ -38,6 +38,10 @@ export interface SplitServerOptions {
   captureDir?: string | null;
   /** fsync every capture record (default true; false only for throwaway in-process captures). */
   captureDurable?: boolean;
+  /** Stop recording (logged, noted in the manifest) before the capture's tensor bytes pass this. */
+  captureMaxBytes?: number;
+  /** Record every tensor, also the logits the server returns (which no attack reads; default false). */
+  captureAll?: boolean;
   checkpointDir?: string | null;
   /** Also save each device's state every N confirmed steps (0: on checkpoint requests and session ends only). */
   checkpointEvery?: number;
@@ -126,7 +130,12 @@ export class SplitServer {
       this.#template = AdapterSet.seeded(this.part, o.lora);
       this.#templateState = captureState(this.#template, null);
       this.#capture = o.captureDir
-        ? new CaptureWriter(o.captureDir, { durable: o.captureDurable ?? true, meta: { model: o.modelDir, modelFingerprint: this.fingerprint, splitPoint: o.splitPoint, tailBlocks: this.#o.tail, serverId: this.#serverId } })
+        ? new CaptureWriter(o.captureDir, {
+          durable: o.captureDurable ?? true, keep: o.captureAll ? 'all' : 'attack',
+          ...(o.captureMaxBytes !== undefined ? { maxBytes: o.captureMaxBytes } : {}),
+          onStop: (reason) => this.#log('capture stopped', { reason }),
+          meta: { model: o.modelDir, modelFingerprint: this.fingerprint, splitPoint: o.splitPoint, tailBlocks: this.#o.tail, serverId: this.#serverId },
+        })
         : null;
     } catch (e) {
       this.part.dispose();
@@ -388,5 +397,10 @@ export class SplitServer {
 
   #release(st: DeviceState, conn: DeviceConnection): void {
     if (st.lease === conn) st.lease = null;
+    // An id that said hello and trained nothing leaves nothing behind (unless another connection of it is on its way).
+    if (!st.lease && st.untouched && !this.#locks.has(st.deviceId) && this.#devices.get(st.deviceId) === st && !this.#closed) {
+      this.#devices.delete(st.deviceId);
+      st.dispose();
+    }
   }
 }

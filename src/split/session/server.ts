@@ -283,6 +283,6 @@ export class ServerSession {
   /** Records a device frame as it arrives; returns its record number (null without a capture). */
   #record(direction: 'to_server', f: AnyFrame): number | null {
     if (!this.#ctx || !this.#o.capture) return null;
-    return this.#o.capture.record(this.#ctx, direction, f.msg, f.tensors as Record<string, WireTensor>).record;
+    return this.#o.capture.record(this.#ctx, direction, f.msg, f.tensors as Record<string, WireTensor>)?.record ?? null;
   }
 }
