@@ -1,13 +1,14 @@
 // Per-device state is bounded (issue 16, item 5): 500 ids that said hello and left added 500
 // directories and stayed in memory; captures recorded the logits the server returns (545 MB for 15
-// eval frames) with no size cap.
+// eval frames) with no size cap; idle devices stayed in memory for good.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CaptureReader } from '../../src/split/capture/index.js';
-import { tempDir, wire } from '../split/cli_helpers.js';
-import { RawClient, opened, startServer } from './helpers.js';
+import { SplitDevice } from '../../src/split/device/index.js';
+import { LORA, LR, maxDiff, tempDir, unsplitLosses, wire } from '../split/cli_helpers.js';
+import { RawClient, S, opened, startServer } from './helpers.js';
 
 test('ids that say hello and leave without training leave no directory and no state behind', async () => {
   const dir = tempDir('revertlm-sec-ids-');
@@ -61,4 +62,32 @@ test('captures keep what attacks read (not the logits returned), and stop cleanl
   assert.ok(capped.warnings.some((w) => /reached its cap/.test(w)));
   capped.close();
   assert.equal(logs.filter((l) => / capture stopped /.test(l)).length, 1, 'one log line when it stops');
+});
+
+test('idle trained devices beyond --max-idle-devices leave memory and resume exactly from disk', async () => {
+  const logs: string[] = [];
+  const dir = tempDir('revertlm-sec-idle-');
+  const server = await startServer(logs, { checkpointDir: dir, maxIdleDevices: 1 });
+  const run = { batch: 2, seq: 16 } as const;
+  const device = (id: string) => new SplitDevice({
+    modelDir: S.model, splitPoint: 1, server: server.url, token: S.token, deviceId: id, lora: LORA, lr: LR,
+    checkpointEvery: 2, checkpointDir: join(dir, `client-${id}`), retries: 2, backoffMs: 50, log: () => undefined,
+  });
+  const a = device('idle-a');
+  await a.finetune({ texts: S.textsA, steps: 2, ...run });
+  a.dispose();
+  const b = device('idle-b');
+  await b.finetune({ texts: S.textsB, steps: 2, ...run });
+  b.dispose();
+  const t0 = Date.now();
+  while (server.device('idle-a') && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(server.device('idle-a'), undefined, 'the least recently used idle device left memory');
+  assert.ok(server.device('idle-b'), 'the most recent one stays');
+  assert.ok(logs.some((l) => /device state released from memory device=idle-a step=2/.test(l)));
+  // It comes back: its state is reloaded from disk and training continues exactly as unsplit.
+  const again = device('idle-a');
+  const r = await again.finetune({ texts: S.textsA, steps: 4, ...run });
+  again.dispose();
+  const ref = unsplitLosses(S.model, S.textsA, { steps: 4, ...run });
+  assert.ok(maxDiff(r.losses, ref) < 1e-5, `${r.losses} vs ${ref}`);
 });

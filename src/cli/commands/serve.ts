@@ -58,6 +58,7 @@ interface ServeFlags extends LoRAFlags {
   maxUnauthenticated: string;
   helloTimeout: string;
   maxTokens: string;
+  maxIdleDevices: string;
   idleTimeout: string;
 }
 
@@ -88,6 +89,7 @@ export function registerServe(program: Command): void {
     .option('--max-unauthenticated <n>', 'connections waiting to say hello, a pool of their own (when full, the oldest is closed)', String(DEFAULT_PRE_AUTH.maxConnections))
     .option('--hello-timeout <s>', 'time a new connection has to authenticate', String(DEFAULT_PRE_AUTH.helloTimeoutMs / 1000))
     .option('--max-tokens <n>', 'most tokens (batch × sequence) per frame', '65536')
+    .option('--max-idle-devices <n>', 'idle devices kept in memory; with --checkpoint-dir, older ones are reloaded from disk when they return', '64')
     .option('--idle-timeout <s>', 'close a connection whose device is silent this long', '900')
     .action(async (f: ServeFlags) => {
       const int = (flag: string, v: string, min: number) => numberFlag(flag, v, { integer: true, min })!;
@@ -119,6 +121,7 @@ export function registerServe(program: Command): void {
         maxUnauthenticated: int('--max-unauthenticated', f.maxUnauthenticated, 1),
         helloTimeoutMs: numberFlag('--hello-timeout', f.helloTimeout, { min: 0.01, max: 3600 })! * 1000,
         maxTokens: int('--max-tokens', f.maxTokens, 1),
+        maxIdleDevices: int('--max-idle-devices', f.maxIdleDevices, 0),
         idleTimeoutMs: int('--idle-timeout', f.idleTimeout, 1) * 1000,
         log,
       });

@@ -197,6 +197,11 @@ export class DeviceState {
     this.#o.log('checkpoint saved', { device: this.deviceId, step: this.#step, file: snap.file });
   }
 
+  /** Everything it holds is on disk (its latest state saved, nothing pending): it can be reloaded with open(). */
+  get persisted(): boolean {
+    return this.#store !== null && this.#saved === this.#step && this.#pending === null;
+  }
+
   /** Nothing to keep in memory: no step trained, none pending, no device checkpoint held. */
   get untouched(): boolean {
     return this.#step === 0 && this.#pending === null && this.#memory.length === 0;

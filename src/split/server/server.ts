@@ -62,6 +62,11 @@ export interface SplitServerOptions {
   preAuthMaxBytes?: number;
   /** Most tokens (batch × sequence) per frame. */
   maxTokens?: number;
+  /**
+   * Idle devices whose state is on disk kept in memory (default 64); beyond that the least recently
+   * used is dropped from memory and reloaded from its checkpoint when it connects again.
+   */
+  maxIdleDevices?: number;
   /** Time a new connection has to say hello (default 5 s). */
   helloTimeoutMs?: number;
   /** Close a connection whose device sends nothing for this long. */
@@ -103,6 +108,8 @@ export class SplitServer {
   readonly #capture: CaptureWriter | null;
   readonly #devices = new Map<string, DeviceState>();
   readonly #locks = new Map<string, Promise<void>>();
+  /** Ids of devices with no connection, least recently used first. */
+  readonly #idle = new Set<string>();
   readonly #open = new Set<DeviceConnection>();
   /** Open connections that have not authenticated yet (oldest first). */
   readonly #unauthenticated = new Set<DeviceConnection>();
@@ -369,6 +376,7 @@ export class SplitServer {
     this.#locks.set(id, chain);
     await prev;
     try {
+      this.#idle.delete(id);
       let st = this.#devices.get(id);
       if (!st) {
         const info: ServerStateInfo = { deviceId: id, modelFingerprint: this.fingerprint, splitPoint: this.#o.splitPoint, tailBlocks: this.#o.tail, lora: this.#o.lora };
@@ -398,9 +406,23 @@ export class SplitServer {
   #release(st: DeviceState, conn: DeviceConnection): void {
     if (st.lease === conn) st.lease = null;
     // An id that said hello and trained nothing leaves nothing behind (unless another connection of it is on its way).
-    if (!st.lease && st.untouched && !this.#locks.has(st.deviceId) && this.#devices.get(st.deviceId) === st && !this.#closed) {
-      this.#devices.delete(st.deviceId);
-      st.dispose();
+    if (st.lease || this.#locks.has(st.deviceId) || this.#devices.get(st.deviceId) !== st || this.#closed) return;
+    if (st.untouched) return this.#evict(st);
+    this.#idle.delete(st.deviceId);
+    this.#idle.add(st.deviceId);
+    // Idle states beyond the bound leave memory, oldest first, if they can be reloaded from disk.
+    const max = this.#o.maxIdleDevices ?? 64;
+    for (const id of [...this.#idle]) {
+      if (this.#idle.size <= max) break;
+      const old = this.#devices.get(id);
+      if (old && old.persisted && !old.lease && !this.#locks.has(id)) this.#evict(old);
     }
+  }
+
+  #evict(st: DeviceState): void {
+    this.#idle.delete(st.deviceId);
+    this.#devices.delete(st.deviceId);
+    st.dispose();
+    if (st.step > 0) this.#log('device state released from memory', { device: st.deviceId, step: st.step });
   }
 }
