@@ -48,7 +48,7 @@ export interface CaptureContext {
 
 const BASE_FIELDS = new Set(['type', 'session', 'step', 'seq']);
 /** Crosses the link but is never written to disk. */
-const SECRET_FIELDS = new Set(['authToken']);
+const SECRET_FIELDS = new Set(['authToken', 'deviceKey']);
 
 function writeAll(fd: number, b: Uint8Array): void {
   let off = 0;

@@ -16,6 +16,7 @@ import { SessionError } from '../session/types.js';
 import { TransportClosedError, TransportTimeoutError, type Transport } from '../transport/transport.js';
 import { AdapterSet, checkLoRASettings, type LoRASettings } from './adapters.js';
 import { DeviceConnection } from './connection.js';
+import { DeviceKeys } from './device_keys.js';
 import { DeviceState, type ServerStateInfo } from './device_state.js';
 import { modelFingerprint } from './fingerprint.js';
 import { listen, type Listener } from './listener.js';
@@ -105,6 +106,7 @@ export class SplitServer {
   readonly #template: AdapterSet;
   readonly #templateState: TrainState;
   readonly #checkToken: (t: string) => boolean;
+  readonly #keys: DeviceKeys;
   readonly #capture: CaptureWriter | null;
   readonly #devices = new Map<string, DeviceState>();
   readonly #locks = new Map<string, Promise<void>>();
@@ -129,6 +131,7 @@ export class SplitServer {
     const limits = resolveLimits(o.limits);
     this.#o = { ...o, tail: o.tail ?? 0, limits, rate: o.rate ?? DEFAULT_RATE, wireDtypes: o.wireDtypes ?? FLOAT_WIRE_DTYPES };
     this.#checkToken = tokenChecker(o.token);
+    this.#keys = new DeviceKeys(o.checkpointDir ? join(o.checkpointDir, 'device-keys.json') : null);
     this.fingerprint = modelFingerprint(o.modelDir);
     this.part = loadServerPart(o.modelDir, o.splitPoint, this.#o.tail);
     try {
@@ -277,7 +280,11 @@ export class SplitServer {
     this.#open.add(conn);
     this.#log('connected', { conn: conn.id, remote });
     void this.#serve(conn)
-      .catch((e) => this.#log('connection failed', { conn: conn.id, error: (e as Error).message }))
+      .catch(async (e) => {
+        this.#log('connection failed', { conn: conn.id, error: (e as Error).message });
+        // The device is told and the link closed: a failure inside the server never leaves it waiting.
+        await conn.fail('internal', `the server failed: ${(e as Error).message}`);
+      })
       .finally(() => {
         this.#open.delete(conn);
         this.#unauthenticated.delete(conn);
@@ -309,6 +316,11 @@ export class SplitServer {
         return await conn.fail('unauthorized', `device '${hello.msg.deviceId}' is not authorised (wrong token)`);
       }
       conn.deviceId = hello.msg.deviceId;
+      const keyProblem = this.#keys.admit(hello.msg.deviceId, hello.msg.deviceKey);
+      if (keyProblem) {
+        this.#log('refused', { conn: conn.id, device: hello.msg.deviceId, code: 'unauthorized', reason: 'device key' });
+        return await conn.fail('unauthorized', keyProblem);
+      }
       if (!this.#unauthenticated.delete(conn)) return; // closed to make room meanwhile
       const serving = this.#open.size - this.#unauthenticated.size - 1;
       if (serving >= (o.maxConnections ?? 64)) {
