@@ -59,6 +59,7 @@ interface ServeFlags extends LoRAFlags {
   helloTimeout: string;
   maxTokens: string;
   maxIdleDevices: string;
+  maxFrameWork?: string;
   idleTimeout: string;
 }
 
@@ -89,6 +90,7 @@ export function registerServe(program: Command): void {
     .option('--max-unauthenticated <n>', 'connections waiting to say hello, a pool of their own (when full, the oldest is closed)', String(DEFAULT_PRE_AUTH.maxConnections))
     .option('--hello-timeout <s>', 'time a new connection has to authenticate', String(DEFAULT_PRE_AUTH.helloTimeoutMs / 1000))
     .option('--max-tokens <n>', 'most tokens (batch × sequence) per frame', '65536')
+    .option('--max-frame-work <n>', 'most multiply-adds one frame may ask of the server (default: a training frame of 16 full-length sequences of the model)')
     .option('--max-idle-devices <n>', 'idle devices kept in memory; with --checkpoint-dir, older ones are reloaded from disk when they return', '64')
     .option('--idle-timeout <s>', 'close a connection whose device is silent this long', '900')
     .action(async (f: ServeFlags) => {
@@ -122,6 +124,7 @@ export function registerServe(program: Command): void {
         helloTimeoutMs: numberFlag('--hello-timeout', f.helloTimeout, { min: 0.01, max: 3600 })! * 1000,
         maxTokens: int('--max-tokens', f.maxTokens, 1),
         maxIdleDevices: int('--max-idle-devices', f.maxIdleDevices, 0),
+        ...(f.maxFrameWork !== undefined ? { maxFrameWork: numberFlag('--max-frame-work', f.maxFrameWork, { min: 1 })! } : {}),
         idleTimeoutMs: int('--idle-timeout', f.idleTimeout, 1) * 1000,
         log,
       });

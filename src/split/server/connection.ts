@@ -16,6 +16,9 @@ export interface ShapeLimits {
   maxPositions: number;
   /** Most tokens (batch × sequence) in one frame. */
   maxTokens: number;
+  /** Most work (multiply-adds, see work.ts) one frame may ask for, and how a frame's is estimated. */
+  maxWork: number;
+  work: (batch: number, positions: number, past: number, training: boolean) => number;
 }
 
 export class DeviceConnection implements Transport {
@@ -117,5 +120,9 @@ export class DeviceConnection implements Transport {
     const past = f.msg.type === 'generate_step' ? f.msg.positionOffset : 0;
     if (past + T > maxPositions) throw new SessionError('bad_request', `'${f.msg.type}' reaches position ${past + T}, the model handles ${maxPositions}`);
     if (B * T > maxTokens) throw new SessionError('bad_request', `'${f.msg.type}' carries ${B}×${T} = ${B * T} tokens, the server takes at most ${maxTokens} per frame`);
+    const work = this.#shape.work(B, T, past, f.msg.type === 'forward' && f.msg.phase === 'train');
+    if (work > this.#shape.maxWork) {
+      throw new SessionError('bad_request', `'${f.msg.type}' of [${B}, ${T}] asks for ${work.toExponential(2)} multiply-adds, the server takes at most ${this.#shape.maxWork.toExponential(2)} per frame: send smaller batches`);
+    }
   }
 }

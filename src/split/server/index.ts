@@ -11,3 +11,4 @@ export * from './device_state.js';
 export * from './listener.js';
 export * from './server.js';
 export * from './device_keys.js';
+export * from './work.js';

@@ -17,6 +17,7 @@ import { TransportClosedError, TransportTimeoutError, type Transport } from '../
 import { AdapterSet, checkLoRASettings, type LoRASettings } from './adapters.js';
 import { DeviceConnection } from './connection.js';
 import { DeviceKeys } from './device_keys.js';
+import { defaultMaxFrameWork, frameWork, type ServerShape } from './work.js';
 import { DeviceState, type ServerStateInfo } from './device_state.js';
 import { modelFingerprint } from './fingerprint.js';
 import { listen, type Listener } from './listener.js';
@@ -63,6 +64,8 @@ export interface SplitServerOptions {
   preAuthMaxBytes?: number;
   /** Most tokens (batch × sequence) per frame. */
   maxTokens?: number;
+  /** Most work per frame in multiply-adds (default: a training frame of 16 full-length sequences; see work.ts). */
+  maxFrameWork?: number;
   /**
    * Idle devices whose state is on disk kept in memory (default 64); beyond that the least recently
    * used is dropped from memory and reloaded from its checkpoint when it connects again.
@@ -261,9 +264,11 @@ export class SplitServer {
 
   #accepted(t: Transport, remote: string, authenticated?: () => void): DeviceConnection | null {
     const c = this.part.config;
-    const conn = new DeviceConnection(
-      t, { dModel: c.dModel, maxPositions: c.maxPositions, maxTokens: this.#o.maxTokens ?? 65_536 }, this.#nextId++, remote,
-    );
+    const shape: ServerShape = { config: c, blocks: c.nLayers - this.#o.splitPoint - this.#o.tail, headOnServer: this.#o.tail === 0 };
+    const conn = new DeviceConnection(t, {
+      dModel: c.dModel, maxPositions: c.maxPositions, maxTokens: this.#o.maxTokens ?? 65_536,
+      maxWork: this.#o.maxFrameWork ?? defaultMaxFrameWork(shape), work: (b, n, past, training) => frameWork(shape, b, n, past, training),
+    }, this.#nextId++, remote);
     if (this.#closing) {
       void conn.fail('shutting_down', 'the server is shutting down').then(() => conn.finish());
       return null;
