@@ -18,3 +18,4 @@ export * from './split/device/index.js';
 export * from './pretrain/index.js';
 export { RevertlmError, UsageError } from './util/errors.js';
 export { projectRoot } from './util/root.js';
+export { checkOutputPath, OutputPathError, type OutputPathOptions } from './util/output_path.js';

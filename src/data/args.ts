@@ -47,8 +47,9 @@ const ONLY_FOR: Record<string, readonly string[]> = {
 };
 const NUMERIC = ['limit', 'offset', 'minChars', 'maxChars', 'shuffleSeed'] as const;
 
+// Counts and seeds are plain decimal integers ('0x2', '1e0' and '' are not).
 function toNumber(v: number | string): number {
-  return typeof v === 'number' ? v : v.trim() === '' ? NaN : Number(v);
+  return typeof v === 'number' ? v : /^-?\d+$/.test(v.trim()) ? Number(v) : NaN;
 }
 
 export function parseTextSourceArg(arg: string, opts: TextSourceArgOptions = {}): ResolvedTextSource {

@@ -12,6 +12,8 @@ export {
   type TextSource,
 } from './schema.js';
 export { loadTexts, readTextFile } from './load.js';
+export { decodeText } from './decode.js';
+export { splitLines } from './text.js';
 export { parseTextSourceArg, type TextSourceArgOptions } from './args.js';
 export { splitDisjoint } from './split.js';
 export { emailBody, htmlToText, type EmailBodyOptions } from './email.js';

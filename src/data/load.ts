@@ -4,6 +4,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { parseDelimited } from './csv.js';
 import { emailBody } from './email.js';
+import { decodeText } from './decode.js';
 import { InputError } from './errors.js';
 import { textsFromJsonArray, textsFromJsonl } from './json.js';
 import { resolveTextSource, type ResolvedTextSource, type TextSource } from './schema.js';
@@ -21,8 +22,8 @@ export function readTextFile(path: string): string {
     }
     throw new InputError(`cannot read ${path} (${(e as Error).message})`, 'check the path and its permissions');
   }
-  if (!isFile) throw new InputError(`${path} is not a regular file`, 'pass a file, not a directory');
-  return readFileSync(path, 'utf8');
+  if (!isFile) throw new InputError(`${path} is not a regular file`, 'pass a text file (not a directory or a device)');
+  return decodeText(readFileSync(path), path);
 }
 
 const STRUCTURED: Record<string, string> = {

@@ -5,7 +5,7 @@
 // and the gradient the device returned for it (InterceptedBatch.gradients). Nothing in a capture is
 // text; `windows` says where each sequence came from in wire terms only (device, session, step, row).
 import { cat, keep, noGrad, tidy, ones, type Tensor } from '../torch/index.js';
-import { CaptureReader, type CaptureRecord } from '../split/capture/index.js';
+import { CaptureError, CaptureReader, type CaptureRecord } from '../split/capture/index.js';
 import { FINETUNE_TENSORS, MemoryInterceptSource, makeBatch, type InterceptSource, type InterceptedBatch } from '../attacks/index.js';
 
 export type CapturePhase = 'train' | 'eval' | 'generate';
@@ -46,6 +46,8 @@ export interface CapturedWindow {
 export interface CaptureSource extends InterceptSource {
   /** One entry per captured sequence, in the order batches() yields them. */
   readonly windows: readonly CapturedWindow[];
+  /** What was left out and why (records a crash truncated, frames the server refused), one line each. */
+  readonly warnings: readonly string[];
 }
 
 const stepKey = (r: CaptureRecord) => `${r.deviceId}\u0000${r.session}\u0000${r.step}`;
@@ -118,10 +120,10 @@ const phaseOfRecord = (r: CaptureRecord): CapturePhase | null =>
 /** Reads the device traffic of one split point: forward activations and reassembled generations. */
 export function captureSource(dir: string, o: CaptureSourceOptions = {}): CaptureSource {
   const phases = new Set<CapturePhase>(o.phase === undefined ? CAPTURE_PHASES : typeof o.phase === 'string' ? [o.phase] : o.phase);
-  for (const p of phases) if (!CAPTURE_PHASES.includes(p)) throw new Error(`unknown capture phase '${String(p)}' (phases: ${CAPTURE_PHASES.join(', ')})`);
+  for (const p of phases) if (!CAPTURE_PHASES.includes(p)) throw new CaptureError(`unknown capture phase '${String(p)}' (phases: ${CAPTURE_PHASES.join(', ')})`);
   const from = o.fromStep ?? 0;
   const to = o.toStep ?? Infinity;
-  if (from > to) throw new Error(`the step range ${from}..${to} is empty`);
+  if (from > to) throw new CaptureError(`the step range ${from}..${to} is empty`, 'give --from-step <= --to-step');
   const inRange = (r: CaptureRecord) => r.step >= from && r.step <= to;
   const reader = CaptureReader.open(dir);
   const items: InterceptedBatch[] = [];
@@ -139,7 +141,7 @@ export function captureSource(dir: string, o: CaptureSourceOptions = {}): Captur
     const finetune = finetuneIndex(reader);
     let split: number | null = null;
     for (const { lead, steps } of units) {
-      if (split !== null && lead.splitPoint !== split) throw new Error(`capture ${dir} mixes split points ${split} and ${lead.splitPoint}; filter by device id`);
+      if (split !== null && lead.splitPoint !== split) throw new CaptureError(`capture ${dir} mixes split points ${split} and ${lead.splitPoint}`, 'attack one device at a time');
       split = lead.splitPoint;
       const parts = steps.map((r) => reader.tensor(r, 'hidden', 'float32'));
       const last = steps[steps.length - 1]!;
@@ -166,10 +168,12 @@ export function captureSource(dir: string, o: CaptureSourceOptions = {}): Captur
     if (split === null) {
       const what = [...phases].join('/');
       const range = o.toStep === undefined ? (o.fromStep === undefined ? '' : ` from step ${from}`) : ` in steps ${from}..${to}`;
-      throw new Error(`capture ${dir} holds no ${what} activations${o.deviceId ? ` for device ${o.deviceId}` : ''}${range}`);
+      throw new CaptureError(`capture ${dir} holds no ${what} activations${o.deviceId ? ` for device ${o.deviceId}` : ''}${range}`, 'check --phase and --from-step/--to-step against what the capture recorded');
     }
     const source = new MemoryInterceptSource(split, items);
-    return Object.assign(source, { windows: Object.freeze(windows) });
+    const refused = reader.refusals().filter((r) => r.record.type === 'forward' || r.record.type === 'generate_step');
+    const warnings = [...reader.warnings, ...refused.map((r) => `record ${r.record.record} ('${r.record.type}' of device ${r.record.deviceId}, step ${r.record.step}) left out: the server refused it (${r.code}: ${r.message.slice(0, 120)})`)];
+    return Object.assign(source, { windows: Object.freeze(windows), warnings: Object.freeze(warnings) });
   } catch (e) {
     new MemoryInterceptSource(0, items).dispose();
     throw e;

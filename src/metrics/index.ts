@@ -1,3 +1,4 @@
+import { RevertlmError } from '../util/errors.js';
 export * from './tokenize.js';
 export * from './prf.js';
 export * from './rouge.js';
@@ -35,7 +36,7 @@ export function scoreAll(refs: readonly string[], hyps: readonly string[]): Scor
     throw new RangeError(`scoreAll: ${refs.length} references for ${hyps.length} hypotheses`);
   }
   const n = refs.length;
-  if (n === 0) throw new RangeError('scoreAll: no pairs to score');
+  if (n === 0) throw new RevertlmError('nothing to score: there are no reconstructions', 'the traffic or the references selected hold no sequence: check --victim, --references and the capture selection');
   let rouge1 = 0;
   let rouge2 = 0;
   let rougeL = 0;

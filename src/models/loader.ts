@@ -49,6 +49,10 @@ export function loadWeights(slice: Slice, dir: string): string[] {
       }
       const t = ckpt.get(key, { toFloat32: true });
       try {
+        // NaN or infinite weights would run silently (empty generations, perplexity null).
+        if (!tidy(() => t.isfinite().all().item())) {
+          throw new ModelError(`${dir}: tensor '${key}' holds NaN or infinite values`, 'the checkpoint is corrupt or its training diverged: retrain or re-download it');
+        }
         noGrad(() => tidy(() => {
           for (const [p, s] of targets) p.copy_(s.take ? s.take(t) : t);
         }));
@@ -62,8 +66,31 @@ export function loadWeights(slice: Slice, dir: string): string[] {
   }
 }
 
+/**
+ * Refuses a config.json that describes far more parameters than the weights hold (an absurd
+ * hidden_size would otherwise fail inside libtorch's allocator with no file name). The bound is a
+ * lower one for every family: the embedding, two d×d attention and two d×ff MLP matrices per block.
+ */
+function checkConfigAgainstWeights(dir: string, c: ModelConfig): void {
+  const lower = c.vocabSize * c.dModel + c.nLayers * (2 * c.dModel * c.dModel + 2 * c.dModel * c.dFf);
+  const ckpt = openCheckpoint(dir);
+  let held = 0;
+  try {
+    for (const k of ckpt.keys()) held += ckpt.info(k).shape.reduce((a, b) => a * b, 1);
+  } finally {
+    ckpt.close();
+  }
+  if (lower > 2 * held) {
+    throw new ModelError(
+      `${dir}/config.json describes at least ${lower.toExponential(2)} parameters (hidden_size ${c.dModel}, intermediate_size ${c.dFf}, ${c.nLayers} layers, vocab_size ${c.vocabSize}), but the weights hold ${held.toExponential(2)}`,
+      'config.json does not match model.safetensors: restore the model\'s own config.json',
+    );
+  }
+}
+
 function build<T extends Slice>(dir: string, spec: (c: ModelConfig) => SliceSpec, make: (c: ModelConfig, s: SliceSpec) => T): T {
   const c = readConfig(dir);
+  checkConfigAgainstWeights(dir, c);
   const part = make(c, spec(c));
   try {
     loadWeights(part, dir);

@@ -33,6 +33,9 @@ export function sequenceNll(model: CausalLM, tokens: number[], o: WindowOptions 
       const lp = F.logSoftmax(logits.select(0, 0).narrow(0, first - 1 - begin, end - first), -1);
       return F.nllLoss(lp, idsTensor(tokens.slice(first, end)), { reduction: 'sum' }).item();
     }));
+    if (!Number.isFinite(nll)) {
+      throw new ModelError(`the model's log-likelihood is not finite (NaN or infinite logits at tokens ${first}..${end - 1})`, 'the weights overflow on this input: check the checkpoint');
+    }
     next = end;
   }
   return { nll, tokens: Math.max(0, tokens.length - 1) };

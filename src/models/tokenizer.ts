@@ -17,6 +17,8 @@ const tokenText = (t: TokenizerConfig['bos_token']) => (t == null ? null : typeo
 
 export class HFTokenizer implements TextTokenizer {
   readonly vocabSize: number;
+  /** The largest id of the vocabulary (added tokens included). */
+  readonly maxTokenId: number;
   readonly bosTokenId: number | null;
   readonly eosTokenId: number | null;
   readonly padTokenId: number | null;
@@ -34,7 +36,11 @@ export class HFTokenizer implements TextTokenizer {
   ) {
     const cfg = tokenizerConfig;
     const tok = (this.tok = new Tokenizer(tokenizerJson, cfg));
-    this.vocabSize = tok.get_vocab(true).size;
+    const vocab = tok.get_vocab(true);
+    this.vocabSize = vocab.size;
+    let max = -1;
+    for (const id of vocab.values()) if (id > max) max = id;
+    this.maxTokenId = max;
     const id = (t: TokenizerConfig['bos_token'], fb: number | null | undefined) => {
       const s = tokenText(t);
       return (s !== null ? tok.token_to_id(s) : undefined) ?? fb ?? null;
@@ -86,14 +92,22 @@ export function loadTokenizer(dir: string): HFTokenizer {
   const cfgPath = join(dir, 'tokenizer_config.json');
   const cfg = (existsSync(cfgPath) ? readJson(cfgPath) : {}) as TokenizerConfig;
   const modelCfgPath = join(dir, 'config.json');
-  const modelCfg = (existsSync(modelCfgPath) ? readJson(modelCfgPath) : {}) as { bos_token_id?: number; eos_token_id?: number; pad_token_id?: number };
+  const modelCfg = (existsSync(modelCfgPath) ? readJson(modelCfgPath) : {}) as { bos_token_id?: number; eos_token_id?: number; pad_token_id?: number; vocab_size?: unknown };
   const first = (v: unknown) => (Array.isArray(v) ? v[0] : typeof v === 'number' ? v : null) as number | null;
-  try {
-    return new HFTokenizer(readJson(path) as object, cfg, {
-      bos: first(modelCfg.bos_token_id), eos: first(modelCfg.eos_token_id), pad: first(modelCfg.pad_token_id),
-    });
-  } catch (e) {
-    if (e instanceof ModelError) throw e;
-    throw new ModelError(`${path}: cannot build the tokenizer (${(e as Error).message})`);
+  const json = readJson(path) as { model?: unknown } | null;
+  if (json === null || typeof json !== 'object' || json.model === null || typeof json.model !== 'object') {
+    throw new ModelError(`${path}: not a Hugging Face tokenizer (no "model" object)`, 'save the tokenizer with tokenizer.save_pretrained, or restore tokenizer.json');
   }
+  let tok: HFTokenizer;
+  try {
+    tok = new HFTokenizer(json, cfg, { bos: first(modelCfg.bos_token_id), eos: first(modelCfg.eos_token_id), pad: first(modelCfg.pad_token_id) });
+  } catch (e) {
+    throw new ModelError(`${path}: cannot build the tokenizer (${(e as Error).message})`, 'restore tokenizer.json from the model\'s original files');
+  }
+  // An id past the embedding table would fail deep in the model ("index out of range in self").
+  const vocab = modelCfg.vocab_size;
+  if (typeof vocab === 'number' && tok.maxTokenId >= vocab) {
+    throw new ModelError(`${path}: token ids go up to ${tok.maxTokenId}, but ${modelCfgPath} has vocab_size ${vocab}`, 'the tokenizer does not belong to this model: use the model\'s own tokenizer.json');
+  }
+  return tok;
 }

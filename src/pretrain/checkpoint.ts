@@ -8,6 +8,7 @@ import { loadSafetensors, saveSafetensors, writeFileAtomic, type Tensor } from '
 import type { Module } from '../torch/nn/index.js';
 import type { Optimizer } from '../torch/optim/index.js';
 import type { PretrainSettings } from './config.js';
+import { fileInDir } from '../util/contained.js';
 
 export const CHECKPOINT_DIR = 'checkpoint';
 export const STATE_FILE = 'state.json';
@@ -80,13 +81,14 @@ export function readCheckpointState(out: string): CheckpointState {
 /** Copies a checkpoint's tensors into the model and optimizers (which must have the same shapes). */
 export function restoreCheckpoint(out: string, s: CheckpointState, model: Module, optimizers: Record<string, Optimizer>): void {
   const dir = checkpointDir(out);
-  const weights = loadSafetensors(join(dir, s.modelFile));
+  const state = join(dir, STATE_FILE);
+  const weights = loadSafetensors(fileInDir(dir, s.modelFile, state));
   try {
     model.loadStateDict(weights);
   } finally {
     for (const t of weights.values()) t.dispose();
   }
-  const opt = loadSafetensors(join(dir, s.optimizerFile));
+  const opt = loadSafetensors(fileInDir(dir, s.optimizerFile, state));
   try {
     for (const [name, o] of Object.entries(optimizers)) {
       const meta = s.optimizers[name];

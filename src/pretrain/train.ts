@@ -1,7 +1,8 @@
 // Pretraining a fresh causal LM on a text corpus: tokenizer (trained, or reused on resume),
 // token stream, AdamW with a warm-up + cosine schedule and gradient clipping, atomic
 // checkpoints that resume exactly, and a Hugging Face model directory at the end.
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { checkOutputPath } from '../util/output_path.js';
 import { join } from 'node:path';
 import { F, optim, tidy } from '../torch/index.js';
 import { randomModel, saveModel, loadTokenizer } from '../models/index.js';
@@ -9,7 +10,7 @@ import type { Transformer } from '../models/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { trainBPE, saveTokenizer, BPEEncoder, fastEncoderUnsupported, TOKENIZER_FILE } from '../tokenizer/index.js';
 import { modelConfigFor, resolveSettings, settingsConflicts, RESUMABLE_CHANGES, SettingsError, type PretrainSettings } from './config.js';
-import { hasCheckpoint, readCheckpointState, restoreCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint.js';
+import { checkpointDir, hasCheckpoint, readCheckpointState, restoreCheckpoint, saveCheckpoint, type CheckpointState } from './checkpoint.js';
 import { tokenizeCorpus, tokensDigest, unigramEntropy } from './corpus.js';
 import { sampleBatch } from './batches.js';
 import { SeededRandom } from '../util/prng.js';
@@ -29,6 +30,8 @@ export interface PretrainInput {
   /** Settings given explicitly (the rest take defaults, or the checkpoint's on resume). */
   settings?: Partial<PretrainSettings>;
   resume?: boolean;
+  /** Start over in a non-empty `out` (its files are replaced, an old checkpoint removed); default: refuse it. */
+  force?: boolean;
   onProgress?: (p: PretrainProgress) => void;
   /** Called after each step with the 1-based step number and its loss (tests use it to interrupt a run). */
   onStep?: (step: number, loss: number) => void;
@@ -81,6 +84,9 @@ export async function pretrain(input: PretrainInput): Promise<PretrainResult> {
   const log = input.log ?? (() => {});
   const given = input.settings ?? {};
   if (input.texts.length === 0) throw new SettingsError('the corpus has no texts', 'check --data');
+  // An existing model directory is never overwritten by accident (one with a checkpoint gets its own error below).
+  checkOutputPath(out, '--out', { empty: input.resume || input.force || hasCheckpoint(out) ? false : { hint: 'choose a new --out, --resume its checkpoint, or pass --force to replace what it holds' } });
+  if (input.force && !input.resume) rmSync(checkpointDir(out), { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
 
   let settings: PretrainSettings;
@@ -95,7 +101,7 @@ export async function pretrain(input: PretrainInput): Promise<PretrainResult> {
     settings = resolveSettings({ ...saved.settings, steps: given.steps ?? saved.settings.steps, checkpointEvery: given.checkpointEvery ?? saved.settings.checkpointEvery });
     if (settings.steps < saved.step) throw new SettingsError(`--steps ${settings.steps} is below the checkpoint's step ${saved.step}`);
   } else {
-    if (hasCheckpoint(out)) throw new SettingsError(`${out} already holds a training checkpoint`, 'pass --resume to continue it, or choose another --out');
+    if (hasCheckpoint(out) && !input.force) throw new SettingsError(`${out} already holds a training checkpoint`, 'pass --resume to continue it, or choose another --out');
     settings = resolveSettings(given);
     input.onProgress?.({ phase: 'tokenizer', step: 0, steps: settings.steps });
     const t = performance.now();

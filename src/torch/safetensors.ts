@@ -5,6 +5,7 @@ import { RevertlmError } from '../util/errors.js';
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
+import { fileInDir } from '../util/contained.js';
 import { type DType, BYTES_PER_ELEMENT } from './dtype.js';
 import { Tensor } from './tensor.js';
 import { empty, fromBytes } from './creation.js';
@@ -242,6 +243,28 @@ export function saveSafetensors(path: string, tensors: Map<string, Tensor>, meta
 }
 
 /**
+ * The tensor → shard map of `dir/model.safetensors.index.json`, or null when there is none. Every shard
+ * it lists is checked to be a file inside `dir` (a plain name, present) before anything opens it.
+ */
+export function readShardIndex(dir: string): Map<string, string> | null {
+  const index = join(dir, 'model.safetensors.index.json');
+  if (!existsSync(index)) return null;
+  let parsed: { weight_map?: Record<string, string> } | null;
+  try {
+    parsed = JSON.parse(readFileSync(index, 'utf8'));
+  } catch (e) {
+    throw new SafetensorsError(`${index}: not valid JSON (${(e as Error).message})`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || !parsed.weight_map || typeof parsed.weight_map !== 'object' || Array.isArray(parsed.weight_map)) {
+    throw new SafetensorsError(`${index}: missing "weight_map" object`);
+  }
+  for (const f of new Set(Object.values(parsed.weight_map))) {
+    if (!existsSync(fileInDir(dir, f, index))) throw new SafetensorsError(`${index} lists shard '${f}', which is missing from ${dir}`);
+  }
+  return new Map(Object.entries(parsed.weight_map));
+}
+
+/**
  * A model's weights: `model.safetensors`, or shards listed by `model.safetensors.index.json`.
  * Files are opened lazily, so loading a subset only touches the shards that hold it.
  */
@@ -251,23 +274,8 @@ export class SafetensorsCheckpoint {
 
   static open(dir: string): SafetensorsCheckpoint {
     const single = join(dir, 'model.safetensors');
-    const index = join(dir, 'model.safetensors.index.json');
-    if (existsSync(index)) {
-      let parsed: { weight_map?: Record<string, string> } | null;
-      try {
-        parsed = JSON.parse(readFileSync(index, 'utf8'));
-      } catch (e) {
-        throw new SafetensorsError(`${index}: not valid JSON (${(e as Error).message})`);
-      }
-      if (parsed === null || typeof parsed !== 'object' || !parsed.weight_map || typeof parsed.weight_map !== 'object' || Array.isArray(parsed.weight_map)) {
-        throw new SafetensorsError(`${index}: missing "weight_map" object`);
-      }
-      for (const f of new Set(Object.values(parsed.weight_map))) {
-        if (typeof f !== 'string' || f.includes('/') || f.includes('\\')) throw new SafetensorsError(`${index}: invalid shard name ${JSON.stringify(f)}`);
-        if (!existsSync(join(dir, f))) throw new SafetensorsError(`${index} lists shard '${f}', which is missing from ${dir}`);
-      }
-      return new SafetensorsCheckpoint(dir, new Map(Object.entries(parsed.weight_map)));
-    }
+    const shards = readShardIndex(dir);
+    if (shards) return new SafetensorsCheckpoint(dir, shards);
     if (existsSync(single)) {
       const f = SafetensorsFile.open(single);
       const cp = new SafetensorsCheckpoint(dir, new Map(f.keys().map((k) => [k, 'model.safetensors'])));

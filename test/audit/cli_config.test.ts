@@ -19,7 +19,7 @@ test('audit flags: default defense, NAME alone or with levels, --no-defenses, th
   const t = configFromFlags({ ...base, thresholdRougeL: '0.3', thresholdPii: '0' }).thresholds;
   assert.equal(t.rougeL, 0.3);
   assert.equal(t.pii, 0);
-  assert.throws(() => configFromFlags({ ...base, thresholdRougeL: '1.5' }), (e: Error) => e instanceof UsageError && /--threshold-rouge-l must be a number from 0 to 1/.test(e.message));
+  assert.throws(() => configFromFlags({ ...base, thresholdRougeL: '1.5' }), (e: Error) => e instanceof UsageError && /--threshold-rouge-l must be a number >= 0 and <= 1, got '1.5'/.test(e.message));
   assert.throws(() => configFromFlags({ ...base, thresholdPii: 'x' }), UsageError);
 });
 

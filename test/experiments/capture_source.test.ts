@@ -10,7 +10,7 @@ import { ids as idsTensor, liveTensors, noGrad, ones, tidy } from '../../src/tor
 import { InProcessTransport } from '../../src/split/transport/index.js';
 import { SplitServer } from '../../src/split/server/index.js';
 import { SplitDevice, type DeviceGenerateResult } from '../../src/split/device/index.js';
-import type { CaptureRecord } from '../../src/split/capture/index.js';
+import { CaptureError, type CaptureRecord } from '../../src/split/capture/index.js';
 import { captureSource, generations } from '../../src/experiments/capture_source.js';
 import { createAttack, reencodeDistance } from '../../src/attacks/index.js';
 import { referenceWindows, scoredCapture } from '../../src/experiments/references.js';
@@ -113,7 +113,7 @@ test('a step range and a phase filter select part of a capture; a generation is 
       const T = b.hidden.size(1);
       assert.equal(tidy(() => b.hidden.sub(w[i]!.hidden.narrow(1, 0, T)).abs().max().item()), 0, 'the first positions of the whole generation');
     });
-    assert.throws(() => captureSource(cap, { phase: 'eval', fromStep: 9 }), /holds no eval activations from step 9$/);
+    assert.throws(() => captureSource(cap, { phase: 'eval', fromStep: 9 }), (e: unknown) => e instanceof CaptureError && /holds no eval activations from step 9$/.test(e.message));
   } finally {
     for (const s of [two, cut, whole]) s.dispose();
   }

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { RevertlmError } from '../../src/util/errors.js';
 import { corpusBleuText, scoreAll } from '../../src/metrics/index.js';
 import { assertClose } from './helpers.js';
 
@@ -48,5 +49,6 @@ test('pii is null when no reference holds PII', () => {
 
 test('rejects mismatched or empty inputs', () => {
   assert.throws(() => scoreAll(['a'], []), RangeError);
-  assert.throws(() => scoreAll([], []), RangeError);
+  // No pairs is a problem with the user's selection (one line and a hint), not a bug.
+  assert.throws(() => scoreAll([], []), (e: unknown) => e instanceof RevertlmError && /nothing to score/.test(e.message) && !!e.hint);
 });

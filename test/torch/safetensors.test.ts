@@ -1,6 +1,7 @@
 // safetensors: round trips, lazy files, sharded checkpoints, atomic saves, malformed inputs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { PathEscapeError } from '../../src/util/contained.js';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -174,8 +175,11 @@ test('SafetensorsCheckpoint: single file, sharded index (lazy shards), and index
       bad('[]', /missing "weight_map"/);
       bad('{"weight_map": []}', /missing "weight_map"/);
       bad('{"weight_map": {"a": "missing.safetensors"}}', /lists shard 'missing.safetensors', which is missing/);
-      bad('{"weight_map": {"a": "../model.safetensors"}}', /invalid shard name/);
-      bad('{"weight_map": {"a": 5}}', /invalid shard name/);
+      // A shard name is a file of the directory, never a path (or anything but a string).
+      for (const content of ['{"weight_map": {"a": "../model.safetensors"}}', '{"weight_map": {"a": ".."}}', '{"weight_map": {"a": 5}}']) {
+        writeFileSync(join(sharded, 'model.safetensors.index.json'), content);
+        assert.throws(() => SafetensorsCheckpoint.open(sharded), (e: Error) => e instanceof PathEscapeError && /every file it names must be inside/.test(e.message), content);
+      }
       assert.throws(() => SafetensorsCheckpoint.open(join(dir, 'nothing-here')), /no model.safetensors or model.safetensors.index.json/);
     });
   } finally {

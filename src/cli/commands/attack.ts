@@ -1,14 +1,14 @@
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
-  ATTACKS, ATTACK_NAMES, CAPTURE_PHASES, UsageError, captureSource, createAttack, createContext, decodeReferences, exactWindows, invertCorpus, isAttackName, loadTextSet,
-  readsFinetuneTraffic, referenceWindows, runAttack, scoreAll, trainAttack,
+  ATTACKS, ATTACK_NAMES, CAPTURE_PHASES, UsageError, captureSource, checkOutputPath, createAttack, createContext, decodeReferences, exactWindows, invertCorpus, isAttackName, loadTextSet,
+  readTextFile, readsFinetuneTraffic, referenceWindows, splitLines, runAttack, scoreAll, trainAttack,
   type Attack, type AttackScores, type CapturePhase, type CaptureSourceOptions, type GenerationReference,
 } from '../../index.js';
 import { log, printJson } from '../output.js';
 import { overallProgress } from '../progress.js';
-import { addBudgetOptions, addScenarioOptions, addTextOptions, contextSpec, intFlag, scenariosFrom, type ExperimentFlags, type ScenarioFlags } from './experiment_flags.js';
+import { addBudgetOptions, addScenarioOptions, addTextOptions, contextSpec, scenariosFrom, type ExperimentFlags, type ScenarioFlags } from './experiment_flags.js';
+import { intFlag } from '../flags.js';
 
 interface AttackFlags extends ExperimentFlags, ScenarioFlags {
   split: string;
@@ -72,6 +72,8 @@ export function registerAttack(program: Command): void {
     if (!f.aux && !f.loadAttacker && entry.trains) throw new UsageError('the attack needs auxiliary text to train on', 'give --aux SOURCE, or --load-attacker DIR');
     if (!f.capture && (f.references || f.generations || f.phase || f.fromStep || f.toStep)) throw new UsageError('--references, --generations, --phase, --from-step and --to-step go with --capture');
     const k = intFlag(f.split, '--split');
+    // Written after training: checked before it.
+    if (f.saveAttacker) checkOutputPath(f.saveAttacker, '--save-attacker');
     const progress = overallProgress(f.attack);
     const ctx = createContext({ ...contextSpec(f), progress: (p) => progress.update(p) });
     let out: Outcome;
@@ -126,6 +128,7 @@ async function attackCapture(f: AttackFlags, k: number, ctx: ReturnType<typeof c
     ...(f.toStep ? { toStep: intFlag(f.toStep, '--to-step', 1) } : {}),
   };
   const source = captureSource(resolve(f.capture!), selection);
+  for (const w of source.warnings) log(`warning: ${w}`);
   let attack: Attack | null = null;
   try {
     if (source.splitPoint !== k) throw new UsageError(`the capture was taken at split ${source.splitPoint}, not --split ${k}`, `rerun with --split ${source.splitPoint}`);
@@ -150,7 +153,7 @@ async function attackCapture(f: AttackFlags, k: number, ctx: ReturnType<typeof c
     return {
       sequences: inv.texts.length, scores,
       examples: inv.texts.slice(0, intFlag(f.show, '--show')).map((h, i) => ({ ...(refs ? { original: refs[i] } : {}), reconstruction: h })),
-      extra: { capture: { phases: phasesSeen, ...selection }, budget: attack.budget(), ...(report && report.rounds ? { adaptation: report } : {}) },
+      extra: { capture: { phases: phasesSeen, ...selection, ...(source.warnings.length ? { warnings: source.warnings } : {}) }, budget: attack.budget(), ...(report && report.rounds ? { adaptation: report } : {}) },
     };
   } finally {
     attack?.dispose();
@@ -159,7 +162,7 @@ async function attackCapture(f: AttackFlags, k: number, ctx: ReturnType<typeof c
 }
 
 function readGenerations(file: string): GenerationReference[] {
-  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim());
+  const lines = splitLines(readTextFile(file)).filter((l) => l.trim());
   return lines.map((l, i) => {
     let o: { prompt_ids?: number[]; ids?: number[] };
     try {

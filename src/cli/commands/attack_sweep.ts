@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { ACTIVATION_ATTACK_NAMES, DEFAULT_SCENARIOS, UsageError, assertRunsOnActivations, createContext, defaultSplitPoints, isAttackName, runSweep, sweepJson, type AttackName, type SweepResult } from '../../index.js';
 import { printJson } from '../output.js';
 import { overallProgress } from '../progress.js';
-import { addBudgetOptions, addScenarioOptions, addTextOptions, contextSpec, parseIntList, scenariosFrom, type ExperimentFlags, type ScenarioFlags } from './experiment_flags.js';
+import { addBudgetOptions, addScenarioOptions, addTextOptions, contextSpec, scenariosFrom, type ExperimentFlags, type ScenarioFlags } from './experiment_flags.js';
+import { parseIntList } from '../flags.js';
 
 export const DEFAULT_SWEEP_ATTACKS: AttackName[] = ['revertlm', 'sip', 'bisr', 'opt', 'nn'];
 

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { UsageError, parseAuditConfig, runAudit, writeReport, type AuditConfig, type AuditConfigInput } from '../../index.js';
+import { UsageError, checkOutputPath, parseAuditConfig, runAudit, writeReport, type AuditConfig, type AuditConfigInput } from '../../index.js';
 import { previewReport } from '../../report/index.js';
-import { parseDefenseArg, parseIntList } from './experiment_flags.js';
+import { parseDefenseArg } from './experiment_flags.js';
+import { intFlag, parseIntList, parseNumber } from '../flags.js';
 import { log, printJson } from '../output.js';
 import { overallProgress } from '../progress.js';
 
@@ -55,7 +56,7 @@ export function configFromFlags(f: AuditFlags): AuditConfig {
       },
     } : {}),
     leakage: { enabled: f.leakage, tokens: 2048 },
-    ...(f.seed ? { seed: Number(f.seed) } : {}),
+    ...(f.seed !== undefined ? { seed: intFlag(f.seed, '--seed') } : {}),
   };
   return parseAuditConfig(input);
 }
@@ -68,9 +69,7 @@ function defenseArg(s: string): { name: string; levels?: number[]; split?: numbe
 }
 
 function fraction(v: string, flag: string): number {
-  const x = Number(v);
-  if (v.trim() === '' || !(x >= 0 && x <= 1)) throw new UsageError(`${flag} must be a number from 0 to 1, got '${v}'`, `e.g. ${flag} 0.5`);
-  return x;
+  return parseNumber(flag, v, { min: 0, max: 1 });
 }
 
 /**
@@ -78,6 +77,8 @@ function fraction(v: string, flag: string): number {
  * audit --config OUT/config.json`) and its preview report.png; shared by `audit` and `demo`.
  */
 export async function auditAndReport(cfg: AuditConfig, out: string, json: boolean, command?: string): Promise<void> {
+  // Checked now: the report is written after minutes of work.
+  checkOutputPath(out, '--out');
   const progress = overallProgress('audit');
   let results;
   try {

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import cliProgress from 'cli-progress';
 import { UsageError } from '../errors.js';
 import { log, printJson } from '../output.js';
-import { numberFlag } from './generate.js';
+import { numberFlag } from '../flags.js';
+import { readPem } from '../pem.js';
 import { addLoRAOptions, loraSettings, wireDtypeFlag, type LoRAFlags } from './serve.js';
-import { loadTexts, parseTextSourceArg, DEFENSE_NAMES, isDefenseName, type DefenseSpec, readTokenFile, SplitDevice, type FinetuneResult, type StepProgress } from '../../index.js';
+import { checkOutputPath, loadTexts, parseTextSourceArg, DEFENSE_NAMES, isDefenseName, type DefenseSpec, readTokenFile, SplitDevice, type FinetuneResult, type StepProgress } from '../../index.js';
 
 interface DeviceFlags extends LoRAFlags {
   model: string;
@@ -153,7 +153,8 @@ export function registerDevice(program: Command): void {
       if (f.greedy && (f.temperature !== undefined || f.topK !== undefined)) throw new UsageError('--greedy cannot be combined with --temperature or --top-k');
       const token = readTokenFile(f.tokenFile);
       if (!/^wss?:\/\//.test(f.server)) throw new UsageError(`--server must be a ws:// or wss:// URL, got '${f.server}'`, 'e.g. --server ws://127.0.0.1:8765');
-      if (f.ca && !existsSync(f.ca)) throw new UsageError(`--ca ${f.ca}: no such file`);
+      const ca = f.ca ? readPem('--ca', f.ca, 'CERTIFICATE') : null;
+      if (f.checkpointDir) checkOutputPath(f.checkpointDir, '--checkpoint-dir');
       const deviceId = f.deviceId ?? `device-${hostname().replace(/[^A-Za-z0-9_.:@-]/g, '-')}`.slice(0, 128);
       if (!/^[A-Za-z0-9_.:@-]{1,128}$/.test(deviceId)) throw new UsageError(`--device-id may hold letters, digits and _ . : @ - (at most 128), got '${deviceId}'`);
       const texts = readsData ? loadTexts(parseTextSourceArg(f.data!, { format: f.format, field: f.field, column: f.column, limit: f.limit })) : [];
@@ -173,7 +174,7 @@ export function registerDevice(program: Command): void {
         checkpointEvery: int('--checkpoint-every', f.checkpointEvery, 1),
         retries: int('--retries', f.retries, 0),
         backoffMs: int('--backoff-ms', f.backoffMs, 0),
-        ca: f.ca ? readFileSync(f.ca) : null,
+        ca,
         timeoutMs: int('--timeout', f.timeout, 1) * 1000,
         log,
       };

@@ -5,6 +5,7 @@ import {
   KNOWLEDGE_LEVELS, PERSONALIZE_MODES, SCENARIO_PRESETS, UsageError, isScenarioPreset, resolveScenario,
   type BudgetSpec, type ContextSpec, type Knowledge, type PersonalizeMode, type Scenario, type ScenarioPreset, type TextSetSpec,
 } from '../../index.js';
+import { intFlag, numberFlag, parseNumberList } from '../flags.js';
 
 export interface TextFlags {
   aux?: string;
@@ -26,12 +27,6 @@ export interface ExperimentFlags extends TextFlags, BudgetFlags {
   model: string;
   victimSegments?: string;
   seed?: string;
-}
-
-export function intFlag(v: string, name: string, min = 0): number {
-  const n = Number(v);
-  if (!/^\s*-?\d+\s*$/.test(v) || !Number.isSafeInteger(n) || n < min) throw new UsageError(`${name} must be an integer >= ${min}, got '${v}'`, `e.g. ${name} ${Math.max(min, 1)}`);
-  return n;
 }
 
 /** Text-format options of --aux/--victim. */
@@ -81,25 +76,11 @@ export function contextSpec(f: ExperimentFlags): ContextSpec {
   };
 }
 
-/** "1..4" or "1,3,5" → [1,2,3,4] / [1,3,5]. */
-export function parseIntList(s: string, what: string): number[] {
-  const range = /^(\d+)\.\.(\d+)$/.exec(s.trim());
-  if (range) {
-    const a = Number(range[1]), b = Number(range[2]);
-    if (a > b) throw new UsageError(`${what} range '${s}' is empty`, 'write e.g. 1..4');
-    return Array.from({ length: b - a + 1 }, (_, i) => a + i);
-  }
-  const xs = s.split(',').map((x) => Number(x.trim()));
-  if (!xs.length || xs.some((x) => !Number.isInteger(x) || x < 0)) throw new UsageError(`${what} '${s}' is not a list of integers`, 'write e.g. 1,2,3 or 1..4');
-  return xs;
-}
-
 /** "gaussian:0,0.5,1@2" → {name, levels, split}. */
 export function parseDefenseArg(s: string): { name: string; levels: number[]; split?: number } {
-  const m = /^([a-z]+):([0-9.,\s]+)(?:@(\d+))?$/.exec(s.trim());
+  const m = /^([a-z]+):([^@]*)(?:@(\d+))?$/.exec(s.trim());
   if (!m) throw new UsageError(`cannot read defense '${s}'`, 'write NAME:LEVEL,LEVEL,...[@SPLIT], e.g. gaussian:0,0.5,1@2');
-  const levels = m[2]!.split(',').filter((x) => x.trim() !== '').map(Number);
-  if (levels.some((x) => !Number.isFinite(x))) throw new UsageError(`defense '${s}' has a level that is not a number`);
+  const levels = parseNumberList(`defense '${m[1]}' levels`, m[2]!, { min: 0 });
   return { name: m[1]!, levels, ...(m[3] ? { split: Number(m[3]) } : {}) };
 }
 
@@ -134,7 +115,7 @@ export function scenariosFrom(f: ScenarioFlags, defaults: readonly ScenarioPrese
   const custom = f.personalize ?? f.personalizeSteps ?? f.personalizeLr ?? f.personalizeRank ?? f.personalizeTargets ?? f.knowledge ?? f.wireDtype ?? f.capturePhase;
   if (custom !== undefined) {
     if (f.scenarios) throw new UsageError('--scenarios names preset scenarios; the --personalize/--knowledge/--wire-dtype/--capture-phase flags build one', 'use one or the other');
-    const num = (flag: string, v: string | undefined) => (v === undefined ? undefined : Number(v));
+    const num = (flag: string, v: string | undefined) => numberFlag(flag, v, { min: 0 });
     const p = {
       ...(f.personalize ? { mode: f.personalize as PersonalizeMode } : f.personalizeSteps || f.personalizeLr || f.personalizeRank || f.personalizeTargets ? { mode: 'lora' as const } : {}),
       ...(f.personalizeSteps !== undefined ? { steps: intFlag(f.personalizeSteps, '--personalize-steps') } : {}),

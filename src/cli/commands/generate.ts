@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { printJson } from '../output.js';
 import { UsageError } from '../errors.js';
+import { numberFlag } from '../flags.js';
 import { generate, loadModel, loadTokenizer } from '../../index.js';
 
 interface GenerateFlags {
@@ -15,19 +16,6 @@ interface GenerateFlags {
   cache: boolean;
   json?: boolean;
 }
-
-/** Parses a numeric flag; integer flags reject fractions. */
-export function numberFlag(flag: string, v: string | undefined, o: { integer?: boolean; min?: number; max?: number } = {}): number | undefined {
-  if (v === undefined) return undefined;
-  const n = v.trim() === '' ? NaN : Number(v);
-  const ok = Number.isFinite(n) && (!o.integer || Number.isInteger(n)) && (o.min === undefined || n >= o.min) && (o.max === undefined || n <= o.max);
-  if (!ok) {
-    const range = [o.min !== undefined ? `>= ${o.min}` : '', o.max !== undefined ? `<= ${o.max}` : ''].filter(Boolean).join(' and ');
-    throw new UsageError(`${flag} must be ${o.integer ? 'an integer' : 'a number'}${range ? ` ${range}` : ''}, got '${v}'`, `e.g. ${flag} ${o.min ?? 1}`);
-  }
-  return n;
-}
-
 
 export function registerGenerate(program: Command): void {
   program

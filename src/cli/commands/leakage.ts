@@ -3,6 +3,7 @@ import { basename, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { printJson } from '../output.js';
 import { UsageError } from '../errors.js';
+import { intFlag } from '../flags.js';
 import { CaptureReader, loadTexts, parseTextSourceArg, loadModel, loadTokenizer, analyzeLeakage, analyzeCapture, hiddenFromCapture, ESTIMATORS, formatLeakageTable, parseLayers, type EstimatorName, type LeakageProgress } from '../../index.js';
 
 interface LeakageCliOptions {
@@ -22,11 +23,7 @@ interface LeakageCliOptions {
   json?: boolean;
 }
 
-function int(name: string, v: string, min: number): number {
-  const n = Number(v);
-  if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min) throw new UsageError(`--${name} must be an integer >= ${min}, got "${v}"`);
-  return n;
-}
+const int = (name: string, v: string, min: number) => intFlag(v, `--${name}`, min);
 
 function estimatorList(v: string | undefined): EstimatorName[] | undefined {
   if (v === undefined) return undefined;
@@ -74,6 +71,7 @@ async function leakageOfCapture(o: LeakageCliOptions, tokens: number, seed: numb
   } catch (e) {
     throw new UsageError((e as Error).message, 'pass a directory written by `revertlm serve --capture DIR`');
   }
+  for (const w of reader.warnings) process.stderr.write(`warning: ${w}\n`);
   const capture = hiddenFromCapture(reader, { maxTokens: tokens });
   reader.close();
   const attacker = o.model && o.data ? { model: loadModel(o.model), tokenizer: loadTokenizer(o.model), texts: readTexts(o) } : null;

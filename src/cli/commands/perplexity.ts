@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import { existsSync, readFileSync, statSync } from 'node:fs';
 import { printJson, log } from '../output.js';
 import { UsageError } from '../errors.js';
-import { numberFlag } from './generate.js';
-import { loadModel, loadTokenizer, sequenceNll } from '../../index.js';
+import { numberFlag } from '../flags.js';
+import { loadModel, loadTokenizer, readTextFile, sequenceNll, splitLines } from '../../index.js';
 
 interface PerplexityFlags {
   model: string;
@@ -23,8 +22,7 @@ export function registerPerplexity(program: Command): void {
     .option('--stride <n>', 'window step for long texts (default: window / 2)')
     .option('--json', 'print one JSON object')
     .action(async (f: PerplexityFlags) => {
-      if (!existsSync(f.data) || !statSync(f.data).isFile()) throw new UsageError(`--data ${f.data}: no such file`, 'pass a text file with one text per line');
-      const texts = readFileSync(f.data, 'utf8').split(/\r?\n/).filter((l) => l.trim() !== '');
+      const texts = splitLines(readTextFile(f.data)).filter((l) => l.trim() !== '');
       if (texts.length === 0) throw new UsageError(`--data ${f.data} has no non-empty lines`, 'one text per line');
       const window = numberFlag('--window', f.window, { integer: true, min: 2 });
       const stride = numberFlag('--stride', f.stride, { integer: true, min: 1 });

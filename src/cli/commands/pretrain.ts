@@ -3,7 +3,7 @@ import { extname } from 'node:path';
 import cliProgress from 'cli-progress';
 import { printJson, log } from '../output.js';
 import { UsageError } from '../errors.js';
-import { numberFlag } from './generate.js';
+import { numberFlag } from '../flags.js';
 import { loadTexts, parseTextSourceArg, readTextFile, pretrain, DEFAULT_FAMILY, FAMILIES, familyChoices, type PretrainProgress, type PretrainSettings } from '../../index.js';
 
 interface PretrainFlags {
@@ -32,6 +32,7 @@ interface PretrainFlags {
   seed?: string;
   checkpointEvery?: string;
   resume?: boolean;
+  force?: boolean;
   json?: boolean;
 }
 
@@ -141,9 +142,11 @@ export function registerPretrain(program: Command): void {
     .option('--seed <n>', 'seed of the initialisation and the batch sampler (default 0)')
     .option('--checkpoint-every <n>', 'also checkpoint every n steps (default: only at the end or on Ctrl-C)')
     .option('--resume', 'continue the checkpoint in --out (same data and settings; --steps may grow)')
+    .option('--force', 'start over in a non-empty --out, replacing the model and any checkpoint it holds')
     .option('--json', 'print one JSON object')
     .action(async (f: PretrainFlags) => {
       const settings = settingsFrom(f);
+      if (f.force && f.resume) throw new UsageError('--force starts over and --resume continues', 'give one of them');
       const texts = readCorpus(f);
       const progress = progressReporter();
       let stop = false;
@@ -156,7 +159,7 @@ export function registerPretrain(program: Command): void {
       let r;
       try {
         r = await pretrain({
-          texts, out: f.out, settings, resume: f.resume, log, shouldStop: () => stop,
+          texts, out: f.out, settings, resume: f.resume, force: f.force, log, shouldStop: () => stop,
           onProgress: (p) => progress.update(p),
         });
       } finally {

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { log } from '../output.js';
-import { numberFlag } from './generate.js';
-import { FLOAT_WIRE_DTYPES, type FloatWireDType, DEFAULT_LIMITS, SplitServer, parseRate, readTokenFile, type LoRASettings, LORA_TARGETS } from '../../index.js';
+import { numberFlag } from '../flags.js';
+import { readPem } from '../pem.js';
+import { FLOAT_WIRE_DTYPES, type FloatWireDType, DEFAULT_LIMITS, DEFAULT_PRE_AUTH, SplitServer, parseRate, readTokenFile, type LoRASettings, LORA_TARGETS } from '../../index.js';
 
 /** Flags both `serve` and `device` take for the adapters (they must agree on both sides). */
 export interface LoRAFlags {
@@ -43,6 +43,8 @@ interface ServeFlags extends LoRAFlags {
   host: string;
   tokenFile?: string;
   capture?: string;
+  captureMaxBytes: string;
+  captureAll?: boolean;
   checkpointDir?: string;
   checkpointEvery: string;
   lr: string;
@@ -53,13 +55,12 @@ interface ServeFlags extends LoRAFlags {
   burst: string;
   wireDtype: string;
   maxConnections: string;
+  maxUnauthenticated: string;
+  helloTimeout: string;
   maxTokens: string;
+  maxIdleDevices: string;
+  maxFrameWork?: string;
   idleTimeout: string;
-}
-
-function readPem(flag: string, path: string): Buffer {
-  if (!existsSync(path)) throw new UsageError(`${flag} ${path}: no such file`);
-  return readFileSync(path);
 }
 
 export function registerServe(program: Command): void {
@@ -73,6 +74,8 @@ export function registerServe(program: Command): void {
     .option('--token-file <file>', 'file holding the shared secret devices authenticate with (required)')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--capture <dir>', 'record every tensor received and sent (device id, step, split point) to this new directory')
+    .option('--capture-max-bytes <n>', 'stop recording (logged, noted in the manifest) before the capture holds this many tensor bytes', String(8 * 1024 ** 3))
+    .option('--capture-all', 'also record the logits the server returns (no attack reads them; they can be most of a capture)')
     .option('--checkpoint-dir <dir>', "save each device's server adapters and optimiser state here, and resume them on restart")
     .option('--checkpoint-every <n>', 'also save every n steps of a device (0 = on device checkpoints, session ends and shutdown only)', '10')
     .option('--lr <x>', 'AdamW learning rate of the server-side adapters', '1e-3');
@@ -83,8 +86,12 @@ export function registerServe(program: Command): void {
     .option('--rate <n/s>', 'frames per second a connection may send (token bucket; over it: error and close)', '1000/s')
     .option('--burst <n>', 'frames a connection may send back to back', '32')
     .option('--wire-dtype <list>', 'activation dtypes accepted on the wire, comma-separated', FLOAT_WIRE_DTYPES.join(','))
-    .option('--max-connections <n>', 'connections served at once', '64')
+    .option('--max-connections <n>', 'authenticated devices served at once', '64')
+    .option('--max-unauthenticated <n>', 'connections waiting to say hello, a pool of their own (when full, the oldest is closed)', String(DEFAULT_PRE_AUTH.maxConnections))
+    .option('--hello-timeout <s>', 'time a new connection has to authenticate', String(DEFAULT_PRE_AUTH.helloTimeoutMs / 1000))
     .option('--max-tokens <n>', 'most tokens (batch × sequence) per frame', '65536')
+    .option('--max-frame-work <n>', 'most multiply-adds one frame may ask of the server (default: a training frame of 16 full-length sequences of the model)')
+    .option('--max-idle-devices <n>', 'idle devices kept in memory; with --checkpoint-dir, older ones are reloaded from disk when they return', '64')
     .option('--idle-timeout <s>', 'close a connection whose device is silent this long', '900')
     .action(async (f: ServeFlags) => {
       const int = (flag: string, v: string, min: number) => numberFlag(flag, v, { integer: true, min })!;
@@ -101,8 +108,10 @@ export function registerServe(program: Command): void {
         token,
         host: f.host,
         port: int('--port', f.port, 0),
-        tls: f.cert && f.key ? { cert: readPem('--cert', f.cert), key: readPem('--key', f.key) } : null,
+        tls: f.cert && f.key ? { cert: readPem('--cert', f.cert, 'CERTIFICATE'), key: readPem('--key', f.key, 'PRIVATE KEY') } : null,
         captureDir: f.capture ?? null,
+        captureMaxBytes: int('--capture-max-bytes', f.captureMaxBytes, 0),
+        captureAll: !!f.captureAll,
         checkpointDir: f.checkpointDir ?? null,
         checkpointEvery: int('--checkpoint-every', f.checkpointEvery, 0),
         lora,
@@ -111,7 +120,11 @@ export function registerServe(program: Command): void {
         rate: { perSecond, burst: int('--burst', f.burst, 1) },
         wireDtypes,
         maxConnections: int('--max-connections', f.maxConnections, 1),
+        maxUnauthenticated: int('--max-unauthenticated', f.maxUnauthenticated, 1),
+        helloTimeoutMs: numberFlag('--hello-timeout', f.helloTimeout, { min: 0.01, max: 3600 })! * 1000,
         maxTokens: int('--max-tokens', f.maxTokens, 1),
+        maxIdleDevices: int('--max-idle-devices', f.maxIdleDevices, 0),
+        ...(f.maxFrameWork !== undefined ? { maxFrameWork: numberFlag('--max-frame-work', f.maxFrameWork, { min: 1 })! } : {}),
         idleTimeoutMs: int('--idle-timeout', f.idleTimeout, 1) * 1000,
         log,
       });

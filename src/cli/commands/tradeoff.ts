@@ -3,7 +3,8 @@ import { DEFENSE_NAMES, LEVEL_MEANING, UsageError, createContext, isDefenseName,
 import { printJson } from '../output.js';
 import { overallProgress } from '../progress.js';
 import { activationAttacks } from './attack_sweep.js';
-import { addBudgetOptions, addScenarioOptions, addTextOptions, contextSpec, intFlag, scenariosFrom, type ExperimentFlags, type ScenarioFlags } from './experiment_flags.js';
+import { addBudgetOptions, addScenarioOptions, addTextOptions, contextSpec, scenariosFrom, type ExperimentFlags, type ScenarioFlags } from './experiment_flags.js';
+import { intFlag, parseNumberList } from '../flags.js';
 
 interface TradeoffFlags extends ExperimentFlags, ScenarioFlags {
   split: string;
@@ -46,8 +47,7 @@ export function registerTradeoff(program: Command): void {
     const scenarios = scenariosFrom(f, ['exact']);
     if (scenarios.length !== 1) throw new UsageError('a trade-off runs in one scenario', 'name one with --scenarios, or build it with --personalize/--knowledge/--wire-dtype');
     if (!isDefenseName(f.defense)) throw new UsageError(`unknown defense '${f.defense}'`, `choose one of: ${DEFENSE_NAMES.join(', ')}`);
-    const levels = f.levels.split(',').map((x) => Number(x.trim()));
-    if (levels.some((x) => !Number.isFinite(x) || x < 0)) throw new UsageError(`--levels '${f.levels}' must be non-negative numbers`, 'e.g. --levels 0,0.5,1');
+    const levels = parseNumberList('--levels', f.levels, { min: 0 });
     const attacks = activationAttacks(f.attacks, []);
     const splitPoint = intFlag(f.split, '--split');
     const finetuneSteps = intFlag(f.finetuneSteps, '--finetune-steps', 1);

@@ -47,6 +47,10 @@ export const captureRecordSchema = z.strictObject({
   /** The message's own fields (phase, loss, cacheId, positionOffset, …); never the auth token. */
   fields: z.record(z.string(), z.unknown()),
   tensors: z.array(captureTensorSchema),
+  /** On an `error` the server sent: the record of the frame it refused (recorded as it arrived, never served). */
+  refuses: count.optional(),
+  /** Tensors the message carried but the capture did not keep (e.g. the logits the server returns). */
+  omitted: z.array(z.string()).optional(),
 });
 export type CaptureRecord = z.infer<typeof captureRecordSchema>;
 export type CaptureDirection = CaptureRecord['direction'];
@@ -62,6 +66,8 @@ export const manifestSchema = z.strictObject({
   indexCrc32: z.int().min(0).max(0xffffffff),
   chunks: z.array(z.strictObject({ file: z.string(), bytes: count })),
   devices: z.array(z.string()),
+  /** Why recording stopped before the end of the run (its size cap), if it did. */
+  stopped: z.string().optional(),
   meta: z.record(z.string(), z.unknown()),
 });
 export type CaptureManifest = z.infer<typeof manifestSchema>;

@@ -26,6 +26,15 @@ export interface RecordFilter {
   step?: number;
   /** Matches records whose message has this phase (forward/output) or, for generate_step, 'generate'. */
   phase?: 'train' | 'eval' | 'generate';
+  /** Also return device frames the server refused (default: only traffic it served). */
+  refused?: boolean;
+}
+
+/** A device frame the server recorded on arrival and then refused (NaN payload, bad shape, ...). */
+export interface Refusal {
+  record: CaptureRecord;
+  code: string;
+  message: string;
 }
 
 export interface HiddenStateRecord {
@@ -49,6 +58,7 @@ function phaseOf(r: CaptureRecord): string | undefined {
 
 export class CaptureReader {
   readonly #records: CaptureRecord[];
+  readonly #refused = new Map<number, { code: string; message: string }>();
   readonly #fds = new Map<number, { fd: number; size: number }>();
 
   private constructor(
@@ -59,8 +69,13 @@ export class CaptureReader {
     readonly tornTail: boolean,
     /** Complete index lines whose tensor bytes are missing from the chunks (ignored). */
     readonly dropped: number,
+    /** One line per problem met while reading (torn index line, each dropped record): to be reported. */
+    readonly warnings: readonly string[],
   ) {
     this.#records = records;
+    for (const r of records) {
+      if (r.refuses !== undefined) this.#refused.set(r.refuses, { code: String(r.fields.code ?? ''), message: String(r.fields.message ?? '') });
+    }
   }
 
   get finalized(): boolean {
@@ -115,11 +130,24 @@ export class CaptureReader {
       }
       return sizes.get(i)!;
     };
-    const complete = records.filter((r) => r.tensors.every((t) => t.offset + t.byteLength <= sizeOf(t.chunk)));
-    if (manifest && complete.length !== records.length) {
-      throw new CaptureError(`${dir}: finalised capture has ${records.length - complete.length} records whose bytes are missing from the chunks`);
+    const complete: CaptureRecord[] = [];
+    const warnings: string[] = [];
+    if (manifest?.stopped) warnings.push(`${dir}: ${manifest.stopped}`);
+    if (tornTail) warnings.push(`${indexPath}: the last line is incomplete (the writer stopped mid-record); ignored`);
+    for (const r of records) {
+      const short = r.tensors.find((t) => t.offset + t.byteLength > sizeOf(t.chunk));
+      if (!short) {
+        complete.push(r);
+        continue;
+      }
+      const file = chunkFile(short.chunk);
+      const have = sizeOf(short.chunk);
+      warnings.push(`record ${r.record} ('${r.type}' of device ${r.deviceId}, step ${r.step}) dropped: ${existsSync(join(dir, file)) ? `${file} ends at byte ${have}, its tensor '${short.name}' needs bytes ${short.offset}..${short.offset + short.byteLength}` : `${file} is missing`}`);
     }
-    return new CaptureReader(dir, manifest, complete, tornTail, records.length - complete.length);
+    if (manifest && complete.length !== records.length) {
+      throw new CaptureError(`${dir}: finalised capture has ${records.length - complete.length} records whose bytes are missing from the chunks (${warnings.join('; ').slice(0, 300)})`);
+    }
+    return new CaptureReader(dir, manifest, complete, tornTail, records.length - complete.length, warnings);
   }
 
   /** Records in the order they were written, optionally filtered. */
@@ -132,8 +160,14 @@ export class CaptureReader {
         (types === null || types.has(r.type)) &&
         (f.direction === undefined || r.direction === f.direction) &&
         (f.step === undefined || r.step === f.step) &&
-        (f.phase === undefined || phaseOf(r) === f.phase),
+        (f.phase === undefined || phaseOf(r) === f.phase) &&
+        (f.refused === true || !this.#refused.has(r.record)),
     );
+  }
+
+  /** The device frames the server refused, with its error code and message. */
+  refusals(): Refusal[] {
+    return this.#records.filter((r) => this.#refused.has(r.record)).map((record) => ({ record, ...this.#refused.get(record.record)! }));
   }
 
   /** The bytes of one tensor of a record, CRC-checked. */

@@ -27,7 +27,16 @@ export interface CaptureWriterOptions {
   durable?: boolean;
   /** Free-form description stored in the manifest (model, dataset, run id, …). */
   meta?: Record<string, unknown>;
+  /** Stop recording (with a reason in the manifest) before the tensor bytes would pass this (default: no cap). */
+  maxBytes?: number;
+  /** Keep every tensor ('all'), or only what an attack reads ('attack', default: not the logits the server returns). */
+  keep?: 'attack' | 'all';
+  /** Called once when recording stops at maxBytes. */
+  onStop?: (reason: string) => void;
 }
+
+/** Messages whose tensors no attack reads: recorded without them unless every tensor is asked for. */
+const NOT_READ_BY_ATTACKS: ReadonlySet<string> = new Set(['logits']);
 
 /** Who sent a message, as the server knows it from the session's hello. */
 export interface CaptureContext {
@@ -39,7 +48,7 @@ export interface CaptureContext {
 
 const BASE_FIELDS = new Set(['type', 'session', 'step', 'seq']);
 /** Crosses the link but is never written to disk. */
-const SECRET_FIELDS = new Set(['authToken']);
+const SECRET_FIELDS = new Set(['authToken', 'deviceKey']);
 
 function writeAll(fd: number, b: Uint8Array): void {
   let off = 0;
@@ -64,6 +73,7 @@ export class CaptureWriter {
   readonly #maxChunk: number;
   readonly #durable: boolean;
   readonly #meta: Record<string, unknown>;
+  readonly #o: CaptureWriterOptions;
   readonly #createdAt = new Date().toISOString();
   readonly #chunks: { file: string; bytes: number }[] = [];
   readonly #devices = new Set<string>();
@@ -72,6 +82,8 @@ export class CaptureWriter {
   #indexCrc = 0;
   #chunkFd = -1;
   #records = 0;
+  #bytes = 0;
+  #stopped: string | null = null;
   #finalized = false;
   #failed: Error | null = null;
 
@@ -81,6 +93,7 @@ export class CaptureWriter {
     this.#maxChunk = o.maxChunkBytes ?? 256 * 1024 * 1024;
     this.#durable = o.durable ?? true;
     this.#meta = o.meta ?? {};
+    this.#o = o;
     mkdirSync(dir, { recursive: true });
     if (existsSync(join(dir, INDEX_FILE)) || existsSync(join(dir, MANIFEST_FILE)) || readdirSync(dir).some((f) => f.startsWith('chunk-'))) {
       throw new CaptureError(`${dir} already holds a capture`, 'choose a new --capture directory');
@@ -92,16 +105,34 @@ export class CaptureWriter {
   get records(): number {
     return this.#records;
   }
+  /** Why recording stopped early (its size cap), or null while it records. */
+  get stopped(): string | null {
+    return this.#stopped;
+  }
   get isFinalized(): boolean {
     return this.#finalized;
   }
 
-  /** Appends one message and its tensors; returns the index record written. */
-  record(ctx: CaptureContext, direction: CaptureDirection, msg: Message, tensors: Readonly<Record<string, WireTensor | undefined>> = {}): CaptureRecord {
+  /** Appends one message and its tensors; returns the index record written, or null once recording stopped at its cap. */
+  record(ctx: CaptureContext, direction: CaptureDirection, msg: Message, tensors: Readonly<Record<string, WireTensor | undefined>> = {}, o: { refuses?: number } = {}): CaptureRecord | null {
     if (this.#finalized) throw new CaptureError('capture is finalised; no more records can be added');
+    if (this.#stopped) return null;
+    let kept = tensors;
+    let omitted: string[] | undefined;
+    if (this.#o.keep !== 'all' && NOT_READ_BY_ATTACKS.has(msg.type)) {
+      omitted = Object.keys(tensors).filter((k) => tensors[k] !== undefined);
+      kept = {};
+    }
+    const bytes = Object.values(kept).reduce((a, w) => a + (w?.bytes.byteLength ?? 0), 0);
+    if (this.#o.maxBytes !== undefined && this.#bytes + bytes > this.#o.maxBytes) {
+      this.#stopped = `the capture reached its cap of ${this.#o.maxBytes} tensor bytes at record ${this.#records}; later traffic was not recorded`;
+      this.#o.onStop?.(this.#stopped);
+      return null;
+    }
+    this.#bytes += bytes;
     if (this.#failed) throw new CaptureError(`capture stopped after a write error (${this.#failed.message}); records before it are intact`);
     try {
-      return this.#append(ctx, direction, msg, tensors);
+      return this.#append(ctx, direction, msg, kept, o.refuses, omitted?.length ? omitted : undefined);
     } catch (e) {
       // A partial write would shift every later offset and tear the index: stop here.
       this.#failed = e as Error;
@@ -109,7 +140,7 @@ export class CaptureWriter {
     }
   }
 
-  #append(ctx: CaptureContext, direction: CaptureDirection, msg: Message, tensors: Readonly<Record<string, WireTensor | undefined>>): CaptureRecord {
+  #append(ctx: CaptureContext, direction: CaptureDirection, msg: Message, tensors: Readonly<Record<string, WireTensor | undefined>>, refuses?: number, omitted?: string[]): CaptureRecord {
     const present = Object.entries(tensors).filter((e): e is [string, WireTensor] => e[1] !== undefined);
     const total = present.reduce((a, [, w]) => a + w.bytes.byteLength, 0);
     const entries: CaptureTensor[] = [];
@@ -129,6 +160,8 @@ export class CaptureWriter {
     const rec: CaptureRecord = {
       record: this.#records, time: new Date().toISOString(), deviceId: ctx.deviceId, session: msg.session, step: msg.step, seq: msg.seq,
       splitPoint: ctx.splitPoint, tailBlocks: ctx.tailBlocks, wireDtype: ctx.wireDtype, type: msg.type, direction, fields, tensors: entries,
+      ...(refuses !== undefined ? { refuses } : {}),
+      ...(omitted ? { omitted } : {}),
     };
     const line = Buffer.from(`${JSON.stringify(rec)}\n`, 'utf8');
     writeAll(this.#indexFd, line);
@@ -145,7 +178,7 @@ export class CaptureWriter {
     const manifest: CaptureManifest = {
       format: CAPTURE_FORMAT, version: CAPTURE_VERSION, createdAt: this.#createdAt, finalizedAt: new Date().toISOString(),
       records: this.#records, indexBytes: this.#indexBytes, indexCrc32: this.#indexCrc,
-      chunks: this.#chunks.map((c) => ({ ...c })), devices: [...this.#devices].sort(), meta: this.#meta,
+      chunks: this.#chunks.map((c) => ({ ...c })), devices: [...this.#devices].sort(), ...(this.#stopped ? { stopped: this.#stopped } : {}), meta: this.#meta,
     };
     if (this.#finalized) return manifest;
     this.#closeFiles();

@@ -2,3 +2,4 @@
 export * from './batches.js';
 export * from './connect.js';
 export * from './runner.js';
+export * from './device_key.js';

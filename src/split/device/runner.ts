@@ -17,6 +17,7 @@ import { TransportClosedError, TransportTimeoutError, type Transport } from '../
 import { AdapterSet, checkLoRASettings, type LoRASettings, type TrainableSet } from '../server/adapters.js';
 import { modelFingerprint } from '../server/fingerprint.js';
 import { CheckpointError, SnapshotStore, canonicalJson } from '../server/snapshots.js';
+import { deviceKeyIn } from './device_key.js';
 import { captureState, disposeState, restoreState, type TrainState } from '../server/train_state.js';
 import { TokenWindows } from './batches.js';
 import { connectWebSocket } from './connect.js';
@@ -45,6 +46,8 @@ export interface SplitDeviceOptions {
   /** AdamW learning rate of the device's adapters (or parameters). */
   lr: number;
   checkpointDir?: string | null;
+  /** This device's own secret (default: kept in checkpointDir; none without one). */
+  deviceKey?: string | null;
   /** Checkpoint (both sides) every this many steps, and after the last. */
   checkpointEvery?: number;
   /** Consecutive failed attempts before giving up (a completed checkpoint resets the count). */
@@ -198,6 +201,8 @@ export class SplitDevice {
   readonly defense: Defense | null;
   readonly #o: SplitDeviceOptions & { tail: number; wireDtype: FloatWireDType; trainable: DeviceTrainable };
   readonly #store: SnapshotStore<DeviceCheckpointInfo> | null;
+  /** Kept beside the checkpoints: a device that can resume proves it is the same device. */
+  readonly #deviceKey: string | null;
   #bytes = { up: 0, down: 0 };
 
   constructor(o: SplitDeviceOptions) {
@@ -226,6 +231,7 @@ export class SplitDevice {
     }
     this.tailPart = tail;
     this.#store = o.checkpointDir ? new SnapshotStore<DeviceCheckpointInfo>(o.checkpointDir, DEVICE_CHECKPOINT_FORMAT, { device: 2 }) : null;
+    this.#deviceKey = o.deviceKey ?? (o.checkpointDir ? deviceKeyIn(o.checkpointDir) : null);
   }
 
   get wireDtype(): FloatWireDType {
@@ -518,6 +524,7 @@ export class SplitDevice {
       extraLoss: hooks.extraLoss,
       deviceId: o.deviceId,
       authToken: o.token,
+      ...(this.#deviceKey ? { deviceKey: this.#deviceKey } : {}),
       modelFingerprint: this.fingerprint,
       timeoutMs: o.timeoutMs ?? 600_000,
       firstStep,

@@ -48,6 +48,8 @@ export const schemas = {
     ...base,
     deviceId: id(128),
     authToken: z.string().max(4096),
+    /** This device's own secret (64 hex digits): binds the device id to it on first use. */
+    deviceKey: z.string().regex(/^[0-9a-f]{64}$/).optional(),
     /** Identifies the base model (and its weights) both sides must share. */
     modelFingerprint: z.string().min(1).max(256),
     /** k: the device runs embeddings + blocks [0, k). */

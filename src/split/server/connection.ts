@@ -16,6 +16,9 @@ export interface ShapeLimits {
   maxPositions: number;
   /** Most tokens (batch × sequence) in one frame. */
   maxTokens: number;
+  /** Most work (multiply-adds, see work.ts) one frame may ask for, and how a frame's is estimated. */
+  maxWork: number;
+  work: (batch: number, positions: number, past: number, training: boolean) => number;
 }
 
 export class DeviceConnection implements Transport {
@@ -26,6 +29,8 @@ export class DeviceConnection implements Transport {
   #session = '';
   /** The device id from its hello, once the server has read it. */
   deviceId: string | null = null;
+  /** Called once the device is authenticated (lifts the carrier's pre-authentication size limit). */
+  onAuthenticated: (() => void) | null = null;
   /** Called with every frame the session is about to handle (after the checks); may throw SessionError. */
   onFrame: ((f: AnyFrame) => void) | null = null;
   /** Resolves when the server is done with this connection (session over, state released). */
@@ -94,6 +99,10 @@ export class DeviceConnection implements Transport {
     await this.#inner.close(code).catch(() => undefined);
   }
 
+  authenticated(): void {
+    this.onAuthenticated?.();
+  }
+
   finish(): void {
     this.#resolveDone();
   }
@@ -106,9 +115,14 @@ export class DeviceConnection implements Transport {
     if (!act) return;
     const [B, T, D] = act.shape as [number, number, number];
     const name = f.msg.type === 'gradient' ? 'grad' : 'hidden';
+    if (B === 0 || T === 0) throw new SessionError('bad_request', `'${f.msg.type}' ${name} [${B}, ${T}, ${D}] is empty: it needs at least one sequence of one position`);
     if (D !== dModel) throw new SessionError('bad_request', `'${f.msg.type}' ${name} has width ${D}, the model's is ${dModel}`);
     const past = f.msg.type === 'generate_step' ? f.msg.positionOffset : 0;
     if (past + T > maxPositions) throw new SessionError('bad_request', `'${f.msg.type}' reaches position ${past + T}, the model handles ${maxPositions}`);
     if (B * T > maxTokens) throw new SessionError('bad_request', `'${f.msg.type}' carries ${B}×${T} = ${B * T} tokens, the server takes at most ${maxTokens} per frame`);
+    const work = this.#shape.work(B, T, past, f.msg.type === 'forward' && f.msg.phase === 'train');
+    if (work > this.#shape.maxWork) {
+      throw new SessionError('bad_request', `'${f.msg.type}' of [${B}, ${T}] asks for ${work.toExponential(2)} multiply-adds, the server takes at most ${this.#shape.maxWork.toExponential(2)} per frame: send smaller batches`);
+    }
   }
 }

@@ -82,6 +82,8 @@ export class DeviceState {
   #step = 0;
   #pending: number | null = null;
   #sessionStart = true;
+  /** The last step the device sent work for in this session (training, evaluation or generation). */
+  #worked = 0;
   #saved = -1;
   readonly #memory: { step: number; state: TrainState }[] = [];
   /** The connection currently training this device (one at a time). */
@@ -125,6 +127,12 @@ export class DeviceState {
   /** A new session starts: its first training step tells where the device is. */
   beginSession(): void {
     this.#sessionStart = true;
+    this.#worked = this.#step;
+  }
+
+  /** The device sent work (a forward or a generation step) under step `t`. */
+  noteWork(t: number): void {
+    this.#worked = Math.max(this.#worked, t);
   }
 
   /** Called before the server runs training step t (its forward has arrived). */
@@ -149,6 +157,9 @@ export class DeviceState {
       else throw new SessionError('bad_request', `checkpoint at step ${s} before the running step ${this.#pending} finished`);
     }
     if (s < this.#step) throw new SessionError('bad_request', `checkpoint at step ${s}, but the device already trained step ${this.#step}`);
+    if (s > Math.max(this.#step, this.#worked)) {
+      throw new SessionError('bad_request', `checkpoint at step ${s}, but device '${this.deviceId}' is at step ${this.#step} on this server and sent no work after step ${Math.max(this.#step, this.#worked)}`);
+    }
     // Steps after the last training step were evaluation or generation: the state is the same.
     this.#step = s;
     const prev = this.#memory.findIndex((m) => m.step === s);
@@ -175,12 +186,25 @@ export class DeviceState {
     this.save('auto');
   }
 
-  /** Saves the confirmed state if it changed since the last save (no-op without a directory). */
+  /**
+   * Saves the confirmed state if it changed since the last save (no-op without a directory). A device
+   * that never completed a step has nothing to save: no directory is created for it.
+   */
   save(kind: 'auto' | 'device' = 'auto'): void {
-    if (!this.#store || this.#saved === this.#step) return;
+    if (!this.#store || this.#saved === this.#step || (this.#step === 0 && this.#saved < 0)) return;
     const snap = this.#store.save(this.#step, kind, this.#confirmed, this.#o.info);
     this.#saved = this.#step;
     this.#o.log('checkpoint saved', { device: this.deviceId, step: this.#step, file: snap.file });
+  }
+
+  /** Everything it holds is on disk (its latest state saved, nothing pending): it can be reloaded with open(). */
+  get persisted(): boolean {
+    return this.#store !== null && this.#saved === this.#step && this.#pending === null;
+  }
+
+  /** Nothing to keep in memory: no step trained, none pending, no device checkpoint held. */
+  get untouched(): boolean {
+    return this.#step === 0 && this.#pending === null && this.#memory.length === 0;
   }
 
   /** Copies of the live adapter values and optimiser state (for inspection and tests). */

@@ -4,25 +4,18 @@
 // of its tensor data. Two checkpoints with the same layout but different weights differ in the
 // samples with near certainty; reading them costs milliseconds whatever the model size.
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { ModelError, readConfig } from '../../models/index.js';
+import { readShardIndex } from '../../torch/index.js';
 
 const SAMPLES = 16;
 const SAMPLE_BYTES = 4096;
 
 function weightFiles(dir: string): string[] {
-  const index = join(dir, 'model.safetensors.index.json');
-  if (existsSync(index)) {
-    let map: Record<string, string>;
-    try {
-      map = (JSON.parse(readFileSync(index, 'utf8')) as { weight_map?: Record<string, string> }).weight_map ?? {};
-    } catch (e) {
-      throw new ModelError(`${index}: not valid JSON (${(e as Error).message})`);
-    }
-    return [...new Set(Object.values(map))].sort();
-  }
-  return ['model.safetensors'];
+  // Shard names are validated (inside `dir`) before any is opened.
+  const shards = readShardIndex(dir);
+  return shards ? [...new Set(shards.values())].sort() : ['model.safetensors'];
 }
 
 function readAt(fd: number, pos: number, n: number): Buffer {

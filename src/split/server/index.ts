@@ -10,3 +10,5 @@ export * from './connection.js';
 export * from './device_state.js';
 export * from './listener.js';
 export * from './server.js';
+export * from './device_keys.js';
+export * from './work.js';

@@ -1,6 +1,8 @@
 // The network side of the server: an HTTP (or, with a certificate, HTTPS) server carrying ws
 // WebSockets. Each connection becomes a WebSocketTransport with a per-connection rate limit
-// counted on arrival (so a flood is refused before it fills the transport's queue).
+// counted on arrival (so a flood is refused before it fills the transport's queue). Until the
+// server has authenticated it, a connection may send only messages the size of a hello: ws refuses
+// a longer one at its frame header (close 1009), before buffering any of it.
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +17,8 @@ export interface ListenOptions {
   limits: Partial<FrameLimits>;
   rate: RateLimit;
   tls?: { cert: Buffer | string; key: Buffer | string } | null;
+  /** Largest message a connection may send before it is authenticated. */
+  preAuthMaxBytes: number;
 }
 
 export interface Accepted {
@@ -22,6 +26,8 @@ export interface Accepted {
   remote: string;
   /** Set when the connection went over its rate limit (the handler ends it). */
   onRateExceeded(cb: () => void): void;
+  /** The device authenticated: its messages may now be as large as the frame limit. */
+  authenticated(): void;
 }
 
 export interface Listener {
@@ -43,6 +49,17 @@ export function wsMaxPayload(maxFrameBytes: number): number {
   return maxFrameBytes + Math.min(maxFrameBytes, 64 * 1024 * 1024);
 }
 
+/**
+ * Changes the largest message ws accepts on an open connection. ws reads the limit from its
+ * receiver for every frame header; it has no public setter, so this reaches the field and fails
+ * loudly if a ws version lays it out differently (rather than silently keeping either limit).
+ */
+export function setMaxPayload(socket: WebSocket, bytes: number): void {
+  const receiver = (socket as unknown as { _receiver?: { _maxPayload?: unknown } })._receiver;
+  if (!receiver || typeof receiver._maxPayload !== 'number') throw new Error('ws internals changed: cannot set the per-connection message limit');
+  receiver._maxPayload = bytes;
+}
+
 export function listen(o: ListenOptions, onConnection: (a: Accepted) => void, onError: (what: string, e: Error) => void): Promise<Listener> {
   const limits = resolveLimits(o.limits);
   const http: Server = o.tls ? createHttpsServer({ cert: o.tls.cert, key: o.tls.key }) : createHttpServer();
@@ -62,7 +79,7 @@ export function listen(o: ListenOptions, onConnection: (a: Accepted) => void, on
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  const wss = new WebSocketServer({ server: http, maxPayload: wsMaxPayload(limits.maxFrameBytes), perMessageDeflate: false });
+  const wss = new WebSocketServer({ server: http, maxPayload: Math.min(o.preAuthMaxBytes, wsMaxPayload(limits.maxFrameBytes)), perMessageDeflate: false });
   let listening = false;
   // Before listening, ws only repeats the HTTP server's own error (reported by the caller).
   wss.on('error', (e) => listening && onError('websocket server error', e));
@@ -78,7 +95,7 @@ export function listen(o: ListenOptions, onConnection: (a: Accepted) => void, on
     });
     const transport = new WebSocketTransport(socket, limits);
     const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
-    onConnection({ transport, remote, onRateExceeded: (cb) => (exceeded = cb) });
+    onConnection({ transport, remote, onRateExceeded: (cb) => (exceeded = cb), authenticated: () => setMaxPayload(socket, wsMaxPayload(limits.maxFrameBytes)) });
   });
   return new Promise((resolve, reject) => {
     http.once('error', reject);

@@ -2,7 +2,9 @@
 // several at once (each with its own adapters and optimiser over the shared frozen base), records
 // what it sees to a capture, checkpoints each device's state, and contains every failure to the
 // connection it came from.
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { checkOutputPath } from '../../util/output_path.js';
 import { loadServerPart, type ServerModel } from '../../models/index.js';
 import { CaptureWriter } from '../capture/writer.js';
 import { FLOAT_WIRE_DTYPES, type FloatWireDType } from '../protocol/dtypes.js';
@@ -14,6 +16,8 @@ import { SessionError } from '../session/types.js';
 import { TransportClosedError, TransportTimeoutError, type Transport } from '../transport/transport.js';
 import { AdapterSet, checkLoRASettings, type LoRASettings } from './adapters.js';
 import { DeviceConnection } from './connection.js';
+import { DeviceKeys } from './device_keys.js';
+import { defaultMaxFrameWork, frameWork, type ServerShape } from './work.js';
 import { DeviceState, type ServerStateInfo } from './device_state.js';
 import { modelFingerprint } from './fingerprint.js';
 import { listen, type Listener } from './listener.js';
@@ -36,6 +40,10 @@ export interface SplitServerOptions {
   captureDir?: string | null;
   /** fsync every capture record (default true; false only for throwaway in-process captures). */
   captureDurable?: boolean;
+  /** Stop recording (logged, noted in the manifest) before the capture's tensor bytes pass this. */
+  captureMaxBytes?: number;
+  /** Record every tensor, also the logits the server returns (which no attack reads; default false). */
+  captureAll?: boolean;
   checkpointDir?: string | null;
   /** Also save each device's state every N confirmed steps (0: on checkpoint requests and session ends only). */
   checkpointEvery?: number;
@@ -45,10 +53,25 @@ export interface SplitServerOptions {
   limits?: Partial<FrameLimits>;
   rate?: RateLimit;
   wireDtypes?: readonly FloatWireDType[];
-  /** Open connections at once (more are refused with `busy`). */
+  /** Authenticated connections at once (more are refused with `busy`). */
   maxConnections?: number;
+  /**
+   * Connections still waiting to authenticate, a pool of their own (default 16): when it is full the
+   * oldest is closed, so idle connections can never hold the slots authenticated devices use.
+   */
+  maxUnauthenticated?: number;
+  /** Largest frame before authentication (default 16 KiB; a hello is a few hundred bytes). */
+  preAuthMaxBytes?: number;
   /** Most tokens (batch × sequence) per frame. */
   maxTokens?: number;
+  /** Most work per frame in multiply-adds (default: a training frame of 16 full-length sequences; see work.ts). */
+  maxFrameWork?: number;
+  /**
+   * Idle devices whose state is on disk kept in memory (default 64); beyond that the least recently
+   * used is dropped from memory and reloaded from its checkpoint when it connects again.
+   */
+  maxIdleDevices?: number;
+  /** Time a new connection has to say hello (default 5 s). */
   helloTimeoutMs?: number;
   /** Close a connection whose device sends nothing for this long. */
   idleTimeoutMs?: number;
@@ -58,6 +81,7 @@ export interface SplitServerOptions {
 }
 
 export const DEFAULT_RATE: RateLimit = { perSecond: 1000, burst: 32 };
+export const DEFAULT_PRE_AUTH = { maxBytes: 16 * 1024, maxConnections: 16, helloTimeoutMs: 5_000 } as const;
 
 type Fields = Record<string, unknown>;
 
@@ -68,7 +92,15 @@ function fmt(fields: Fields): string {
     .join(' ');
 }
 
-const deviceDir = (id: string) => `device-${id.replace(/[^A-Za-z0-9_-]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}`;
+/**
+ * The checkpoint directory name of a device id: the id with other characters than [A-Za-z0-9_-] as
+ * %xx, or (when that would pass 200 bytes: a 128-character id of dots is 391) a hash of the id,
+ * marked `%h` (which the escaping never writes, so no short id can collide with it).
+ */
+export function deviceDir(id: string): string {
+  const escaped = `device-${id.replace(/[^A-Za-z0-9_-]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}`;
+  return Buffer.byteLength(escaped) <= 200 ? escaped : `device-%h${createHash('sha256').update(id).digest('hex').slice(0, 40)}`;
+}
 
 export class SplitServer {
   readonly fingerprint: string;
@@ -77,10 +109,15 @@ export class SplitServer {
   readonly #template: AdapterSet;
   readonly #templateState: TrainState;
   readonly #checkToken: (t: string) => boolean;
+  readonly #keys: DeviceKeys;
   readonly #capture: CaptureWriter | null;
   readonly #devices = new Map<string, DeviceState>();
   readonly #locks = new Map<string, Promise<void>>();
+  /** Ids of devices with no connection, least recently used first. */
+  readonly #idle = new Set<string>();
   readonly #open = new Set<DeviceConnection>();
+  /** Open connections that have not authenticated yet (oldest first). */
+  readonly #unauthenticated = new Set<DeviceConnection>();
   #listener: Listener | null = null;
   #nextId = 1;
   #closing = false;
@@ -91,9 +128,13 @@ export class SplitServer {
   private constructor(o: SplitServerOptions) {
     checkLoRASettings(o.lora);
     if (!o.token) throw new Error('the server needs a non-empty device token');
+    // Checked before the model loads: a bad path would otherwise fail every session later.
+    if (o.captureDir) checkOutputPath(o.captureDir, '--capture');
+    if (o.checkpointDir) checkOutputPath(o.checkpointDir, '--checkpoint-dir');
     const limits = resolveLimits(o.limits);
     this.#o = { ...o, tail: o.tail ?? 0, limits, rate: o.rate ?? DEFAULT_RATE, wireDtypes: o.wireDtypes ?? FLOAT_WIRE_DTYPES };
     this.#checkToken = tokenChecker(o.token);
+    this.#keys = new DeviceKeys(o.checkpointDir ? join(o.checkpointDir, 'device-keys.json') : null);
     this.fingerprint = modelFingerprint(o.modelDir);
     this.part = loadServerPart(o.modelDir, o.splitPoint, this.#o.tail);
     try {
@@ -102,7 +143,12 @@ export class SplitServer {
       this.#template = AdapterSet.seeded(this.part, o.lora);
       this.#templateState = captureState(this.#template, null);
       this.#capture = o.captureDir
-        ? new CaptureWriter(o.captureDir, { durable: o.captureDurable ?? true, meta: { model: o.modelDir, modelFingerprint: this.fingerprint, splitPoint: o.splitPoint, tailBlocks: this.#o.tail, serverId: this.#serverId } })
+        ? new CaptureWriter(o.captureDir, {
+          durable: o.captureDurable ?? true, keep: o.captureAll ? 'all' : 'attack',
+          ...(o.captureMaxBytes !== undefined ? { maxBytes: o.captureMaxBytes } : {}),
+          onStop: (reason) => this.#log('capture stopped', { reason }),
+          meta: { model: o.modelDir, modelFingerprint: this.fingerprint, splitPoint: o.splitPoint, tailBlocks: this.#o.tail, serverId: this.#serverId },
+        })
         : null;
     } catch (e) {
       this.part.dispose();
@@ -116,9 +162,9 @@ export class SplitServer {
     if (!listenOn) return s;
     try {
       s.#listener = await listen(
-        { host: o.host ?? '127.0.0.1', port: o.port ?? 0, limits: s.#o.limits, rate: s.#o.rate, tls: o.tls ?? null },
+        { host: o.host ?? '127.0.0.1', port: o.port ?? 0, limits: s.#o.limits, rate: s.#o.rate, tls: o.tls ?? null, preAuthMaxBytes: o.preAuthMaxBytes ?? DEFAULT_PRE_AUTH.maxBytes },
         (a) => {
-          const conn = s.#accepted(a.transport, a.remote);
+          const conn = s.#accepted(a.transport, a.remote, a.authenticated);
           if (!conn) return;
           a.onRateExceeded(() => {
             s.#log('rate limit exceeded', { conn: conn.id, device: conn.deviceId ?? undefined, limit: `${s.#o.rate.perSecond}/s burst ${s.#o.rate.burst}` });
@@ -216,26 +262,37 @@ export class SplitServer {
     (this.#o.log ?? ((l: string) => process.stderr.write(`${l}\n`)))(line);
   }
 
-  #accepted(t: Transport, remote: string): DeviceConnection | null {
+  #accepted(t: Transport, remote: string, authenticated?: () => void): DeviceConnection | null {
     const c = this.part.config;
-    const conn = new DeviceConnection(
-      t, { dModel: c.dModel, maxPositions: c.maxPositions, maxTokens: this.#o.maxTokens ?? 65_536 }, this.#nextId++, remote,
-    );
+    const shape: ServerShape = { config: c, blocks: c.nLayers - this.#o.splitPoint - this.#o.tail, headOnServer: this.#o.tail === 0 };
+    const conn = new DeviceConnection(t, {
+      dModel: c.dModel, maxPositions: c.maxPositions, maxTokens: this.#o.maxTokens ?? 65_536,
+      maxWork: this.#o.maxFrameWork ?? defaultMaxFrameWork(shape), work: (b, n, past, training) => frameWork(shape, b, n, past, training),
+    }, this.#nextId++, remote);
     if (this.#closing) {
       void conn.fail('shutting_down', 'the server is shutting down').then(() => conn.finish());
       return null;
     }
-    if (this.#open.size >= (this.#o.maxConnections ?? 64)) {
-      this.#log('refused', { conn: conn.id, remote, reason: 'too many connections' });
-      void conn.fail('busy', `the server already serves ${this.#open.size} connections; try again later`).then(() => conn.finish());
-      return null;
+    // Unauthenticated connections have a pool of their own; the oldest makes room for the newest.
+    if (this.#unauthenticated.size >= (this.#o.maxUnauthenticated ?? DEFAULT_PRE_AUTH.maxConnections)) {
+      const oldest = this.#unauthenticated.values().next().value!;
+      this.#unauthenticated.delete(oldest);
+      this.#log('refused', { conn: oldest.id, remote: oldest.remote, reason: 'too many unauthenticated connections: the oldest is closed' });
+      void oldest.fail('busy', 'too many connections are waiting to authenticate; say hello right after connecting');
     }
+    if (authenticated) conn.onAuthenticated = authenticated;
+    this.#unauthenticated.add(conn);
     this.#open.add(conn);
     this.#log('connected', { conn: conn.id, remote });
     void this.#serve(conn)
-      .catch((e) => this.#log('connection failed', { conn: conn.id, error: (e as Error).message }))
+      .catch(async (e) => {
+        this.#log('connection failed', { conn: conn.id, error: (e as Error).message });
+        // The device is told and the link closed: a failure inside the server never leaves it waiting.
+        await conn.fail('internal', `the server failed: ${(e as Error).message}`);
+      })
       .finally(() => {
         this.#open.delete(conn);
+        this.#unauthenticated.delete(conn);
         conn.finish();
       });
     return conn;
@@ -248,7 +305,7 @@ export class SplitServer {
     try {
       let hello;
       try {
-        hello = await conn.receive({ timeoutMs: o.helloTimeoutMs ?? 30_000 });
+        hello = await conn.receive({ timeoutMs: o.helloTimeoutMs ?? DEFAULT_PRE_AUTH.helloTimeoutMs });
       } catch (e) {
         if (e instanceof TransportClosedError) return this.#log('disconnected', { conn: conn.id, before: 'hello' });
         const code = e instanceof ProtocolError || e instanceof SessionError ? e.code : e instanceof TransportTimeoutError ? 'timeout' : 'internal';
@@ -264,6 +321,18 @@ export class SplitServer {
         return await conn.fail('unauthorized', `device '${hello.msg.deviceId}' is not authorised (wrong token)`);
       }
       conn.deviceId = hello.msg.deviceId;
+      const keyProblem = this.#keys.admit(hello.msg.deviceId, hello.msg.deviceKey);
+      if (keyProblem) {
+        this.#log('refused', { conn: conn.id, device: hello.msg.deviceId, code: 'unauthorized', reason: 'device key' });
+        return await conn.fail('unauthorized', keyProblem);
+      }
+      if (!this.#unauthenticated.delete(conn)) return; // closed to make room meanwhile
+      const serving = this.#open.size - this.#unauthenticated.size - 1;
+      if (serving >= (o.maxConnections ?? 64)) {
+        this.#log('refused', { conn: conn.id, device: conn.deviceId, reason: 'too many connections' });
+        return await conn.fail('busy', `the server already serves ${serving} devices; try again later`);
+      }
+      conn.authenticated();
       try {
         state = await this.#acquire(hello.msg.deviceId, conn);
       } catch (e) {
@@ -274,6 +343,7 @@ export class SplitServer {
       this.#log('device authenticated', { conn: conn.id, device: st.deviceId, step: st.step });
       conn.onFrame = (f) => {
         if (f.msg.type === 'forward' && f.msg.phase === 'train') st.beforeTrainStep(f.msg.step);
+        if (f.msg.type === 'forward' || f.msg.type === 'generate_step') st.noteWork(f.msg.step);
       };
       conn.unshift(hello);
       const session = new ServerSession({
@@ -289,7 +359,7 @@ export class SplitServer {
         capture: this.#capture,
         saveCheckpoint: (_tag, who) => st.checkpoint(who.step),
         serverId: this.#serverId,
-        helloTimeoutMs: o.helloTimeoutMs ?? 30_000,
+        helloTimeoutMs: o.helloTimeoutMs ?? DEFAULT_PRE_AUTH.helloTimeoutMs,
         idleTimeoutMs: o.idleTimeoutMs ?? 15 * 60_000,
       });
       const opened = Date.now();
@@ -323,6 +393,7 @@ export class SplitServer {
     this.#locks.set(id, chain);
     await prev;
     try {
+      this.#idle.delete(id);
       let st = this.#devices.get(id);
       if (!st) {
         const info: ServerStateInfo = { deviceId: id, modelFingerprint: this.fingerprint, splitPoint: this.#o.splitPoint, tailBlocks: this.#o.tail, lora: this.#o.lora };
@@ -351,5 +422,24 @@ export class SplitServer {
 
   #release(st: DeviceState, conn: DeviceConnection): void {
     if (st.lease === conn) st.lease = null;
+    // An id that said hello and trained nothing leaves nothing behind (unless another connection of it is on its way).
+    if (st.lease || this.#locks.has(st.deviceId) || this.#devices.get(st.deviceId) !== st || this.#closed) return;
+    if (st.untouched) return this.#evict(st);
+    this.#idle.delete(st.deviceId);
+    this.#idle.add(st.deviceId);
+    // Idle states beyond the bound leave memory, oldest first, if they can be reloaded from disk.
+    const max = this.#o.maxIdleDevices ?? 64;
+    for (const id of [...this.#idle]) {
+      if (this.#idle.size <= max) break;
+      const old = this.#devices.get(id);
+      if (old && old.persisted && !old.lease && !this.#locks.has(id)) this.#evict(old);
+    }
+  }
+
+  #evict(st: DeviceState): void {
+    this.#idle.delete(st.deviceId);
+    this.#devices.delete(st.deviceId);
+    st.dispose();
+    if (st.step > 0) this.#log('device state released from memory', { device: st.deviceId, step: st.step });
   }
 }

@@ -61,6 +61,13 @@ export class SnapshotStore<I> {
     if (idx?.format !== this.format || idx.version !== 1 || !Array.isArray(idx.snapshots)) {
       throw new CheckpointError(`${p}: not a ${this.format} checkpoint`, 'point --checkpoint-dir at a directory written by this command, or an empty one');
     }
+    // Every entry names a snapshot file of this directory: `../../elsewhere/x.safetensors` is not one.
+    for (const s of idx.snapshots as unknown[]) {
+      const e = s as Partial<StoredSnapshot> | null;
+      if (!e || typeof e.file !== 'string' || !FILE_RE.test(e.file) || !Number.isSafeInteger(e.step) || e.step! < 0) {
+        throw new CheckpointError(`${p}: snapshot entry ${JSON.stringify(s)?.slice(0, 160)} does not name a step-N-kind.safetensors file of ${this.dir}`, 'the index is damaged or was edited: restore it, or delete the checkpoint directory to start over');
+      }
+    }
     return idx;
   }
 

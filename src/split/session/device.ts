@@ -30,6 +30,8 @@ export interface DeviceSessionOptions {
   extraLoss?: ExtraLossHook | null;
   deviceId: string;
   authToken?: string;
+  /** This device's own secret, sent in hello (see src/split/server/device_keys.ts). */
+  deviceKey?: string;
   modelFingerprint: string;
   /** How long to wait for each reply (default 10 minutes). */
   timeoutMs?: number;
@@ -69,7 +71,7 @@ export interface SplitGenerateOptions {
 }
 
 export class DeviceSession {
-  readonly #o: Required<Omit<DeviceSessionOptions, 'tail' | 'optimizer' | 'defense' | 'extraLoss' | 'authToken'>> & Pick<DeviceSessionOptions, 'tail' | 'optimizer' | 'defense' | 'extraLoss'> & { authToken: string };
+  readonly #o: Required<Omit<DeviceSessionOptions, 'tail' | 'optimizer' | 'defense' | 'extraLoss' | 'authToken' | 'deviceKey'>> & Pick<DeviceSessionOptions, 'tail' | 'optimizer' | 'defense' | 'extraLoss' | 'deviceKey'> & { authToken: string };
   #session: string | null = null;
   #welcome: Welcome | null = null;
   /** Step 0 is the handshake; each training/eval exchange and each generated token uses the next one. */
@@ -108,7 +110,7 @@ export class DeviceSession {
   async connect(): Promise<Welcome> {
     const o = this.#o;
     await o.transport.send({
-      type: 'hello', session: '', step: 0, deviceId: o.deviceId, authToken: o.authToken, modelFingerprint: o.modelFingerprint,
+      type: 'hello', session: '', step: 0, deviceId: o.deviceId, authToken: o.authToken, ...(o.deviceKey ? { deviceKey: o.deviceKey } : {}), modelFingerprint: o.modelFingerprint,
       splitPoint: o.part.splitPoint, tail: o.tail ? { blocks: o.tail.blocks } : null, wireDtype: o.wireDtype, protocolVersion: PROTOCOL_VERSION,
     });
     const f = await this.#guard(expectFrame(o.transport, 'welcome', 0, o.timeoutMs));

@@ -67,6 +67,8 @@ export class ServerSession {
   #pendingLabels: { step: number; ignoreIndex: number; labels: WireTensor } | null = null;
   readonly #caches = new Map<string, KVCache>();
   #trainSteps = 0;
+  /** The capture record of the device frame being handled: an error now refuses it. */
+  #handling: number | null = null;
 
   constructor(o: ServerSessionOptions) {
     this.#o = {
@@ -91,18 +93,19 @@ export class ServerSession {
       await this.#hello(hello);
       for (;;) {
         const f = await o.transport.receive({ timeoutMs: o.idleTimeoutMs });
-        this.#record('to_server', f);
+        this.#handling = this.#record('to_server', f);
         if (f.msg.session !== this.#session) throw new SessionError('bad_request', `message for session '${f.msg.session}' on session '${this.#session}'`);
         if (isFrame(f, 'bye')) return summary('bye');
         if (isFrame(f, 'error')) throw new RemoteError(f.msg.code, f.msg.message);
         await this.#dispatch(f);
+        this.#handling = null;
       }
     } catch (e) {
       if (e instanceof TransportClosedError) return summary('peer_closed');
       if (e instanceof RemoteError) return summary('error', { code: e.code, message: e.remoteMessage, remote: true });
       const code = e instanceof ProtocolError || e instanceof SessionError ? e.code : e instanceof TransportTimeoutError ? 'timeout' : 'internal';
       const message = (e instanceof Error ? e.message : String(e)).slice(0, 4000);
-      await this.#send({ type: 'error', step: 0, code, message }).catch(() => undefined);
+      await this.#send({ type: 'error', step: 0, code, message }, {}, this.#handling ?? undefined).catch(() => undefined);
       return summary('error', { code, message, remote: false });
     } finally {
       for (const c of this.#caches.values()) c.dispose();
@@ -207,7 +210,7 @@ export class ServerSession {
       } else {
         await this.#send({ type: 'output', step, phase: 'train' }, { hidden: tensorToWire(output, wire) });
         const g = await o.transport.receive({ timeoutMs: o.stepTimeoutMs });
-        this.#record('to_server', g);
+        this.#handling = this.#record('to_server', g);
         if (isFrame(g, 'error')) throw new RemoteError(g.msg.code, g.msg.message);
         if (!isFrame(g, 'gradient') || g.msg.step !== step) throw new SessionError('unexpected_message', `expected the gradient of step ${step}, got '${g.msg.type}' (step ${g.msg.step})`);
         checkActivation('output gradient', g.tensors.grad, wire, output.shape);
@@ -271,12 +274,15 @@ export class ServerSession {
     return wireToTensor(w);
   }
 
-  async #send(m: Draft, tensors: Record<string, WireTensor> = {}): Promise<void> {
+  /** Sends and records; `refuses` marks an error as the refusal of that recorded device frame. */
+  async #send(m: Draft, tensors: Record<string, WireTensor> = {}, refuses?: number): Promise<void> {
     const sent = await this.#o.transport.send({ ...m, session: this.#session ?? '' } as never, tensors);
-    if (this.#ctx && this.#o.capture) this.#o.capture.record(this.#ctx, 'to_device', sent.msg, tensors);
+    if (this.#ctx && this.#o.capture) this.#o.capture.record(this.#ctx, 'to_device', sent.msg, tensors, { refuses });
   }
 
-  #record(direction: 'to_server', f: AnyFrame): void {
-    if (this.#ctx && this.#o.capture) this.#o.capture.record(this.#ctx, direction, f.msg, f.tensors as Record<string, WireTensor>);
+  /** Records a device frame as it arrives; returns its record number (null without a capture). */
+  #record(direction: 'to_server', f: AnyFrame): number | null {
+    if (!this.#ctx || !this.#o.capture) return null;
+    return this.#o.capture.record(this.#ctx, direction, f.msg, f.tensors as Record<string, WireTensor>)?.record ?? null;
   }
 }

@@ -1,0 +1,55 @@
+// Strict parsing of numeric flag values. `Number()` reads '0x2', '1e0', ' ' and '' (as 0); a flag
+// takes only plain decimal text: integers as digits, numbers as decimals with an optional exponent.
+import { UsageError } from '../index.js';
+
+const INTEGER = /^-?\d+$/;
+const DECIMAL = /^-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/;
+
+export interface NumberRule {
+  integer?: boolean;
+  min?: number;
+  max?: number;
+}
+
+function describe(o: NumberRule): string {
+  const range = [o.min !== undefined ? `>= ${o.min}` : '', o.max !== undefined ? `<= ${o.max}` : ''].filter(Boolean).join(' and ');
+  return `${o.integer ? 'an integer' : 'a number'}${range ? ` ${range}` : ''}`;
+}
+
+/** One value of `flag`, or a UsageError naming the flag, the rule and what was given. */
+export function parseNumber(flag: string, v: string, o: NumberRule = {}): number {
+  const n = (o.integer ? INTEGER : DECIMAL).test(v) ? Number(v) : NaN;
+  const ok = Number.isFinite(n) && (!o.integer || Number.isSafeInteger(n)) && (o.min === undefined || n >= o.min) && (o.max === undefined || n <= o.max);
+  if (!ok) throw new UsageError(`${flag} must be ${describe(o)}, got '${v}'`, `e.g. ${flag} ${o.min !== undefined && o.min > 1 ? o.min : 1}`);
+  return n;
+}
+
+/** A numeric flag that may be absent. */
+export function numberFlag(flag: string, v: string | undefined, o: NumberRule = {}): number | undefined {
+  return v === undefined ? undefined : parseNumber(flag, v, o);
+}
+
+/** An integer flag (given, or with a default value as text). */
+export function intFlag(v: string, flag: string, min = 0): number {
+  return parseNumber(flag, v, { integer: true, min });
+}
+
+/** "a,b,c": a non-empty list of numbers, each checked as one value. */
+export function parseNumberList(flag: string, v: string, o: NumberRule = {}): number[] {
+  const parts = v.split(',').map((x) => x.trim());
+  if (v.trim() === '' || parts.some((x) => x === '')) throw new UsageError(`${flag} '${v}' must be a comma-separated list of ${describe(o).replace(/^an? /, '')}s`, `e.g. ${flag} 0,0.5,1`);
+  return parts.map((x) => parseNumber(flag, x, o));
+}
+
+/** "1..4" or "1,3,5" → [1,2,3,4] / [1,3,5] (non-negative integers). */
+export function parseIntList(s: string, what: string): number[] {
+  const range = /^(\d+)\.\.(\d+)$/.exec(s.trim());
+  if (range) {
+    const a = Number(range[1]), b = Number(range[2]);
+    if (a > b) throw new UsageError(`${what} range '${s}' is empty`, 'write e.g. 1..4');
+    return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+  }
+  const parts = s.split(',').map((x) => x.trim());
+  if (parts.some((x) => !/^\d+$/.test(x) || !Number.isSafeInteger(Number(x)))) throw new UsageError(`${what} '${s}' is not a list of integers`, 'write e.g. 1,2,3 or 1..4');
+  return parts.map(Number);
+}

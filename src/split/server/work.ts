@@ -1,0 +1,26 @@
+// How much computation one frame asks of the server, so a single frame cannot monopolise it (issue
+// 16, item 4: one [64, 512, 64] training frame held the single-threaded server for 61 s). The
+// estimate counts multiply-adds of the server part's forward: every block's projections and MLP per
+// token, attention over the positions so far, and the head when it is on the server; a training
+// frame (which also runs backward) counts three times.
+import type { ModelConfig } from '../../models/index.js';
+
+export interface ServerShape {
+  config: ModelConfig;
+  /** Blocks the server runs. */
+  blocks: number;
+  headOnServer: boolean;
+}
+
+/** Multiply-adds of a frame of `batch` sequences of `positions` new positions after `past` cached ones. */
+export function frameWork(s: ServerShape, batch: number, positions: number, past = 0, training = false): number {
+  const { dModel: d, dFf: ff, vocabSize: v } = s.config;
+  const perToken = s.blocks * (4 * d * d + 3 * d * ff) + (s.headOnServer ? d * v : 0);
+  const attention = s.blocks * 2 * d * positions * (past + positions);
+  return batch * (positions * perToken + attention) * (training ? 3 : 1);
+}
+
+/** Default bound: a training frame of 16 full-length sequences (what a model is normally trained on). */
+export function defaultMaxFrameWork(s: ServerShape): number {
+  return frameWork(s, 16, s.config.maxPositions, 0, true);
+}

@@ -1,0 +1,51 @@
+// Numeric flags take plain decimal text only: '0x2', '1e0' and '' were read by Number() as 2, 1 and 0.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { intFlag, numberFlag, parseIntList, parseNumber, parseNumberList } from '../../src/cli/flags.js';
+import { parseDefenseArg } from '../../src/cli/commands/experiment_flags.js';
+import { UsageError } from '../../src/util/errors.js';
+import { assertUsageFailure, runCli } from '../helpers/cli.js';
+
+const usage = (f: () => unknown, re: RegExp) => assert.throws(f, (e: unknown) => e instanceof UsageError && re.test(e.message));
+
+test('integer flags reject hex, exponents, blanks, signs below the minimum and fractions', () => {
+  for (const v of ['0x2', '1e0', '', ' ', 'abc', '2.0', '1.5', '+-1', 'Infinity', '9007199254740993']) usage(() => intFlag(v, '--split'), /--split must be an integer/);
+  usage(() => intFlag('-1', '--show'), /--show must be an integer >= 0, got '-1'/);
+  assert.equal(intFlag('0', '--show'), 0);
+  assert.equal(intFlag('12', '--seed'), 12);
+});
+
+test('number flags take decimals and exponents, nothing else', () => {
+  assert.equal(parseNumber('--lr', '1e-3'), 1e-3);
+  assert.equal(parseNumber('--lr', '.5'), 0.5);
+  assert.equal(numberFlag('--lr', undefined), undefined);
+  for (const v of ['0x10', '', 'NaN', 'Infinity', '1,5', '1e', '0b1']) usage(() => parseNumber('--lr', v), /--lr must be a number/);
+  usage(() => parseNumber('--top-p', '1.5', { max: 1 }), /<= 1/);
+});
+
+test('lists: --levels "" is no longer level 0; --splits "" is no longer split 0', () => {
+  usage(() => parseNumberList('--levels', ''), /--levels '' must be a comma-separated list/);
+  usage(() => parseNumberList('--levels', '0,,1'), /comma-separated/);
+  usage(() => parseNumberList('--levels', '0,0x1', { min: 0 }), /--levels must be a number >= 0, got '0x1'/);
+  assert.deepEqual(parseNumberList('--levels', '0, 0.5,1e0'), [0, 0.5, 1]);
+  usage(() => parseIntList('', '--splits'), /not a list of integers/);
+  usage(() => parseIntList('1,0x2', '--splits'), /not a list of integers/);
+  assert.deepEqual(parseIntList('1..3', '--splits'), [1, 2, 3]);
+  usage(() => parseDefenseArg('gaussian:'), /comma-separated/);
+  assert.deepEqual(parseDefenseArg('gaussian:0,1e-1@2'), { name: 'gaussian', levels: [0, 0.1], split: 2 });
+});
+
+test('the CLI refuses loose numbers before loading anything (exit 2, one line)', () => {
+  const base = ['--model', '/nonexistent-model', '--aux', 'x.txt', '--victim', 'y.txt'];
+  assertUsageFailure(assert, runCli(['attack', ...base, '--attack', 'nn', '--split', '0x2']), /--split must be an integer/);
+  assertUsageFailure(assert, runCli(['attack', ...base, '--attack', 'nn', '--split', '']), /--split must be an integer/);
+  assertUsageFailure(assert, runCli(['attack', ...base, '--attack', 'nn', '--split', '2', '--seed', 'abc']), /--seed must be an integer/);
+  assertUsageFailure(assert, runCli(['tradeoff', ...base, '--split', '1', '--defense', 'gaussian', '--levels', '']), /--levels '' must be/);
+  assertUsageFailure(assert, runCli(['generate', '--model', '/nonexistent-model', '--prompt', 'x', '--max-new-tokens', '0x2']), /--max-new-tokens must be an integer/);
+  assertUsageFailure(assert, runCli(['leakage', '--model', '/nonexistent-model', '--data', 'x.txt', '--tokens', '1e3']), /--tokens must be an integer/);
+});
+
+test('--victim together with --capture is an error', () => {
+  const r = runCli(['attack', '--model', '/nonexistent-model', '--split', '1', '--attack', 'nn', '--aux', 'a.txt', '--victim', 'v.txt', '--capture', '/tmp']);
+  assertUsageFailure(assert, r, /--victim and --capture/);
+});
