@@ -24,7 +24,7 @@ declare -A RUNS=(
   # attacks that separate; optimisation-based inversion left out): what fits a session of a few hours.
   [sweep-stories260k-short]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --attacks revertlm,bisr,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
   [sweep-mail-llama-short]="./revertlm attack-sweep --model models/mail-llama --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --attacks revertlm,bisr,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
-  [sweep-mail-llama-deep-short]="./revertlm attack-sweep --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 1,6,11 --attacks revertlm,bisr,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
+  [sweep-mail-llama-deep-short]="./revertlm attack-sweep --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 1,6,11 --scenarios personalized --attacks revertlm,sip,nn --examples 2000 --steps 300 --victim-segments 16 --json"
   [tradeoff-stories260k-short]="./revertlm tradeoff --model $S/models/stories260K --split 4 --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --defense gaussian --levels 0,0.5,1,2 --attacks revertlm,sip --scenarios personalized --examples 2000 --steps 300 --json"
   # Harder personalization and less attacker knowledge (stories260K).
   [sweep-stories260k-lora-all]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --personalize lora --personalize-targets q,k,v,o,gate,up,down --wire-dtype float16 --json"
