@@ -63,10 +63,18 @@ function auditSummary(r) {
   return out.join('\n');
 }
 
+/** A benchmark: its scalar figures (ratios are ours / the peer's, in the same run) and its targets. */
+function benchSummary(r) {
+  const scalars = Object.entries(r.result).filter(([, v]) => typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean');
+  const targets = r.result.targets ? ` Targets: ${Object.entries(r.result.targets).map(([k, v]) => `${k} ${v}`).join(', ')}.` : '';
+  return `${scalars.map(([k, v]) => `${k} ${typeof v === 'number' ? +v.toPrecision(4) : v}`).join(' · ')}.${targets}`;
+}
+
 function render(r) {
   const body = r.result.verdict ? auditSummary(r) : r.result.scenarios || r.result.splits ? sweepTables(r)
     : r.result.levels && r.result.defense ? tradeoffTable(r)
       : Array.isArray(r.result.layers) ? leakageTable(r)
+        : r.name.startsWith('bench-') ? benchSummary(r)
         : '```json\n' + JSON.stringify(r.result, null, 1).slice(0, 4000) + '\n```';
   return `### ${r.name}\n${provenance(r)}\n\n${body}\n`;
 }
