@@ -13,6 +13,7 @@ import { registerAttackSweep } from './commands/attack_sweep.js';
 import { registerTradeoff } from './commands/tradeoff.js';
 import { registerServe } from './commands/serve.js';
 import { registerDevice } from './commands/device.js';
+import { registerDeviceKey } from './commands/device_key.js';
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -30,4 +31,5 @@ export const commands: RegisterCommand[] = [
   registerLeakage,
   registerServe,
   registerDevice,
+  registerDeviceKey,
 ];

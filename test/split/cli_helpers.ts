@@ -224,9 +224,9 @@ export class RawClient {
     });
   }
 
-  hello(token: string, deviceId: string, fingerprint: string, o: { splitPoint?: number; tail?: { blocks: number } | null; wireDtype?: string } = {}): void {
+  hello(token: string, deviceId: string, fingerprint: string, o: { splitPoint?: number; tail?: { blocks: number } | null; wireDtype?: string; deviceKey?: string } = {}): void {
     this.send({
-      type: 'hello', deviceId, authToken: token, modelFingerprint: fingerprint, splitPoint: o.splitPoint ?? 1, tail: o.tail ?? null,
+      type: 'hello', deviceId, authToken: token, ...(o.deviceKey ? { deviceKey: o.deviceKey } : {}), modelFingerprint: fingerprint, splitPoint: o.splitPoint ?? 1, tail: o.tail ?? null,
       wireDtype: o.wireDtype ?? 'float32', protocolVersion: PROTOCOL_VERSION,
     });
   }

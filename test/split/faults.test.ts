@@ -307,10 +307,12 @@ test('two devices at once get independent adapters over one shared frozen base',
 test('a device that reconnects while its old connection is still open replaces it', async () => {
   const logs: string[] = [];
   const server = await start(serverOptions(logs));
+  // The device's key, as its earlier connection presented it.
+  const deviceKey = 'ab'.repeat(32);
   const stale = await RawClient.connect(server.url);
-  stale.hello(S.token, 'dev-a', server.fingerprint);
+  stale.hello(S.token, 'dev-a', server.fingerprint, { deviceKey });
   assert.equal((await stale.next())!.msg.type, 'welcome');
-  const dev = device(server);
+  const dev = device(server, { deviceKey });
   const r = await dev.finetune({ texts: S.textsA, ...RUN });
   dev.dispose();
   assert.ok((await stale.closed).code > 0, 'the stale connection was closed');

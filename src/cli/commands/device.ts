@@ -6,7 +6,7 @@ import { log, printJson } from '../output.js';
 import { numberFlag } from '../flags.js';
 import { readPem } from '../pem.js';
 import { addLoRAOptions, loraSettings, wireDtypeFlag, type LoRAFlags } from './serve.js';
-import { checkOutputPath, loadTexts, parseTextSourceArg, DEFENSE_NAMES, isDefenseName, type DefenseSpec, readTokenFile, SplitDevice, type FinetuneResult, type StepProgress } from '../../index.js';
+import { checkOutputPath, loadTexts, parseTextSourceArg, DEFENSE_NAMES, isDefenseName, type DefenseSpec, readDeviceKey, readTokenFile, SplitDevice, type FinetuneResult, type StepProgress } from '../../index.js';
 
 interface DeviceFlags extends LoRAFlags {
   model: string;
@@ -33,6 +33,7 @@ interface DeviceFlags extends LoRAFlags {
   temperature?: string;
   topK?: string;
   deviceId?: string;
+  deviceKey?: string;
   defense?: string;
   defenseSeed: string;
   wireDtype: string;
@@ -133,6 +134,7 @@ export function registerDevice(program: Command): void {
     .option('--temperature <t>', 'sampling temperature (default 1)')
     .option('--top-k <k>', 'sample among the k most likely tokens')
     .option('--device-id <id>', 'this device’s id (the server keeps one adapter per id; default: device-<hostname>)')
+    .option('--device-key <file>', 'this device’s key, from the server’s operator (`revertlm device-key add`); default: the one the server issued, kept in --checkpoint-dir')
     .option('--defense <name:level>', `device-side defense before H_k leaves (${DEFENSE_NAMES.join(', ')}), e.g. gaussian:0.5`)
     .option('--defense-seed <s>', 'seed of a randomised defense', '0')
     .option('--wire-dtype <dtype>', 'dtype of activations and gradients on the wire: float32, float16, bfloat16', 'float32')
@@ -157,6 +159,7 @@ export function registerDevice(program: Command): void {
       if (f.checkpointDir) checkOutputPath(f.checkpointDir, '--checkpoint-dir');
       const deviceId = f.deviceId ?? `device-${hostname().replace(/[^A-Za-z0-9_.:@-]/g, '-')}`.slice(0, 128);
       if (!/^[A-Za-z0-9_.:@-]{1,128}$/.test(deviceId)) throw new UsageError(`--device-id may hold letters, digits and _ . : @ - (at most 128), got '${deviceId}'`);
+      const deviceKey = f.deviceKey !== undefined ? readDeviceKey(f.deviceKey) : null;
       const texts = readsData ? loadTexts(parseTextSourceArg(f.data!, { format: f.format, field: f.field, column: f.column, limit: f.limit })) : [];
       const options = {
         modelDir: f.model,
@@ -165,6 +168,7 @@ export function registerDevice(program: Command): void {
         server: f.server,
         token,
         deviceId,
+        deviceKey,
         wireDtype: wireDtypeFlag('--wire-dtype', f.wireDtype),
         defense: parseDefense(f.defense, int('--defense-seed', f.defenseSeed, 0)),
         lora: loraSettings(f),

@@ -60,6 +60,7 @@ interface ServeFlags extends LoRAFlags {
   maxTokens: string;
   maxIdleDevices: string;
   maxFrameWork?: string;
+  deviceKeys?: string;
   idleTimeout: string;
 }
 
@@ -72,6 +73,7 @@ export function registerServe(program: Command): void {
     .option('--tail <m>', 'U-shape: devices keep the last m blocks, the head and the labels (0 = head on the server)', '0')
     .requiredOption('--port <p>', 'TCP port (0 picks a free one; the log says which)')
     .option('--token-file <file>', 'file holding the shared secret devices authenticate with (required)')
+    .option('--device-keys <file>', 'admit only the device ids in this file, each with its own key (written by `revertlm device-key add`); without it, an id is bound to a key at its first session')
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('--capture <dir>', 'record every tensor received and sent (device id, step, split point) to this new directory')
     .option('--capture-max-bytes <n>', 'stop recording (logged, noted in the manifest) before the capture holds this many tensor bytes', String(8 * 1024 ** 3))
@@ -125,6 +127,7 @@ export function registerServe(program: Command): void {
         maxTokens: int('--max-tokens', f.maxTokens, 1),
         maxIdleDevices: int('--max-idle-devices', f.maxIdleDevices, 0),
         ...(f.maxFrameWork !== undefined ? { maxFrameWork: numberFlag('--max-frame-work', f.maxFrameWork, { min: 1 })! } : {}),
+        deviceKeysFile: f.deviceKeys ?? null,
         idleTimeoutMs: int('--idle-timeout', f.idleTimeout, 1) * 1000,
         log,
       });

@@ -17,7 +17,7 @@ import { TransportClosedError, TransportTimeoutError, type Transport } from '../
 import { AdapterSet, checkLoRASettings, type LoRASettings, type TrainableSet } from '../server/adapters.js';
 import { modelFingerprint } from '../server/fingerprint.js';
 import { CheckpointError, SnapshotStore, canonicalJson } from '../server/snapshots.js';
-import { deviceKeyIn } from './device_key.js';
+import { deviceKeyIn, saveDeviceKey } from './device_key.js';
 import { captureState, disposeState, restoreState, type TrainState } from '../server/train_state.js';
 import { TokenWindows } from './batches.js';
 import { connectWebSocket } from './connect.js';
@@ -46,7 +46,11 @@ export interface SplitDeviceOptions {
   /** AdamW learning rate of the device's adapters (or parameters). */
   lr: number;
   checkpointDir?: string | null;
-  /** This device's own secret (default: kept in checkpointDir; none without one). */
+  /**
+   * This device's own secret (provisioned by the operator). Default: the one kept in checkpointDir;
+   * without one, the key the server issues at the first session (kept in checkpointDir, or in memory
+   * for this process's reconnects).
+   */
   deviceKey?: string | null;
   /** Checkpoint (both sides) every this many steps, and after the last. */
   checkpointEvery?: number;
@@ -201,8 +205,8 @@ export class SplitDevice {
   readonly defense: Defense | null;
   readonly #o: SplitDeviceOptions & { tail: number; wireDtype: FloatWireDType; trainable: DeviceTrainable };
   readonly #store: SnapshotStore<DeviceCheckpointInfo> | null;
-  /** Kept beside the checkpoints: a device that can resume proves it is the same device. */
-  readonly #deviceKey: string | null;
+  /** Presented in every hello: a device that can resume proves it is the same device. */
+  #deviceKey: string | null;
   #bytes = { up: 0, down: 0 };
 
   constructor(o: SplitDeviceOptions) {
@@ -279,8 +283,7 @@ export class SplitDevice {
         let transport: Transport | null = null;
         try {
           transport = await this.#connect();
-          session = new DeviceSession(this.#sessionOptions(transport, step + 1, hooks));
-          await session.connect();
+          session = await this.#open(transport, step + 1, hooks);
           while (step < f.steps) {
             const ids = windows.batch(step, f.batch);
             const s0 = performance.now();
@@ -421,8 +424,7 @@ export class SplitDevice {
       let transport: Transport | null = null;
       try {
         transport = await this.#connect();
-        const session = new DeviceSession(this.#sessionOptions(transport, 1, { ...deviceHooks(this.part, this.defense), extraLoss: null }));
-        await session.connect();
+        const session = await this.#open(transport, 1, { ...deviceHooks(this.part, this.defense), extraLoss: null });
         const value = await fn(session, transport);
         await session.close('done');
         return { value, reconnects };
@@ -510,6 +512,19 @@ export class SplitDevice {
     const state = captureState(this.adapters, this.optimizer, prev.state);
     this.#store?.save(step, 'device', state, info, { history });
     return { step, state };
+  }
+
+  /** A new session (hello → welcome); keeps the device key the server issued, if it did. */
+  async #open(transport: Transport, firstStep: number, hooks: DeviceHooks): Promise<DeviceSession> {
+    const session = new DeviceSession(this.#sessionOptions(transport, firstStep, hooks));
+    const issued = (await session.connect()).deviceKey;
+    if (issued && !this.#deviceKey) {
+      // Kept before any work is sent: the server makes the binding permanent only at the first step.
+      if (this.#o.checkpointDir) saveDeviceKey(this.#o.checkpointDir, issued);
+      this.#deviceKey = issued;
+      this.#log(`the server issued this device's key${this.#o.checkpointDir ? ` (kept in ${this.#o.checkpointDir})` : ' (kept in memory: give the device a --checkpoint-dir to keep it across runs)'}`);
+    }
+    return session;
   }
 
   #sessionOptions(transport: Transport, firstStep: number, hooks: DeviceHooks): DeviceSessionOptions {

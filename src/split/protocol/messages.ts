@@ -31,6 +31,8 @@ export function isMessageType(s: unknown): s is MessageType {
 const count = z.int().nonnegative();
 const id = (max: number) => z.string().min(1).max(max).regex(/^[A-Za-z0-9_.:@-]+$/);
 const floatDtype = z.enum(FLOAT_WIRE_DTYPES);
+/** A device's own secret: 32 random bytes as 64 hex digits (see src/split/server/device_keys.ts). */
+const deviceKey = z.string().regex(/^[0-9a-f]{64}$/);
 
 /** Fields every message has. `session` is '' until the server assigns one in welcome. */
 const base = {
@@ -48,8 +50,8 @@ export const schemas = {
     ...base,
     deviceId: id(128),
     authToken: z.string().max(4096),
-    /** This device's own secret (64 hex digits): binds the device id to it on first use. */
-    deviceKey: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    /** This device's own secret: provisioned by the operator, or issued in an earlier welcome. */
+    deviceKey: deviceKey.optional(),
     /** Identifies the base model (and its weights) both sides must share. */
     modelFingerprint: z.string().min(1).max(256),
     /** k: the device runs embeddings + blocks [0, k). */
@@ -68,6 +70,8 @@ export const schemas = {
     wireDtype: floatDtype,
     headOnServer: z.boolean(),
     maxFrameBytes: count,
+    /** Issued when the hello carried no key and the id was unbound: the device presents it from now on. */
+    deviceKey: deviceKey.optional(),
   }),
   /** device → server: H_k (after the device's defense, if any) and the attention mask. */
   forward: z.strictObject({

@@ -11,4 +11,5 @@ export * from './device_state.js';
 export * from './listener.js';
 export * from './server.js';
 export * from './device_keys.js';
+export * from './key_file.js';
 export * from './work.js';

@@ -16,7 +16,7 @@ import { SessionError } from '../session/types.js';
 import { TransportClosedError, TransportTimeoutError, type Transport } from '../transport/transport.js';
 import { AdapterSet, checkLoRASettings, type LoRASettings } from './adapters.js';
 import { DeviceConnection } from './connection.js';
-import { DeviceKeys } from './device_keys.js';
+import { DeviceKeys, type Binding } from './device_keys.js';
 import { defaultMaxFrameWork, frameWork, type ServerShape } from './work.js';
 import { DeviceState, type ServerStateInfo } from './device_state.js';
 import { modelFingerprint } from './fingerprint.js';
@@ -66,6 +66,11 @@ export interface SplitServerOptions {
   maxTokens?: number;
   /** Most work per frame in multiply-adds (default: a training frame of 16 full-length sequences; see work.ts). */
   maxFrameWork?: number;
+  /**
+   * Admit only the device ids in this file, each with its own key (`revertlm device-key add`). Without
+   * it, an id is bound to a key at its first session (see device_keys.ts).
+   */
+  deviceKeysFile?: string | null;
   /**
    * Idle devices whose state is on disk kept in memory (default 64); beyond that the least recently
    * used is dropped from memory and reloaded from its checkpoint when it connects again.
@@ -134,7 +139,10 @@ export class SplitServer {
     const limits = resolveLimits(o.limits);
     this.#o = { ...o, tail: o.tail ?? 0, limits, rate: o.rate ?? DEFAULT_RATE, wireDtypes: o.wireDtypes ?? FLOAT_WIRE_DTYPES };
     this.#checkToken = tokenChecker(o.token);
-    this.#keys = new DeviceKeys(o.checkpointDir ? join(o.checkpointDir, 'device-keys.json') : null);
+    const keysLog = (what: string, error: string) => this.#log(what, { error });
+    this.#keys = o.deviceKeysFile
+      ? DeviceKeys.provisioned(o.deviceKeysFile, keysLog)
+      : DeviceKeys.firstUse(o.checkpointDir ? join(o.checkpointDir, 'device-keys.json') : null, keysLog);
     this.fingerprint = modelFingerprint(o.modelDir);
     this.part = loadServerPart(o.modelDir, o.splitPoint, this.#o.tail);
     try {
@@ -302,6 +310,7 @@ export class SplitServer {
   async #serve(conn: DeviceConnection): Promise<void> {
     const o = this.#o;
     let state: DeviceState | null = null;
+    let binding: Binding | null = null;
     try {
       let hello;
       try {
@@ -321,11 +330,12 @@ export class SplitServer {
         return await conn.fail('unauthorized', `device '${hello.msg.deviceId}' is not authorised (wrong token)`);
       }
       conn.deviceId = hello.msg.deviceId;
-      const keyProblem = this.#keys.admit(hello.msg.deviceId, hello.msg.deviceKey);
-      if (keyProblem) {
+      const admission = this.#keys.admit(hello.msg.deviceId, hello.msg.deviceKey);
+      if (!admission.ok) {
         this.#log('refused', { conn: conn.id, device: hello.msg.deviceId, code: 'unauthorized', reason: 'device key' });
-        return await conn.fail('unauthorized', keyProblem);
+        return await conn.fail('unauthorized', admission.message);
       }
+      binding = admission.binding;
       if (!this.#unauthenticated.delete(conn)) return; // closed to make room meanwhile
       const serving = this.#open.size - this.#unauthenticated.size - 1;
       if (serving >= (o.maxConnections ?? 64)) {
@@ -340,9 +350,17 @@ export class SplitServer {
         return await conn.fail('checkpoint', (e as Error).message);
       }
       const st = state;
-      this.#log('device authenticated', { conn: conn.id, device: st.deviceId, step: st.step });
+      // The id keeps its binding once it has state to protect: now, or at its first step or checkpoint.
+      const bind = () => {
+        if (binding) this.#keys.commit(binding);
+      };
+      if (!st.untouched) bind();
+      this.#log('device authenticated', { conn: conn.id, device: st.deviceId, step: st.step, key: admission.issued ? 'issued' : hello.msg.deviceKey ? 'presented' : 'none' });
       conn.onFrame = (f) => {
-        if (f.msg.type === 'forward' && f.msg.phase === 'train') st.beforeTrainStep(f.msg.step);
+        if (f.msg.type === 'forward' && f.msg.phase === 'train') {
+          st.beforeTrainStep(f.msg.step);
+          bind();
+        }
         if (f.msg.type === 'forward' || f.msg.type === 'generate_step') st.noteWork(f.msg.step);
       };
       conn.unshift(hello);
@@ -357,7 +375,12 @@ export class SplitServer {
         authorize: (h) => this.#checkToken(h.authToken),
         wireDtypes: o.wireDtypes,
         capture: this.#capture,
-        saveCheckpoint: (_tag, who) => st.checkpoint(who.step),
+        saveCheckpoint: (_tag, who) => {
+          const info = st.checkpoint(who.step);
+          bind();
+          return info;
+        },
+        deviceKey: admission.issued,
         serverId: this.#serverId,
         helloTimeoutMs: o.helloTimeoutMs ?? DEFAULT_PRE_AUTH.helloTimeoutMs,
         idleTimeoutMs: o.idleTimeoutMs ?? 15 * 60_000,
@@ -366,6 +389,7 @@ export class SplitServer {
       const summary = await session.serve();
       this.#ended(conn, st, summary, Date.now() - opened);
     } finally {
+      if (binding) this.#keys.release(binding);
       if (state) this.#release(state, conn);
     }
   }

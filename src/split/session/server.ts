@@ -34,6 +34,8 @@ export interface ServerSessionOptions {
   /** Saves the server's adapters for a `checkpoint` request; its return value is sent back as ack info. */
   saveCheckpoint?: (tag: string, who: { deviceId: string; session: string; step: number }) => void | string | Promise<void | string>;
   serverId?: string;
+  /** A key the server issues to this device in its welcome (the device presents it from then on; see server/device_keys.ts). */
+  deviceKey?: string | null;
   /** dtype the part computes in (received activations are converted to it). Default float32. */
   computeDtype?: DType;
   helloTimeoutMs?: number;
@@ -134,7 +136,7 @@ export class ServerSession {
     this.#session = randomUUID();
     await this.#send({
       type: 'welcome', step: 0, serverId: o.serverId, protocolVersion: PROTOCOL_VERSION, wireDtype: h.wireDtype,
-      headOnServer: o.headOnServer, maxFrameBytes: o.transport.limits.maxFrameBytes,
+      headOnServer: o.headOnServer, maxFrameBytes: o.transport.limits.maxFrameBytes, ...(o.deviceKey ? { deviceKey: o.deviceKey } : {}),
     });
   }
 
