@@ -103,7 +103,8 @@ async function errorOf(c: RawClient): Promise<{ code: string | null; close: { co
 
 test('bad input: the offending connection gets an error and is closed; a device training at the same time is unaffected', async () => {
   const logs: string[] = [];
-  const server = await start(serverOptions(logs, { limits: { maxFrameBytes: 256 * 1024 }, rate: { perSecond: 1000, burst: 16 } }));
+  // Queues long enough that the flood below meets the rate limit first (test/security/fairness.test.ts covers the queue bound).
+  const server = await start(serverOptions(logs, { limits: { maxFrameBytes: 256 * 1024 }, rate: { perSecond: 1000, burst: 16 }, maxQueuedFrames: 64 }));
   // The good device trains a few steps, then holds its session open (mid-run) while the bad
   // connections come and go, then finishes.
   let reached!: () => void;

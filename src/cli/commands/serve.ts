@@ -3,7 +3,7 @@ import { UsageError } from '../errors.js';
 import { log } from '../output.js';
 import { numberFlag } from '../flags.js';
 import { readPem } from '../pem.js';
-import { FLOAT_WIRE_DTYPES, type FloatWireDType, DEFAULT_LIMITS, DEFAULT_PRE_AUTH, SplitServer, parseRate, readTokenFile, type LoRASettings, LORA_TARGETS } from '../../index.js';
+import { FLOAT_WIRE_DTYPES, type FloatWireDType, DEFAULT_LIMITS, DEFAULT_MAX_QUEUED_FRAMES, DEFAULT_PRE_AUTH, SplitServer, parseRate, readTokenFile, type LoRASettings, LORA_TARGETS } from '../../index.js';
 
 /** Flags both `serve` and `device` take for the adapters (they must agree on both sides). */
 export interface LoRAFlags {
@@ -60,6 +60,7 @@ interface ServeFlags extends LoRAFlags {
   maxTokens: string;
   maxIdleDevices: string;
   maxFrameWork?: string;
+  maxQueuedFrames: string;
   deviceKeys?: string;
   idleTimeout: string;
 }
@@ -92,7 +93,8 @@ export function registerServe(program: Command): void {
     .option('--max-unauthenticated <n>', 'connections waiting to say hello, a pool of their own (when full, the oldest is closed)', String(DEFAULT_PRE_AUTH.maxConnections))
     .option('--hello-timeout <s>', 'time a new connection has to authenticate', String(DEFAULT_PRE_AUTH.helloTimeoutMs / 1000))
     .option('--max-tokens <n>', 'most tokens (batch × sequence) per frame', '65536')
-    .option('--max-frame-work <n>', 'most multiply-adds one frame may ask of the server (default: a training frame of 16 full-length sequences of the model)')
+    .option('--max-frame-work <n>', 'most multiply-adds one frame may ask of the server, and one device\'s turn when several wait (default: a training frame of 16 full-length sequences of the model)')
+    .option('--max-queued-frames <n>', 'frames one device may have waiting to be served (more: an error, and its connection closes)', String(DEFAULT_MAX_QUEUED_FRAMES))
     .option('--max-idle-devices <n>', 'idle devices kept in memory; with --checkpoint-dir, older ones are reloaded from disk when they return', '64')
     .option('--idle-timeout <s>', 'close a connection whose device is silent this long', '900')
     .action(async (f: ServeFlags) => {
@@ -127,6 +129,7 @@ export function registerServe(program: Command): void {
         maxTokens: int('--max-tokens', f.maxTokens, 1),
         maxIdleDevices: int('--max-idle-devices', f.maxIdleDevices, 0),
         ...(f.maxFrameWork !== undefined ? { maxFrameWork: numberFlag('--max-frame-work', f.maxFrameWork, { min: 1 })! } : {}),
+        maxQueuedFrames: int('--max-queued-frames', f.maxQueuedFrames, 1),
         deviceKeysFile: f.deviceKeys ?? null,
         idleTimeoutMs: int('--idle-timeout', f.idleTimeout, 1) * 1000,
         log,

@@ -2,12 +2,15 @@
 // through. It lets the server read the hello before the session starts (to authenticate and bind
 // the device's state) and hand it back, checks activation sizes against the model before the
 // session touches them, tells the device's state about each training step, and can end the
-// connection with an `error` message from outside the session (rate limit, shutdown).
+// connection with an `error` message from outside the session (rate limit, shutdown). Once the
+// device is authenticated its frames are read as they arrive, queued in the server's FrameScheduler
+// and handed to the session in this device's turns.
 import type { AnyFrame, TensorInputs } from '../protocol/frame.js';
 import type { FrameLimits } from '../protocol/limits.js';
 import type { Outgoing } from '../protocol/messages.js';
 import { SessionError } from '../session/types.js';
-import { TransportClosedError, type ReceiveOptions, type SentFrame, type Transport, type TransportStats } from '../transport/transport.js';
+import type { FrameScheduler } from './scheduler.js';
+import { TransportClosedError, TransportTimeoutError, type ReceiveOptions, type SentFrame, type Transport, type TransportStats } from '../transport/transport.js';
 
 export interface ShapeLimits {
   /** Width of the activations the server part takes (and returns, in the U-shape). */
@@ -19,6 +22,14 @@ export interface ShapeLimits {
   /** Most work (multiply-adds, see work.ts) one frame may ask for, and how a frame's is estimated. */
   maxWork: number;
   work: (batch: number, positions: number, past: number, training: boolean) => number;
+  /** The work a frame asks for, as the scheduler counts it. */
+  cost: (f: AnyFrame) => number;
+}
+
+interface Waiter {
+  resolve(f: AnyFrame): void;
+  reject(e: Error): void;
+  timer?: NodeJS.Timeout;
 }
 
 export class DeviceConnection implements Transport {
@@ -27,6 +38,10 @@ export class DeviceConnection implements Transport {
   readonly #replay: AnyFrame[] = [];
   #failure: { code: string; message: string } | null = null;
   #session = '';
+  #scheduler: FrameScheduler<AnyFrame | Error> | null = null;
+  #waiter: Waiter | null = null;
+  /** Set once the session was handed the end of the link: later receives fail at once. */
+  #ended: Error | null = null;
   /** The device id from its hello, once the server has read it. */
   deviceId: string | null = null;
   /** Called once the device is authenticated (lifts the carrier's pre-authentication size limit). */
@@ -69,12 +84,83 @@ export class DeviceConnection implements Transport {
 
   async receive(o?: ReceiveOptions): Promise<AnyFrame> {
     this.#throwIfFailed();
-    const f = this.#replay.shift() ?? (await this.#inner.receive(o));
-    // The frames of a connection the server ended (e.g. a flood) are not handled.
-    this.#throwIfFailed();
-    this.#check(f);
+    if (this.#ended) throw this.#ended;
+    let f = this.#replay.shift();
+    if (!f && this.#scheduler) {
+      // Checked on arrival (pump).
+      f = await this.#scheduled(this.#scheduler, o);
+      this.#throwIfFailed();
+    } else if (!f) {
+      f = await this.#inner.receive(o);
+      // The frames of a connection the server ended (e.g. a flood) are not handled.
+      this.#throwIfFailed();
+      this.#check(f);
+    }
     this.onFrame?.(f);
     return f;
+  }
+
+  /**
+   * From now on the device's frames are read as they arrive, checked, and queued in `s` (a device
+   * over its queue bound is refused); the session receives them in this device's turns.
+   */
+  schedule(s: FrameScheduler<AnyFrame | Error>): void {
+    this.#scheduler = s;
+    s.open(this.id, (item) => this.#deliver(item));
+    void this.#pump(s);
+  }
+
+  async #pump(s: FrameScheduler<AnyFrame | Error>): Promise<void> {
+    for (;;) {
+      let item: AnyFrame | Error;
+      let cost = 0;
+      try {
+        const f = await this.#inner.receive();
+        this.#check(f);
+        item = f;
+        cost = this.#shape.cost(f);
+      } catch (e) {
+        item = e as Error;
+      }
+      if (this.#failure) return;
+      if (!s.push(this.id, item, cost)) {
+        void this.fail('overloaded', `more than ${s.maxQueued} frames are waiting to be served on this connection: send each frame after the server answered the one before`);
+        return;
+      }
+      // A frame arrived: the session's wait is no longer idle, whenever its turn comes.
+      if (this.#waiter?.timer) {
+        clearTimeout(this.#waiter.timer);
+        this.#waiter.timer = undefined;
+      }
+      if (item instanceof TransportClosedError) return;
+    }
+  }
+
+  #scheduled(s: FrameScheduler<AnyFrame | Error>, o?: ReceiveOptions): Promise<AnyFrame> {
+    return new Promise<AnyFrame>((resolve, reject) => {
+      const w: Waiter = { resolve, reject };
+      this.#waiter = w;
+      if (o?.timeoutMs !== undefined && s.queued(this.id) === 0) {
+        w.timer = setTimeout(() => {
+          if (this.#waiter !== w) return;
+          this.#waiter = null;
+          s.hold(this.id);
+          reject(new TransportTimeoutError(`no message from the peer within ${o.timeoutMs} ms`));
+        }, o.timeoutMs);
+      }
+      s.ready(this.id);
+    });
+  }
+
+  /** The scheduler's turn for this device: its next frame (or what ended the link) to the waiting session. */
+  #deliver(item: AnyFrame | Error): void {
+    const w = this.#waiter;
+    this.#waiter = null;
+    if (!w) return;
+    clearTimeout(w.timer);
+    if (item instanceof TransportClosedError) this.#ended = item;
+    if (item instanceof Error) w.reject(item);
+    else w.resolve(item);
   }
 
   #throwIfFailed(): void {
@@ -95,6 +181,13 @@ export class DeviceConnection implements Transport {
   async fail(code: string, message: string): Promise<void> {
     if (this.#failure || this.#inner.isClosed) return;
     this.#failure = { code, message };
+    this.#scheduler?.hold(this.id);
+    const w = this.#waiter;
+    this.#waiter = null;
+    if (w) {
+      clearTimeout(w.timer);
+      w.reject(new TransportClosedError(`connection ended by the server (${code})`));
+    }
     await this.#inner.send({ type: 'error', session: this.#session, step: 0, code, message: message.slice(0, 4000) }).catch(() => undefined);
     await this.#inner.close(code).catch(() => undefined);
   }
@@ -104,6 +197,7 @@ export class DeviceConnection implements Transport {
   }
 
   finish(): void {
+    this.#scheduler?.close(this.id);
     this.#resolveDone();
   }
 

@@ -12,4 +12,5 @@ export * from './listener.js';
 export * from './server.js';
 export * from './device_keys.js';
 export * from './key_file.js';
+export * from './scheduler.js';
 export * from './work.js';

@@ -9,7 +9,7 @@ import { loadServerPart, type ServerModel } from '../../models/index.js';
 import { CaptureWriter } from '../capture/writer.js';
 import { FLOAT_WIRE_DTYPES, type FloatWireDType } from '../protocol/dtypes.js';
 import { ProtocolError } from '../protocol/errors.js';
-import { isFrame } from '../protocol/frame.js';
+import { isFrame, type AnyFrame } from '../protocol/frame.js';
 import { resolveLimits, type FrameLimits } from '../protocol/limits.js';
 import { ServerSession, type ServerSessionSummary } from '../session/server.js';
 import { SessionError } from '../session/types.js';
@@ -17,7 +17,8 @@ import { TransportClosedError, TransportTimeoutError, type Transport } from '../
 import { AdapterSet, checkLoRASettings, type LoRASettings } from './adapters.js';
 import { DeviceConnection } from './connection.js';
 import { DeviceKeys, type Binding } from './device_keys.js';
-import { defaultMaxFrameWork, frameWork, type ServerShape } from './work.js';
+import { FrameScheduler } from './scheduler.js';
+import { defaultMaxFrameWork, frameCost, frameWork, type ServerShape } from './work.js';
 import { DeviceState, type ServerStateInfo } from './device_state.js';
 import { modelFingerprint } from './fingerprint.js';
 import { listen, type Listener } from './listener.js';
@@ -64,8 +65,13 @@ export interface SplitServerOptions {
   preAuthMaxBytes?: number;
   /** Most tokens (batch × sequence) per frame. */
   maxTokens?: number;
-  /** Most work per frame in multiply-adds (default: a training frame of 16 full-length sequences; see work.ts). */
+  /**
+   * Most work per frame in multiply-adds (default: a training frame of 16 full-length sequences; see
+   * work.ts); also the work one device's turn may take when several devices wait (scheduler.ts).
+   */
   maxFrameWork?: number;
+  /** Frames one device may have waiting to be served (default 8); more: an error, and the connection closes. */
+  maxQueuedFrames?: number;
   /**
    * Admit only the device ids in this file, each with its own key (`revertlm device-key add`). Without
    * it, an id is bound to a key at its first session (see device_keys.ts).
@@ -87,6 +93,7 @@ export interface SplitServerOptions {
 
 export const DEFAULT_RATE: RateLimit = { perSecond: 1000, burst: 32 };
 export const DEFAULT_PRE_AUTH = { maxBytes: 16 * 1024, maxConnections: 16, helloTimeoutMs: 5_000 } as const;
+export const DEFAULT_MAX_QUEUED_FRAMES = 8;
 
 type Fields = Record<string, unknown>;
 
@@ -115,6 +122,8 @@ export class SplitServer {
   readonly #templateState: TrainState;
   readonly #checkToken: (t: string) => boolean;
   readonly #keys: DeviceKeys;
+  readonly #shape: ServerShape;
+  readonly #scheduler: FrameScheduler<AnyFrame | Error>;
   readonly #capture: CaptureWriter | null;
   readonly #devices = new Map<string, DeviceState>();
   readonly #locks = new Map<string, Promise<void>>();
@@ -146,6 +155,9 @@ export class SplitServer {
     this.fingerprint = modelFingerprint(o.modelDir);
     this.part = loadServerPart(o.modelDir, o.splitPoint, this.#o.tail);
     try {
+      const c = this.part.config;
+      this.#shape = { config: c, blocks: c.nLayers - o.splitPoint - this.#o.tail, headOnServer: this.#o.tail === 0 };
+      this.#scheduler = new FrameScheduler(o.maxFrameWork ?? defaultMaxFrameWork(this.#shape), o.maxQueuedFrames ?? DEFAULT_MAX_QUEUED_FRAMES);
       // The base is shared by every device and never trained.
       this.part.requiresGrad_(false);
       this.#template = AdapterSet.seeded(this.part, o.lora);
@@ -271,11 +283,11 @@ export class SplitServer {
   }
 
   #accepted(t: Transport, remote: string, authenticated?: () => void): DeviceConnection | null {
-    const c = this.part.config;
-    const shape: ServerShape = { config: c, blocks: c.nLayers - this.#o.splitPoint - this.#o.tail, headOnServer: this.#o.tail === 0 };
+    const shape = this.#shape;
+    const c = shape.config;
     const conn = new DeviceConnection(t, {
       dModel: c.dModel, maxPositions: c.maxPositions, maxTokens: this.#o.maxTokens ?? 65_536,
-      maxWork: this.#o.maxFrameWork ?? defaultMaxFrameWork(shape), work: (b, n, past, training) => frameWork(shape, b, n, past, training),
+      maxWork: this.#scheduler.quantum, work: (b, n, past, training) => frameWork(shape, b, n, past, training), cost: (f) => frameCost(shape, f),
     }, this.#nextId++, remote);
     if (this.#closing) {
       void conn.fail('shutting_down', 'the server is shutting down').then(() => conn.finish());
@@ -364,6 +376,7 @@ export class SplitServer {
         if (f.msg.type === 'forward' || f.msg.type === 'generate_step') st.noteWork(f.msg.step);
       };
       conn.unshift(hello);
+      conn.schedule(this.#scheduler);
       const session = new ServerSession({
         transport: conn,
         part: st.part,

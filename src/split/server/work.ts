@@ -4,6 +4,7 @@
 // token, attention over the positions so far, and the head when it is on the server; a training
 // frame (which also runs backward) counts three times.
 import type { ModelConfig } from '../../models/index.js';
+import type { AnyFrame } from '../protocol/frame.js';
 
 export interface ServerShape {
   config: ModelConfig;
@@ -23,4 +24,25 @@ export function frameWork(s: ServerShape, batch: number, positions: number, past
 /** Default bound: a training frame of 16 full-length sequences (what a model is normally trained on). */
 export function defaultMaxFrameWork(s: ServerShape): number {
   return frameWork(s, 16, s.config.maxPositions, 0, true);
+}
+
+/**
+ * The work a device frame asks of the server, as the scheduler counts it: a forward's (with its
+ * backward when the head is on the server), a U-shape gradient's backward (twice its forward), a
+ * generation step's; 0 for frames without activations.
+ */
+export function frameCost(s: ServerShape, f: AnyFrame): number {
+  const hidden = (f.tensors as Record<string, { shape: readonly number[] } | undefined>)[f.msg.type === 'gradient' ? 'grad' : 'hidden'];
+  if (!hidden) return 0;
+  const [B = 0, T = 0] = hidden.shape;
+  switch (f.msg.type) {
+    case 'forward':
+      return frameWork(s, B, T, 0, f.msg.phase === 'train' && s.headOnServer);
+    case 'gradient':
+      return 2 * frameWork(s, B, T);
+    case 'generate_step':
+      return frameWork(s, B, T, f.msg.positionOffset);
+    default:
+      return 0;
+  }
 }
