@@ -25,10 +25,23 @@ export interface GeneratorConfig {
    * start symbol), so it leans on the memory rather than on the auxiliary domain's n-grams.
    */
   inputDropout: number;
+  /**
+   * Weight of a direct per-position head on the memory (cross-entropy to the true tokens, next to the
+   * decoder's; 0 = no head). It trains the memory encoder to keep what separates tokens from the
+   * first steps — without it, at deep splits and small budgets the decoder learns the auxiliary
+   * domain's language model before it learns to read the memory — and its logits are one more
+   * proposal source for re-encoding.
+   */
+  memoryHead: number;
 }
 
+// The memory encoder is as wide and deep as SIP's encoder (d 256 × 4 layers). Measured on the
+// 12-block mail-llama-deep at k = 11, personalized device, 2000 × 300 budget, 16 windows: with
+// d 128 and one memory layer RevertLM scored ROUGE-L 0.604 (its learned stages alone 0.251), below
+// SIP's 0.793; with this size and the memory head, 0.968 (learned stages alone 0.545), and adapter
+// estimation left 0.09 of the 0.30 drift instead of 0.31.
 export const GENERATOR_DEFAULTS: GeneratorConfig = {
-  d: 128, layers: 2, memLayers: 1, heads: 4, ff: 512, dropout: 0.1, lr: 1e-3, weightDecay: 0.01, labelSmoothing: 0.05, maxLen: 64, useHidden: true, inputDropout: 0.25,
+  d: 256, layers: 2, memLayers: 4, heads: 8, ff: 1024, dropout: 0.1, lr: 1e-3, weightDecay: 0.01, labelSmoothing: 0.05, maxLen: 64, useHidden: true, inputDropout: 0.25, memoryHead: 1,
 };
 
 export class Generator extends nn.Module {
@@ -43,6 +56,7 @@ export class Generator extends nn.Module {
   readonly layers: TransformerLayer[] = [];
   readonly outNorm: nn.LayerNorm;
   readonly head: nn.Linear;
+  readonly memHead: nn.Linear | null;
   /** Id of the start symbol fed before the first token (one past the vocabulary). */
   readonly start: number;
 
@@ -63,6 +77,13 @@ export class Generator extends nn.Module {
     for (let i = 0; i < c.layers; i++) this.layers.push(ls.add(String(i), new TransformerLayer(lo, c.d)));
     this.outNorm = this.registerModule('outNorm', new nn.LayerNorm(c.d));
     this.head = this.registerModule('head', new nn.Linear(c.d, vocab));
+    // Checkpoints written before the head existed have no memoryHead in their config.
+    this.memHead = (c.memoryHead ?? 0) > 0 ? this.registerModule('memHead', new nn.Linear(c.d, vocab)) : null;
+  }
+
+  /** The memory head's token logits [B, T, V] (null without a head). */
+  memoryLogits(mem: Tensor): Tensor | null {
+    return this.memHead ? this.memHead.forward(mem) : null;
   }
 
   /** Memory [B, T, d] from stage 1's Ê [B, T, D] (and H_k [B, T, D] when useHidden). */

@@ -4,8 +4,9 @@
 //     stage 1's ACTUAL outputs for auxiliary text (cross-fitted: each fold's projector is applied
 //     to the other fold), decoded with beam search;
 //   language prior: shallow fusion with the target model's own next-token log-probabilities;
-//   re-encoding consistency: the candidates (beams for each prior weight, stage 1's argmax) are
-//     run through the device part and the one whose H_k is closest to the observed one wins;
+//   re-encoding consistency: the candidates (beams for each prior weight, stage 1's argmax, stage
+//     2's memory head's argmax) are run through the device part and the one whose H_k is closest
+//     to the observed one wins;
 //     optionally a left-to-right repair pass fixes positions whose re-encoded state disagrees.
 // Each part can be switched off; the ablations of the registry are configurations of this class.
 import { Tensor, F, nn, noGrad, tidy, keep, cat, tensor } from '../../torch/index.js';
@@ -190,8 +191,10 @@ export class RevertLMAttack implements Attack {
             const e = ehat.indexSelect(0, tensor(rows, [rows.length], { dtype: 'int64' })).narrow(1, 0, ids.size(1));
             const mem = g.memory(e, c.generator.useHidden ? hidden : null, mask);
             const logits = g.forward(g.shiftRight(ids), mem, mask);
-            const tgt = tokenTargets(ids, mask);
-            return F.crossEntropy(logits.reshape(-1, this.vocab), tgt.reshape(-1), { labelSmoothing: c.generator.labelSmoothing });
+            const tgt = tokenTargets(ids, mask).reshape(-1);
+            const ce = (l: Tensor) => F.crossEntropy(l.reshape(-1, this.vocab), tgt, { labelSmoothing: c.generator.labelSmoothing });
+            const direct = g.memoryLogits(mem);
+            return direct ? ce(logits).add(ce(direct).mul(c.generator.memoryHead)) : ce(logits);
           },
         });
         g.eval();
@@ -301,7 +304,8 @@ export class RevertLMAttack implements Attack {
   /**
    * The learned stages' output for a batch, which does not depend on the device part re-encoding
    * uses: stage 1, the generator's memory, and candidates [B, C, T] (a beam per prior weight,
-   * stage 1's argmax, the nearest token embedding of H_k itself — strong at shallow splits).
+   * stage 1's argmax, the nearest token embedding of H_k itself — strong at shallow splits — and
+   * the memory head's argmax).
    */
   private propose(batch: InterceptedBatch, first: readonly number[]): Proposals {
     const c = this.config;
@@ -319,7 +323,9 @@ export class RevertLMAttack implements Attack {
       const beams = lambdas.map((lambda) => beamSearch(g, mem, mask, { beam: c.beam, lm: this.knowledge.lm ?? null, lambda, first, lengths }));
       const padTo = (t: Tensor) => (t.size(-1) < T ? t.pad([0, T - t.size(-1)]) : t);
       const direct = nearestTokens(batch.hidden, E);
-      return { ehat, mem, cands: keep(cat([...beams.map((bm) => padTo(bm.ids)), nnIds.unsqueeze(1), direct.unsqueeze(1)], 1)) };
+      const memLogits = g.memoryLogits(mem);
+      const extra = memLogits ? [memLogits.argmax(-1).unsqueeze(1)] : [];
+      return { ehat, mem, cands: keep(cat([...beams.map((bm) => padTo(bm.ids)), nnIds.unsqueeze(1), direct.unsqueeze(1), ...extra], 1)) };
     });
   }
 
@@ -434,7 +440,7 @@ export class RevertLMAttack implements Attack {
 
   /**
    * Per-position proposal scores for repair, one [B, T, V] per source: stage 2 (teacher-forced on
-   * cur), stage 1, the prior (invert adds H_k's own nearest embeddings, strong at shallow splits);
+   * cur) and its memory head, stage 1, the prior (invert adds H_k's own nearest embeddings, strong at shallow splits);
    * and the log-probability the repair weighs re-encoding evidence against: stage 2's, plus the
    * prior's with weight 1/2 when the prior is on.
    */
@@ -450,6 +456,8 @@ export class RevertLMAttack implements Attack {
         const gl = g.forward(g.shiftRight(cur), mem, mask);
         sources.push(gl);
         logProb = F.logSoftmax(gl, -1);
+        const ml = g.memoryLogits(mem);
+        if (ml) sources.push(ml);
       }
       sources.push(cosineLogits(ehat, E));
       if (lm) {
