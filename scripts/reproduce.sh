@@ -31,6 +31,8 @@ declare -A RUNS=(
   [sweep-stories260k-full]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --personalize full --wire-dtype float16 --json"
   [sweep-stories260k-architecture]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --personalize lora --knowledge architecture --wire-dtype float16 --attacks revertlm-learned,sip --json"
   [ablations-stories260k]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 4 --attacks revertlm,revertlm-nn,revertlm-noprior,revertlm-noreencode,revertlm-oracle --json"
+  # RevertLM's generator size at depth (the measurement behind GENERATOR_DEFAULTS).
+  [ablation-generator-deep]="node scripts/ablate_generator.mjs 11"
   # Privacy–utility under Gaussian noise in the personalized scenario.
   [tradeoff-stories260k]="./revertlm tradeoff --model $S/models/stories260K --split 4 --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --defense gaussian --levels 0,0.5,1,2 --attacks revertlm,sip --scenarios personalized --json"
   # Information per block of the deep model.
@@ -41,7 +43,7 @@ declare -A RUNS=(
 )
 ORDER=(bench-engine bench-models bench-leakage bench-split bench-attack bench-tag leakage-stories260k leakage-mail-llama-deep
   sweep-stories260k sweep-mail-llama sweep-mail-llama-deep sweep-stories260k-lora-all sweep-stories260k-full sweep-stories260k-architecture
-  ablations-stories260k tradeoff-stories260k demo
+  ablations-stories260k ablation-generator-deep tradeoff-stories260k demo
   sweep-stories260k-short sweep-mail-llama-short sweep-mail-llama-deep-short tradeoff-stories260k-short)
 
 names=("$@")
