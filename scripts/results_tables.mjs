@@ -70,11 +70,21 @@ function benchSummary(r) {
   return `${scalars.map(([k, v]) => `${k} ${typeof v === 'number' ? +v.toPrecision(4) : v}`).join(' · ')}.${targets}`;
 }
 
+/** An ablation: one row per variant. */
+function ablationTable(r) {
+  const res = r.result;
+  const out = [`${res.model}, k = ${res.split}, drift ${f2(res.drift)}, ${res.windows} windows, ${res.budget.examples} × ${res.budget.steps}:`, '',
+    '| variant | ROUGE-L | exact windows | token accuracy | drift left | parameters |', '| --- | --- | --- | --- | --- | --- |'];
+  for (const v of res.variants) out.push(`| ${v.variant} | ${f3(v.rougeL)} | ${f2(v.exact_windows)} | ${f3(v.token_acc)} | ${f2(v.drift_left)} | ${(v.parameters / 1e6).toFixed(2)} M |`);
+  return out.join('\n');
+}
+
 function render(r) {
   const body = r.result.verdict ? auditSummary(r) : r.result.scenarios || r.result.splits ? sweepTables(r)
     : r.result.levels && r.result.defense ? tradeoffTable(r)
       : Array.isArray(r.result.layers) ? leakageTable(r)
         : r.name.startsWith('bench-') ? benchSummary(r)
+        : Array.isArray(r.result.variants) ? ablationTable(r)
         : '```json\n' + JSON.stringify(r.result, null, 1).slice(0, 4000) + '\n```';
   return `### ${r.name}\n${provenance(r)}\n\n${body}\n`;
 }
