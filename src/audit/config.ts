@@ -1,7 +1,8 @@
 // The audit's configuration: validated at the edge, written beside the report so a run can be
 // repeated exactly with `revertlm audit --config DIR/config.json`.
 import { z } from 'zod';
-import { ACTIVATION_ATTACK_NAMES } from '../attacks/registry.js';
+import { ACTIVATION_ATTACK_NAMES, type AttackName } from '../attacks/registry.js';
+import type { SweepOptions } from '../experiments/sweep.js';
 import { DEFENSE_NAMES, LEVEL_MEANING, type DefenseName } from '../defenses/index.js';
 import { DEFAULT_THRESHOLDS } from '../report/summary.js';
 import { UsageError } from '../util/errors.js';
@@ -24,6 +25,9 @@ export const DEFAULT_LEVELS: Partial<Record<DefenseName, number[]>> = {
 export const DEFAULT_DEFENSES = [{ name: 'gaussian' as const, levels: DEFAULT_LEVELS.gaussian! }];
 
 const unit = z.number().min(0).max(1);
+const size = z.number().int().positive();
+/** Width and depth of one of an attack's networks (heads must divide d: checked when it is built). */
+const networkSize = z.object({ d: size, layers: size, heads: size, ff: size }).partial().strict();
 
 /** A named scenario (see SCENARIO_PRESETS) or every setting of one. */
 const scenarioEntry = z.union([z.enum(Object.keys(SCENARIO_PRESETS) as [string, ...string[]]), scenarioSchema]);
@@ -67,6 +71,14 @@ export const auditConfigSchema = z.object({
     .object({ examples: z.number().int().positive(), steps: z.number().int().positive(), batchSize: z.number().int().positive(), maxTokens: z.number().int().min(2) })
     .partial()
     .default({}),
+  /**
+   * Size of RevertLM's trained parts (default: GENERATOR_DEFAULTS / PROJECTOR_DEFAULTS): a smaller
+   * attacker for small budgets, as the demo uses; every RevertLM variant of the audit gets it.
+   */
+  revertlm: z
+    .object({ projector: networkSize.optional(), generator: networkSize.extend({ memLayers: z.number().int().nonnegative() }).partial().strict().optional() })
+    .strict()
+    .optional(),
   /** Split LoRA fine-tuning steps for training-time defenses (NoPeek). */
   finetuneSteps: z.number().int().positive().default(60),
   /** Victim windows scored per attack (a seeded uniform sample of the windows of the victim's text). */
@@ -103,4 +115,11 @@ export function parseAuditConfig(raw: unknown, where = 'audit configuration'): A
 /** A scenario entry of the config as the full scenario it names. */
 export function auditScenario(e: AuditConfig['scenarios'][number]): Scenario {
   return typeof e === 'string' ? resolveScenario(SCENARIO_PRESETS[e as keyof typeof SCENARIO_PRESETS], e) : resolveScenario(e);
+}
+
+/** The audit's RevertLM sizes as per-attack configurations for every RevertLM variant (none: defaults). */
+export function revertlmConfigs(sizes: AuditConfig['revertlm']): SweepOptions['configs'] {
+  if (!sizes) return undefined;
+  const names = ACTIVATION_ATTACK_NAMES.filter((n): n is Extract<AttackName, `revertlm${string}`> => n.startsWith('revertlm'));
+  return Object.fromEntries(names.map((n) => [n, { ...sizes }]));
 }

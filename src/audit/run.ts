@@ -10,7 +10,7 @@ import { scenarioReport } from '../experiments/attack.js';
 import { slice, silent, type ProgressSink } from '../experiments/progress.js';
 import { piiRecovery, piiRecoveryCorpus } from '../metrics/index.js';
 import { strongest, summarize, type AttackScore, type AuditResults, type Example, type PiiCount } from '../report/index.js';
-import { auditScenario, type AuditConfig } from './config.js';
+import { auditScenario, revertlmConfigs, type AuditConfig } from './config.js';
 import { chooseExamples } from './examples.js';
 
 export type AuditProgress = Parameters<ProgressSink>[0];
@@ -66,10 +66,11 @@ export async function runAudit(cfg: AuditConfig, onProgress: ProgressSink = sile
     const piiSpans = new Map<string, PiiCount>();
     const chosen = new Map<string, ReturnType<typeof chooseExamples>>();
     const scenarios = cfg.scenarios.map(auditScenario);
+    const attackConfigs = revertlmConfigs(cfg.revertlm);
     const sweepCtx = { ...ctx, progress: part('attacks', scenarios.length * splits.length * attacks.length) };
     const sweep = await timed('attacks', () =>
       runSweep(sweepCtx, {
-        splitPoints: splits, attacks, scenarios, examples: 0,
+        splitPoints: splits, attacks, scenarios, examples: 0, configs: attackConfigs,
         onResult: (r) => {
           if (!r.scores) return;
           const key = `${r.scenario.name}|${r.split}`;
@@ -112,7 +113,7 @@ export async function runAudit(cfg: AuditConfig, onProgress: ProgressSink = sile
       const dctx = { ...ctx, progress: part('tradeoff', d.levels.length * tradeoffCount * 2) };
       const tradeoffAttacks = (cfg.tradeoffAttacks ?? strongestAttacks(attackResults, scenarioReport(scenario).name, k, tradeoffCount) ?? attacks.slice(0, tradeoffCount)) as AttackName[];
       tradeoffs.push(await timed(`tradeoff ${d.name}`, () =>
-        runTradeoff(dctx, { splitPoint: k, defense: d.name as DefenseName, levels: d.levels, attacks: tradeoffAttacks, finetuneSteps: cfg.finetuneSteps, scenario }),
+        runTradeoff(dctx, { splitPoint: k, defense: d.name as DefenseName, levels: d.levels, attacks: tradeoffAttacks, finetuneSteps: cfg.finetuneSteps, scenario, configs: attackConfigs }),
       ));
     }
 

@@ -4,7 +4,8 @@
 // activations) and by an adaptive one (trained with the same defense applied to its auxiliary data,
 // as BiSR's noise-aware training), so no defense looks stronger than it is.
 import { loadModel } from '../models/index.js';
-import type { AttackName, ServerKnowledge } from '../attacks/index.js';
+import type { AttackConfig, AttackName, ServerKnowledge } from '../attacks/index.js';
+import type { SweepOptions } from './sweep.js';
 import { SCENARIO_PRESETS, resolveScenario, type Scenario } from './scenario.js';
 import { createDefense, DefendedDevice, type Defense, type DefenseName } from '../defenses/index.js';
 import type { ExperimentContext } from './context.js';
@@ -23,6 +24,8 @@ export interface TradeoffOptions {
   attacks: AttackName[];
   /** Split LoRA fine-tuning steps of training-time defenses (NoPeek). */
   finetuneSteps?: number;
+  /** Per-attack configurations (as in a sweep). */
+  configs?: SweepOptions['configs'];
 }
 
 export interface AttackerScore {
@@ -93,7 +96,7 @@ export async function runTradeoff(ctx: ExperimentContext, o: TradeoffOptions): P
     };
     for (const name of o.attacks) {
       const score = async (who: 'naive' | 'adaptive') => {
-        const r = await runAttack(ctx, { attack: name, splitPoint: k, scenario: atLevel, examples: 0, progress: work.unit(), ...(who === 'adaptive' ? { adaptive } : {}) });
+        const r = await runAttack(ctx, { attack: name, splitPoint: k, scenario: atLevel, config: o.configs?.[name] as AttackConfig<typeof name> | undefined, examples: 0, progress: work.unit(), ...(who === 'adaptive' ? { adaptive } : {}) });
         work.finish(`${o.defense}=${level}`, `${who} ${name}: ${r.scores ? `ROUGE-L ${r.scores.rougeL.toFixed(3)}` : 'not applicable'}`);
         return r.scores ? { rougeL: r.scores.rougeL, exact_windows: r.scores.exact_windows, pii: r.scores.pii } : null;
       };

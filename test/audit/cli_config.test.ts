@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { configFromFlags, type AuditFlags } from '../../src/cli/commands/audit.js';
 import { demoConfig } from '../../src/cli/commands/demo.js';
-import { parseAuditConfig } from '../../src/audit/config.js';
+import { parseAuditConfig, revertlmConfigs } from '../../src/audit/config.js';
 import { UsageError } from '../../src/util/errors.js';
 import { projectRoot } from '../../src/util/root.js';
 
@@ -29,4 +29,17 @@ test('the demo: a personalized scenario beside the exact one, at least 4 levels 
   assert.equal(cfg.scenarios[0], 'exact');
   assert.equal((cfg.scenarios[1] as { personalize: { mode: string } }).personalize.mode, 'lora');
   assert.ok(cfg.defenses.length > 0 && cfg.defenses.every((d) => d.levels.length >= 4 && d.levels.includes(0)));
+});
+
+test('RevertLM sizes in an audit config: validated, and given to every RevertLM variant', () => {
+  const min = { model: 'm', aux: { source: 'a.txt' }, victim: { source: 'v.txt' } };
+  const cfg = parseAuditConfig({ ...min, revertlm: { generator: { d: 64, memLayers: 1 } } });
+  const configs = revertlmConfigs(cfg.revertlm)!;
+  assert.deepEqual(configs.revertlm, { generator: { d: 64, memLayers: 1 } });
+  assert.deepEqual(configs['revertlm-noadapt'], { generator: { d: 64, memLayers: 1 } });
+  assert.equal((configs as Record<string, unknown>).sip, undefined);
+  assert.equal(revertlmConfigs(parseAuditConfig(min).revertlm), undefined);
+  assert.throws(() => parseAuditConfig({ ...min, revertlm: { generator: { dropout: 0.5 } } }), UsageError);
+  assert.throws(() => parseAuditConfig({ ...min, revertlm: { projector: { d: 0 } } }), UsageError);
+  assert.equal(parseAuditConfig(demoConfig(projectRoot())).revertlm?.generator?.d, 128);
 });

@@ -12,7 +12,9 @@ export const DEFAULT_MODEL = 'models/mail-llama';
  * attacker's auxiliary data = a different group, sized for minutes on 2 CPU cores. What it trades
  * against a full `revertlm audit` (README, "The demo against a full audit"): two split points of
  * three, 12 victim windows of 20 tokens, attack budgets of 150 steps × 16 windows on 1000
- * auxiliary windows, a device personalized for 300 steps (lr 3e-3, reaching the drift of 1000 at
+ * auxiliary windows with a RevertLM generator of half the default width and depth (d 128, two
+ * memory layers: the default's size pays off at deep splits and larger budgets, and the demo's
+ * splits are shallow), a device personalized for 300 steps (lr 3e-3, reaching the drift of 1000 at
  * 1e-3), and the trade-off in the exact scenario (no device fine-tuning per level; the attacker
  * knows the device's weights, so what protects there protects a personalized device too), with
  * RevertLM and nearest neighbour (no adaptive SIP training per level) at split 1 only, where the
@@ -30,6 +32,7 @@ export function demoConfig(root: string): AuditConfigInput {
     tradeoffAttacks: ['revertlm', 'nn'],
     leakage: { enabled: true, tokens: 1024 },
     budget: { steps: 150, examples: 1000, batchSize: 16, maxTokens: 20 },
+    revertlm: { generator: { d: 128, heads: 4, ff: 512, memLayers: 2 } },
     victimSegments: 12,
     examples: 3,
     seed: 0,
