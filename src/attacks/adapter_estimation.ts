@@ -44,8 +44,15 @@ export interface EstimationOptions {
   windows: number;
   /** A position is confident when its mismatch is at most this × the median mismatch. */
   confidence: number;
-  /** Skip estimation when the median mismatch with the known part is already at most this (undrifted traffic). */
+  /**
+   * Skip estimation when the `cleanQuantile` quantile of the positions' mismatch with the known part
+   * is at most `cleanBelow` (undrifted traffic). A low quantile, not the median: with the device's
+   * exact weights every right token after a right prefix re-encodes to its observed state, however
+   * many other positions a weak first inversion got wrong (deep splits), while a drifted device
+   * leaves a mismatch at every position, right tokens included.
+   */
   cleanBelow: number;
+  cleanQuantile: number;
   /** Weight of relative squared L2 next to (1 - cosine), as in re-encoding. */
   l2Weight: number;
   seed: number;
@@ -61,6 +68,7 @@ export const ESTIMATION_DEFAULTS: EstimationOptions = {
   windows: 256,
   confidence: 2,
   cleanBelow: 2e-3,
+  cleanQuantile: 0.1,
   l2Weight: 1,
   seed: 0,
 };
@@ -160,11 +168,11 @@ export function mismatchOf(device: DevicePart, ids: Tensor, batch: InterceptedBa
   return noGrad(() => tidy(() => positionDistance(device.forward(ids, { attentionMask: batch.attentionMask }).hidden, batch.hidden, batch.attentionMask, { skipFirst: false, l2Weight })));
 }
 
-/** Median of the real positions' mismatches. */
-function medianOf(mm: readonly Tensor[], masks: readonly Tensor[]): number {
+/** The q-quantile of the real positions' mismatches (q = 0.5: the median). */
+function quantileOf(mm: readonly Tensor[], masks: readonly Tensor[], q = 0.5): number {
   const vals = noGrad(() => tidy(() => cat(mm.map((m, i) => m.maskedSelect(masks[i]!.gt(0))), 0).toNumbers()));
   vals.sort((a, b) => a - b);
-  return vals.length ? vals[vals.length >> 1]! : 0;
+  return vals.length ? vals[Math.min(vals.length - 1, Math.floor(q * vals.length))]! : 0;
 }
 
 export interface EstimationRound {
@@ -207,11 +215,11 @@ export function estimateDevice(base: DevicePart, batches: readonly InterceptedBa
   let ids = invert(base, 0);
   const invertSeconds = (performance.now() - t0) / 1000;
   let mm = ids.map((x, i) => mismatchOf(base, x, batches[i]!, o.l2Weight));
-  const medianBefore = medianOf(mm, masks);
+  const medianBefore = quantileOf(mm, masks);
   const rounds: EstimationRound[] = [];
   let estimate: DeviceEstimate | null = null;
   try {
-    if (medianBefore <= o.cleanBelow) {
+    if (quantileOf(mm, masks, o.cleanQuantile) <= o.cleanBelow) {
       kept = !!o.keepIds;
       return { estimate: null, rounds, medianBefore, medianAfter: medianBefore, invertSeconds, ...(kept ? { ids } : {}) };
     }
@@ -239,7 +247,7 @@ export function estimateDevice(base: DevicePart, batches: readonly InterceptedBa
       ids = invert(device, r + 1);
       rounds[r]!.invertSeconds = (performance.now() - t2) / 1000;
       mm = ids.map((x, i) => mismatchOf(device, x, batches[i]!, o.l2Weight));
-      median = medianOf(mm, masks);
+      median = quantileOf(mm, masks);
     }
     kept = !!o.keepIds;
     return { estimate, rounds, medianBefore, medianAfter: median, invertSeconds, ...(kept ? { ids } : {}) };

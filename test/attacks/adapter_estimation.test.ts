@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { noGrad, tidy, randn, keep, zeros, liveTensors, type Tensor } from '../../src/torch/index.js';
+import { noGrad, tidy, randn, keep, zeros, tensor, liveTensors, type Tensor } from '../../src/torch/index.js';
 import { createAttack, type InterceptedBatch } from '../../src/attacks/index.js';
 import { padBatch } from '../../src/data/windows.js';
 import { simulateCapture } from '../../src/experiments/index.js';
@@ -126,6 +126,32 @@ test('RevertLM with adapter estimation inverts drifted traffic better than witho
     rmSync(dir, { recursive: true, force: true });
     src.dispose();
     victim.dispose();
+    t.dispose();
+  }
+});
+
+test('clean traffic is left alone even when most of the first inversion is wrong', () => {
+  const t = tiny(54);
+  const base = t.knowledge(2).device;
+  const src = simulateCapture(base, t.tokenizer, sentences(16, 24), { addBos: true, maxTokens: 24, batchSize: 64 });
+  const V = t.tokenizer.vocabSize;
+  try {
+    const batch = [...src.batches(64)][0]!;
+    const right = exhaustive(t, batch);
+    // Three windows in four wrong from position 2 on: the median position is wrong, the best-explained ones are right.
+    const weak = (device: DevicePart) => right(device).map((ids) => {
+      const rows = (ids.toNumbers() as number[]);
+      const [B, T] = ids.shape as [number, number];
+      ids.dispose();
+      for (let b = 0; b < B; b++) if (b % 4 !== 0) for (let j = 2; j < T; j++) rows[b * T + j] = (rows[b * T + j]! + 1 + (j % 3)) % V;
+      return keep(tensor(rows, [B, T], { dtype: 'int64' }));
+    });
+    const r = estimateDevice(base, [batch], weak, { rounds: 2, steps: 5, refineSteps: 5, finalSteps: 5 });
+    assert.ok(r.medianBefore > 2e-3, `the test needs a wrong median position (median mismatch ${r.medianBefore})`);
+    assert.equal(r.estimate, null, 'an estimate fitted to wrong reconstructions of undrifted traffic can only add drift');
+    assert.equal(r.rounds.length, 0);
+  } finally {
+    src.dispose();
     t.dispose();
   }
 });
