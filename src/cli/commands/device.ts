@@ -7,6 +7,7 @@ import { numberFlag } from '../flags.js';
 import { readPem } from '../pem.js';
 import { addLoRAOptions, loraSettings, wireDtypeFlag, type LoRAFlags } from './serve.js';
 import { checkOutputPath, loadTexts, parseTextSourceArg, DEFENSE_NAMES, isDefenseName, type DefenseSpec, readDeviceKey, readTokenFile, SplitDevice, type FinetuneResult, type StepProgress } from '../../index.js';
+import { DEVICE_ID_RE } from '../../split/protocol/messages.js';
 
 interface DeviceFlags extends LoRAFlags {
   model: string;
@@ -158,7 +159,7 @@ export function registerDevice(program: Command): void {
       const ca = f.ca ? readPem('--ca', f.ca, 'CERTIFICATE') : null;
       if (f.checkpointDir) checkOutputPath(f.checkpointDir, '--checkpoint-dir');
       const deviceId = f.deviceId ?? `device-${hostname().replace(/[^A-Za-z0-9_.:@-]/g, '-')}`.slice(0, 128);
-      if (!/^[A-Za-z0-9_.:@-]{1,128}$/.test(deviceId)) throw new UsageError(`--device-id may hold letters, digits and _ . : @ - (at most 128), got '${deviceId}'`);
+      if (!DEVICE_ID_RE.test(deviceId)) throw new UsageError(`--device-id may hold letters, digits and _ . : @ - (at most 128), got '${deviceId}'`);
       const deviceKey = f.deviceKey !== undefined ? readDeviceKey(f.deviceKey) : null;
       const texts = readsData ? loadTexts(parseTextSourceArg(f.data!, { format: f.format, field: f.field, column: f.column, limit: f.limit })) : [];
       const options = {

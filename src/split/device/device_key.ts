@@ -5,7 +5,8 @@
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../util/atomic.js';
-import { DEVICE_KEY_RE, DeviceKeyError } from '../server/key_file.js';
+import { DeviceKeyError } from '../server/key_file.js';
+import { DEVICE_KEY_RE } from '../protocol/messages.js';
 
 export const DEVICE_KEY_FILE = 'device.key';
 

@@ -28,11 +28,15 @@ export function isMessageType(s: unknown): s is MessageType {
   return typeof s === 'string' && (MESSAGE_TYPES as readonly string[]).includes(s);
 }
 
+/** A device id as hello.deviceId carries it (the same characters as every id below, at most 128). */
+export const DEVICE_ID_RE = /^[A-Za-z0-9_.:@-]{1,128}$/;
+/** A device's own secret: 32 random bytes as 64 hex digits (see src/split/server/device_keys.ts). */
+export const DEVICE_KEY_RE = /^[0-9a-f]{64}$/;
+
 const count = z.int().nonnegative();
 const id = (max: number) => z.string().min(1).max(max).regex(/^[A-Za-z0-9_.:@-]+$/);
 const floatDtype = z.enum(FLOAT_WIRE_DTYPES);
-/** A device's own secret: 32 random bytes as 64 hex digits (see src/split/server/device_keys.ts). */
-const deviceKey = z.string().regex(/^[0-9a-f]{64}$/);
+const deviceKey = z.string().regex(DEVICE_KEY_RE);
 
 /** Fields every message has. `session` is '' until the server assigns one in welcome. */
 const base = {

@@ -8,18 +8,16 @@ import { dirname } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { RevertlmError } from '../../util/errors.js';
+import { DEVICE_ID_RE, DEVICE_KEY_RE } from '../protocol/messages.js';
 
 export class DeviceKeyError extends RevertlmError {}
 
 export const KEY_FILE_FORMAT = 'revertlm-device-keys';
-export const DEVICE_KEY_RE = /^[0-9a-f]{64}$/;
-/** The protocol's device ids (hello.deviceId). */
-export const DEVICE_ID_RE = /^[A-Za-z0-9_.:@-]{1,128}$/;
 
 const schema = z.strictObject({
   format: z.literal(KEY_FILE_FORMAT),
   version: z.literal(1),
-  devices: z.record(z.string().regex(DEVICE_ID_RE), z.string().regex(/^[0-9a-f]{64}$/)),
+  devices: z.record(z.string().regex(DEVICE_ID_RE), z.string().regex(DEVICE_KEY_RE)),
 });
 
 /** A new device key: 32 random bytes as hex. */
