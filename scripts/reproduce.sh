@@ -27,7 +27,7 @@ declare -A RUNS=(
   [sweep-mail-llama-short]="./revertlm attack-sweep --model models/mail-llama --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --attacks revertlm,bisr,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
   [sweep-mail-llama-deep-short]="./revertlm attack-sweep --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 1,6,11 --scenarios personalized --attacks revertlm,sip,nn --examples 2000 --steps 300 --victim-segments 16 --json"
   [sweep-mail-llama-deep-k11-exact-short]="./revertlm attack-sweep --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 11 --scenarios exact --attacks revertlm,sip --examples 2000 --steps 300 --victim-segments 16 --json"
-  [tradeoff-stories260k-short]="./revertlm tradeoff --model $S/models/stories260K --split 4 --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --defense gaussian --levels 0,0.5,1,2 --attacks revertlm,sip --scenarios personalized --examples 2000 --steps 300 --json"
+  [tradeoff-stories260k-short]="./revertlm tradeoff --model $S/models/stories260K --split 4 --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --victim-separator <|endoftext|> --defense gaussian --levels 0,0.5,1,2 --attacks revertlm,sip --scenarios personalized --examples 2000 --steps 300 --json"
   # Harder personalization and less attacker knowledge (stories260K).
   [sweep-stories260k-lora-all]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --personalize lora --personalize-targets q,k,v,o,gate,up,down --wire-dtype float16 --json"
   [sweep-stories260k-full]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --personalize full --wire-dtype float16 --json"
@@ -36,7 +36,7 @@ declare -A RUNS=(
   # RevertLM's generator size at depth (the measurement behind GENERATOR_DEFAULTS).
   [ablation-generator-deep]="node scripts/ablate_generator.mjs 11"
   # Privacy–utility under Gaussian noise in the personalized scenario.
-  [tradeoff-stories260k]="./revertlm tradeoff --model $S/models/stories260K --split 4 --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --defense gaussian --levels 0,0.5,1,2 --attacks revertlm,sip --scenarios personalized --json"
+  [tradeoff-stories260k]="./revertlm tradeoff --model $S/models/stories260K --split 4 --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --victim-separator <|endoftext|> --defense gaussian --levels 0,0.5,1,2 --attacks revertlm,sip --scenarios personalized --json"
   # Information per block of the deep model.
   [leakage-mail-llama-deep]="./revertlm leakage --model models/mail-llama-deep --data spamassassin:easy-ham-2 --json"
   [leakage-stories260k]="./revertlm leakage --model $S/models/stories260K --data $S/data/tinystories_sample.txt --separator <|endoftext|> --json"

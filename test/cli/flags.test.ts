@@ -2,7 +2,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { intFlag, numberFlag, parseIntList, parseNumber, parseNumberList } from '../../src/cli/flags.js';
-import { parseDefenseArg } from '../../src/cli/commands/experiment_flags.js';
+import { parseDefenseArg, textSet } from '../../src/cli/commands/experiment_flags.js';
+import { loadTextSet } from '../../src/experiments/texts.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { UsageError } from '../../src/util/errors.js';
 import { assertUsageFailure, runCli } from '../helpers/cli.js';
 
@@ -48,4 +52,16 @@ test('the CLI refuses loose numbers before loading anything (exit 2, one line)',
 test('--victim together with --capture is an error', () => {
   const r = runCli(['attack', '--model', '/nonexistent-model', '--split', '1', '--attack', 'nn', '--aux', 'a.txt', '--victim', 'v.txt', '--capture', '/tmp']);
   assertUsageFailure(assert, r, /--victim and --capture/);
+});
+
+test('--victim-separator splits only the victim set into documents; --separator splits both', () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'revertlm-sep-')), 'stories.txt');
+  writeFileSync(file, 'Once upon a time there was a cat.\n\nIt sat.\n<|endoftext|>\nA dog ran far away.\n<|endoftext|>\nThe sun came up over the hill.\n');
+  const flags = { aux: file, victim: file, victimSeparator: '<|endoftext|>' };
+  const victim = loadTextSet('victim', textSet(flags, 'victim')!);
+  assert.equal(victim.length, 3);
+  assert.match(victim[0]!, /cat\.[\s\S]*It sat\./);
+  assert.ok(victim.every((t) => !t.includes('endoftext')));
+  assert.equal(textSet(flags, 'aux')!.separator, undefined);
+  assert.equal(textSet({ ...flags, victimSeparator: undefined, separator: '<|endoftext|>' }, 'aux')!.separator, '<|endoftext|>');
 });

@@ -14,6 +14,8 @@ export interface TextFlags {
   column?: string;
   format?: string;
   victimFormat?: string;
+  separator?: string;
+  victimSeparator?: string;
 }
 
 export interface BudgetFlags {
@@ -35,7 +37,9 @@ export function addTextOptions(cmd: Command): Command {
     .option('--field <path>', 'JSON(L) field holding the text')
     .option('--column <name>', 'CSV/TSV column holding the text')
     .option('--format <format>', 'text format of both sets (lines, paragraphs, jsonl, json, csv, tsv); default: from the extension')
-    .option('--victim-format <format>', 'text format of the victim set only');
+    .option('--victim-format <format>', 'text format of the victim set only')
+    .option('--separator <text>', 'plain text of both sets split into documents on this string, e.g. "<|endoftext|>"')
+    .option('--victim-separator <text>', 'the victim set only split on this string (TinyStories: "<|endoftext|>")');
 }
 
 /** The attack training budget options shared by attack, attack-sweep and tradeoff. */
@@ -60,7 +64,9 @@ export function textSet(f: TextFlags, which: 'aux' | 'victim'): TextSetSpec | nu
   const source = f[which];
   if (!source) return null;
   const column = f.column === undefined ? undefined : /^\d+$/.test(f.column) ? Number(f.column) : f.column;
-  return { source, field: f.field, column, format: which === 'victim' ? (f.victimFormat ?? f.format) : f.format };
+  const victim = which === 'victim';
+  const separator = victim ? (f.victimSeparator ?? f.separator) : f.separator;
+  return { source, field: f.field, column, format: victim ? (f.victimFormat ?? f.format) : f.format, ...(separator !== undefined ? { separator } : {}) };
 }
 
 /** The context spec of an experiment command's flags. */
