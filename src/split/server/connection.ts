@@ -19,11 +19,10 @@ export interface ShapeLimits {
   maxPositions: number;
   /** Most tokens (batch × sequence) in one frame. */
   maxTokens: number;
-  /** Most work (multiply-adds, see work.ts) one frame may ask for, and how a frame's is estimated. */
+  /** Most work (multiply-adds, see work.ts) the step of one frame may ask for. */
   maxWork: number;
-  work: (batch: number, positions: number, past: number, training: boolean) => number;
-  /** The work a frame asks for, as the scheduler counts it. */
-  cost: (f: AnyFrame) => number;
+  /** The work a frame asks for (work.ts frameCost): its own (scheduling) and its step's (the bound). */
+  cost: (f: AnyFrame) => { frame: number; step: number } | null;
 }
 
 interface Waiter {
@@ -116,9 +115,8 @@ export class DeviceConnection implements Transport {
       let cost = 0;
       try {
         const f = await this.#inner.receive();
-        this.#check(f);
+        cost = this.#check(f);
         item = f;
-        cost = this.#shape.cost(f);
       } catch (e) {
         item = e as Error;
       }
@@ -201,12 +199,12 @@ export class DeviceConnection implements Transport {
     this.#resolveDone();
   }
 
-  /** Activation sizes against the model, before the session converts or runs anything. */
-  #check(f: AnyFrame): void {
+  /** Activation sizes and work against the model, before the session converts or runs anything; returns the frame's work. */
+  #check(f: AnyFrame): number {
     const { dModel, maxPositions, maxTokens } = this.#shape;
     const t = f.tensors as Record<string, { shape: readonly number[] } | undefined>;
     const act = f.msg.type === 'forward' || f.msg.type === 'generate_step' ? t.hidden : f.msg.type === 'gradient' ? t.grad : undefined;
-    if (!act) return;
+    if (!act) return 0;
     const [B, T, D] = act.shape as [number, number, number];
     const name = f.msg.type === 'gradient' ? 'grad' : 'hidden';
     if (B === 0 || T === 0) throw new SessionError('bad_request', `'${f.msg.type}' ${name} [${B}, ${T}, ${D}] is empty: it needs at least one sequence of one position`);
@@ -214,9 +212,10 @@ export class DeviceConnection implements Transport {
     const past = f.msg.type === 'generate_step' ? f.msg.positionOffset : 0;
     if (past + T > maxPositions) throw new SessionError('bad_request', `'${f.msg.type}' reaches position ${past + T}, the model handles ${maxPositions}`);
     if (B * T > maxTokens) throw new SessionError('bad_request', `'${f.msg.type}' carries ${B}×${T} = ${B * T} tokens, the server takes at most ${maxTokens} per frame`);
-    const work = this.#shape.work(B, T, past, f.msg.type === 'forward' && f.msg.phase === 'train');
-    if (work > this.#shape.maxWork) {
-      throw new SessionError('bad_request', `'${f.msg.type}' of [${B}, ${T}] asks for ${work.toExponential(2)} multiply-adds, the server takes at most ${this.#shape.maxWork.toExponential(2)} per frame: send smaller batches`);
+    const work = this.#shape.cost(f) ?? { frame: 0, step: 0 };
+    if (work.step > this.#shape.maxWork) {
+      throw new SessionError('bad_request', `'${f.msg.type}' of [${B}, ${T}] asks for ${work.step.toExponential(2)} multiply-adds, the server takes at most ${this.#shape.maxWork.toExponential(2)} per frame: send smaller batches`);
     }
+    return work.frame;
   }
 }

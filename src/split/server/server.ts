@@ -18,7 +18,7 @@ import { AdapterSet, checkLoRASettings, type LoRASettings } from './adapters.js'
 import { DeviceConnection } from './connection.js';
 import { DeviceKeys, type Binding } from './device_keys.js';
 import { FrameScheduler } from './scheduler.js';
-import { defaultMaxFrameWork, frameCost, frameWork, type ServerShape } from './work.js';
+import { defaultMaxFrameWork, frameCost, type ServerShape } from './work.js';
 import { DeviceState, type ServerStateInfo } from './device_state.js';
 import { modelFingerprint } from './fingerprint.js';
 import { listen, type Listener } from './listener.js';
@@ -287,7 +287,7 @@ export class SplitServer {
     const c = shape.config;
     const conn = new DeviceConnection(t, {
       dModel: c.dModel, maxPositions: c.maxPositions, maxTokens: this.#o.maxTokens ?? 65_536,
-      maxWork: this.#scheduler.quantum, work: (b, n, past, training) => frameWork(shape, b, n, past, training), cost: (f) => frameCost(shape, f),
+      maxWork: this.#scheduler.quantum, cost: (f) => frameCost(shape, f),
     }, this.#nextId++, remote);
     if (this.#closing) {
       void conn.fail('shutting_down', 'the server is shutting down').then(() => conn.finish());

@@ -27,22 +27,32 @@ export function defaultMaxFrameWork(s: ServerShape): number {
 }
 
 /**
- * The work a device frame asks of the server, as the scheduler counts it: a forward's (with its
- * backward when the head is on the server), a U-shape gradient's backward (twice its forward), a
- * generation step's; 0 for frames without activations.
+ * The work of a device frame, one rule for both uses: `frame` is what serving this frame costs (the
+ * scheduler's turns): a forward's, with its backward when the head is on the server; a U-shape
+ * gradient's backward (twice its forward); a generation step's. `step` is what the training step or
+ * generation step the frame belongs to costs in all (the per-frame bound, --max-frame-work): a
+ * training forward counts its backward even when the gradient comes in a later frame, so a step the
+ * bound admits at its forward is not refused at its gradient. Null for frames without activations.
  */
-export function frameCost(s: ServerShape, f: AnyFrame): number {
+export function frameCost(s: ServerShape, f: AnyFrame): { frame: number; step: number } | null {
   const hidden = (f.tensors as Record<string, { shape: readonly number[] } | undefined>)[f.msg.type === 'gradient' ? 'grad' : 'hidden'];
-  if (!hidden) return 0;
+  if (!hidden) return null;
   const [B = 0, T = 0] = hidden.shape;
   switch (f.msg.type) {
-    case 'forward':
-      return frameWork(s, B, T, 0, f.msg.phase === 'train' && s.headOnServer);
-    case 'gradient':
-      return 2 * frameWork(s, B, T);
-    case 'generate_step':
-      return frameWork(s, B, T, f.msg.positionOffset);
+    case 'forward': {
+      const fw = frameWork(s, B, T);
+      const training = f.msg.phase === 'train';
+      return { frame: training && s.headOnServer ? 3 * fw : fw, step: training ? 3 * fw : fw };
+    }
+    case 'gradient': {
+      const fw = frameWork(s, B, T);
+      return { frame: 2 * fw, step: 3 * fw };
+    }
+    case 'generate_step': {
+      const fw = frameWork(s, B, T, f.msg.positionOffset);
+      return { frame: fw, step: fw };
+    }
     default:
-      return 0;
+      return null;
   }
 }
