@@ -65,7 +65,7 @@ export const ESTIMATION_DEFAULTS: EstimationOptions = {
   refineSteps: 100,
   finalSteps: 200,
   lr: 1e-2,
-  windows: 256,
+  windows: 16,
   confidence: 2,
   cleanBelow: 2e-3,
   cleanQuantile: 0.1,

@@ -12,7 +12,7 @@
 import { Tensor, F, nn, noGrad, tidy, keep, cat, tensor } from '../../torch/index.js';
 import type { AdaptReport, Attack, AuxData, Budget, BudgetSpec, FitOptions, InterceptedBatch, InterceptSource, Inversion, ServerKnowledge } from '../types.js';
 import type { DevicePart } from '../../models/types.js';
-import { adaptReport, estimateDevice, estimationOptions, ownBatches, releaseBatches, type DeviceEstimate, type EstimationOptions } from '../adapter_estimation.js';
+import { ESTIMATION_DEFAULTS, adaptReport, estimateDevice, estimationOptions, ownBatches, releaseBatches, type DeviceEstimate, type EstimationOptions } from '../adapter_estimation.js';
 import { AuxCorpus, lengthsOf, tokenWindows } from '../data.js';
 import { train } from '../train.js';
 import { ZERO_BUDGET, corpusOptions, trafficDevice, checkBatch, decodeRows, resolveBudget, rowsFromIds, seedAll, tokenTargets, trainingFraming } from '../common.js';
@@ -388,6 +388,7 @@ export class RevertLMAttack implements Attack {
     const adapting = c.adaptation !== false && c.reencode !== 'off' && !c.oracle;
     const batches = ownBatches(source, this.knowledge.device);
     const props: Proposals[] = [];
+    let finalIds: Tensor[] | undefined;
     try {
       if (!adapting && !invertToo) return { inversion: null, report: { rounds: 0, seconds: 0 } };
       const baseFirst = batches.map((b) => this.firstIndex.firstTokens(b.hidden));
@@ -395,32 +396,39 @@ export class RevertLMAttack implements Attack {
       const proposeSeconds = (performance.now() - t0) / 1000;
       let report: AdaptReport = { rounds: 0, seconds: 0 };
       if (adapting) {
-        const a = c.adaptation as Partial<EstimationOptions>;
+        const eo = estimationOptions(c.adaptation as Partial<EstimationOptions>, this.knowledge);
+        const lastRound = eo.rounds ?? ESTIMATION_DEFAULTS.rounds;
         // Round 0 only decides whether the traffic drifted (candidates re-ranked, no repair); later
-        // rounds invert with the cheaper repair settings; the final inversion uses the full ones.
+        // rounds invert with the cheaper repair settings; the last one, when the caller inverts too,
+        // with the full ones: its reconstructions are the final inversion (not inverted again).
         const res = estimateDevice(this.knowledge.device, batches, (device, round) => {
           const index = new FirstTokenIndex(device);
+          const settings = round === 0 ? { maxPasses: 0 } : invertToo && round === lastRound ? {} : c.adaptRepair;
           try {
-            return batches.map((b, i) => keep(this.decide(b, props[i]!, device, index.firstTokens(b.hidden), round === 0 ? { maxPasses: 0 } : c.adaptRepair)));
+            return batches.map((b, i) => keep(this.decide(b, props[i]!, device, index.firstTokens(b.hidden), settings)));
           } finally {
             index.dispose();
           }
-        }, estimationOptions(a, this.knowledge));
+        }, { ...eo, keepIds: invertToo });
         if (res.estimate) {
           this.estimate = res.estimate;
           this.firstIndex.dispose();
           this.firstIndex = new FirstTokenIndex(res.estimate.device);
+          if (res.rounds.length === lastRound) finalIds = res.ids;
         }
+        if (!finalIds) res.ids?.forEach((x) => x.dispose());
         report = adaptReport(res, (performance.now() - t0) / 1000, { proposeSeconds });
       }
       if (!invertToo) return { inversion: null, report };
       const rows = batches.flatMap((b, i) => {
         const first = this.firstIndex.firstTokens(b.hidden);
-        return tidy(() => rowsFromIds(this.decide(b, props[i]!, this.device, first), b.attentionMask, first));
+        const ids = finalIds?.[i];
+        return tidy(() => rowsFromIds(ids ?? this.decide(b, props[i]!, this.device, first), b.attentionMask, first));
       });
       return { inversion: decodeRows(rows, this.knowledge.tokenizer), report };
     } finally {
       props.forEach(disposeProposals);
+      finalIds?.forEach((x) => x.dispose());
       releaseBatches(batches);
     }
   }
