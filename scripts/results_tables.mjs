@@ -40,9 +40,10 @@ function sweepTables(r) {
 function tradeoffTable(r) {
   const t = r.result;
   const names = Object.keys(t.levels[0]?.attacks ?? {});
-  const out = [`${t.defense} at split ${t.split}, *${t.scenario.name}*: ${t.scenario.description}. ROUGE-L naive / adaptive:`, ''];
-  out.push(`| level | perplexity | ε | ${names.join(' | ')} |`, `| --- | --- | --- | ${names.map(() => '---').join(' | ')} |`);
-  for (const l of t.levels) out.push(`| ${l.level} | ${f2(l.perplexity)} | ${l.epsilon === null ? '–' : f2(l.epsilon)} | ${names.map((n) => (l.attacks[n] ? `${f3(l.attacks[n].naive.rougeL)} / ${f3(l.attacks[n].adaptive.rougeL)}` : 'n/a')).join(' | ')} |`);
+  const cell = (a) => (a ? `${f3(a.naive.rougeL)} / ${f3(a.adaptive.rougeL)}${a.adaptive.exact_windows === undefined ? '' : ` (${f2(a.adaptive.exact_windows)})`}` : 'n/a');
+  const out = [`${t.defense} at split ${t.split}, *${t.scenario.name}*: ${t.scenario.description}. ROUGE-L naive / adaptive (exact windows, adaptive); drift = relative L2 between the victim's wire H_k and the pretrained part's:`, ''];
+  out.push(`| level | perplexity | ε | drift | ${names.join(' | ')} |`, `| --- | --- | --- | --- | ${names.map(() => '---').join(' | ')} |`);
+  for (const l of t.levels) out.push(`| ${l.level} | ${f2(l.perplexity)} | ${l.epsilon === null ? '–' : f2(l.epsilon)} | ${l.drift === undefined ? '–' : f2(l.drift)} | ${names.map((n) => cell(l.attacks[n])).join(' | ')} |`);
   return out.join('\n');
 }
 
