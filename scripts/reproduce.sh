@@ -24,6 +24,7 @@ declare -A RUNS=(
   # attacks that separate; optimisation-based inversion left out): what fits a session of a few hours.
   [sweep-stories260k-short]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --attacks revertlm,bisr,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
   [sweep-stories260k-k4-short]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 4 --attacks revertlm,bisr,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
+  [sweep-stories260k-k123-short]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 1,2,3 --attacks revertlm,bisr,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
   [sweep-mail-llama-short]="./revertlm attack-sweep --model models/mail-llama --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --attacks revertlm,bisr,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
   [sweep-mail-llama-deep-short]="./revertlm attack-sweep --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 1,6,11 --scenarios personalized --attacks revertlm,sip,nn --examples 2000 --steps 300 --victim-segments 16 --json"
   [sweep-mail-llama-deep-k11-exact-short]="./revertlm attack-sweep --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 11 --scenarios exact --attacks revertlm,sip --examples 2000 --steps 300 --victim-segments 16 --json"
@@ -46,7 +47,7 @@ declare -A RUNS=(
 ORDER=(bench-engine bench-models bench-leakage bench-split bench-attack bench-tag leakage-stories260k leakage-mail-llama-deep
   sweep-stories260k sweep-mail-llama sweep-mail-llama-deep sweep-stories260k-lora-all sweep-stories260k-full sweep-stories260k-architecture
   ablations-stories260k ablation-generator-deep tradeoff-stories260k demo
-  sweep-stories260k-short sweep-stories260k-k4-short sweep-mail-llama-short sweep-mail-llama-deep-short sweep-mail-llama-deep-k11-exact-short tradeoff-stories260k-short)
+  sweep-stories260k-short sweep-stories260k-k4-short sweep-stories260k-k123-short sweep-mail-llama-short sweep-mail-llama-deep-short sweep-mail-llama-deep-k11-exact-short tradeoff-stories260k-short)
 
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=("${ORDER[@]}")
