@@ -12,7 +12,7 @@
 // With several candidate shapes (unknown rank/targets), the first round fits each and keeps the one
 // whose fit generalises best to held-out windows.
 import { Tensor, noGrad, tidy, keep, optim, cat, tensor } from '../torch/index.js';
-import { applyLoRA, DeviceModel, type DevicePart } from '../models/index.js';
+import { applyLoRA, mergeLoRA, DeviceModel, LoRALinear, type DevicePart } from '../models/index.js';
 import { buildPieces } from '../models/slice.js';
 import type { AdaptReport, InterceptedBatch, InterceptSource, ServerKnowledge } from './types.js';
 import { checkBatch } from './common.js';
@@ -108,6 +108,7 @@ export class DeviceEstimate {
    * of every group.
    */
   fit(data: readonly FitBatch[], o: { steps: number; lr: number; l2Weight: number; windows: number }): number {
+    if (this.frozen) throw new Error('this device estimate is frozen (its adapters are merged): fit before freeze()');
     const chunks = data.flatMap((d) => {
       const B = d.ids.size(0);
       const n = Math.min(B, o.windows);
@@ -148,6 +149,43 @@ export class DeviceEstimate {
     }
     const total = groupWeight.reduce((a, b) => a + b, 0);
     return recent.reduce((a, b) => a + (b ?? 0), 0) / Math.max(1, total);
+  }
+
+  /**
+   * A copy with the adapters folded into its weights, for inverting: re-encoding runs every
+   * candidate through the device part, and unmerged adapters add two products per projection to
+   * each forward. The caller disposes it.
+   */
+  snapshot(): DeviceModel {
+    const c = this.device.config;
+    const copy = new DeviceModel(c, buildPieces(c, { embed: true, start: 0, end: this.device.splitPoint, head: false }));
+    // Non-strict: the adapters' own tensors have no place in the copy; they are folded in below.
+    copy.loadStateDict(this.device.stateDict(), false);
+    const mods = new Map(copy.namedModules());
+    noGrad(() => {
+      for (const [name, m] of this.device.namedModules()) {
+        if (!(m instanceof LoRALinear) || !m.lora) continue;
+        const l = m.lora;
+        const target = mods.get(name) as LoRALinear;
+        tidy(() => { target.weight.copy_(m.weight.add(l.B.mm(l.A).mul(l.scale))); });
+      }
+    });
+    this.finish(copy);
+    return copy;
+  }
+
+  /** Folds the adapters into this estimate's own weights once fitting is over; fit() is then refused. */
+  freeze(): void {
+    this.finish(this.device);
+    this.frozen = true;
+  }
+
+  private frozen = false;
+
+  private finish(m: DeviceModel): void {
+    mergeLoRA(m);
+    for (const p of m.parameters()) p.requiresGrad_(false);
+    m.eval();
   }
 
   dispose(): void {
@@ -242,11 +280,20 @@ export function estimateDevice(base: DevicePart, batches: readonly InterceptedBa
       }
       for (const x of ids) x.dispose();
       for (const x of mm) x.dispose();
-      const device = (estimate as DeviceEstimate).device;
-      const t2 = performance.now();
-      ids = invert(device, r + 1);
-      rounds[r]!.invertSeconds = (performance.now() - t2) / 1000;
-      mm = ids.map((x, i) => mismatchOf(device, x, batches[i]!, o.l2Weight));
+      // Inverting runs on merged weights: the estimate itself once its last fit is done, else a copy.
+      const est = estimate as DeviceEstimate;
+      const last = r === o.rounds - 1;
+      if (last) est.freeze();
+      const snap = last ? null : est.snapshot();
+      const device = snap ?? est.device;
+      try {
+        const t2 = performance.now();
+        ids = invert(device, r + 1);
+        rounds[r]!.invertSeconds = (performance.now() - t2) / 1000;
+        mm = ids.map((x, i) => mismatchOf(device, x, batches[i]!, o.l2Weight));
+      } finally {
+        snap?.dispose();
+      }
       median = quantileOf(mm, masks);
     }
     kept = !!o.keepIds;
