@@ -91,12 +91,11 @@ export interface AttackBenchResult {
 /** The device part's weights with any LoRA merged in, by the peer's names. */
 function deviceWeights(d: DevicePart): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
-  const eff = (l: LoRALinear) => l.lora ? tidy(() => l.weight.add(l.lora!.B.mm(l.lora!.A).mul(l.lora!.scale))) : l.weight.clone();
   noGrad(() => {
     out.set('embed', d.embeddingMatrix.clone());
     for (const [name, m] of d.namedModules()) {
       const g = /^layers\.(\d+)\.(attn|mlp)\.(q|k|v|o|gate|up|down)$/.exec(name);
-      if (g && m instanceof LoRALinear) out.set(`layers.${g[1]}.${g[3]}`, eff(m));
+      if (g && m instanceof LoRALinear) out.set(`layers.${g[1]}.${g[3]}`, m.mergedWeight());
       const n = /^layers\.(\d+)\.(norm1|norm2)$/.exec(name);
       if (n) out.set(`layers.${n[1]}.${n[2]}`, m.param('weight').clone());
     }

@@ -86,14 +86,19 @@ export function estimationOptions(o: Partial<EstimationOptions>, k: ServerKnowle
   return { ...o, specs: k.adapters ?? o.specs ?? ADAPTER_SEARCH };
 }
 
+/** A device part of the same architecture and split as `m`, with freshly initialised weights of its own. */
+function emptyDevice(m: DeviceModel): DeviceModel {
+  const c = m.config;
+  return new DeviceModel(c, buildPieces(c, { embed: true, start: 0, end: m.splitPoint, head: false }));
+}
+
 /** A copy of the pretrained device part with trainable LoRA adapters (its own tensors). */
 export class DeviceEstimate {
   private constructor(readonly device: DeviceModel, readonly spec: AdapterSpec) {}
 
   static create(base: DevicePart, spec: AdapterSpec, seed: number): DeviceEstimate {
     if (!(base instanceof DeviceModel)) throw new Error('adapter estimation needs the device part as loaded (a DeviceModel)');
-    const c = base.config;
-    const copy = new DeviceModel(c, buildPieces(c, { embed: true, start: 0, end: base.splitPoint, head: false }));
+    const copy = emptyDevice(base);
     copy.loadStateDict(base.stateDict());
     applyLoRA(copy, { rank: spec.rank, alpha: spec.alpha ?? 2 * spec.rank, targets: spec.targets, seed });
     if (spec.extras) for (const [n, p] of copy.namedParameters()) if (/(^|\.)(norm\d*\.weight|wte\.weight)$/.test(n)) p.requiresGrad_(true);
@@ -157,17 +162,15 @@ export class DeviceEstimate {
    * each forward. The caller disposes it.
    */
   snapshot(): DeviceModel {
-    const c = this.device.config;
-    const copy = new DeviceModel(c, buildPieces(c, { embed: true, start: 0, end: this.device.splitPoint, head: false }));
+    const copy = emptyDevice(this.device);
     // Non-strict: the adapters' own tensors have no place in the copy; they are folded in below.
     copy.loadStateDict(this.device.stateDict(), false);
     const mods = new Map(copy.namedModules());
     noGrad(() => {
       for (const [name, m] of this.device.namedModules()) {
         if (!(m instanceof LoRALinear) || !m.lora) continue;
-        const l = m.lora;
         const target = mods.get(name) as LoRALinear;
-        tidy(() => { target.weight.copy_(m.weight.add(l.B.mm(l.A).mul(l.scale))); });
+        tidy(() => { target.weight.copy_(m.mergedWeight()); });
       }
     });
     this.finish(copy);

@@ -61,11 +61,17 @@ export class Linear extends nn.Linear {
     return this.lora;
   }
 
-  /** Folds the adapter into the base weight (W += scale · B A) and frees it. */
+  /** The weight with the adapter folded in (W + scale · B A), a new tensor; a copy of W without one. */
+  mergedWeight(): Tensor {
+    const l = this.lora;
+    return noGrad(() => (l ? tidy(() => this.weight.add(l.B.mm(l.A).mul(l.scale))) : this.weight.clone()));
+  }
+
+  /** Folds the adapter into the base weight and frees it. */
   mergeLoRA(): void {
     const l = this.lora;
     if (!l) return;
-    noGrad(() => tidy(() => { this.weight.copy_(this.weight.add(l.B.mm(l.A).mul(l.scale))); }));
+    noGrad(() => tidy(() => { this.weight.copy_(this.mergedWeight()); }));
     l.dispose(); // leaves an empty child module behind; forward no longer uses it
     this.lora = null;
   }
