@@ -34,6 +34,10 @@ declare -A RUNS=(
   [sweep-stories260k-lora-all]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --personalize lora --personalize-targets q,k,v,o,gate,up,down --wire-dtype float16 --json"
   [sweep-stories260k-full]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --personalize full --wire-dtype float16 --json"
   [sweep-stories260k-architecture]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --personalize lora --knowledge architecture --wire-dtype float16 --attacks revertlm-learned,sip --json"
+  # The same three at the reduced budget (2000 x 300, 32 victim windows).
+  [sweep-stories260k-lora-all-short]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --personalize lora --personalize-targets q,k,v,o,gate,up,down --wire-dtype float16 --attacks revertlm,bisr,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
+  [sweep-stories260k-full-short]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --personalize full --wire-dtype float16 --attacks revertlm,bisr,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
+  [sweep-stories260k-architecture-short]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --personalize lora --knowledge architecture --wire-dtype float16 --attacks revertlm-learned,sip --examples 2000 --steps 300 --victim-segments 32 --json"
   [ablations-stories260k]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 4 --attacks revertlm,revertlm-nn,revertlm-noprior,revertlm-noreencode,revertlm-oracle --json"
   # RevertLM's generator size at depth (the measurement behind GENERATOR_DEFAULTS).
   [ablation-generator-deep]="node scripts/ablate_generator.mjs 11"
@@ -48,7 +52,8 @@ declare -A RUNS=(
 ORDER=(bench-engine bench-models bench-leakage bench-split bench-attack bench-tag leakage-stories260k leakage-mail-llama-deep
   sweep-stories260k sweep-mail-llama sweep-mail-llama-deep sweep-stories260k-lora-all sweep-stories260k-full sweep-stories260k-architecture
   ablations-stories260k ablation-generator-deep tradeoff-stories260k demo
-  sweep-stories260k-short sweep-stories260k-k4-short sweep-stories260k-k123-short sweep-mail-llama-short sweep-mail-llama-deep-short sweep-mail-llama-deep-k39-short sweep-mail-llama-deep-k11-exact-short tradeoff-stories260k-short)
+  sweep-stories260k-short sweep-stories260k-k4-short sweep-stories260k-k123-short sweep-mail-llama-short sweep-mail-llama-deep-short sweep-mail-llama-deep-k39-short sweep-mail-llama-deep-k11-exact-short tradeoff-stories260k-short
+  sweep-stories260k-lora-all-short sweep-stories260k-full-short sweep-stories260k-architecture-short)
 
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=("${ORDER[@]}")
