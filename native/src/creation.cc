@@ -81,7 +81,7 @@ Napi::Value DataView(const Napi::CallbackInfo& info) {
     return Napi::Buffer<uint8_t>::New(info.Env(), 0);
   }
   return Napi::Buffer<uint8_t>::New(info.Env(), static_cast<uint8_t*>(t.data_ptr()), n,
-                                    [](Napi::Env, uint8_t*, at::Tensor* k) { delete k; }, keep);
+                                    [](Napi::BasicEnv, uint8_t*, at::Tensor* k) { delete k; }, keep);
 }
 
 Napi::Value Empty(const Napi::CallbackInfo& info) {

@@ -20,7 +20,7 @@ at::Generator& Gen(const Napi::Value& v) {
 Napi::Value GeneratorNew(const Napi::CallbackInfo& info) {
   uint64_t seed = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
   auto* g = new at::Generator(at::make_generator<at::CPUGeneratorImpl>(seed));
-  auto ext = Napi::External<at::Generator>::New(info.Env(), g, [](Napi::Env, at::Generator* p) { delete p; });
+  auto ext = Napi::External<at::Generator>::New(info.Env(), g, [](Napi::BasicEnv, at::Generator* p) { delete p; });
   napi_type_tag_object(info.Env(), ext, &kGenTag);
   return ext;
 }

@@ -15,7 +15,11 @@ struct Holder {
   bool live = true;
 };
 
-void Finalize(Napi::Env, Holder* h) {
+// A basic finalizer (no JS calls): with NAPI_EXPERIMENTAL (binding.gyp) Node runs it inside GC.
+// Finalizers of other kinds are queued for the event loop's next turn, and a long synchronous
+// stretch (a repair pass creates millions of short-lived handles) grew that queue, and the
+// process, by hundreds of MB per inversion.
+void Finalize(Napi::BasicEnv, Holder* h) {
   if (h->live) g_live--;
   delete h;
 }

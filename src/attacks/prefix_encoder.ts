@@ -75,8 +75,12 @@ abstract class BaseEncoder implements PrefixEncoder {
 
 export class CachedPrefixEncoder extends BaseEncoder {
   #cache: KVStore;
-  /** The caches the candidates scored at this position grew into, with their (window, token) rows: advance() keeps the chosen ones. */
-  #scored: { cache: KVStore; rows: readonly number[]; tokens: readonly number[] }[] = [];
+  /**
+   * The keys/values each scored candidate added at this position, with its (window, token) row:
+   * advance() appends the chosen ones to the accepted prefixes' cache. Only the new position is
+   * kept, not the candidate's whole grown cache, so memory stays O(candidates), not O(candidates × t).
+   */
+  #scored: { step: KVStore; rows: readonly number[]; tokens: readonly number[] }[] = [];
 
   constructor(device: DevicePart, obs: Tensor, mask: Tensor, o: PrefixEncoderOptions) {
     super(device, obs, mask, o);
@@ -88,15 +92,14 @@ export class CachedPrefixEncoder extends BaseEncoder {
     try {
       const m = this.mask.indexSelect(0, rows).narrow(1, 0, this.t + 1);
       const h = this.device.forward(idsTensor(tokens.map((x) => [x])), { attentionMask: m, cache: sub }).hidden;
-      this.#scored.push({ cache: sub, rows: rows.toNumbers(), tokens });
+      this.#scored.push({ step: sub.lastPosition(), rows: rows.toNumbers(), tokens });
       return this.distance(h, rows);
-    } catch (e) {
+    } finally {
       sub.dispose();
-      throw e;
     }
   }
 
-  /** Keeps, for every window, the scored expansion with its accepted token; runs the position only when some window's token was never scored. */
+  /** Appends, for every window, the scored step of its accepted token; runs the position only when some window's token was never scored. */
   advance(tokens: readonly number[]): void {
     const where = new Map<string, number>();
     let offset = 0;
@@ -105,23 +108,24 @@ export class CachedPrefixEncoder extends BaseEncoder {
       offset += s.rows.length;
     }
     const picks = tokens.map((tok, b) => where.get(`${b}:${tok}`));
-    let next: KVStore;
     if (picks.every((x) => x !== undefined)) {
-      next = noGrad(() => tidy(() => KVStore.gather(this.#scored.map((s) => s.cache), tensor(picks as number[], [picks.length], { dtype: 'int64' }))));
+      const step = noGrad(() => tidy(() => KVStore.gather(this.#scored.map((s) => s.step), tensor(picks as number[], [picks.length], { dtype: 'int64' }))));
+      try {
+        this.#cache.extend(step);
+      } finally {
+        step.dispose();
+      }
     } else {
-      next = this.#cache;
       noGrad(() => tidy(() => {
-        this.device.forward(idsTensor(tokens.map((x) => [x])), { attentionMask: this.mask.narrow(1, 0, this.t + 1), cache: next });
+        this.device.forward(idsTensor(tokens.map((x) => [x])), { attentionMask: this.mask.narrow(1, 0, this.t + 1), cache: this.#cache });
       }));
     }
-    if (next !== this.#cache) this.#cache.dispose();
-    this.#cache = next;
     this.releaseScored();
     this.t++;
   }
 
   private releaseScored(): void {
-    for (const s of this.#scored) s.cache.dispose();
+    for (const s of this.#scored) s.step.dispose();
     this.#scored = [];
   }
 

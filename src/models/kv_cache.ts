@@ -46,6 +46,28 @@ export class KVStore implements KVCache {
     return out;
   }
 
+  /** A new cache holding only this one's last position (every row): what one step added. */
+  lastPosition(): KVStore {
+    if (this.#length === 0) throw new Error('lastPosition: the cache is empty');
+    const out = new KVStore();
+    noGrad(() => {
+      for (const [layer, [k, v]] of this.#layers) {
+        const last = (x: Tensor) => keep(tidy(() => x.narrow(2, x.size(2) - 1, 1).contiguous()));
+        out.#layers.set(layer, [last(k), last(v)]);
+      }
+    });
+    out.#length = 1;
+    return out;
+  }
+
+  /** Appends `next`'s positions (same rows, same blocks) after this cache's own. */
+  extend(next: KVStore): void {
+    noGrad(() => {
+      for (const [layer, [k, v]] of next.#layers) tidy(() => { this.append(layer, k, v); });
+    });
+    this.advance(next.#length);
+  }
+
   /**
    * A new cache whose row i is row rows[i] of the stores concatenated along the batch (all of the
    * same length): to keep, per sequence, the candidate that was chosen among several expansions.

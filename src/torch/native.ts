@@ -180,6 +180,8 @@ export interface Binding {
   parallelInfo(): string;
   cudaAvailable(): boolean;
   mallocTuned(): boolean;
+  heapStats(): { inUse?: number; free?: number; mmapped?: number };
+  releaseFreeMemory(): boolean;
 }
 
 function envInt(name: string): number | undefined {

@@ -55,4 +55,9 @@ export function runtimeInfo(): RuntimeInfo {
   };
 }
 
+/** The malloc heap in bytes: in use by live allocations, and held free for reuse (glibc only; else empty). */
+export const heapStats = (): { inUse?: number; free?: number; mmapped?: number } => native.heapStats();
+/** Hands the heap's free memory back to the kernel; true when some was released. */
+export const releaseFreeMemory = (): boolean => native.releaseFreeMemory();
+
 export const cudaAvailable = (): boolean => native.cudaAvailable();
