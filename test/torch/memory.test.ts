@@ -3,6 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type Tensor, tidy, keep, dispose, liveTensors, randn, zeros, nn, optim, F, ids, manualSeed } from '../../src/torch/index.js';
 import { native } from '../../src/torch/native.js';
+import { heapStats } from '../../src/torch/index.js';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 test('tidy disposes what it created and keeps what it returns (tensor, array, object, Map)', () => {
   const before = liveTensors();
@@ -168,4 +171,25 @@ test('leak check: an MLP trained in one big tidy per step with grads read throug
   assert.equal(liveTensors(), n0);
   w.dispose();
   x.dispose();
+});
+
+test('leak check: handles of disposed tensors are freed by the next GC, without waiting for the event loop', async () => {
+  // A repair pass creates millions of short-lived handles in one synchronous stretch; handle
+  // finalizers that waited for the event loop's next turn piled up by hundreds of MB.
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const heap = () => {
+    gc();
+    return heapStats().inUse;
+  };
+  const churn = () => {
+    for (let i = 0; i < 100_000; i++) tidy(() => zeros([1]).add(1));
+  };
+  churn(); // warm-up: V8's and the allocator's own structures settle
+  const before = heap();
+  if (before === undefined) return assert.ok(true, 'malloc statistics need glibc');
+  churn();
+  const grown = heap()! - before;
+  // Measured: 76 MB with the finalizers deferred, under 3 MB with them run inside GC.
+  assert.ok(grown < 16 * 2 ** 20, `the malloc heap grew by ${(grown / 2 ** 20).toFixed(1)} MB over 200k disposed handles`);
 });
