@@ -244,16 +244,17 @@ export interface EstimationResult {
 }
 
 /**
- * Alternates inversion and fitting. `invert(device, round)` inverts every batch with the given
- * device part (round 0: the known part, before any fit) and returns the reconstructed ids per batch
- * ([B, T] int64, aligned with `batches`).
+ * Alternates inversion and fitting. `invert(device, round, final)` inverts every batch with the
+ * given device part (round 0: the known part, before any fit; `final`: the last round, whose
+ * reconstructions the result keeps) and returns the reconstructed ids per batch ([B, T] int64,
+ * aligned with `batches`).
  */
-export function estimateDevice(base: DevicePart, batches: readonly InterceptedBatch[], invert: (device: DevicePart, round: number) => Tensor[], opts: Partial<EstimationOptions> & { keepIds?: boolean } = {}): EstimationResult {
+export function estimateDevice(base: DevicePart, batches: readonly InterceptedBatch[], invert: (device: DevicePart, round: number, final: boolean) => Tensor[], opts: Partial<EstimationOptions> & { keepIds?: boolean } = {}): EstimationResult {
   const o = { ...ESTIMATION_DEFAULTS, ...opts };
   let kept = false;
   const masks = batches.map((b) => b.attentionMask);
   const t0 = performance.now();
-  let ids = invert(base, 0);
+  let ids = invert(base, 0, false);
   const invertSeconds = (performance.now() - t0) / 1000;
   let mm = ids.map((x, i) => mismatchOf(base, x, batches[i]!, o.l2Weight));
   const medianBefore = quantileOf(mm, masks);
@@ -291,7 +292,7 @@ export function estimateDevice(base: DevicePart, batches: readonly InterceptedBa
       const device = snap ?? est.device;
       try {
         const t2 = performance.now();
-        ids = invert(device, r + 1);
+        ids = invert(device, r + 1, last);
         rounds[r]!.invertSeconds = (performance.now() - t2) / 1000;
         mm = ids.map((x, i) => mismatchOf(device, x, batches[i]!, o.l2Weight));
       } finally {

@@ -54,9 +54,12 @@ test('adapter estimation explains most of a synthetic LoRA drift from the traffi
   try {
     const batch = [...src.batches(64)][0]!;
     const drift = relDrift(victim.device, base, seqs);
-    const r = estimateDevice(base, [batch], exhaustive(t, batch), { specs: [{ rank: 4, targets: ['q', 'v'] }], rounds: 3, steps: 60, refineSteps: 40, finalSteps: 80, lr: 2e-2 });
+    const calls: [number, boolean][] = [];
+    const invert = exhaustive(t, batch);
+    const r = estimateDevice(base, [batch], (d, round, final) => (calls.push([round, final]), invert(d)), { specs: [{ rank: 4, targets: ['q', 'v'] }], rounds: 3, steps: 60, refineSteps: 40, finalSteps: 80, lr: 2e-2 });
     try {
       assert.ok(r.estimate, 'drifted traffic must be adapted to');
+      assert.deepEqual(calls, [[0, false], [1, false], [2, false], [3, true]], 'the inversion is told which round is the last');
       const left = relDrift(victim.device, r.estimate.device, seqs);
       if (process.env.REVERTLM_TEST_VERBOSE) console.error({ drift, left, rounds: r.rounds, before: r.medianBefore, after: r.medianAfter });
       assert.ok(drift > 0.15, `the synthetic drift is too small to test anything (${drift})`);

@@ -12,7 +12,7 @@
 import { Tensor, F, nn, noGrad, tidy, keep, cat, tensor } from '../../torch/index.js';
 import type { AdaptReport, Attack, AuxData, Budget, BudgetSpec, FitOptions, InterceptedBatch, InterceptSource, Inversion, ServerKnowledge } from '../types.js';
 import type { DevicePart } from '../../models/types.js';
-import { ESTIMATION_DEFAULTS, adaptReport, estimateDevice, estimationOptions, ownBatches, releaseBatches, type DeviceEstimate, type EstimationOptions } from '../adapter_estimation.js';
+import { adaptReport, estimateDevice, estimationOptions, ownBatches, releaseBatches, type DeviceEstimate, type EstimationOptions } from '../adapter_estimation.js';
 import { AuxCorpus, lengthsOf, tokenWindows } from '../data.js';
 import { train } from '../train.js';
 import { ZERO_BUDGET, corpusOptions, trafficDevice, checkBatch, decodeRows, resolveBudget, rowsFromIds, seedAll, tokenTargets, trainingFraming } from '../common.js';
@@ -397,13 +397,14 @@ export class RevertLMAttack implements Attack {
       let report: AdaptReport = { rounds: 0, seconds: 0 };
       if (adapting) {
         const eo = estimationOptions(c.adaptation as Partial<EstimationOptions>, this.knowledge);
-        const lastRound = eo.rounds ?? ESTIMATION_DEFAULTS.rounds;
         // Round 0 only decides whether the traffic drifted (candidates re-ranked, no repair); later
         // rounds invert with the cheaper repair settings; the last one, when the caller inverts too,
         // with the full ones: its reconstructions are the final inversion (not inverted again).
-        const res = estimateDevice(this.knowledge.device, batches, (device, round) => {
+        let finalRound = false;
+        const res = estimateDevice(this.knowledge.device, batches, (device, round, final) => {
+          finalRound = final;
           const index = new FirstTokenIndex(device);
-          const settings = round === 0 ? { maxPasses: 0 } : invertToo && round === lastRound ? {} : c.adaptRepair;
+          const settings = round === 0 ? { maxPasses: 0 } : invertToo && final ? {} : c.adaptRepair;
           try {
             return batches.map((b, i) => keep(this.decide(b, props[i]!, device, index.firstTokens(b.hidden), settings)));
           } finally {
@@ -414,7 +415,7 @@ export class RevertLMAttack implements Attack {
           this.estimate = res.estimate;
           this.firstIndex.dispose();
           this.firstIndex = new FirstTokenIndex(res.estimate.device);
-          if (res.rounds.length === lastRound) finalIds = res.ids;
+          if (finalRound) finalIds = res.ids;
         }
         if (!finalIds) res.ids?.forEach((x) => x.dispose());
         report = adaptReport(res, (performance.now() - t0) / 1000, { proposeSeconds });
