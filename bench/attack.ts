@@ -25,18 +25,12 @@ import { exactWindows, hiddenDrift, personalizeDevice } from '../src/experiments
 import { RevertLMAttack, type InterceptSource, type InterceptedBatch } from '../src/attacks/index.js';
 import { repair } from '../src/attacks/revertlm/repair.js';
 import { loadTexts } from '../src/data/index.js';
-import { noGrad, tidy, stack, threads, type Tensor } from '../src/torch/index.js';
+import { noGrad, tidy, stack, threads, heapStats, type Tensor } from '../src/torch/index.js';
 import { projectRoot } from '../src/util/root.js';
 import { UsageError } from '../src/cli/errors.js';
+import { log, median, round } from './timing.js';
 
 const PYTHON = '/usr/bin/python3';
-const log = (s: string) => process.stderr.write(`${s}\n`);
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
 
 export interface AttackBenchOptions {
   json: boolean;
@@ -82,6 +76,8 @@ export interface AttackBenchResult {
   drift_cost_ratio: number;
   /** The same for the search alone. */
   search_drift_cost_ratio: number;
+  /** malloc's in-use MB after each end-to-end drifted round (a leak shows as growth; glibc only). */
+  heap_in_use_mb: number[] | null;
   adaptation: unknown;
   threads: { intraOp: number; blas: number | null };
   pytorch_version: string | null;
@@ -225,6 +221,7 @@ export async function benchAttack(o: AttackBenchOptions): Promise<AttackBenchRes
     const e2e = { clean: [] as number[], drifted: [] as number[] };
     let exactClean = 0, exactDrifted = 0;
     let adaptation: unknown = null;
+    const heapMb: number[] = [];
     for (let r = 0; r < e2eRounds; r++) {
       for (const [name, src] of [['clean', clean], ['drifted', drifted]] as const) {
         const t0 = performance.now();
@@ -234,6 +231,8 @@ export async function benchAttack(o: AttackBenchOptions): Promise<AttackBenchRes
         else {
           exactDrifted = exact(res.inversion.ids);
           adaptation = res.report;
+          const inUse = heapStats().inUse;
+          if (inUse !== undefined) heapMb.push(round(inUse / 2 ** 20, 1));
         }
         log(`  end to end ${name} round ${r + 1}: ${e2e[name].at(-1)!.toFixed(1)} s, exact ${exact(res.inversion.ids)}/${windows.length}`);
       }
@@ -309,6 +308,7 @@ export async function benchAttack(o: AttackBenchOptions): Promise<AttackBenchRes
       ratio: peer ? round(Math.max(cs.search_ms / cs.pytorch_search_ms!, ds.search_ms / ds.pytorch_search_ms!)) : null,
       drift_cost_ratio: round(ds.invert_seconds / cs.invert_seconds),
       search_drift_cost_ratio: round(ds.search_ms / cs.search_ms),
+      heap_in_use_mb: heapMb.length ? heapMb : null,
       adaptation, threads: th, pytorch_version: peer?.version ?? null, peer_note: peerNote,
     };
   } finally {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { runtimeInfo, threads, setThreads, defaultThreads, blasInfo, cudaAvailable, zeros, randn, tidy } from '../../src/torch/index.js';
+import { runtimeInfo, threads, setThreads, defaultThreads, blasInfo, cudaAvailable, zeros, randn, tidy, heapStats, releaseFreeMemory } from '../../src/torch/index.js';
 
 const indexUrl = new URL('../../src/torch/index.js', import.meta.url).href;
 
@@ -88,4 +88,16 @@ test('the test process loaded the addon from the project build', () => {
   const addon = runtimeInfo().libraries.find((l) => l.endsWith('revertlm_torch.node'));
   assert.ok(addon, 'addon mapped');
   assert.ok(addon.startsWith(fileURLToPath(new URL('../../../', import.meta.url))), addon);
+});
+
+test('heapStats counts a tensor\'s memory while it lives; releaseFreeMemory answers', () => {
+  const before = heapStats().inUse;
+  if (before === undefined) return assert.ok(process.platform !== 'linux', 'glibc reports malloc statistics');
+  const t = zeros([16 * 2 ** 20]); // 64 MB of float32
+  const during = heapStats().inUse!;
+  t.dispose();
+  const after = heapStats().inUse!;
+  assert.ok(during - before >= 60 * 2 ** 20, `in use grew by ${(during - before) / 2 ** 20} MB for a 64 MB tensor`);
+  assert.ok(during - after >= 60 * 2 ** 20, 'disposing the tensor gives its memory back');
+  assert.equal(typeof releaseFreeMemory(), 'boolean');
 });
