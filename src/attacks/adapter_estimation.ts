@@ -55,6 +55,13 @@ export interface EstimationOptions {
   cleanQuantile: number;
   /** Weight of relative squared L2 next to (1 - cosine), as in re-encoding. */
   l2Weight: number;
+  /**
+   * Windows the rounds invert and fit on, evenly spaced over the capture (0 = every window). The
+   * adapters are the device's, shared by all its windows, so a sample estimates them as well as the
+   * whole capture while the cost of estimating stops growing with the capture: only the final
+   * inversion, with the estimate, covers every window.
+   */
+  sampleWindows: number;
   seed: number;
 }
 
@@ -70,6 +77,7 @@ export const ESTIMATION_DEFAULTS: EstimationOptions = {
   cleanBelow: 2e-3,
   cleanQuantile: 0.1,
   l2Weight: 1,
+  sampleWindows: 24,
   seed: 0,
 };
 
@@ -216,6 +224,16 @@ function quantileOf(mm: readonly Tensor[], masks: readonly Tensor[], q = 0.5): n
   return vals.length ? vals[Math.min(vals.length - 1, Math.floor(q * vals.length))]! : 0;
 }
 
+/** Median re-encoding mismatch of reconstructed ids (one [B, T] per batch) with a device part. */
+export function medianMismatch(device: DevicePart, ids: readonly Tensor[], batches: readonly InterceptedBatch[], l2Weight: number): number {
+  const mm = ids.map((x, i) => mismatchOf(device, x, batches[i]!, l2Weight));
+  try {
+    return quantileOf(mm, batches.map((b) => b.attentionMask));
+  } finally {
+    for (const m of mm) m.dispose();
+  }
+}
+
 export interface EstimationRound {
   round: number;
   /** Median re-encoding mismatch of the reconstructions before this round's fit. */
@@ -234,9 +252,12 @@ export interface EstimationResult {
   /** The fitted estimate (null when the traffic already matched the known part). */
   estimate: DeviceEstimate | null;
   rounds: EstimationRound[];
-  /** Median mismatch with the known part and, after the rounds, with the estimate. */
+  /**
+   * Median mismatch with the known part and, after the rounds, with the estimate (undefined when
+   * the last round's inversion was left to the caller: `invertLast: false`).
+   */
   medianBefore: number;
-  medianAfter: number;
+  medianAfter?: number;
   /** Seconds of the first inversion (with the known part). */
   invertSeconds: number;
   /** With keepIds: the last round's reconstructions (the caller disposes them). */
@@ -249,8 +270,9 @@ export interface EstimationResult {
  * reconstructions the result keeps) and returns the reconstructed ids per batch ([B, T] int64,
  * aligned with `batches`).
  */
-export function estimateDevice(base: DevicePart, batches: readonly InterceptedBatch[], invert: (device: DevicePart, round: number, final: boolean) => Tensor[], opts: Partial<EstimationOptions> & { keepIds?: boolean } = {}): EstimationResult {
+export function estimateDevice(base: DevicePart, batches: readonly InterceptedBatch[], invert: (device: DevicePart, round: number, final: boolean) => Tensor[], opts: Partial<EstimationOptions> & { keepIds?: boolean; invertLast?: boolean } = {}): EstimationResult {
   const o = { ...ESTIMATION_DEFAULTS, ...opts };
+  const invertLast = opts.invertLast ?? true;
   let kept = false;
   const masks = batches.map((b) => b.attentionMask);
   const t0 = performance.now();
@@ -284,10 +306,13 @@ export function estimateDevice(base: DevicePart, batches: readonly InterceptedBa
       }
       for (const x of ids) x.dispose();
       for (const x of mm) x.dispose();
+      ids = [];
+      mm = [];
       // Inverting runs on merged weights: the estimate itself once its last fit is done, else a copy.
       const est = estimate as DeviceEstimate;
       const last = r === o.rounds - 1;
       if (last) est.freeze();
+      if (last && !invertLast) return { estimate, rounds, medianBefore, invertSeconds };
       const snap = last ? null : est.snapshot();
       const device = snap ?? est.device;
       try {
@@ -351,6 +376,47 @@ function searchSpec(base: DevicePart, data: readonly FitBatch[], specs: readonly
     for (const d of [...train, ...held]) d.weight.dispose();
   }
   return DeviceEstimate.create(base, best!.spec, o.seed);
+}
+
+/**
+ * A sample of a capture's windows: sub-batches, and for each the batch it came from and the rows it
+ * took (null: the whole batch, not copied).
+ */
+export interface WindowSample {
+  batches: InterceptedBatch[];
+  origin: { batch: number; rows: Tensor | null }[];
+  /** Every window is in the sample (the batches are the capture's own). */
+  all: boolean;
+}
+
+/** `n` windows evenly spaced over the batches (every window when n ≤ 0 or the capture is no larger); free with releaseSample. */
+export function sampleWindows(batches: readonly InterceptedBatch[], n: number): WindowSample {
+  const sizes = batches.map((b) => b.hidden.size(0));
+  const total = sizes.reduce((a, b) => a + b, 0);
+  if (n <= 0 || total <= n) return { batches: [...batches], origin: batches.map((_, i) => ({ batch: i, rows: null })), all: true };
+  const picked = new Set(Array.from({ length: n }, (_, j) => Math.floor((j * total) / n)));
+  const out: WindowSample = { batches: [], origin: [], all: false };
+  let offset = 0;
+  try {
+    batches.forEach((b, i) => {
+      const rows = Array.from({ length: sizes[i]! }, (_, r) => r).filter((r) => picked.has(offset + r));
+      offset += sizes[i]!;
+      if (!rows.length) return;
+      const idx = tensor(rows, [rows.length], { dtype: 'int64' });
+      out.origin.push({ batch: i, rows: idx });
+      out.batches.push(Object.freeze({ hidden: noGrad(() => b.hidden.indexSelect(0, idx)), attentionMask: noGrad(() => b.attentionMask.indexSelect(0, idx)), splitPoint: b.splitPoint }));
+    });
+    return out;
+  } catch (e) {
+    releaseSample(out);
+    throw e;
+  }
+}
+
+export function releaseSample(s: WindowSample): void {
+  if (s.all) return;
+  releaseBatches(s.batches);
+  for (const o of s.origin) o.rows?.dispose();
 }
 
 /**

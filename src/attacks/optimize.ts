@@ -6,7 +6,7 @@
 import { Tensor, F, noGrad, tidy, keep, randn, optim, full, cat, grad, tensor } from '../torch/index.js';
 import type { AdaptReport, Attack, AuxData, Budget, FitOptions, InterceptedBatch, InterceptSource, Inversion, ServerKnowledge } from './types.js';
 import type { DevicePart } from '../models/types.js';
-import { adaptReport, estimateDevice, estimationOptions, ownBatches, releaseBatches, type DeviceEstimate, type EstimationOptions } from './adapter_estimation.js';
+import { ESTIMATION_DEFAULTS, adaptReport, estimateDevice, estimationOptions, medianMismatch, ownBatches, releaseBatches, releaseSample, sampleWindows, type DeviceEstimate, type EstimationOptions } from './adapter_estimation.js';
 import { ZERO_BUDGET, checkBatch, decodeRows, rowsFromIds, seedAll } from './common.js';
 import { FirstTokenIndex } from './framing.js';
 import { positionalPart, positionDistance } from './reencode.js';
@@ -164,40 +164,47 @@ export class BisrAttack extends OptimizeAttack {
     this.setEstimate(null);
     const batches = ownBatches(source, this.knowledge.device);
     const init = batches.map((b) => keep(this.initialLogits(b)));
+    let last: Tensor[] | null = null;
     try {
       let report: AdaptReport = { rounds: 0, seconds: 0 };
-      let last: Tensor[] | null = null;
       if (this.adaptation !== false) {
-        const res = estimateDevice(this.knowledge.device, batches, (device, round) => {
-          const index = new FirstTokenIndex(device);
-          try {
-            return batches.map((b, i) => keep(round === 0 ? noGrad(() => init[i]!.argmax(-1)) : this.optimized(b, noGrad(() => init[i]!.clone()), device, index.firstTokens(b.hidden))));
-          } finally {
-            index.dispose();
-          }
-        }, { ...estimationOptions(this.adaptation, this.knowledge), keepIds: true });
-        this.setEstimate(res.estimate);
-        // Clean traffic: round 0 was SIP's argmax only, so the optimisation still has to run.
-        if (res.estimate) last = res.ids ?? null;
-        else res.ids?.forEach((t) => t.dispose());
-        report = adaptReport(res, (performance.now() - t0) / 1000);
-      }
-      if (!invertToo) {
-        last?.forEach((t) => t.dispose());
-        return { inversion: null, report };
-      }
-      // The last round already optimised through the final estimate; otherwise optimise now.
-      const rows = batches.flatMap((b, i) => {
-        const first = this.first.firstTokens(b.hidden);
-        const ids = last ? last[i]! : this.optimized(b, noGrad(() => init[i]!.clone()), this.device, first);
+        const eo = estimationOptions(this.adaptation, this.knowledge);
+        const sample = sampleWindows(batches, eo.sampleWindows ?? ESTIMATION_DEFAULTS.sampleWindows);
+        const sampleInit = sample.all ? init : sample.origin.map((o) => noGrad(() => init[o.batch]!.indexSelect(0, o.rows!)));
         try {
-          return rowsFromIds(ids, b.attentionMask, first);
+          const res = estimateDevice(this.knowledge.device, sample.batches, (device, round) => {
+            const index = new FirstTokenIndex(device);
+            try {
+              return sample.batches.map((b, i) => keep(round === 0 ? noGrad(() => sampleInit[i]!.argmax(-1)) : this.optimized(b, noGrad(() => sampleInit[i]!.clone()), device, index.firstTokens(b.hidden))));
+            } finally {
+              index.dispose();
+            }
+          }, { ...eo, keepIds: sample.all, invertLast: sample.all || !invertToo });
+          this.setEstimate(res.estimate);
+          // Clean traffic: round 0 was SIP's argmax only, so the optimisation still has to run.
+          if (res.estimate && sample.all) last = res.ids ?? null;
+          else res.ids?.forEach((t) => t.dispose());
+          report = adaptReport(res, (performance.now() - t0) / 1000, { sampleWindows: sample.batches.reduce((a, b) => a + b.hidden.size(0), 0) });
         } finally {
-          ids.dispose();
+          if (!sample.all) {
+            sampleInit.forEach((t) => t.dispose());
+            releaseSample(sample);
+          }
         }
-      });
+      }
+      if (!invertToo) return { inversion: null, report };
+      // The last round already optimised through the final estimate; otherwise optimise now.
+      const firsts = batches.map((b) => this.first.firstTokens(b.hidden));
+      const done = last;
+      last = batches.map((b, i) => done?.[i] ?? this.optimized(b, noGrad(() => init[i]!.clone()), this.device, firsts[i]!));
+      if (this.estimate && report.mismatchAfter === undefined) {
+        report = { ...report, mismatchAfter: medianMismatch(this.device, last, batches, this.config.l2Weight), seconds: (performance.now() - t0) / 1000 };
+      }
+      const final = last;
+      const rows = batches.flatMap((b, i) => rowsFromIds(final[i]!, b.attentionMask, firsts[i]!));
       return { inversion: decodeRows(rows, this.knowledge.tokenizer), report };
     } finally {
+      last?.forEach((t) => t.dispose());
       init.forEach((t) => t.dispose());
       releaseBatches(batches);
     }

@@ -10,7 +10,7 @@ import { noGrad, tidy, randn, keep, zeros, tensor, liveTensors, type Tensor } fr
 import { createAttack, type InterceptedBatch } from '../../src/attacks/index.js';
 import { padBatch } from '../../src/data/windows.js';
 import { simulateCapture } from '../../src/experiments/index.js';
-import { DeviceEstimate, estimateDevice } from '../../src/attacks/adapter_estimation.js';
+import { DeviceEstimate, estimateDevice, releaseSample, sampleWindows } from '../../src/attacks/adapter_estimation.js';
 import { repair } from '../../src/attacks/revertlm/repair.js';
 import { namedLoRAParameters, type DevicePart } from '../../src/models/index.js';
 import { sentences, tiny, type Tiny } from './helpers.js';
@@ -64,7 +64,7 @@ test('adapter estimation explains most of a synthetic LoRA drift from the traffi
       if (process.env.REVERTLM_TEST_VERBOSE) console.error({ drift, left, rounds: r.rounds, before: r.medianBefore, after: r.medianAfter });
       assert.ok(drift > 0.15, `the synthetic drift is too small to test anything (${drift})`);
       assert.ok(left < 0.3 * drift, `estimate leaves ${left.toFixed(3)} of drift ${drift.toFixed(3)}`);
-      assert.ok(r.medianAfter < 0.1 * r.medianBefore, `mismatch ${r.medianBefore} → ${r.medianAfter}`);
+      assert.ok(r.medianAfter! < 0.1 * r.medianBefore, `mismatch ${r.medianBefore} → ${r.medianAfter}`);
     } finally {
       r.estimate?.dispose();
     }
@@ -117,11 +117,24 @@ test('RevertLM with adapter estimation inverts drifted traffic better than witho
         else assert.ok(report.rounds > 0 && report.mismatchAfter! < report.mismatchBefore!, JSON.stringify(report));
         const ids = [...src.batches(64)].flatMap((b) => a.invert(b).ids);
         if (name === 'revertlm') {
-          // invertAll keeps the last estimation round's reconstructions as its inversion instead of
-          // inverting again: the same as adapting, then inverting every batch with the estimate.
+          // invertAll reuses the estimation's work (estimated on a sample of 24 of the 40 windows
+          // here, then every window inverted once): the same as adapting, then inverting every batch.
+          assert.equal((report.details as { sampleWindows: number }).sampleWindows, 24);
           const all = await a.invertAll!(src);
           assert.deepEqual(all.inversion.ids, ids);
           assert.equal(all.report.rounds, report.rounds);
+          assert.ok(all.report.mismatchAfter! < all.report.mismatchBefore!, JSON.stringify(all.report));
+          // With every window in the sample, the last round's reconstructions are the inversion.
+          const whole = createAttack(name, knowledge, { ...config, adaptation: { ...adaptation, sampleWindows: 0 } });
+          try {
+            whole.load(dir);
+            const r = await whole.adapt!(src);
+            assert.equal((r.details as { sampleWindows: number }).sampleWindows, 40);
+            const again = [...src.batches(64)].flatMap((b) => whole.invert(b).ids);
+            assert.deepEqual((await whole.invertAll!(src)).inversion.ids, again);
+          } finally {
+            whole.dispose();
+          }
         }
         let right = 0, all = 0;
         ids.forEach((r, i) => r.forEach((x, j) => ((right += x === truth[i]![j] ? 1 : 0), all++)));
@@ -194,4 +207,31 @@ test('an estimate inverts on merged weights: its snapshot and its frozen self re
   }
   assert.ok(liveTensors() <= live, `no tensors left behind (${liveTensors()} > ${live})`);
   t.dispose();
+});
+
+test('a sample of windows is evenly spaced over the batches and frees what it copied', () => {
+  const live0 = liveTensors();
+  const batch = (B: number, from: number): InterceptedBatch => ({ hidden: tensor(Array.from({ length: B * 2 }, (_, i) => from + Math.floor(i / 2)), [B, 1, 2]), attentionMask: tidy(() => zeros([B, 1]).add(1)), splitPoint: 1 });
+  const batches = [batch(4, 0), batch(4, 4), batch(2, 8)];
+  try {
+    const whole = sampleWindows(batches, 10);
+    assert.ok(whole.all && whole.batches[1] === batches[1] && whole.origin.every((o) => o.rows === null));
+    releaseSample(whole);
+    const s = sampleWindows(batches, 5);
+    try {
+      assert.equal(s.all, false);
+      const taken = s.batches.flatMap((b) => tidy(() => b.hidden.select(-1, 0).flatten().toNumbers()));
+      assert.deepEqual(taken, [0, 2, 4, 6, 8]);
+      assert.deepEqual(s.origin.map((o) => [o.batch, o.rows!.toNumbers()]), [[0, [0, 2]], [1, [0, 2]], [2, [0]]]);
+      assert.equal(s.batches[2]!.attentionMask.size(0), 1);
+    } finally {
+      releaseSample(s);
+    }
+  } finally {
+    for (const b of batches) {
+      b.hidden.dispose();
+      b.attentionMask.dispose();
+    }
+  }
+  assert.equal(liveTensors(), live0, 'the sample leaked tensors');
 });

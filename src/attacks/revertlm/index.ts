@@ -12,7 +12,7 @@
 import { Tensor, F, nn, noGrad, tidy, keep, cat, tensor } from '../../torch/index.js';
 import type { AdaptReport, Attack, AuxData, Budget, BudgetSpec, FitOptions, InterceptedBatch, InterceptSource, Inversion, ServerKnowledge } from '../types.js';
 import type { DevicePart } from '../../models/types.js';
-import { adaptReport, estimateDevice, estimationOptions, ownBatches, releaseBatches, type DeviceEstimate, type EstimationOptions } from '../adapter_estimation.js';
+import { ESTIMATION_DEFAULTS, adaptReport, estimateDevice, estimationOptions, medianMismatch, ownBatches, releaseBatches, releaseSample, sampleWindows, type DeviceEstimate, type EstimationOptions } from '../adapter_estimation.js';
 import { AuxCorpus, lengthsOf, tokenWindows } from '../data.js';
 import { train } from '../train.js';
 import { ZERO_BUDGET, corpusOptions, trafficDevice, checkBatch, decodeRows, resolveBudget, rowsFromIds, seedAll, tokenTargets, trainingFraming } from '../common.js';
@@ -98,6 +98,11 @@ interface Proposals {
   ehat: Tensor;
   mem: Tensor | null;
   cands: Tensor;
+}
+
+/** The proposals of some rows of a batch (their own tensors). */
+function selectProposals(p: Proposals, rows: Tensor): Proposals {
+  return noGrad(() => ({ ehat: p.ehat.indexSelect(0, rows), mem: p.mem?.indexSelect(0, rows) ?? null, cands: p.cands.indexSelect(0, rows) }));
 }
 
 function disposeProposals(p: Proposals): void {
@@ -397,35 +402,48 @@ export class RevertLMAttack implements Attack {
       let report: AdaptReport = { rounds: 0, seconds: 0 };
       if (adapting) {
         const eo = estimationOptions(c.adaptation as Partial<EstimationOptions>, this.knowledge);
-        // Round 0 only decides whether the traffic drifted (candidates re-ranked, no repair); later
-        // rounds invert with the cheaper repair settings; the last one, when the caller inverts too,
-        // with the full ones: its reconstructions are the final inversion (not inverted again).
-        let finalRound = false;
-        const res = estimateDevice(this.knowledge.device, batches, (device, round, final) => {
-          finalRound = final;
-          const index = new FirstTokenIndex(device);
-          const settings = round === 0 ? { maxPasses: 0 } : invertToo && final ? {} : c.adaptRepair;
-          try {
-            return batches.map((b, i) => keep(this.decide(b, props[i]!, device, index.firstTokens(b.hidden), settings)));
-          } finally {
-            index.dispose();
+        // The rounds run on a sample of the windows; when the sample is the whole capture, the last
+        // round's inversion is the final one.
+        const sample = sampleWindows(batches, eo.sampleWindows ?? ESTIMATION_DEFAULTS.sampleWindows);
+        const sampleProps = sample.all ? props : sample.origin.map((o) => selectProposals(props[o.batch]!, o.rows!));
+        try {
+          // Round 0 only decides whether the traffic drifted (candidates re-ranked, no repair); later
+          // rounds invert with the cheaper repair settings; the last one, when the caller inverts too
+          // and the sample is every window, with the full ones: its reconstructions are the final inversion.
+          let finalRound = false;
+          const res = estimateDevice(this.knowledge.device, sample.batches, (device, round, final) => {
+            finalRound = final;
+            const index = new FirstTokenIndex(device);
+            const settings = round === 0 ? { maxPasses: 0 } : invertToo && final ? {} : c.adaptRepair;
+            try {
+              return sample.batches.map((b, i) => keep(this.decide(b, sampleProps[i]!, device, index.firstTokens(b.hidden), settings)));
+            } finally {
+              index.dispose();
+            }
+          }, { ...eo, keepIds: invertToo && sample.all, invertLast: sample.all || !invertToo });
+          if (res.estimate) {
+            this.estimate = res.estimate;
+            this.firstIndex.dispose();
+            this.firstIndex = new FirstTokenIndex(res.estimate.device);
+            if (finalRound) finalIds = res.ids;
           }
-        }, { ...eo, keepIds: invertToo });
-        if (res.estimate) {
-          this.estimate = res.estimate;
-          this.firstIndex.dispose();
-          this.firstIndex = new FirstTokenIndex(res.estimate.device);
-          if (finalRound) finalIds = res.ids;
+          if (!finalIds) res.ids?.forEach((x) => x.dispose());
+          report = adaptReport(res, (performance.now() - t0) / 1000, { proposeSeconds, sampleWindows: sample.batches.reduce((a, b) => a + b.hidden.size(0), 0) });
+        } finally {
+          if (!sample.all) {
+            sampleProps.forEach(disposeProposals);
+            releaseSample(sample);
+          }
         }
-        if (!finalIds) res.ids?.forEach((x) => x.dispose());
-        report = adaptReport(res, (performance.now() - t0) / 1000, { proposeSeconds });
       }
       if (!invertToo) return { inversion: null, report };
-      const rows = batches.flatMap((b, i) => {
-        const first = this.firstIndex.firstTokens(b.hidden);
-        const ids = finalIds?.[i];
-        return tidy(() => rowsFromIds(ids ?? this.decide(b, props[i]!, this.device, first), b.attentionMask, first));
-      });
+      const firsts = batches.map((b) => this.firstIndex.firstTokens(b.hidden));
+      const done = finalIds;
+      finalIds = batches.map((b, i) => done?.[i] ?? keep(this.decide(b, props[i]!, this.device, firsts[i]!)));
+      if (this.estimate && report.mismatchAfter === undefined) {
+        report = { ...report, mismatchAfter: medianMismatch(this.device, finalIds, batches, c.l2Weight), seconds: (performance.now() - t0) / 1000 };
+      }
+      const rows = batches.flatMap((b, i) => tidy(() => rowsFromIds(finalIds![i]!, b.attentionMask, firsts[i]!)));
       return { inversion: decodeRows(rows, this.knowledge.tokenizer), report };
     } finally {
       props.forEach(disposeProposals);
