@@ -1,7 +1,7 @@
 // The white-box pieces: re-encoding distances, causal repair, data windows, the registry.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ids as idsTensor, noGrad, zeros } from '../../src/torch/index.js';
+import { ids as idsTensor, noGrad, tensor, zeros } from '../../src/torch/index.js';
 import {
   ATTACK_NAMES, createAttack, positionalPart, reencodeDistance, tokenWindows,
 } from '../../src/attacks/index.js';
@@ -48,6 +48,38 @@ test('causal repair recovers every token from a wrong guess when the truth is am
     const got = fixed.toNumbers();
     seqs.forEach((s, b) => assert.deepEqual(got.slice(b * T, b * T + s.length), s));
     for (const x of [ids, mask, obs, guess, fixed]) x.dispose();
+  } finally {
+    t.dispose();
+  }
+});
+
+test('the wide round finds tokens every source ranks last when the combined log-probability ranks them', () => {
+  const t = tiny(25);
+  try {
+    const { device } = t.knowledge(2);
+    const V = t.tokenizer.vocabSize;
+    const seqs = sentences(4, 5).map((s) => t.tokenizer.encode(s, { addBos: true }));
+    const { ids, mask } = padBatch(seqs);
+    const obs = noGrad(() => device.forward(ids, { attentionMask: mask }).hidden);
+    const [B, T] = ids.shape as [number, number];
+    const truth = ids.toNumbers();
+    const perToken = (f: (isTrue: boolean) => number) =>
+      tensor(Array.from({ length: B * T * V }, (_, i) => f(i % V === truth[Math.floor(i / V)])), [B, T, V]);
+    const sources = perToken((isTrue) => (isTrue ? -1 : 0));
+    const logProb = perToken((isTrue) => (isTrue ? 0 : -10));
+    const guess = idsTensor(Array.from({ length: B }, () => [1, ...new Array<number>(T - 1).fill(4)]));
+    const run = (wideK: number) => {
+      const out = repair(device, guess, obs, mask, {
+        topK: 2, escalateK: 4, maxPasses: 1, tolerance: 1e-4, acceptScale: 0, priorWeight: 0, l2Weight: 1, fixFirst: true, wideK,
+        proposals: () => ({ sources: [sources], logProb }),
+      });
+      const got = out.toNumbers();
+      out.dispose();
+      return seqs.filter((s, b) => s.every((x, j) => got[b * T + j] === x)).length;
+    };
+    assert.equal(run(0), seqs.filter((s) => s.slice(1).every((x) => x === 4)).length, 'without the wide round only windows the guess already had are right');
+    assert.equal(run(3), seqs.length, 'the wide round recovers every window');
+    for (const x of [ids, mask, obs, guess, sources, logProb]) x.dispose();
   } finally {
     t.dispose();
   }

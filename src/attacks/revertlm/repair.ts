@@ -14,7 +14,12 @@
 // are; (2) a replacement must win on a combined score, mismatch/σ − priorWeight·log p(token), where
 // p is what the learned stages and the language prior give the token at that position — a token
 // they find implausible must re-encode far better (in units of σ) to replace a plausible one. On
-// undrifted traffic σ is tiny and the mismatch decides alone.
+// undrifted traffic σ is tiny and the mismatch decides alone. At deep splits the learned stages get
+// most tokens wrong, so the starting reconstruction's median mismatch is a wrong token's: σ is taken
+// at a lower quantile and recomputed from the repaired text before every later pass, and where no
+// source's ranks come near the observed state (the right token ranked too low by every source), a
+// wide round tries the combined log-probability's top `wideK` (mail-llama-deep, k = 11, 16 windows:
+// exact windows 0.63 → 1.00 with the device's exact weights and with a personalized one; README).
 import { Tensor, noGrad, tidy, arange, ids as idsTensor } from '../../torch/index.js';
 import { positionDistance } from '../reencode.js';
 import type { DevicePart } from '../../models/types.js';
@@ -34,6 +39,16 @@ export interface RepairOptions {
   acceptScale: number;
   /** Weight of the learned stages' and prior's log-probability against mismatch/σ when choosing a replacement. */
   priorWeight: number;
+  /** Quantile of the reconstruction's per-position mismatch taken as σ. */
+  sigmaQuantile?: number;
+  /** Recompute σ from the repaired reconstruction before every pass after the first. */
+  recalibrate?: boolean;
+  /**
+   * Where nothing in the sources' ranks re-encodes within `wideAbove` × the accepted mismatch, try
+   * the combined log-probability's ranks up to this (0 = off; the whole vocabulary when ≥ V).
+   */
+  wideK?: number;
+  wideAbove?: number;
 }
 
 /** What the learned stages (and the prior) say about each position, given the current reconstruction. */
@@ -65,15 +80,21 @@ export function repair(device: DevicePart, init: Tensor, obs: Tensor, mask: Tens
   const first = o.fixFirst ? 1 : 0;
   const deepest = Math.max(o.topK, o.escalateK);
   const makeEncoder = o.encoder ?? cachedEncoder;
-  const sigma = typicalMismatch(device, init, obs, mask, first, o.l2Weight);
-  const scale = { sigma, accept: Math.max(o.tolerance, o.acceptScale * sigma) };
+  const calibrate = (ids: Tensor) => {
+    const sigma = typicalMismatch(device, ids, obs, mask, first, o.l2Weight, o.sigmaQuantile ?? 0.5);
+    return { sigma, accept: Math.max(o.tolerance, o.acceptScale * sigma) };
+  };
+  let scale = calibrate(init);
   for (let pass = 0; pass < o.maxPasses; pass++) {
+    if (pass > 0 && o.recalibrate) scale = noGrad(() => tidy(() => calibrate(idsTensor(cur))));
     // Ranked proposals per source: [source][(b * T + t) * R + rank]; log-probabilities [(b * T + t) * V + v].
-    const { ranked, logProb } = noGrad(() => tidy(() => {
+    const { ranked, logProb, wide } = noGrad(() => tidy(() => {
       const p = o.proposals(idsTensor(cur));
+      const W = p.logProb && (o.wideK ?? 0) > 0 ? Math.min(o.wideK!, p.logProb.size(-1)) : 0;
       return {
         ranked: p.sources.map((s) => s.topk(Math.min(deepest, s.size(-1)), -1)[1].to('int32').data<'int32'>()),
         logProb: p.logProb && o.priorWeight > 0 ? p.logProb.toFloat32Array() : null,
+        wide: W > 0 ? { W, ranks: p.logProb!.topk(W, -1)[1].to('int32').data<'int32'>() } : null,
       };
     }));
     const R = Math.min(deepest, Math.floor(ranked[0]!.length / (B * T)));
@@ -81,7 +102,7 @@ export function repair(device: DevicePart, init: Tensor, obs: Tensor, mask: Tens
     const enc = makeEncoder(device, obs, mask, { l2Weight: o.l2Weight });
     try {
       for (let t = 0; t < T; t++) {
-        if (t >= first) changed += repairPosition(enc, cur, lens, t, ranked, R, logProb, scale, o);
+        if (t >= first) changed += repairPosition(enc, cur, lens, t, ranked, R, logProb, wide, scale, o);
         enc.advance(cur.map((r) => r[t]!));
       }
     } finally {
@@ -93,7 +114,7 @@ export function repair(device: DevicePart, init: Tensor, obs: Tensor, mask: Tens
 }
 
 /** σ: the median per-position mismatch of the starting reconstruction over the batch's real positions. */
-function typicalMismatch(device: DevicePart, init: Tensor, obs: Tensor, mask: Tensor, first: number, l2Weight: number): number {
+function typicalMismatch(device: DevicePart, init: Tensor, obs: Tensor, mask: Tensor, first: number, l2Weight: number, quantile: number): number {
   const vals = noGrad(() => tidy(() => {
     const d = positionDistance(device.forward(init, { attentionMask: mask }).hidden, obs, mask, { skipFirst: first > 0, l2Weight });
     let m = mask.gt(0);
@@ -101,7 +122,7 @@ function typicalMismatch(device: DevicePart, init: Tensor, obs: Tensor, mask: Te
     return d.maskedSelect(m).toNumbers();
   }));
   vals.sort((a, b) => a - b);
-  return vals.length ? Math.max(vals[vals.length >> 1]!, 1e-12) : 1e-12;
+  return vals.length ? Math.max(vals[Math.min(vals.length - 1, Math.floor(quantile * vals.length))]!, 1e-12) : 1e-12;
 }
 
 /**
@@ -112,7 +133,7 @@ function typicalMismatch(device: DevicePart, init: Tensor, obs: Tensor, mask: Te
  */
 function repairPosition(
   enc: PrefixEncoder, cur: number[][], lens: number[], t: number, ranked: Int32Array[], R: number,
-  logProb: Float32Array | null, scale: { sigma: number; accept: number }, o: RepairContext,
+  logProb: Float32Array | null, wide: { W: number; ranks: Int32Array } | null, scale: { sigma: number; accept: number }, o: RepairContext,
 ): number {
   const T = cur[0]!.length;
   const V = logProb ? logProb.length / (cur.length * T) : 0;
@@ -126,16 +147,20 @@ function repairPosition(
   let open = active.filter((b) => now.get(b)! > scale.accept);
   const best = new Map<number, { tok: number; dist: number; score: number }>();
   const tried = new Map<number, Set<number>>(open.map((b) => [b, new Set([cur[b]![t]!])]));
-  // Round 1: each source's top-K; round 2 (rows still unmatched): ranks K..escalateK.
-  for (const [from, to] of [[0, Math.min(o.topK, R)], [Math.min(o.topK, R), R]] as const) {
-    if (open.length === 0 || from >= to) break;
+  // Round 1: each source's top-K; round 2 (rows still unmatched): ranks K..escalateK; round 3 (rows
+  // nothing explains): the combined log-probability's ranks up to wideK.
+  const rounds: [number, number, readonly Int32Array[], number][] = [[0, Math.min(o.topK, R), ranked, R], [Math.min(o.topK, R), R, ranked, R]];
+  if (wide) rounds.push([0, wide.W, [wide.ranks], wide.W]);
+  for (const [i, [from, to, srcs, stride]] of rounds.entries()) {
+    if (i === 2) open = open.filter((b) => (best.get(b)?.dist ?? now.get(b)!) > (o.wideAbove ?? 4) * scale.accept);
+    if (open.length === 0 || from >= to) continue;
     const owner: number[] = [];
     const tokens: number[] = [];
     for (const b of open) {
       const seen = tried.get(b)!;
       for (let r = from; r < to; r++) {
-        for (const src of ranked) {
-          const tok = src[(b * T + t) * R + r]!;
+        for (const src of srcs) {
+          const tok = src[(b * T + t) * stride + r]!;
           if (seen.has(tok)) continue;
           seen.add(tok);
           owner.push(b);
@@ -143,14 +168,14 @@ function repairPosition(
         }
       }
     }
-    if (tokens.length === 0) break;
+    if (tokens.length === 0) continue;
     const d = enc.score(owner, tokens);
     for (let i = 0; i < tokens.length; i++) {
       const b = owner[i]!;
       const s = score(b, tokens[i]!, d[i]!);
       if (s < (best.get(b)?.score ?? score(b, cur[b]![t]!, now.get(b)!))) best.set(b, { tok: tokens[i]!, dist: d[i]!, score: s });
     }
-    open = open.filter((b) => (best.get(b)?.dist ?? Infinity) > scale.accept);
+    open = open.filter((b) => (best.get(b)?.dist ?? now.get(b)!) > scale.accept);
   }
   for (const [b, { tok }] of best) cur[b]![t] = tok;
   return best.size;
