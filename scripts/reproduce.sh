@@ -43,6 +43,9 @@ declare -A RUNS=(
   [sweep-stories260k-lora-all-short]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --personalize lora --personalize-targets q,k,v,o,gate,up,down --wire-dtype float16 --attacks revertlm,bisr,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
   [sweep-stories260k-full-short]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --personalize full --wire-dtype float16 --attacks revertlm,bisr,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
   [sweep-stories260k-architecture-short]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --personalize lora --knowledge architecture --wire-dtype float16 --attacks revertlm-learned,sip --examples 2000 --steps 300 --victim-segments 32 --json"
+  # k = 4 of the two again with the repair of commit 9cd5ed1 (RevertLM and SIP only).
+  [sweep-stories260k-lora-all-k4-wide-short]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 4 --personalize lora --personalize-targets q,k,v,o,gate,up,down --wire-dtype float16 --attacks revertlm,sip --examples 2000 --steps 300 --victim-segments 32 --json"
+  [sweep-stories260k-full-k4-wide-short]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 4 --personalize full --wire-dtype float16 --attacks revertlm,sip --examples 2000 --steps 300 --victim-segments 32 --json"
   [ablations-stories260k]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 4 --attacks revertlm,revertlm-nn,revertlm-noprior,revertlm-noreencode,revertlm-oracle --json"
   # RevertLM's generator size at depth (the measurement behind GENERATOR_DEFAULTS).
   [ablation-generator-deep]="node scripts/ablate_generator.mjs 11"
@@ -59,7 +62,8 @@ ORDER=(bench-engine bench-models bench-leakage bench-split bench-attack bench-ta
   ablations-stories260k ablation-generator-deep tradeoff-stories260k demo
   sweep-stories260k-short sweep-stories260k-k4-short sweep-stories260k-k123-short sweep-mail-llama-short sweep-mail-llama-deep-short sweep-mail-llama-deep-k39-short sweep-mail-llama-deep-k11-exact-short tradeoff-stories260k-short
   sweep-stories260k-lora-all-short sweep-stories260k-full-short sweep-stories260k-architecture-short
-  sweep-mail-llama-deep-wide-short sweep-stories260k-k4-wide-short audit-mail-llama-deep-short)
+  sweep-mail-llama-deep-wide-short sweep-stories260k-k4-wide-short audit-mail-llama-deep-short
+  sweep-stories260k-lora-all-k4-wide-short sweep-stories260k-full-k4-wide-short)
 
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=("${ORDER[@]}")
