@@ -12,9 +12,11 @@ function provenance(r) {
   return `\`${r.command}\` (commit ${r.commit.slice(0, 7)}${r.dirty ? '+' : ''}, ${r.date.slice(0, 10)}, ${r.machine.cores} cores, load ${r.machine.load_before.toFixed(1)}, ${(r.seconds / 60).toFixed(0)} min) → \`results/${r.name}.json\``;
 }
 
-/** A sweep's scenarios as tables: rows are split points, cells ROUGE-L / exact windows per attack. */
-function sweepTables(r) {
-  const res = r.result;
+/**
+ * A sweep's scenarios as tables: rows are split points, cells ROUGE-L / exact windows per attack. An
+ * audit's `summary` has the same shape, with each split's budgets beside its attacks instead of in them.
+ */
+function sweepTables(res) {
   const scenarios = res.scenarios ?? [{ scenario: res.scenario, victim: res.victim, splits: res.splits }];
   const out = [];
   for (const sc of scenarios) {
@@ -32,7 +34,10 @@ function sweepTables(r) {
     }
     out.push('');
   }
-  const budgets = scenarios[0].splits.flatMap((s) => Object.entries(s.attacks).map(([n, a]) => `${n} k=${s.split}: ${a.budget.examples} windows × ${a.budget.steps} steps, ${(a.budget.parameters / 1e6).toFixed(2)} M params, ${a.budget.seconds.toFixed(0)} s train, ${a.invertSeconds.toFixed(0)} s invert`));
+  const budgets = scenarios[0].splits.flatMap((s) => Object.entries(s.attacks).map(([n, a]) => {
+    const b = a.budget ?? s.budgets[n];
+    return `${n} k=${s.split}: ${b.examples} windows × ${b.steps} steps, ${(b.parameters / 1e6).toFixed(2)} M params, ${b.seconds.toFixed(0)} s train, ${(a.invertSeconds ?? b.invert_seconds).toFixed(0)} s invert`;
+  }));
   out.push(`Budgets: ${budgets.join('; ')}.`);
   return out.join('\n');
 }
@@ -54,13 +59,14 @@ function leakageTable(r) {
   return out.join('\n');
 }
 
-/** The demo (or an audit): wall time, where it went, the verdict's rows. */
+/** The demo (or an audit): wall time, where it went, the verdict's rows, then every attack's. */
 function auditSummary(r) {
   const res = r.result;
   const t = res.timings ? Object.entries(res.timings).map(([k, v]) => `${k} ${v.toFixed(0)} s`).join(', ') : 'not recorded';
   const out = [`${r.seconds.toFixed(0)} s end to end (${t}). Verdict: **${res.verdict.rating}**.`, ''];
   out.push('| scenario | k | strongest attack | ROUGE-L | exact windows | PII spans |', '| --- | --- | --- | --- | --- | --- |');
   for (const v of res.verdict.rows) out.push(`| ${v.scenario} | ${v.split} | ${v.attack} | ${f3(v.rougeL)} | ${f2(v.exact_windows)} | ${v.pii_spans.recovered} / ${v.pii_spans.total} |`);
+  if (res.summary?.scenarios) out.push('', 'Every attack:', '', sweepTables(res.summary));
   return out.join('\n');
 }
 
@@ -81,7 +87,7 @@ function ablationTable(r) {
 }
 
 function render(r) {
-  const body = r.result.verdict ? auditSummary(r) : r.result.scenarios || r.result.splits ? sweepTables(r)
+  const body = r.result.verdict ? auditSummary(r) : r.result.scenarios || r.result.splits ? sweepTables(r.result)
     : r.result.levels && r.result.defense ? tradeoffTable(r)
       : Array.isArray(r.result.layers) ? leakageTable(r)
         : r.name.startsWith('bench-') ? benchSummary(r)
