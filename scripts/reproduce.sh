@@ -28,7 +28,6 @@ declare -A RUNS=(
   [sweep-mail-llama-short]="./revertlm attack-sweep --model models/mail-llama --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --attacks revertlm,bisr,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
   [sweep-mail-llama-deep-short]="./revertlm attack-sweep --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 1,6,11 --scenarios personalized --attacks revertlm,sip,nn --examples 2000 --steps 300 --victim-segments 16 --json"
   [sweep-mail-llama-deep-k39-short]="./revertlm attack-sweep --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 3,9 --scenarios personalized --attacks revertlm,sip,nn --examples 2000 --steps 300 --victim-segments 16 --json"
-  [sweep-mail-llama-deep-wide-short]="./revertlm attack-sweep --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 6,11 --scenarios personalized --attacks revertlm,sip --examples 2000 --steps 300 --victim-segments 16 --json"
   [sweep-stories260k-k4-wide-short]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 4 --scenarios personalized --attacks revertlm,sip --examples 2000 --steps 300 --victim-segments 32 --json"
   # The deep model's audit at the reduced budget: leakage of all 13 representations, every attack at
   # k = 1, 3, 6, 9, 11, exact and personalized, and the report's depth chart (no trade-off curve).
@@ -62,7 +61,7 @@ ORDER=(bench-engine bench-models bench-leakage bench-split bench-attack bench-ta
   ablations-stories260k ablation-generator-deep tradeoff-stories260k demo
   sweep-stories260k-short sweep-stories260k-k4-short sweep-stories260k-k123-short sweep-mail-llama-short sweep-mail-llama-deep-short sweep-mail-llama-deep-k39-short sweep-mail-llama-deep-k11-exact-short tradeoff-stories260k-short
   sweep-stories260k-lora-all-short sweep-stories260k-full-short sweep-stories260k-architecture-short
-  sweep-mail-llama-deep-wide-short sweep-stories260k-k4-wide-short audit-mail-llama-deep-short
+  sweep-stories260k-k4-wide-short audit-mail-llama-deep-short
   sweep-stories260k-lora-all-k4-wide-short sweep-stories260k-full-k4-wide-short)
 
 names=("$@")
