@@ -265,18 +265,26 @@ export interface EstimationResult {
 }
 
 /**
- * Alternates inversion and fitting. `invert(device, round, final)` inverts every batch with the
- * given device part (round 0: the known part, before any fit; `final`: the last round, whose
- * reconstructions the result keeps) and returns the reconstructed ids per batch ([B, T] int64,
- * aligned with `batches`).
+ * Alternates inversion and fitting. `invert(device, round, final, wide)` inverts every batch of the
+ * sample (`wide`: of opts.wide) with the given device part (round 0: the known part, before any fit;
+ * `final`: the last round, whose reconstructions the result keeps) and returns the reconstructed ids
+ * per batch ([B, T] int64, aligned with the batches it inverted).
+ * With opts.wide (every window of a capture the sample was drawn from), the inversion before the
+ * last fit and the final one cover the wide set: the last fit then learns from every window, so the
+ * estimate the final inversion uses is as close as the whole capture allows (fitted on a sample
+ * only, the drift it leaves makes the final inversion's repair escalate at many positions).
  */
-export function estimateDevice(base: DevicePart, batches: readonly InterceptedBatch[], invert: (device: DevicePart, round: number, final: boolean) => Tensor[], opts: Partial<EstimationOptions> & { keepIds?: boolean; invertLast?: boolean } = {}): EstimationResult {
+export function estimateDevice(base: DevicePart, sample: readonly InterceptedBatch[], invert: (device: DevicePart, round: number, final: boolean, wide: boolean) => Tensor[], opts: Partial<EstimationOptions> & { keepIds?: boolean; invertLast?: boolean; wide?: readonly InterceptedBatch[] } = {}): EstimationResult {
   const o = { ...ESTIMATION_DEFAULTS, ...opts };
   const invertLast = opts.invertLast ?? true;
   let kept = false;
-  const masks = batches.map((b) => b.attentionMask);
+  // Inversion j (0: with the known part, r: after fit r) covers the wide set from the one the last fit learns from.
+  const isWide = (j: number) => !!opts.wide && j >= o.rounds - 1;
+  const setOf = (j: number) => (isWide(j) ? opts.wide! : sample);
+  let batches = setOf(0);
+  let masks = batches.map((b) => b.attentionMask);
   const t0 = performance.now();
-  let ids = invert(base, 0, false);
+  let ids = invert(base, 0, false, isWide(0));
   const invertSeconds = (performance.now() - t0) / 1000;
   let mm = ids.map((x, i) => mismatchOf(base, x, batches[i]!, o.l2Weight));
   const medianBefore = quantileOf(mm, masks);
@@ -317,7 +325,9 @@ export function estimateDevice(base: DevicePart, batches: readonly InterceptedBa
       const device = snap ?? est.device;
       try {
         const t2 = performance.now();
-        ids = invert(device, r + 1, last);
+        batches = setOf(r + 1);
+        masks = batches.map((b) => b.attentionMask);
+        ids = invert(device, r + 1, last, isWide(r + 1));
         rounds[r]!.invertSeconds = (performance.now() - t2) / 1000;
         mm = ids.map((x, i) => mismatchOf(device, x, batches[i]!, o.l2Weight));
       } finally {

@@ -6,7 +6,7 @@ import type { DefenseName } from '../defenses/index.js';
 import { createContext, defaultSplitPoints, type ExperimentContext } from '../experiments/context.js';
 import { runSweep } from '../experiments/sweep.js';
 import { runTradeoff } from '../experiments/tradeoff.js';
-import { scenarioReport } from '../experiments/attack.js';
+import { scenarioReport, type AttackScores } from '../experiments/attack.js';
 import { slice, silent, type ProgressSink } from '../experiments/progress.js';
 import { piiRecovery, piiRecoveryCorpus } from '../metrics/index.js';
 import { strongest, summarize, type AttackScore, type AuditResults, type Example, type PiiCount } from '../report/index.js';
@@ -88,8 +88,9 @@ export async function runAudit(cfg: AuditConfig, onProgress: ProgressSink = sile
         },
       }),
     );
-    const scoreOf = (scenario: string, split: number, a: { rougeL: number; rouge1: number; rouge2: number; bleu: number; token_acc: number; exact_match: number; exact_windows: number; pii: number | null }, name: string): AttackScore => ({
+    const scoreOf = (scenario: string, split: number, a: AttackScores, name: string): AttackScore => ({
       rougeL: a.rougeL, rouge1: a.rouge1, rouge2: a.rouge2, bleu: a.bleu, token_acc: a.token_acc, exact_match: a.exact_match, exact_windows: a.exact_windows, pii: a.pii,
+      ...(a.adaptation ? { adaptation: a.adaptation } : {}),
       ...(piiSpans.has(`${scenario}|${split}|${name}`) ? { pii_spans: piiSpans.get(`${scenario}|${split}|${name}`)! } : {}),
     });
     const attackResults: AuditResults['attacks'] = {

@@ -47,13 +47,13 @@ function attackTable(r: AuditResults, si: number): string {
   const budgets = sc.splits.flatMap((s, i) =>
     Object.entries(s.budgets ?? {}).map(([n, b]) => {
       const k = `${base}.splits.${i}.budgets.${n}`;
-      return `<tr><td>${s.split}</td><td class="l">${esc(n)}</td>${num(b.examples, `${k}.examples`, 0)}${num(b.steps, `${k}.steps`, 0)}${num(b.parameters, `${k}.parameters`, 0)}${num(b.seconds, `${k}.seconds`, 1)}${num(b.invert_seconds, `${k}.invert_seconds`, 1)}</tr>`;
+      return `<tr><td>${s.split}</td><td class="l">${esc(n)}</td>${num(b.examples, `${k}.examples`, 0)}${num(b.steps, `${k}.steps`, 0)}${num(b.parameters, `${k}.parameters`, 0)}${num(b.seconds, `${k}.seconds`, 1)}${num(b.invert_seconds, `${k}.invert_seconds`, 1)}${num(s.attacks[n]?.adaptation?.drift_left, `${base}.splits.${i}.attacks.${n}.adaptation.drift_left`)}</tr>`;
     }),
   );
   const v = sc.victim;
   return `<h3>Scenario ${esc(sc.scenario.name)}</h3><p class="note">${esc(sc.scenario.description)}. Scored: ${v.segments} of ${v.of} windows of ≤ ${v.maxTokens} tokens (${esc(v.method)}, seed ${v.seed}). Drift: relative L2 distance of the victim's H_k from the pretrained part's.</p>` +
     `<table class="attack-table" id="attack-table-${si}">${head}${rows.join('')}</table>` +
-    (budgets.length ? `<table class="budget-table" id="budget-table-${si}"><tr><th>split</th><th class="l">attack</th><th>training examples</th><th>steps</th><th>parameters</th><th>training s</th><th>inversion s</th></tr>${budgets.join('')}</table>` : '');
+    (budgets.length ? `<table class="budget-table" id="budget-table-${si}"><tr><th>split</th><th class="l">attack</th><th>training examples</th><th>steps</th><th>parameters</th><th>training s</th><th>inversion s</th><th title="relative L2 between the victim's H_k and the attack's estimate of its device part (adapter estimation); – when it made none">drift left</th></tr>${budgets.join('')}</table>` : '');
 }
 
 function leakageTable(r: AuditResults): string {

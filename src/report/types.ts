@@ -30,6 +30,8 @@ export interface AttackScore {
   rouge2?: number;
   token_f1?: number;
   exact_match?: number;
+  /** The attack's estimate of the victim's device part (adapter estimation), as the sweep reports it. */
+  adaptation?: { rounds: number; seconds: number; drift_left: number | null };
 }
 
 export interface AttackBudget {

@@ -76,6 +76,41 @@ test('adapter estimation explains most of a synthetic LoRA drift from the traffi
   assert.equal(liveTensors(), live0, 'estimation leaked tensors');
 });
 
+test('with the whole capture given as wide, the last fit and the final inversion cover every window', () => {
+  const live0 = liveTensors();
+  const t = tiny(51);
+  const base = t.knowledge(2).device;
+  const victim = drifted(base, 0.35, 3);
+  const seqs = sentences(24, 21).map((s) => t.tokenizer.encode(s, { addBos: true }).slice(0, 14));
+  const src = simulateCapture(victim.device, t.tokenizer, sentences(24, 21), { addBos: true, maxTokens: 14, batchSize: 64 });
+  const batch = [...src.batches(64)][0]!;
+  const sample = sampleWindows([batch], 8);
+  try {
+    const calls: [number, boolean, boolean][] = [];
+    const inverters = { sample: exhaustive(t, sample.batches[0]!), wide: exhaustive(t, batch) };
+    const r = estimateDevice(base, sample.batches, (d, round, final, wide) => (calls.push([round, final, wide]), (wide ? inverters.wide : inverters.sample)(d)), {
+      specs: [{ rank: 4, targets: ['q', 'v'] }], rounds: 3, steps: 60, refineSteps: 40, finalSteps: 80, lr: 2e-2, keepIds: true, wide: [batch],
+    });
+    try {
+      assert.deepEqual(calls, [[0, false, false], [1, false, false], [2, false, true], [3, true, true]], 'the inversion before the last fit and the final one cover the wide set');
+      assert.equal(r.ids![0]!.size(0), 24, 'the kept reconstructions are every window\'s');
+      assert.equal(r.rounds.at(-1)!.confident > 0, true);
+      const drift = relDrift(victim.device, base, seqs);
+      const left = relDrift(victim.device, r.estimate!.device, seqs);
+      assert.ok(left < 0.3 * drift, `estimate leaves ${left.toFixed(3)} of drift ${drift.toFixed(3)}`);
+    } finally {
+      r.estimate?.dispose();
+      r.ids?.forEach((x) => x.dispose());
+    }
+  } finally {
+    releaseSample(sample);
+    src.dispose();
+    victim.dispose();
+    t.dispose();
+  }
+  assert.equal(liveTensors(), live0, 'estimation leaked tensors');
+});
+
 test('clean traffic is left alone (no estimate, no cost)', () => {
   const t = tiny(52);
   const base = t.knowledge(2).device;

@@ -22,6 +22,10 @@ test('report.html escapes text, tags every number, and results.json round-trips'
   assert.match(html, /<mark class="pii miss"[^>]*>555-123-4567<\/mark>/);
   assert.equal((html.match(/<figure class="chart"/g) ?? []).length, 11, 'depth and three per scenario (less one PII chart), Pareto and one per trade-off, leakage, sparsity');
   assert.match(html, /id="chart-pii-1-note"[^>]*>.*none of the 8 scored windows holds a PII span/, 'an empty PII chart says why instead');
+  // The attack's estimate of the personalized device: how much drift it left, beside its budget.
+  const left = r.attacks!.scenarios[1]!.splits[0]!.attacks.revertlm!.adaptation!.drift_left!;
+  assert.match(html, new RegExp(`data-key="attacks\\.scenarios\\.1\\.splits\\.0\\.attacks\\.revertlm\\.adaptation\\.drift_left"[^>]*>${left.toFixed(3)}<`));
+  assert.ok(html.includes('data-key="attacks.scenarios.0.splits.0.attacks.revertlm.adaptation.drift_left" data-value="null">–<'), 'the exact scenario made no estimate: a dash');
   assert.match(html, /<code id="reproduce">revertlm audit --config [^<]*config\.json<\/code>/);
   // What was tried: two lines per attack and per scenario.
   assert.match(html, /<dt>revertlm<\/dt><dd>RevertLM: [^<]+<br><span class="needs">Needs [^<]+<\/span><\/dd>/);

@@ -28,7 +28,7 @@ export function sampleResults(): AuditResults {
           split,
           drift: si * r(),
           attacks: {
-            revertlm: si ? { rougeL: r(), bleu: r(), token_acc: r(), exact_windows: r(), pii: null, pii_spans: { recovered: 0, total: 0 } } : { rougeL: r(), bleu: r(), token_acc: r(), exact_windows: r(), pii: 3 / 7, pii_spans: { recovered: 3, total: 7 } },
+            revertlm: si ? { rougeL: r(), bleu: r(), token_acc: r(), exact_windows: r(), pii: null, pii_spans: { recovered: 0, total: 0 }, adaptation: { rounds: 4, seconds: r() * 60, drift_left: r() } } : { rougeL: r(), bleu: r(), token_acc: r(), exact_windows: r(), pii: 3 / 7, pii_spans: { recovered: 3, total: 7 } },
             sip: { rougeL: r(), bleu: r(), token_acc: r(), exact_windows: r(), pii: null },
           },
           budgets: { revertlm: { examples: 100, steps: 200, parameters: 5000, seconds: r() * 60 } },

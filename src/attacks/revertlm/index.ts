@@ -402,25 +402,26 @@ export class RevertLMAttack implements Attack {
       let report: AdaptReport = { rounds: 0, seconds: 0 };
       if (adapting) {
         const eo = estimationOptions(c.adaptation as Partial<EstimationOptions>, this.knowledge);
-        // The rounds run on a sample of the windows; when the sample is the whole capture, the last
-        // round's inversion is the final one.
+        // The rounds run on a sample of the windows, the last fit and inversion on all of them.
         const sample = sampleWindows(batches, eo.sampleWindows ?? ESTIMATION_DEFAULTS.sampleWindows);
         const sampleProps = sample.all ? props : sample.origin.map((o) => selectProposals(props[o.batch]!, o.rows!));
         try {
           // Round 0 only decides whether the traffic drifted (candidates re-ranked, no repair); later
-          // rounds invert with the cheaper repair settings; the last one, when the caller inverts too
-          // and the sample is every window, with the full ones: its reconstructions are the final inversion.
+          // rounds invert with the cheaper repair settings, the sample's windows and then, for the
+          // last fit, every window; the last inversion, when the caller inverts too, with the full
+          // settings: its reconstructions are the final inversion.
           let finalRound = false;
-          const res = estimateDevice(this.knowledge.device, sample.batches, (device, round, final) => {
+          const res = estimateDevice(this.knowledge.device, sample.batches, (device, round, final, wide) => {
             finalRound = final;
             const index = new FirstTokenIndex(device);
             const settings = round === 0 ? { maxPasses: 0 } : invertToo && final ? {} : c.adaptRepair;
+            const [bs, ps] = wide ? [batches, props] : [sample.batches, sampleProps];
             try {
-              return sample.batches.map((b, i) => keep(this.decide(b, sampleProps[i]!, device, index.firstTokens(b.hidden), settings)));
+              return bs.map((b, i) => keep(this.decide(b, ps[i]!, device, index.firstTokens(b.hidden), settings)));
             } finally {
               index.dispose();
             }
-          }, { ...eo, keepIds: invertToo && sample.all, invertLast: sample.all || !invertToo });
+          }, { ...eo, keepIds: invertToo, ...(sample.all ? {} : { wide: batches }) });
           if (res.estimate) {
             this.estimate = res.estimate;
             this.firstIndex.dispose();
