@@ -21,7 +21,7 @@ function sweepTables(res) {
   const out = [];
   for (const sc of scenarios) {
     const names = [...new Set(sc.splits.flatMap((s) => [...Object.keys(s.attacks), ...Object.keys(s.not_applicable ?? {})]))];
-    out.push(`*${sc.scenario.name}*: ${sc.scenario.description}; ${sc.victim.segments} of ${sc.victim.of} windows (${sc.victim.method}, seed ${sc.victim.seed}). ROUGE-L / exact windows:`, '');
+    out.push(`*${sc.scenario.name}*: ${sc.scenario.description}; ${sc.victim.segments} of ${sc.victim.of} windows (${sc.victim.method}, seed ${sc.victim.seed})${sc.victim.chance_rougeL == null ? '' : `; chance ROUGE-L ${f3(sc.victim.chance_rougeL)} (each window scored against another of them)`}. ROUGE-L / exact windows:`, '');
     out.push(`| k | drift | ${names.join(' | ')} |`, `| --- | --- | ${names.map(() => '---').join(' | ')} |`);
     for (const s of sc.splits) {
       const cells = names.map((n) => {
@@ -46,7 +46,7 @@ function tradeoffTable(r) {
   const t = r.result;
   const names = Object.keys(t.levels[0]?.attacks ?? {});
   const cell = (a) => (a ? `${f3(a.naive.rougeL)} / ${f3(a.adaptive.rougeL)}${a.adaptive.exact_windows === undefined ? '' : ` (${f2(a.adaptive.exact_windows)})`}` : 'n/a');
-  const out = [`${t.defense} at split ${t.split}, *${t.scenario.name}*: ${t.scenario.description}. ROUGE-L naive / adaptive (exact windows, adaptive); drift = relative L2 between the victim's wire H_k and the pretrained part's:`, ''];
+  const out = [`${t.defense} at split ${t.split}, *${t.scenario.name}*: ${t.scenario.description}. ROUGE-L naive / adaptive (exact windows, adaptive); drift = relative L2 between the victim's wire H_k and the pretrained part's${t.chance_rougeL == null ? '' : `; chance ROUGE-L ${f3(t.chance_rougeL)} (each window scored against another of them)`}:`, ''];
   out.push(`| level | perplexity | ε | drift | ${names.join(' | ')} |`, `| --- | --- | --- | --- | ${names.map(() => '---').join(' | ')} |`);
   for (const l of t.levels) out.push(`| ${l.level} | ${f2(l.perplexity)} | ${l.epsilon === null ? '–' : f2(l.epsilon)} | ${l.drift === undefined ? '–' : f2(l.drift)} | ${names.map((n) => cell(l.attacks[n])).join(' | ')} |`);
   return out.join('\n');

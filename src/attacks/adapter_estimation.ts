@@ -268,13 +268,14 @@ export interface EstimationResult {
  * Alternates inversion and fitting. `invert(device, round, final, wide)` inverts every batch of the
  * sample (`wide`: of opts.wide) with the given device part (round 0: the known part, before any fit;
  * `final`: the last round, whose reconstructions the result keeps) and returns the reconstructed ids
- * per batch ([B, T] int64, aligned with the batches it inverted).
+ * per batch ([B, T] int64, aligned with the batches it inverted). `prev`: the reconstructions the
+ * last fit learned from, when they cover the same windows (mostly right already: a starting point).
  * With opts.wide (every window of a capture the sample was drawn from), the inversion before the
  * last fit and the final one cover the wide set: the last fit then learns from every window, so the
  * estimate the final inversion uses is as close as the whole capture allows (fitted on a sample
  * only, the drift it leaves makes the final inversion's repair escalate at many positions).
  */
-export function estimateDevice(base: DevicePart, sample: readonly InterceptedBatch[], invert: (device: DevicePart, round: number, final: boolean, wide: boolean) => Tensor[], opts: Partial<EstimationOptions> & { keepIds?: boolean; invertLast?: boolean; wide?: readonly InterceptedBatch[] } = {}): EstimationResult {
+export function estimateDevice(base: DevicePart, sample: readonly InterceptedBatch[], invert: (device: DevicePart, round: number, final: boolean, wide: boolean, prev?: readonly Tensor[]) => Tensor[], opts: Partial<EstimationOptions> & { keepIds?: boolean; invertLast?: boolean; wide?: readonly InterceptedBatch[] } = {}): EstimationResult {
   const o = { ...ESTIMATION_DEFAULTS, ...opts };
   const invertLast = opts.invertLast ?? true;
   let kept = false;
@@ -312,26 +313,30 @@ export function estimateDevice(base: DevicePart, sample: readonly InterceptedBat
           d.weight.dispose();
         }
       }
-      for (const x of ids) x.dispose();
       for (const x of mm) x.dispose();
-      ids = [];
       mm = [];
-      // Inverting runs on merged weights: the estimate itself once its last fit is done, else a copy.
-      const est = estimate as DeviceEstimate;
-      const last = r === o.rounds - 1;
-      if (last) est.freeze();
-      if (last && !invertLast) return { estimate, rounds, medianBefore, invertSeconds };
-      const snap = last ? null : est.snapshot();
-      const device = snap ?? est.device;
+      // The reconstructions this fit learned from: the next inversion's starting candidates when it covers the same windows.
+      const prev = ids;
+      ids = [];
+      let snap: DeviceModel | null = null;
       try {
+        // Inverting runs on merged weights: the estimate itself once its last fit is done, else a copy.
+        const est = estimate as DeviceEstimate;
+        const last = r === o.rounds - 1;
+        if (last) est.freeze();
+        if (last && !invertLast) return { estimate, rounds, medianBefore, invertSeconds };
+        snap = last ? null : est.snapshot();
+        const device = snap ?? est.device;
         const t2 = performance.now();
+        const same = isWide(r + 1) === isWide(r);
         batches = setOf(r + 1);
         masks = batches.map((b) => b.attentionMask);
-        ids = invert(device, r + 1, last, isWide(r + 1));
+        ids = invert(device, r + 1, last, isWide(r + 1), same ? prev : undefined);
         rounds[r]!.invertSeconds = (performance.now() - t2) / 1000;
         mm = ids.map((x, i) => mismatchOf(device, x, batches[i]!, o.l2Weight));
       } finally {
         snap?.dispose();
+        for (const x of prev) x.dispose();
       }
       median = quantileOf(mm, masks);
     }

@@ -46,6 +46,8 @@ export interface TradeoffLevelResult {
 export interface TradeoffResult {
   defense: DefenseName;
   split: number;
+  /** ROUGE-L of recovering nothing: each scored window against another of them (metrics/chance.ts). */
+  chance_rougeL: number | null;
   scenario: ScenarioReport;
   levels: TradeoffLevelResult[];
 }
@@ -72,13 +74,14 @@ export async function runTradeoff(ctx: ExperimentContext, o: TradeoffOptions): P
   const make = (level: number, seed: number): Defense => createDefense({ name: o.defense, level, seed, ...cal });
   const finetune = defendedFinetune({ loadModel: () => loadModel(ctx.modelDir), tokenizer: ctx.tokenizer, splitPoint: k, steps: finetuneSteps, maxTokens: Math.max(ctx.maxTokens, 64), seed: ctx.seed });
   const work = new WorkCounter(ctx.progress, o.levels.length * o.attacks.length * 2);
-  const out: TradeoffResult = { defense: o.defense, split: k, scenario: scenarioReport(scenario), levels: [] };
+  const out: TradeoffResult = { defense: o.defense, split: k, chance_rougeL: null, scenario: scenarioReport(scenario), levels: [] };
   for (const level of o.levels) {
     // The adaptive attacker's simulation draws noise independent of the device's.
     const attackerDefense = make(level, ctx.seed * 1000 + 2);
     const training = attackerDefense.stage === 'training';
     const atLevel = defendedScenario(scenario, o.defense, level, finetuneSteps);
     const traffic = await ctx.traffic(k, atLevel);
+    out.chance_rougeL ??= traffic.sampling.chance_rougeL;
     const ppl = splitPerplexity(traffic.victimPart, server, ctx.tokenizer, victim.utility, training ? null : make(level, ctx.seed * 1000 + 1), { maxTokens: Math.max(ctx.maxTokens, 64) });
     const priv = attackerDefense.privacy();
     const row: TradeoffLevelResult = { level, perplexity: ppl.perplexity, epsilon: priv && Number.isFinite(priv.epsilon) ? priv.epsilon : null, drift: traffic.drift, attacks: {} };

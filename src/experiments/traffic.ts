@@ -12,6 +12,7 @@ import { scoredCapture } from './references.js';
 import { hiddenDrift } from './drift.js';
 import { deviceKey, type Scenario } from './scenario.js';
 import type { ProgressSink } from './progress.js';
+import { chanceRougeL } from '../metrics/chance.js';
 
 /** How the scored windows were chosen: every result carries it. */
 export interface WindowSampling {
@@ -23,6 +24,8 @@ export interface WindowSampling {
   seed: number;
   /** Tokens per window. */
   maxTokens: number;
+  /** ROUGE-L of each scored window against another of them (metrics/chance.ts): the score of recovering nothing. */
+  chance_rougeL: number | null;
 }
 
 export interface ScenarioTraffic {
@@ -75,8 +78,8 @@ export async function scenarioTraffic(ctx: ExperimentContext, k: number, scenari
     const { referenceIds, references } = first;
     const drift = hiddenDrift(device.part, ctx.parts(k).device, referenceIds);
     const sampling: WindowSampling = training
-      ? { segments: referenceIds.length, of: steps * DEVICE_BATCH, method: 'last fine-tuning steps', seed: p.seed, maxTokens: ctx.maxTokens }
-      : { segments: referenceIds.length, of: windowCount(ctx, victim.texts), method: 'seeded uniform sample', seed: p.seed, maxTokens: ctx.maxTokens };
+      ? { segments: referenceIds.length, of: steps * DEVICE_BATCH, method: 'last fine-tuning steps', seed: p.seed, maxTokens: ctx.maxTokens, chance_rougeL: chanceRougeL(references) }
+      : { segments: referenceIds.length, of: windowCount(ctx, victim.texts), method: 'seeded uniform sample', seed: p.seed, maxTokens: ctx.maxTokens, chance_rougeL: chanceRougeL(references) };
     return {
       scenario, splitPoint: k, victimPart: device.part, referenceIds, references, sampling, drift, losses: device.losses,
       open: () => open().source,

@@ -5,6 +5,7 @@ export * from './rouge.js';
 export * from './bleu.js';
 export * from './token_metrics.js';
 export * from './pii.js';
+export { chanceRougeL } from './chance.js';
 export { FIRST_NAMES, SURNAMES } from './names.js';
 
 import { corpusBleuText } from './bleu.js';

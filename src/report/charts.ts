@@ -159,7 +159,7 @@ export function paretoChart(r: AuditResults): TopLevelSpec | null {
   } as TopLevelSpec;
 }
 
-/** Naive and adaptive curves of each attack against perplexity; dashed: the protection threshold. */
+/** Naive and adaptive curves of each attack against perplexity; dashed: the protection threshold; dotted grey: chance (nothing recovered). */
 export function tradeoffChart(t: AuditResults['tradeoffs'][number], threshold?: number): TopLevelSpec {
   const rows = t.levels.flatMap((l) =>
     Object.entries(l.attacks).flatMap(([attack, a]) => [
@@ -186,6 +186,11 @@ export function tradeoffChart(t: AuditResults['tradeoffs'][number], threshold?: 
         },
       },
       ...(threshold === undefined ? [] : [{ data: { values: [{ rougeL: threshold }] }, mark: { type: 'rule' as const, strokeDash: [4, 4], color: '#2a2' }, encoding: { y: { field: 'rougeL', type: 'quantitative' as const } } }]),
+      ...(t.chance_rougeL == null ? [] : [{
+        data: { values: [{ rougeL: t.chance_rougeL, what: 'chance: another window of the text' }] },
+        mark: { type: 'rule' as const, strokeDash: [1, 3], color: '#888' },
+        encoding: { y: { field: 'rougeL', type: 'quantitative' as const }, tooltip: [{ field: 'what' }, { field: 'rougeL' }] },
+      }]),
     ],
   } as TopLevelSpec;
 }

@@ -51,7 +51,7 @@ function attackTable(r: AuditResults, si: number): string {
     }),
   );
   const v = sc.victim;
-  return `<h3>Scenario ${esc(sc.scenario.name)}</h3><p class="note">${esc(sc.scenario.description)}. Scored: ${v.segments} of ${v.of} windows of ≤ ${v.maxTokens} tokens (${esc(v.method)}, seed ${v.seed}). Drift: relative L2 distance of the victim's H_k from the pretrained part's.</p>` +
+  return `<h3>Scenario ${esc(sc.scenario.name)}</h3><p class="note">${esc(sc.scenario.description)}. Scored: ${v.segments} of ${v.of} windows of ≤ ${v.maxTokens} tokens (${esc(v.method)}, seed ${v.seed}). Drift: relative L2 distance of the victim's H_k from the pretrained part's.${v.chance_rougeL == null ? '' : ` Chance: each window scored against another of them gets ROUGE-L ${val(v.chance_rougeL, `${base}.victim.chance_rougeL`, 3)}; a score near it means nothing was recovered.`}</p>` +
     `<table class="attack-table" id="attack-table-${si}">${head}${rows.join('')}</table>` +
     (budgets.length ? `<table class="budget-table" id="budget-table-${si}"><tr><th>split</th><th class="l">attack</th><th>training examples</th><th>steps</th><th>parameters</th><th>training s</th><th>inversion s</th><th title="relative L2 between the victim's H_k and the attack's estimate of its device part (adapter estimation); – when it made none">drift left</th></tr>${budgets.join('')}</table>` : '');
 }
@@ -76,7 +76,8 @@ function tradeoffTables(r: AuditResults): string {
       });
       return `<tr>${num(l.level, `${k}.level`)}${num(l.perplexity, `${k}.perplexity`, 2)}${num(l.epsilon, `${k}.epsilon`, 2)}${cells.join('')}</tr>`;
     });
-    return `<h3>${esc(t.defense)} (split ${t.split}, scenario ${esc(t.scenario.name)})</h3><table class="tradeoff-table"><tr><th>level</th><th>perplexity</th><th>ε</th>${names.map((n) => `<th>${esc(n)} naive</th><th>${esc(n)} adaptive</th>`).join('')}</tr>${rows.join('')}</table>`;
+    const chance = t.chance_rougeL == null ? '' : `<p class="note">Chance (each scored window against another of them): ROUGE-L ${val(t.chance_rougeL, `tradeoffs.${ti}.chance_rougeL`, 3)}.</p>`;
+    return `<h3>${esc(t.defense)} (split ${t.split}, scenario ${esc(t.scenario.name)})</h3>${chance}<table class="tradeoff-table"><tr><th>level</th><th>perplexity</th><th>ε</th>${names.map((n) => `<th>${esc(n)} naive</th><th>${esc(n)} adaptive</th>`).join('')}</tr>${rows.join('')}</table>`;
   }).join('');
 }
 

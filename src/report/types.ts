@@ -64,7 +64,7 @@ export interface ScenarioInfo {
 export interface ScenarioResult {
   scenario: ScenarioInfo;
   /** How the scored windows were chosen. */
-  victim: { segments: number; of: number; method: string; seed: number; maxTokens: number };
+  victim: { segments: number; of: number; method: string; seed: number; maxTokens: number; chance_rougeL?: number | null };
   splits: SplitResult[];
 }
 
@@ -99,6 +99,8 @@ export interface TradeoffLevel {
 export interface TradeoffResult {
   defense: string;
   split: number;
+  /** ROUGE-L of recovering nothing (each scored window against another one). */
+  chance_rougeL?: number | null;
   scenario: ScenarioInfo;
   levels: TradeoffLevel[];
 }

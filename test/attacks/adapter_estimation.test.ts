@@ -86,13 +86,14 @@ test('with the whole capture given as wide, the last fit and the final inversion
   const batch = [...src.batches(64)][0]!;
   const sample = sampleWindows([batch], 8);
   try {
-    const calls: [number, boolean, boolean][] = [];
+    const calls: [number, boolean, boolean, number | null][] = [];
     const inverters = { sample: exhaustive(t, sample.batches[0]!), wide: exhaustive(t, batch) };
-    const r = estimateDevice(base, sample.batches, (d, round, final, wide) => (calls.push([round, final, wide]), (wide ? inverters.wide : inverters.sample)(d)), {
+    const r = estimateDevice(base, sample.batches, (d, round, final, wide, prev) => (calls.push([round, final, wide, prev ? prev[0]!.size(0) : null]), (wide ? inverters.wide : inverters.sample)(d)), {
       specs: [{ rank: 4, targets: ['q', 'v'] }], rounds: 3, steps: 60, refineSteps: 40, finalSteps: 80, lr: 2e-2, keepIds: true, wide: [batch],
     });
     try {
-      assert.deepEqual(calls, [[0, false, false], [1, false, false], [2, false, true], [3, true, true]], 'the inversion before the last fit and the final one cover the wide set');
+      assert.deepEqual(calls.map((c) => c.slice(0, 3)), [[0, false, false], [1, false, false], [2, false, true], [3, true, true]], 'the inversion before the last fit and the final one cover the wide set');
+      assert.deepEqual(calls.map((c) => c[3]), [null, 8, null, 24], 'each inversion starts from the previous reconstructions of the same windows');
       assert.equal(r.ids![0]!.size(0), 24, 'the kept reconstructions are every window\'s');
       assert.equal(r.rounds.at(-1)!.confident > 0, true);
       const drift = relDrift(victim.device, base, seqs);

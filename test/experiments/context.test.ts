@@ -9,6 +9,7 @@ import { createContext, resolveScenario } from '../../src/experiments/index.js';
 import { streamWindows } from '../../src/data/windows.js';
 import { tokenizerAddsBos } from '../../src/attacks/index.js';
 import { RevertlmError } from '../../src/util/errors.js';
+import { chanceRougeL } from '../../src/metrics/index.js';
 import { mailSentences } from '../helpers/tiny_model.js';
 import { tinyAuditSetup } from '../helpers/tiny_setup.js';
 
@@ -25,7 +26,8 @@ test('victim windows: a seeded uniform sample across the whole set, reported wit
     const t = await ctx.traffic(1, resolveScenario({}));
     assert.equal(t.referenceIds.length, 20);
     const all = streamWindows(lines, ctx.tokenizer, 16).windows;
-    assert.deepEqual({ ...t.sampling }, { segments: 20, of: all.length, method: 'seeded uniform sample', seed: 0, maxTokens: 16 });
+    assert.deepEqual({ ...t.sampling }, { segments: 20, of: all.length, method: 'seeded uniform sample', seed: 0, maxTokens: 16, chance_rougeL: chanceRougeL(t.references) });
+    assert.ok(t.sampling.chance_rougeL! > 0 && t.sampling.chance_rougeL! < 0.5, `chance floor ${t.sampling.chance_rougeL}`);
     const positions = t.referenceIds.map((w) => all.findIndex((x) => x.join() === w.join()));
     assert.ok(positions.every((p) => p >= 0), 'every scored window is a window of the text');
     assert.ok(Math.max(...positions) > all.length / 2, `not the head of the file: positions ${positions}`);

@@ -26,6 +26,9 @@ test('report.html escapes text, tags every number, and results.json round-trips'
   const left = r.attacks!.scenarios[1]!.splits[0]!.attacks.revertlm!.adaptation!.drift_left!;
   assert.match(html, new RegExp(`data-key="attacks\\.scenarios\\.1\\.splits\\.0\\.attacks\\.revertlm\\.adaptation\\.drift_left"[^>]*>${left.toFixed(3)}<`));
   assert.ok(html.includes('data-key="attacks.scenarios.0.splits.0.attacks.revertlm.adaptation.drift_left" data-value="null">–<'), 'the exact scenario made no estimate: a dash');
+  // The chance floor beside every scenario and trade-off, tagged like every other number.
+  assert.match(html, /each window scored against another of them gets ROUGE-L <span data-key="attacks\.scenarios\.1\.victim\.chance_rougeL" data-value="0\.11">0\.110<\/span>/);
+  assert.match(html, /Chance \(each scored window against another of them\): ROUGE-L <span data-key="tradeoffs\.0\.chance_rougeL" data-value="0\.095">0\.095<\/span>/);
   assert.match(html, /<code id="reproduce">revertlm audit --config [^<]*config\.json<\/code>/);
   // What was tried: two lines per attack and per scenario.
   assert.match(html, /<dt>revertlm<\/dt><dd>RevertLM: [^<]+<br><span class="needs">Needs [^<]+<\/span><\/dd>/);

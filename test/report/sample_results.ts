@@ -23,7 +23,7 @@ export function sampleResults(): AuditResults {
     attacks: {
       scenarios: ['exact', 'personalized'].map((name, si) => ({
         scenario: { name, description: `${name} scenario`, settings: { knowledge: si ? 'pretrained' : 'exact' } },
-        victim: { segments: 8, of: 40, method: 'seeded uniform sample', seed: 0, maxTokens: 32 },
+        victim: { segments: 8, of: 40, method: 'seeded uniform sample', seed: 0, maxTokens: 32, chance_rougeL: 0.1 + 0.01 * si },
         splits: splits.map((split) => ({
           split,
           drift: si * r(),
@@ -41,7 +41,7 @@ export function sampleResults(): AuditResults {
       { scenario: 'personalized', split: 2, attack: 'revertlm', original: 'the meeting moved to the big room on the second floor', reconstruction: 'the meeting moved to the big room on the first floor', window: 0, chosen: 'longest', pii_spans: { recovered: 0, total: 0 } },
     ],
     tradeoffs: [{
-      defense: 'gaussian', split: 2, scenario: { name: 'personalized', description: 'personalized scenario', settings: {} },
+      defense: 'gaussian', split: 2, chance_rougeL: 0.095, scenario: { name: 'personalized', description: 'personalized scenario', settings: {} },
       levels: [0, 0.5, 1, 2].map((level) => ({ level, perplexity: 10 + level * 5, epsilon: level === 0 ? null : 3 / level, drift: r(), attacks: { sip: { naive: { rougeL: r(), exact_windows: r(), pii: r() }, adaptive: { rougeL: r(), exact_windows: r(), pii: null } } } })),
     }],
     timings: { leakage: 12.5, attacks: 100.25 },

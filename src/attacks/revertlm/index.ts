@@ -336,17 +336,19 @@ export class RevertLMAttack implements Attack {
 
   /**
    * Picks and repairs one candidate per window by re-encoding with `device`: ids [B, T] with token 0
-   * set to `first`. `repairOptions` overrides the configured repair (cheaper inner inversions).
+   * set to `first`. `repairOptions` overrides the configured repair (cheaper inner inversions);
+   * `start` [B, T], an earlier reconstruction of the same windows, joins the candidates.
    */
-  private decide(batch: InterceptedBatch, p: Proposals, device: DevicePart, first: readonly number[], repairOptions: Partial<RepairOptions> = {}): Tensor {
+  private decide(batch: InterceptedBatch, p: Proposals, device: DevicePart, first: readonly number[], repairOptions: Partial<RepairOptions> = {}, start?: Tensor): Tensor {
     const c = this.config;
     const mask = batch.attentionMask;
     const [B, T] = mask.shape as [number, number];
     const D = device.config.dModel;
     return tidy(() => {
-      const C = p.cands.size(1);
+      const proposed = start ? cat([p.cands, start.unsqueeze(1)], 1) : p.cands;
+      const C = proposed.size(1);
       const firstCol = tensor(first as number[], [B, 1, 1], { dtype: 'int64' }).expand(B, C, 1);
-      const cands = T > 1 ? cat([firstCol, p.cands.narrow(2, 1, T - 1)], 2) : firstCol.contiguous();
+      const cands = T > 1 ? cat([firstCol, proposed.narrow(2, 1, T - 1)], 2) : firstCol.contiguous();
       if (c.reencode === 'off' || C === 1 && c.stage2 === 'nn') return cands.select(1, 0);
       const flat = cands.reshape(B * C, T);
       const maskC = mask.unsqueeze(1).expand(B, C, T).reshape(B * C, T).contiguous();
@@ -411,13 +413,13 @@ export class RevertLMAttack implements Attack {
           // last fit, every window; the last inversion, when the caller inverts too, with the full
           // settings: its reconstructions are the final inversion.
           let finalRound = false;
-          const res = estimateDevice(this.knowledge.device, sample.batches, (device, round, final, wide) => {
+          const res = estimateDevice(this.knowledge.device, sample.batches, (device, round, final, wide, prev) => {
             finalRound = final;
             const index = new FirstTokenIndex(device);
             const settings = round === 0 ? { maxPasses: 0 } : invertToo && final ? {} : c.adaptRepair;
             const [bs, ps] = wide ? [batches, props] : [sample.batches, sampleProps];
             try {
-              return bs.map((b, i) => keep(this.decide(b, ps[i]!, device, index.firstTokens(b.hidden), settings)));
+              return bs.map((b, i) => keep(this.decide(b, ps[i]!, device, index.firstTokens(b.hidden), settings, prev?.[i])));
             } finally {
               index.dispose();
             }

@@ -23,7 +23,7 @@ export function formatSweep(r: SweepResult): string {
     const w = Math.max(24, ...names.map((n) => n.length + 2));
     lines.push(
       `scenario ${sc.scenario.name}: ${sc.scenario.description}`,
-      `victim: ${sc.victim.segments} of ${sc.victim.of} windows of ≤ ${sc.victim.maxTokens} tokens (${sc.victim.method}, seed ${sc.victim.seed})`,
+      `victim: ${sc.victim.segments} of ${sc.victim.of} windows of ≤ ${sc.victim.maxTokens} tokens (${sc.victim.method}, seed ${sc.victim.seed})${sc.victim.chance_rougeL === null ? '' : `; chance ROUGE-L ${sc.victim.chance_rougeL.toFixed(3)} (each window against another)`}`,
       `${'k'.padEnd(4)}${'drift'.padEnd(8)}${names.map((n) => n.padEnd(w)).join('')}`,
       `${''.padEnd(12)}${names.map(() => 'ROUGE-L / exact / PII'.padEnd(w)).join('')}`,
     );

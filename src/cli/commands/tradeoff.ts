@@ -22,7 +22,8 @@ export function formatTradeoff(r: TradeoffResult): string {
     `${String(l.level).padEnd(8)}${l.perplexity.toFixed(2).padEnd(12)}${(l.epsilon === null ? '–' : l.epsilon.toFixed(2)).padEnd(10)}` +
     names.map((n) => `${l.attacks[n]!.naive.rougeL.toFixed(3)} / ${l.attacks[n]!.adaptive.rougeL.toFixed(3)}`.padEnd(34)).join(''),
   );
-  return [`${r.defense} at split ${r.split}, scenario ${r.scenario.name}: ${r.scenario.description}`, head, ...rows].join('\n');
+  const chance = r.chance_rougeL === null ? [] : [`chance (each scored window against another of them): ROUGE-L ${r.chance_rougeL.toFixed(3)}`];
+  return [`${r.defense} at split ${r.split}, scenario ${r.scenario.name}: ${r.scenario.description}`, ...chance, head, ...rows].join('\n');
 }
 
 export function registerTradeoff(program: Command): void {
