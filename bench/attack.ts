@@ -25,7 +25,7 @@ import { exactWindows, hiddenDrift, personalizeDevice } from '../src/experiments
 import { RevertLMAttack, type InterceptSource, type InterceptedBatch } from '../src/attacks/index.js';
 import { repair } from '../src/attacks/revertlm/repair.js';
 import { loadTexts } from '../src/data/index.js';
-import { noGrad, tidy, stack, threads, heapStats, type Tensor } from '../src/torch/index.js';
+import { noGrad, tidy, stack, threads, heapStats, liveTensors, type Tensor } from '../src/torch/index.js';
 import { projectRoot } from '../src/util/root.js';
 import { UsageError } from '../src/cli/errors.js';
 import { log, median, round } from './timing.js';
@@ -179,6 +179,14 @@ async function startPeer(problems: Record<string, string>, th: { intraOp: number
   }
 }
 
+/** Resident set, the JS heap, and live native tensors: a round that grows any of them leaks. */
+function memoryLine(): string {
+  const m = process.memoryUsage();
+  const mb = (x: number) => `${(x / 2 ** 20).toFixed(0)} MB`;
+  const inUse = heapStats().inUse;
+  return `rss ${mb(m.rss)}, JS heap ${mb(m.heapUsed)}, array buffers ${mb(m.arrayBuffers)}${inUse === undefined ? '' : `, malloc in use ${mb(inUse)}`}, ${liveTensors()} live tensors`;
+}
+
 export async function benchAttack(o: AttackBenchOptions): Promise<AttackBenchResult> {
   const shared = resolve(projectRoot(), '..', 'shared');
   const modelDir = join(shared, 'models/stories260K');
@@ -234,7 +242,7 @@ export async function benchAttack(o: AttackBenchOptions): Promise<AttackBenchRes
           const inUse = heapStats().inUse;
           if (inUse !== undefined) heapMb.push(round(inUse / 2 ** 20, 1));
         }
-        log(`  end to end ${name} round ${r + 1}: ${e2e[name].at(-1)!.toFixed(1)} s, exact ${exact(res.inversion.ids)}/${windows.length}`);
+        log(`  end to end ${name} round ${r + 1}: ${e2e[name].at(-1)!.toFixed(1)} s, exact ${exact(res.inversion.ids)}/${windows.length} (${memoryLine()})`);
       }
     }
     const driftLeft = hiddenDrift(driftDev.part, attack.deviceEstimate(), windows);
