@@ -44,13 +44,19 @@ function exhaustive(t: Tiny, batch: InterceptedBatch): (device: DevicePart) => T
   })))];
 }
 
-test('adapter estimation explains most of a synthetic LoRA drift from the traffic alone', () => {
-  const live0 = liveTensors();
+/** 24 windows of a device drifted by a synthetic LoRA (scale 0.35), with the pretrained part and the true windows. */
+function driftedCapture(): { t: Tiny; base: DevicePart; victim: DeviceEstimate; seqs: number[][]; src: ReturnType<typeof simulateCapture> } {
   const t = tiny(51);
   const base = t.knowledge(2).device;
   const victim = drifted(base, 0.35, 3);
   const seqs = sentences(24, 21).map((s) => t.tokenizer.encode(s, { addBos: true }).slice(0, 14));
   const src = simulateCapture(victim.device, t.tokenizer, sentences(24, 21), { addBos: true, maxTokens: 14, batchSize: 64 });
+  return { t, base, victim, seqs, src };
+}
+
+test('adapter estimation explains most of a synthetic LoRA drift from the traffic alone', () => {
+  const live0 = liveTensors();
+  const { t, base, victim, seqs, src } = driftedCapture();
   try {
     const batch = [...src.batches(64)][0]!;
     const drift = relDrift(victim.device, base, seqs);
@@ -78,11 +84,7 @@ test('adapter estimation explains most of a synthetic LoRA drift from the traffi
 
 test('with the whole capture given as wide, the last fit and the final inversion cover every window', () => {
   const live0 = liveTensors();
-  const t = tiny(51);
-  const base = t.knowledge(2).device;
-  const victim = drifted(base, 0.35, 3);
-  const seqs = sentences(24, 21).map((s) => t.tokenizer.encode(s, { addBos: true }).slice(0, 14));
-  const src = simulateCapture(victim.device, t.tokenizer, sentences(24, 21), { addBos: true, maxTokens: 14, batchSize: 64 });
+  const { t, base, victim, seqs, src } = driftedCapture();
   const batch = [...src.batches(64)][0]!;
   const sample = sampleWindows([batch], 8);
   try {
