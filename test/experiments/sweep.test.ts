@@ -5,6 +5,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { createContext, resolveScenario, runAttack, runSweep, runTradeoff, sweepJson, type SweepResult } from '../../src/experiments/index.js';
+import { chanceRougeL } from '../../src/metrics/index.js';
 import { RevertlmError } from '../../src/util/errors.js';
 import { tinyAuditSetup } from '../helpers/tiny_setup.js';
 
@@ -25,6 +26,7 @@ test('runSweep: scenarios side by side, each with its drift, exact windows and h
       assert.deepEqual(sc.splits.map((s) => s.split), [1, 2]);
       assert.equal(sc.victim.segments, 8);
       assert.equal(sc.victim.method, 'seeded uniform sample');
+      assert.ok(sc.victim.chance_rougeL! > 0 && sc.victim.chance_rougeL! < 1, 'each scenario reports its chance floor');
       assert.match(sc.scenario.description, /wire/);
       for (const s of sc.splits) {
         assert.deepEqual(Object.keys(s.attacks).sort(), ['nn', 'sip']);
@@ -91,6 +93,7 @@ test('runAttack scores the windows the device sent; the trade-off adds the defen
     const t = await runTradeoff(ctx, { splitPoint: 1, defense: 'gaussian', levels: [0, 4], attacks: ['nn'], scenario: exact });
     assert.equal(t.scenario.name, 'exact');
     assert.equal(t.levels.length, 2);
+    assert.equal(t.chance_rougeL, chanceRougeL(traffic.references), 'the chance floor of the scored windows');
     assert.ok(Number.isFinite(t.levels[1]!.perplexity) && t.levels[1]!.perplexity !== t.levels[0]!.perplexity, 'noise changes what the server computes');
     assert.deepEqual(t.levels[0]!.attacks.nn!.adaptive, t.levels[0]!.attacks.nn!.naive, 'level 0: adaptive is naive');
     assert.ok(t.levels[1]!.epsilon !== null && t.levels[0]!.epsilon === null);
