@@ -35,7 +35,7 @@ export interface RepairOptions {
   maxPasses: number;
   /** Positions whose mismatch is at most this are accepted as they are (a floor under acceptScale·σ). */
   tolerance: number;
-  /** Positions whose mismatch is at most this × σ (the batch's median mismatch) are accepted as they are. */
+  /** Positions whose mismatch is at most this × σ (the right tokens' typical mismatch) are accepted as they are. */
   acceptScale: number;
   /** Weight of the learned stages' and prior's log-probability against mismatch/σ when choosing a replacement. */
   priorWeight: number;
