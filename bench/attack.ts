@@ -12,7 +12,9 @@
 //     inputs RevertLM gives it — starting reconstruction, proposals, the device part it re-encodes
 //     with (the estimate, when drifted) — against a Python PyTorch peer (bench/peers/attack_peer.py)
 //     running the same search with its own KV cache on the same inputs, in alternating rounds:
-//     tokens/s, ratio = our time / the peer's (goal ≤ 1), and how many windows both recover alike.
+//     tokens/s, ratio = our time / the peer's (goal ≤ 1), and how many windows both recover alike;
+//   - the candidates the search re-encoded, clean and drifted, by round (src/attacks/revertlm/repair.ts
+//     RepairStats) and candidates_drift_ratio: the drift cost in work done, independent of the load.
 // Medians over interleaved rounds. Progress goes to stderr.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -23,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { loadModel, loadTokenizer, splitModel, LoRALinear, type DevicePart } from '../src/models/index.js';
 import { exactWindows, hiddenDrift, personalizeDevice } from '../src/experiments/index.js';
 import { RevertLMAttack, type InterceptSource, type InterceptedBatch } from '../src/attacks/index.js';
-import { repair } from '../src/attacks/revertlm/repair.js';
+import { repair, RepairStats } from '../src/attacks/revertlm/repair.js';
 import { loadTexts } from '../src/data/index.js';
 import { noGrad, tidy, stack, threads, heapStats, liveTensors, type Tensor } from '../src/torch/index.js';
 import { projectRoot } from '../src/util/root.js';
@@ -60,6 +62,10 @@ interface Side {
   /** Windows whose searched ids are identical in ours and the peer's. */
   same_windows: number | null;
   rougeL_exact_windows: number;
+  /** Re-encoded candidates of the end-to-end inversion (adaptation's inner inversions included), by round of the search: load-independent. */
+  candidates: ReturnType<RepairStats['toJSON']>;
+  /** The same for the search alone (one pass). */
+  search_candidates: ReturnType<RepairStats['toJSON']>;
 }
 
 export interface AttackBenchResult {
@@ -76,6 +82,8 @@ export interface AttackBenchResult {
   drift_cost_ratio: number;
   /** The same for the search alone. */
   search_drift_cost_ratio: number;
+  /** Drifted / clean re-encoded candidates end to end: the drift cost without the machine's load. */
+  candidates_drift_ratio: number;
   /** malloc's in-use MB after each end-to-end drifted round (a leak shows as growth; glibc only). */
   heap_in_use_mb: number[] | null;
   adaptation: unknown;
@@ -229,12 +237,16 @@ export async function benchAttack(o: AttackBenchOptions): Promise<AttackBenchRes
     const e2e = { clean: [] as number[], drifted: [] as number[] };
     let exactClean = 0, exactDrifted = 0;
     let adaptation: unknown = null;
+    const counted = { clean: new RepairStats(), drifted: new RepairStats() };
     const heapMb: number[] = [];
     for (let r = 0; r < e2eRounds; r++) {
       for (const [name, src] of [['clean', clean], ['drifted', drifted]] as const) {
+        attack.searchStats.reset();
         const t0 = performance.now();
         const res = await attack.invertAll(src);
         e2e[name].push((performance.now() - t0) / 1000);
+        counted[name].reset();
+        counted[name].add(attack.searchStats);
         if (name === 'clean') exactClean = exact(res.inversion.ids);
         else {
           exactDrifted = exact(res.inversion.ids);
@@ -264,17 +276,19 @@ export async function benchAttack(o: AttackBenchOptions): Promise<AttackBenchRes
     const ours = { clean: [] as number[], drifted: [] as number[] };
     const theirs = { clean: [] as number[], drifted: [] as number[] };
     const same = { clean: 0, drifted: 0 };
+    const searchCounted = { clean: new RepairStats(), drifted: new RepairStats() };
     const devices = { clean: pre, drifted: dDevice };
     const srcs = { clean, drifted };
     log(`attack bench: candidate search, ${rounds} rounds (ours and PyTorch, alternating) …`);
     for (let r = 0; r < rounds; r++) {
       for (const name of ['clean', 'drifted'] as const) {
         const runOurs = () => {
+          const stats = r === 0 ? searchCounted[name] : undefined;
           const t0 = performance.now();
           const ids = batchesOf(srcs[name]).map((b, i) => {
             const p = problems[name][i]!;
             // The peer implements one pass with σ at the median and no wide round: the same search on both sides.
-            const out = repair(devices[name], p.init, b.hidden, b.attentionMask, { ...p.settings, maxPasses: 1, sigmaQuantile: 0.5, wideK: 0, proposals: () => ({ sources: p.sources.map((x) => x.clone()), logProb: p.logProb?.clone() }) });
+            const out = repair(devices[name], p.init, b.hidden, b.attentionMask, { ...p.settings, maxPasses: 1, sigmaQuantile: 0.5, wideK: 0, stats, proposals: () => ({ sources: p.sources.map((x) => x.clone()), logProb: p.logProb?.clone() }) });
             const rows = out.toNumbers();
             const T = out.size(1);
             out.dispose();
@@ -307,6 +321,7 @@ export async function benchAttack(o: AttackBenchOptions): Promise<AttackBenchRes
         search_ms: round(ms, 1), search_tokens_per_s: round(tokens / (ms / 1000), 1),
         pytorch_search_ms: pms === null ? null : round(pms, 1), pytorch_search_tokens_per_s: pms === null ? null : round(tokens / (pms / 1000), 1),
         same_windows: peer ? same[name] : null, rougeL_exact_windows: exactN,
+        candidates: counted[name].toJSON(), search_candidates: searchCounted[name].toJSON(),
       };
     };
     const cs = side('clean', exactClean), ds = side('drifted', exactDrifted);
@@ -317,6 +332,7 @@ export async function benchAttack(o: AttackBenchOptions): Promise<AttackBenchRes
       ratio: peer ? round(Math.max(cs.search_ms / cs.pytorch_search_ms!, ds.search_ms / ds.pytorch_search_ms!)) : null,
       drift_cost_ratio: round(ds.invert_seconds / cs.invert_seconds),
       search_drift_cost_ratio: round(ds.search_ms / cs.search_ms),
+      candidates_drift_ratio: round(ds.candidates.candidates / Math.max(1, cs.candidates.candidates)),
       heap_in_use_mb: heapMb.length ? heapMb : null,
       adaptation, threads: th, pytorch_version: peer?.version ?? null, peer_note: peerNote,
     };

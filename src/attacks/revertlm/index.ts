@@ -23,7 +23,7 @@ import { Generator, GENERATOR_DEFAULTS, type GeneratorConfig } from './generator
 import { beamSearch } from './decode.js';
 import { cosineLogits, nearestTokens } from '../nearest.js';
 import { reencodeDistance } from '../reencode.js';
-import { repair, type RepairOptions } from './repair.js';
+import { repair, RepairStats, type RepairOptions } from './repair.js';
 import { mulberry32 } from '../../util/prng.js';
 
 export interface RevertConfig {
@@ -115,6 +115,8 @@ export class RevertLMAttack implements Attack {
   config: RevertConfig;
   projectors: Projector[] = [];
   generator: Generator | null = null;
+  /** Candidates every repair (inner inversions of the adaptation included) has re-encoded; reset by the caller. */
+  readonly searchStats = new RepairStats();
   private spent: Budget = ZERO_BUDGET;
   private firstIndex: FirstTokenIndex;
   private estimate: DeviceEstimate | null = null;
@@ -363,7 +365,7 @@ export class RevertLMAttack implements Attack {
       if (c.reencode !== 'repair' || (repairOptions.maxPasses ?? c.repair.maxPasses) === 0) return best;
       const E = this.knowledge.device.embeddingMatrix;
       return repair(device, best, batch.hidden, mask, {
-        ...c.repair, ...repairOptions, l2Weight: c.l2Weight, fixFirst: true,
+        ...c.repair, ...repairOptions, l2Weight: c.l2Weight, fixFirst: true, stats: this.searchStats,
         proposals: (cur) => {
           const r = this.proposalLogits(p.ehat, p.mem, cur, mask);
           return { sources: [...r.sources, cosineLogits(batch.hidden, E)], logProb: r.logProb };

@@ -59,12 +59,53 @@ export interface ProposalScores {
   logProb?: Tensor;
 }
 
+/** One round of the search: positions it ran at, candidates it re-encoded, positions whose token it replaced. */
+export interface RoundCount {
+  positions: number;
+  candidates: number;
+  won: number;
+}
+
+const ROUNDS = ['top_k', 'escalated', 'wide'] as const;
+
+/**
+ * Re-encoded candidates, counted (load-independent evidence of where the search spends its work):
+ * the current token at every position, and each round's proposals — each source's top-K, the
+ * escalation to ranks K..escalateK, the wide round — with how many replacements each round won.
+ * Accumulates across calls; the caller resets it.
+ */
+export class RepairStats {
+  positions = 0;
+  current = 0;
+  rounds: Record<(typeof ROUNDS)[number], RoundCount> = RepairStats.empty();
+  private static empty(): RepairStats['rounds'] {
+    return { top_k: { positions: 0, candidates: 0, won: 0 }, escalated: { positions: 0, candidates: 0, won: 0 }, wide: { positions: 0, candidates: 0, won: 0 } };
+  }
+  get candidates(): number {
+    return this.current + ROUNDS.reduce((a, r) => a + this.rounds[r].candidates, 0);
+  }
+  reset(): void {
+    this.positions = this.current = 0;
+    this.rounds = RepairStats.empty();
+  }
+  add(other: RepairStats): void {
+    this.positions += other.positions;
+    this.current += other.current;
+    for (const r of ROUNDS) for (const f of ['positions', 'candidates', 'won'] as const) this.rounds[r][f] += other.rounds[r][f];
+  }
+  toJSON(): { positions: number; candidates: number; current: number; rounds: RepairStats['rounds'] } {
+    return { positions: this.positions, candidates: this.candidates, current: this.current, rounds: structuredClone(this.rounds) };
+  }
+}
+
 export interface RepairContext extends RepairOptions {
   l2Weight: number;
   /** Keep position 0 as given (token 0 is identified from the traffic, see framing.ts). */
   fixFirst: boolean;
   /** Proposals given the current reconstruction [B, T]. */
   proposals: (cur: Tensor) => ProposalScores;
+  /** Where to count the re-encoded candidates (optional). */
+  stats?: RepairStats;
   /** Re-encoding engine; default the KV-cached one. */
   encoder?: (device: DevicePart, obs: Tensor, mask: Tensor, o: PrefixEncoderOptions) => PrefixEncoder;
 }
@@ -143,9 +184,13 @@ function repairPosition(
   // Every window's current token is scored (padding ones too: the encoder then keeps their expansion as is).
   const all = cur.map((_, b) => b);
   const dAll = enc.score(all, all.map((b) => cur[b]![t]!));
+  if (o.stats) {
+    o.stats.positions += active.length;
+    o.stats.current += all.length;
+  }
   const now = new Map(active.map((b) => [b, dAll[b]!]));
   let open = active.filter((b) => now.get(b)! > scale.accept);
-  const best = new Map<number, { tok: number; dist: number; score: number }>();
+  const best = new Map<number, { tok: number; dist: number; score: number; round: number }>();
   const tried = new Map<number, Set<number>>(open.map((b) => [b, new Set([cur[b]![t]!])]));
   // Round 1: each source's top-K; round 2 (rows still unmatched): ranks K..escalateK; round 3 (rows
   // nothing explains): the combined log-probability's ranks up to wideK.
@@ -170,13 +215,20 @@ function repairPosition(
     }
     if (tokens.length === 0) continue;
     const d = enc.score(owner, tokens);
-    for (let i = 0; i < tokens.length; i++) {
-      const b = owner[i]!;
-      const s = score(b, tokens[i]!, d[i]!);
-      if (s < (best.get(b)?.score ?? score(b, cur[b]![t]!, now.get(b)!))) best.set(b, { tok: tokens[i]!, dist: d[i]!, score: s });
+    if (o.stats) {
+      o.stats.rounds[ROUNDS[i]!].positions += open.length;
+      o.stats.rounds[ROUNDS[i]!].candidates += tokens.length;
+    }
+    for (let j = 0; j < tokens.length; j++) {
+      const b = owner[j]!;
+      const s = score(b, tokens[j]!, d[j]!);
+      if (s < (best.get(b)?.score ?? score(b, cur[b]![t]!, now.get(b)!))) best.set(b, { tok: tokens[j]!, dist: d[j]!, score: s, round: i });
     }
     open = open.filter((b) => (best.get(b)?.dist ?? now.get(b)!) > scale.accept);
   }
-  for (const [b, { tok }] of best) cur[b]![t] = tok;
+  for (const [b, { tok, round }] of best) {
+    cur[b]![t] = tok;
+    if (o.stats) o.stats.rounds[ROUNDS[round]!].won++;
+  }
   return best.size;
 }

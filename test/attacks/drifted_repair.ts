@@ -1,0 +1,60 @@
+// Fixture for the repair tests: a tiny model's windows whose observed states are the true tokens'
+// states perturbed by ~3 % of their norm per position (the residual drift an imperfect estimate of a
+// personalized device leaves), a guess with every fourth token wrong, and proposal scores that rank
+// the true token high. run() repairs the guess, counting the candidates the encoder re-encodes.
+import { F, noGrad, tidy, randn, full, manualSeed, ids as idsTensor, type Tensor } from '../../src/torch/index.js';
+import { padBatch } from '../../src/data/windows.js';
+import { CachedPrefixEncoder } from '../../src/attacks/prefix_encoder.js';
+import { repair, type RepairContext } from '../../src/attacks/revertlm/repair.js';
+import { REVERTLM_DEFAULTS } from '../../src/attacks/revertlm/index.js';
+import { sentences, tiny } from './helpers.js';
+
+export interface DriftedRepair {
+  guess: Tensor;
+  /** Wrong tokens left at real positions after position 0. */
+  wrongLeft(x: Tensor): number;
+  run(o: Partial<RepairContext>): { out: Tensor; scored: number };
+  dispose(): void;
+}
+
+export function driftedRepair(seed = 41): DriftedRepair {
+  const t = tiny(seed);
+  const { device } = t.knowledge(2);
+  const V = t.tokenizer.vocabSize;
+  const seqs = sentences(6, 10).map((s) => t.tokenizer.encode(s, { addBos: true }));
+  const { ids, mask } = padBatch(seqs);
+  const [B, T] = ids.shape as [number, number];
+  manualSeed(5);
+  const obs = noGrad(() => tidy(() => {
+    const h = device.forward(ids, { attentionMask: mask }).hidden;
+    const noise = randn(h.shape);
+    return h.add(noise.mul(h.norm(2, -1, true).div(noise.norm(2, -1, true)).mul(0.03)));
+  }));
+  const truth = ids.toNumbers();
+  const real = mask.toNumbers();
+  const guess = idsTensor(Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, p) => (p % 4 === 2 ? (truth[b * T + p]! + 5) % V : truth[b * T + p]!))));
+  const scores = noGrad(() => tidy(() => randn([B, T, V]).scatter(2, ids.unsqueeze(-1), full([B, T, 1], 2.5))));
+  return {
+    guess,
+    wrongLeft: (x) => x.toNumbers().filter((v, i) => real[i]! > 0 && i % T > 0 && v !== truth[i]).length,
+    run(over) {
+      let scored = 0;
+      const o: RepairContext = {
+        ...REVERTLM_DEFAULTS.repair, wideK: 0, l2Weight: 1, fixFirst: true,
+        proposals: () => ({ sources: [scores.clone()], logProb: F.logSoftmax(scores, -1) }),
+        encoder: (d, ob, m, opt) => {
+          const enc = new CachedPrefixEncoder(d, ob, m, opt);
+          const score = enc.score.bind(enc);
+          enc.score = (rows, toks) => ((scored += toks.length), score(rows, toks));
+          return enc;
+        },
+        ...over,
+      };
+      return { out: repair(device, guess, obs, mask, o), scored };
+    },
+    dispose() {
+      for (const x of [ids, mask, obs, guess, scores]) x.dispose();
+      t.dispose();
+    },
+  };
+}
