@@ -147,6 +147,15 @@ def search(meta, w, dev):
                     open_ = [b for b in active if now[b] > accept]
                     best = {}
                     tried = {b: {cur[b][t]} for b in open_}
+                    # smallest and second smallest mismatch tried per row (the current token included)
+                    near = {b: [now[b], math.inf] for b in open_}
+                    stand_out = s.get("standOut") or 0.0
+
+                    def chosen(b):
+                        return best[b][1] if b in best else now[b]
+
+                    def stands_out(b):
+                        return stand_out > 0 and chosen(b) == near[b][0] and near[b][0] <= stand_out * near[b][1]
                     for lo, hi in ((0, min(s["topK"], R)), (min(s["topK"], R), R)):
                         if not open_ or lo >= hi:
                             break
@@ -166,10 +175,15 @@ def search(meta, w, dev):
                         d = score_rows(owner, toks, t)
                         for i, b in enumerate(owner):
                             sc = comb(b, t, toks[i], d[i])
+                            nb = near[b]
+                            if d[i] < nb[0]:
+                                nb[0], nb[1] = d[i], nb[0]
+                            elif d[i] < nb[1]:
+                                nb[1] = d[i]
                             ref = best[b][2] if b in best else comb(b, t, cur[b][t], now[b])
                             if sc < ref:
                                 best[b] = (toks[i], d[i], sc)
-                        open_ = [b for b in open_ if (best[b][1] if b in best else math.inf) > accept]
+                        open_ = [b for b in open_ if chosen(b) > accept and not stands_out(b)]
                     for b, (tok, _, _) in best.items():
                         cur[b][t] = tok
             _, cache = dev.step(torch.tensor([row[t] for row in cur], dtype=torch.int64), cache, mask[:, : t + 1].ne(0), t)

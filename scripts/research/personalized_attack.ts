@@ -19,7 +19,7 @@
 import { existsSync, mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BisrAttack, createAttack, isAttackName, type AdaptReport, type Attack, type Progress } from '../../src/attacks/index.js';
+import { BisrAttack, RevertLMAttack, createAttack, isAttackName, type AdaptReport, type Attack, type Progress } from '../../src/attacks/index.js';
 import { createContext, exactWindows, hiddenDrift, invertSource, resolveScenario, type TextSetSpec } from '../../src/experiments/index.js';
 import { scoreAll } from '../../src/metrics/index.js';
 
@@ -124,6 +124,7 @@ async function main(): Promise<void> {
             rougeL: s.rougeL, bleu: s.bleu, token_acc: s.token_acc, exact_windows: exact, seconds,
             ...(left !== null ? { drift_left: left, drift_explained: 1 - left / traffic.drift } : {}),
             ...(adapt ? { adapt } : {}),
+            ...(attack instanceof RevertLMAttack ? { candidates: attack.searchStats.toJSON() } : {}),
             examples: traffic.references.slice(0, 2).map((reference, i) => ({ reference, reconstruction: inv.texts[i] })),
             // Token errors (window, position, true id → recovered id), the first 12.
             errors: windows.flatMap((w, i) => w.map((x, j) => [i, j, x, inv.ids[i]![j] ?? -1]).filter(([, , x, y]) => x !== y)).slice(0, 12),

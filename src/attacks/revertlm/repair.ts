@@ -49,6 +49,11 @@ export interface RepairOptions {
    */
   wideK?: number;
   wideAbove?: number;
+  /**
+   * A position whose chosen token re-encodes within this fraction of every other token tried there
+   * stands out: the search stops at it (0 or absent = off; only the mismatch thresholds decide).
+   */
+  standOut?: number;
 }
 
 /** What the learned stages (and the prior) say about each position, given the current reconstruction. */
@@ -192,6 +197,14 @@ function repairPosition(
   let open = active.filter((b) => now.get(b)! > scale.accept);
   const best = new Map<number, { tok: number; dist: number; score: number; round: number }>();
   const tried = new Map<number, Set<number>>(open.map((b) => [b, new Set([cur[b]![t]!])]));
+  // The smallest and second smallest mismatch among the tokens tried at each open row (current included).
+  const near = new Map<number, [number, number]>(open.map((b) => [b, [now.get(b)!, Infinity]]));
+  const chosenDist = (b: number) => best.get(b)?.dist ?? now.get(b)!;
+  const standsOut = (b: number) => {
+    if (!o.standOut) return false;
+    const [d1, d2] = near.get(b)!;
+    return chosenDist(b) === d1 && d1 <= o.standOut * d2;
+  };
   // Round 1: each source's top-K; round 2 (rows still unmatched): ranks K..escalateK; round 3 (rows
   // nothing explains): the combined log-probability's ranks up to wideK.
   const rounds: [number, number, readonly Int32Array[], number][] = [[0, Math.min(o.topK, R), ranked, R], [Math.min(o.topK, R), R, ranked, R]];
@@ -222,9 +235,12 @@ function repairPosition(
     for (let j = 0; j < tokens.length; j++) {
       const b = owner[j]!;
       const s = score(b, tokens[j]!, d[j]!);
+      const nb = near.get(b)!;
+      if (d[j]! < nb[0]) near.set(b, [d[j]!, nb[0]]);
+      else if (d[j]! < nb[1]) nb[1] = d[j]!;
       if (s < (best.get(b)?.score ?? score(b, cur[b]![t]!, now.get(b)!))) best.set(b, { tok: tokens[j]!, dist: d[j]!, score: s, round: i });
     }
-    open = open.filter((b) => (best.get(b)?.dist ?? now.get(b)!) > scale.accept);
+    open = open.filter((b) => chosenDist(b) > scale.accept && !standsOut(b));
   }
   for (const [b, { tok, round }] of best) {
     cur[b]![t] = tok;

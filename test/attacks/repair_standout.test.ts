@@ -1,0 +1,30 @@
+// The repair's stand-out stop: under residual drift a right token re-encodes beyond the acceptance
+// threshold, yet far closer than any other token tried there. Stopping at such positions spares the
+// escalation and wide rounds (which cannot find anything better) without keeping a wrong token.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { liveTensors } from '../../src/torch/index.js';
+import { RepairStats } from '../../src/attacks/revertlm/repair.js';
+import { driftedRepair } from './drifted_repair.js';
+
+test('stopping where the chosen token stands out spares the deeper rounds and repairs the same wrong tokens', () => {
+  const live0 = liveTensors();
+  const p = driftedRepair();
+  try {
+    const off = new RepairStats(), on = new RepairStats();
+    const a = p.run({ standOut: 0, wideK: 64, wideAbove: 2, stats: off });
+    const b = p.run({ standOut: 0.5, wideK: 64, wideAbove: 2, stats: on });
+    assert.ok(p.wrongLeft(p.guess) > 5, 'the guess has wrong tokens to repair');
+    assert.equal(p.wrongLeft(a.out), 0, 'without the stop every wrong token is replaced');
+    assert.equal(p.wrongLeft(b.out), 0, 'with the stop every wrong token is still replaced');
+    const deeper = (s: RepairStats) => s.rounds.escalated.candidates + s.rounds.wide.candidates;
+    assert.ok(deeper(off) > 0, 'without the stop the deeper rounds run');
+    assert.ok(deeper(on) < deeper(off) / 4, `deeper rounds: ${deeper(on)} candidates with the stop, ${deeper(off)} without`);
+    assert.ok(on.candidates < off.candidates, 'fewer candidates in all');
+    a.out.dispose();
+    b.out.dispose();
+  } finally {
+    p.dispose();
+  }
+  assert.equal(liveTensors(), live0);
+});
