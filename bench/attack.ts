@@ -135,7 +135,7 @@ function writeProblem(dir: string, device: DevicePart, problems: SearchProblem[]
   const s = problems[0]!.settings;
   writeFileSync(join(dir, 'problem.json'), JSON.stringify({
     config: { dModel: c.dModel, nHeads: c.nHeads, nKvHeads: c.nKvHeads, normEps: c.normEps, ropeTheta: c.ropeTheta, layers: device.splitPoint },
-    settings: { topK: s.topK, escalateK: s.escalateK, tolerance: s.tolerance, acceptScale: s.acceptScale, standOut: s.standOut ?? 0, priorWeight: s.priorWeight, l2Weight: s.l2Weight, fixFirst: true, chunk: 2048 },
+    settings: { topK: s.topK, escalateK: s.escalateK, tolerance: s.tolerance, acceptScale: s.acceptScale, standOut: s.standOut ?? 0, neighbourK: s.neighbourK ?? 0, priorWeight: s.priorWeight, l2Weight: s.l2Weight, fixFirst: true, chunk: 2048 },
     batches: problems.length, tensors: index,
   }));
 }

@@ -137,6 +137,17 @@ def search(meta, w, dev):
     def comb(b, t, tok, d):
         return d / sigma - (s["priorWeight"] * lp[(b * T + t) * V + tok] if lp is not None else 0.0)
 
+    neighbour_k = s.get("neighbourK") or 0 if s.get("standOut") else 0
+    neighbour_cache = {}
+
+    def neighbours(tok):
+        # the token's nearest tokens by cosine of the input embeddings, itself excluded
+        if tok not in neighbour_cache:
+            sims = dev.E @ dev.E[tok] / dev.E.norm(dim=-1).clamp_min(1e-8)
+            top = sims.topk(min(neighbour_k + 1, sims.numel()))[1].tolist()
+            neighbour_cache[tok] = [x for x in top if x != tok]
+        return neighbour_cache[tok]
+
     with torch.no_grad():
         for t in range(T):
             if t >= first:
@@ -156,22 +167,18 @@ def search(meta, w, dev):
 
                     def stands_out(b):
                         return stand_out > 0 and chosen(b) == near[b][0] and near[b][0] <= stand_out * near[b][1]
-                    for lo, hi in ((0, min(s["topK"], R)), (min(s["topK"], R), R)):
-                        if not open_ or lo >= hi:
-                            break
+                    def try_round(rows, tokens_of):
                         owner, toks = [], []
-                        for b in open_:
+                        for b in rows:
                             seen = tried[b]
-                            for r in range(lo, hi):
-                                for src in ranked:
-                                    tok = src[(b * T + t) * R + r]
-                                    if tok in seen:
-                                        continue
-                                    seen.add(tok)
-                                    owner.append(b)
-                                    toks.append(tok)
+                            for tok in tokens_of(b):
+                                if tok in seen:
+                                    continue
+                                seen.add(tok)
+                                owner.append(b)
+                                toks.append(tok)
                         if not toks:
-                            break
+                            return
                         d = score_rows(owner, toks, t)
                         for i, b in enumerate(owner):
                             sc = comb(b, t, toks[i], d[i])
@@ -183,7 +190,23 @@ def search(meta, w, dev):
                             ref = best[b][2] if b in best else comb(b, t, cur[b][t], now[b])
                             if sc < ref:
                                 best[b] = (toks[i], d[i], sc)
-                        open_ = [b for b in open_ if chosen(b) > accept and not stands_out(b)]
+
+                    stopped = []
+                    for lo, hi in ((0, min(s["topK"], R)), (min(s["topK"], R), R)):
+                        if not open_ or lo >= hi:
+                            continue
+                        try_round(open_, lambda b: (src[(b * T + t) * R + r] for r in range(lo, hi) for src in ranked))
+                        still = []
+                        for b in open_:
+                            if chosen(b) <= accept:
+                                continue
+                            if stands_out(b):
+                                stopped.append(b)
+                            else:
+                                still.append(b)
+                        open_ = still
+                    if stopped and neighbour_k > 0:
+                        try_round(stopped, lambda b: neighbours(best[b][0] if b in best else cur[b][t]))
                     for b, (tok, _, _) in best.items():
                         cur[b][t] = tok
             _, cache = dev.step(torch.tensor([row[t] for row in cur], dtype=torch.int64), cache, mask[:, : t + 1].ne(0), t)

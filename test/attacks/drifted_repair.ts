@@ -2,7 +2,7 @@
 // states perturbed by ~3 % of their norm per position (the residual drift an imperfect estimate of a
 // personalized device leaves), a guess with every fourth token wrong, and proposal scores that rank
 // the true token high. run() repairs the guess, counting the candidates the encoder re-encodes.
-import { F, noGrad, tidy, randn, full, manualSeed, ids as idsTensor, type Tensor } from '../../src/torch/index.js';
+import { F, noGrad, tidy, randn, full, arange, manualSeed, ids as idsTensor, type Tensor } from '../../src/torch/index.js';
 import { padBatch } from '../../src/data/windows.js';
 import { CachedPrefixEncoder } from '../../src/attacks/prefix_encoder.js';
 import { repair, type RepairContext } from '../../src/attacks/revertlm/repair.js';
@@ -17,7 +17,12 @@ export interface DriftedRepair {
   dispose(): void;
 }
 
-export function driftedRepair(seed = 41): DriftedRepair {
+/**
+ * twin: the word "a" gets a near-copy of the word "the"'s input embedding before the traffic is
+ * made, the guess has "a" wherever the truth has "the" (and is otherwise right), and no source ranks
+ * "the" within its top-K: a wrong token that stands out against everything proposed.
+ */
+export function driftedRepair(seed = 41, o: { twin?: boolean } = {}): DriftedRepair {
   const t = tiny(seed);
   const { device } = t.knowledge(2);
   const V = t.tokenizer.vocabSize;
@@ -25,6 +30,15 @@ export function driftedRepair(seed = 41): DriftedRepair {
   const { ids, mask } = padBatch(seqs);
   const [B, T] = ids.shape as [number, number];
   manualSeed(5);
+  const [right, twin] = ['the', 'a'].map((w) => t.tokenizer.encode(w, { addBos: false })[0]!) as [number, number];
+  if (o.twin) {
+    noGrad(() => tidy(() => {
+      const E = device.embeddingMatrix;
+      const e = E.select(0, right);
+      const r = randn(e.shape);
+      E.select(0, twin).copy_(e.add(r.mul(e.norm(2, -1, true).div(r.norm(2, -1, true)).mul(0.2))));
+    }));
+  }
   const obs = noGrad(() => tidy(() => {
     const h = device.forward(ids, { attentionMask: mask }).hidden;
     const noise = randn(h.shape);
@@ -32,8 +46,12 @@ export function driftedRepair(seed = 41): DriftedRepair {
   }));
   const truth = ids.toNumbers();
   const real = mask.toNumbers();
-  const guess = idsTensor(Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, p) => (p % 4 === 2 ? (truth[b * T + p]! + 5) % V : truth[b * T + p]!))));
-  const scores = noGrad(() => tidy(() => randn([B, T, V]).scatter(2, ids.unsqueeze(-1), full([B, T, 1], 2.5))));
+  const wrong = (x: number, p: number) => (o.twin ? (x === right ? twin : x) : p % 4 === 2 ? (x + 5) % V : x);
+  const guess = idsTensor(Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, p) => wrong(truth[b * T + p]!, p))));
+  const scores = noGrad(() => tidy(() => {
+    const s = randn([B, T, V]).scatter(2, ids.unsqueeze(-1), full([B, T, 1], 2.5));
+    return o.twin ? s.maskedFill(arange(V).eq(right), -10) : s;
+  }));
   return {
     guess,
     wrongLeft: (x) => x.toNumbers().filter((v, i) => real[i]! > 0 && i % T > 0 && v !== truth[i]).length,

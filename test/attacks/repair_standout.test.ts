@@ -28,3 +28,24 @@ test('stopping where the chosen token stands out spares the deeper rounds and re
   }
   assert.equal(liveTensors(), live0);
 });
+
+test('where a wrong token stands out because its near-duplicate was never proposed, the embedding neighbours round finds the right one', () => {
+  const live0 = liveTensors();
+  const p = driftedRepair(41, { twin: true });
+  try {
+    // Escalation off (ranks up to top-K only) and no wide round: only the neighbours can reach the right token.
+    const stopOnly = p.run({ standOut: 0.5, escalateK: 8, wideK: 0 });
+    const stats = new RepairStats();
+    const withNeighbours = p.run({ standOut: 0.5, neighbourK: 4, escalateK: 8, wideK: 0, stats });
+    const before = p.wrongLeft(p.guess);
+    assert.ok(before >= 3, `the guess has its twins in place of the right token (${before})`);
+    assert.equal(p.wrongLeft(stopOnly.out), before, 'no source proposes the right token, so the stop keeps every twin');
+    assert.equal(p.wrongLeft(withNeighbours.out), 0, 'the neighbours round replaces every twin');
+    assert.equal(stats.rounds.neighbours.won, before);
+    stopOnly.out.dispose();
+    withNeighbours.out.dispose();
+  } finally {
+    p.dispose();
+  }
+  assert.equal(liveTensors(), live0);
+});

@@ -54,6 +54,12 @@ export interface RepairOptions {
    * stands out: the search stops at it (0 or absent = off; only the mismatch thresholds decide).
    */
   standOut?: number;
+  /**
+   * Where the stand-out stop ends the search, still try the chosen token's this many nearest tokens
+   * by input embedding: near-duplicates (" that" / "that") re-encode alike, so the chosen one can
+   * stand out against everything the sources proposed while its twin, proposed by none, is right.
+   */
+  neighbourK?: number;
 }
 
 /** What the learned stages (and the prior) say about each position, given the current reconstruction. */
@@ -71,7 +77,7 @@ export interface RoundCount {
   won: number;
 }
 
-const ROUNDS = ['top_k', 'escalated', 'wide'] as const;
+const ROUNDS = ['top_k', 'escalated', 'wide', 'neighbours'] as const;
 
 /**
  * Re-encoded candidates, counted (load-independent evidence of where the search spends its work):
@@ -84,7 +90,8 @@ export class RepairStats {
   current = 0;
   rounds: Record<(typeof ROUNDS)[number], RoundCount> = RepairStats.empty();
   private static empty(): RepairStats['rounds'] {
-    return { top_k: { positions: 0, candidates: 0, won: 0 }, escalated: { positions: 0, candidates: 0, won: 0 }, wide: { positions: 0, candidates: 0, won: 0 } };
+    const zero = (): RoundCount => ({ positions: 0, candidates: 0, won: 0 });
+    return { top_k: zero(), escalated: zero(), wide: zero(), neighbours: zero() };
   }
   get candidates(): number {
     return this.current + ROUNDS.reduce((a, r) => a + this.rounds[r].candidates, 0);
@@ -131,6 +138,7 @@ export function repair(device: DevicePart, init: Tensor, obs: Tensor, mask: Tens
     return { sigma, accept: Math.max(o.tolerance, o.acceptScale * sigma) };
   };
   let scale = calibrate(init);
+  const neighbours = o.standOut && o.neighbourK ? embeddingNeighbours(device, o.neighbourK) : null;
   for (let pass = 0; pass < o.maxPasses; pass++) {
     if (pass > 0 && o.recalibrate) scale = noGrad(() => tidy(() => calibrate(idsTensor(cur))));
     // Ranked proposals per source: [source][(b * T + t) * R + rank]; log-probabilities [(b * T + t) * V + v].
@@ -148,7 +156,7 @@ export function repair(device: DevicePart, init: Tensor, obs: Tensor, mask: Tens
     const enc = makeEncoder(device, obs, mask, { l2Weight: o.l2Weight });
     try {
       for (let t = 0; t < T; t++) {
-        if (t >= first) changed += repairPosition(enc, cur, lens, t, ranked, R, logProb, wide, scale, o);
+        if (t >= first) changed += repairPosition(enc, cur, lens, t, ranked, R, logProb, wide, neighbours, scale, o);
         enc.advance(cur.map((r) => r[t]!));
       }
     } finally {
@@ -157,6 +165,23 @@ export function repair(device: DevicePart, init: Tensor, obs: Tensor, mask: Tens
     if (changed === 0) break;
   }
   return idsTensor(cur);
+}
+
+/** Each token's k nearest tokens by cosine of the input embeddings (itself excluded), computed on demand. */
+function embeddingNeighbours(device: DevicePart, k: number): (tok: number) => Int32Array {
+  const cache = new Map<number, Int32Array>();
+  return (tok) => {
+    let n = cache.get(tok);
+    if (!n) {
+      n = noGrad(() => tidy(() => {
+        const E = device.embeddingMatrix;
+        const sims = E.matmul(E.select(0, tok).unsqueeze(-1)).squeeze(-1).div(E.norm(2, -1).clamp(1e-8));
+        return sims.topk(Math.min(k + 1, sims.size(0)), -1)[1].to('int32').data<'int32'>();
+      })).filter((x) => x !== tok);
+      cache.set(tok, n);
+    }
+    return n;
+  };
 }
 
 /** σ: the median per-position mismatch of the starting reconstruction over the batch's real positions. */
@@ -179,7 +204,8 @@ function typicalMismatch(device: DevicePart, init: Tensor, obs: Tensor, mask: Te
  */
 function repairPosition(
   enc: PrefixEncoder, cur: number[][], lens: number[], t: number, ranked: Int32Array[], R: number,
-  logProb: Float32Array | null, wide: { W: number; ranks: Int32Array } | null, scale: { sigma: number; accept: number }, o: RepairContext,
+  logProb: Float32Array | null, wide: { W: number; ranks: Int32Array } | null, neighbours: ((tok: number) => Int32Array) | null,
+  scale: { sigma: number; accept: number }, o: RepairContext,
 ): number {
   const T = cur[0]!.length;
   const V = logProb ? logProb.length / (cur.length * T) : 0;
@@ -205,31 +231,23 @@ function repairPosition(
     const [d1, d2] = near.get(b)!;
     return chosenDist(b) === d1 && d1 <= o.standOut * d2;
   };
-  // Round 1: each source's top-K; round 2 (rows still unmatched): ranks K..escalateK; round 3 (rows
-  // nothing explains): the combined log-probability's ranks up to wideK.
-  const rounds: [number, number, readonly Int32Array[], number][] = [[0, Math.min(o.topK, R), ranked, R], [Math.min(o.topK, R), R, ranked, R]];
-  if (wide) rounds.push([0, wide.W, [wide.ranks], wide.W]);
-  for (const [i, [from, to, srcs, stride]] of rounds.entries()) {
-    if (i === 2) open = open.filter((b) => (best.get(b)?.dist ?? now.get(b)!) > (o.wideAbove ?? 4) * scale.accept);
-    if (open.length === 0 || from >= to) continue;
+  // Scores one round's candidates (tokensOf(b): the row's, skipping those already tried) and keeps the best.
+  const tryRound = (i: number, rows: readonly number[], tokensOf: (b: number) => Iterable<number>) => {
     const owner: number[] = [];
     const tokens: number[] = [];
-    for (const b of open) {
+    for (const b of rows) {
       const seen = tried.get(b)!;
-      for (let r = from; r < to; r++) {
-        for (const src of srcs) {
-          const tok = src[(b * T + t) * stride + r]!;
-          if (seen.has(tok)) continue;
-          seen.add(tok);
-          owner.push(b);
-          tokens.push(tok);
-        }
+      for (const tok of tokensOf(b)) {
+        if (seen.has(tok)) continue;
+        seen.add(tok);
+        owner.push(b);
+        tokens.push(tok);
       }
     }
-    if (tokens.length === 0) continue;
+    if (tokens.length === 0) return;
     const d = enc.score(owner, tokens);
     if (o.stats) {
-      o.stats.rounds[ROUNDS[i]!].positions += open.length;
+      o.stats.rounds[ROUNDS[i]!].positions += rows.length;
       o.stats.rounds[ROUNDS[i]!].candidates += tokens.length;
     }
     for (let j = 0; j < tokens.length; j++) {
@@ -240,8 +258,27 @@ function repairPosition(
       else if (d[j]! < nb[1]) nb[1] = d[j]!;
       if (s < (best.get(b)?.score ?? score(b, cur[b]![t]!, now.get(b)!))) best.set(b, { tok: tokens[j]!, dist: d[j]!, score: s, round: i });
     }
-    open = open.filter((b) => chosenDist(b) > scale.accept && !standsOut(b));
+  };
+  const ranks = (srcs: readonly Int32Array[], stride: number, from: number, to: number) => function* (b: number) {
+    for (let r = from; r < to; r++) for (const src of srcs) yield src[(b * T + t) * stride + r]!;
+  };
+  // Round 1: each source's top-K; round 2 (rows still unmatched): ranks K..escalateK; round 3 (rows
+  // nothing explains): the combined log-probability's ranks up to wideK. Rows the stand-out stop
+  // ends: their chosen token's embedding neighbours.
+  const rounds: [number, number, readonly Int32Array[], number][] = [[0, Math.min(o.topK, R), ranked, R], [Math.min(o.topK, R), R, ranked, R]];
+  if (wide) rounds.push([0, wide.W, [wide.ranks], wide.W]);
+  const stopped: number[] = [];
+  for (const [i, [from, to, srcs, stride]] of rounds.entries()) {
+    if (i === 2) open = open.filter((b) => chosenDist(b) > (o.wideAbove ?? 4) * scale.accept);
+    if (open.length === 0 || from >= to) continue;
+    tryRound(i, open, ranks(srcs, stride, from, to));
+    open = open.filter((b) => {
+      if (chosenDist(b) <= scale.accept) return false;
+      if (standsOut(b)) return stopped.push(b), false;
+      return true;
+    });
   }
+  if (neighbours && stopped.length) tryRound(3, stopped, (b) => neighbours(best.get(b)?.tok ?? cur[b]![t]!));
   for (const [b, { tok, round }] of best) {
     cur[b]![t] = tok;
     if (o.stats) o.stats.rounds[ROUNDS[round]!].won++;
