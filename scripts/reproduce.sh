@@ -54,6 +54,10 @@ declare -A RUNS=(
   [sweep-stories260k-lora-all-k4-wide-short]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 4 --personalize lora --personalize-targets q,k,v,o,gate,up,down --wire-dtype float16 --attacks revertlm,sip --examples 2000 --steps 300 --victim-segments 32 --json"
   [sweep-stories260k-full-k4-wide-short]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 4 --personalize full --wire-dtype float16 --attacks revertlm,sip --examples 2000 --steps 300 --victim-segments 32 --json"
   [ablations-stories260k]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 4 --attacks revertlm,revertlm-nn,revertlm-noprior,revertlm-noreencode,revertlm-oracle --json"
+  # The repair's search cost with and without the stand-out stop (default standOut 0.5, neighbourK 32; research driver,
+  # attacker 2000 x 300 cached under /tmp, 16 windows, personalized device): candidates re-encoded by round.
+  [search-deep-k11-nostop]="node dist/scripts/research/personalized_attack.js --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 11 --attacks revertlm --examples 2000 --steps 300 --windows 16 --cache /tmp/revertlm-search-cache --config {\"revertlm\":{\"repair\":{\"standOut\":0,\"neighbourK\":0}}}"
+  [search-deep-k11]="node dist/scripts/research/personalized_attack.js --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 11 --attacks revertlm --examples 2000 --steps 300 --windows 16 --cache /tmp/revertlm-search-cache"
   # RevertLM's generator size at depth (the measurement behind GENERATOR_DEFAULTS).
   [ablation-generator-deep]="node scripts/ablate_generator.mjs 11"
   # Privacy–utility under Gaussian noise in the personalized scenario.
@@ -66,7 +70,7 @@ declare -A RUNS=(
 )
 ORDER=(bench-engine bench-models bench-leakage bench-split bench-attack bench-tag leakage-stories260k leakage-mail-llama-deep
   sweep-stories260k sweep-stories260k-k4 sweep-mail-llama sweep-mail-llama-deep sweep-mail-llama-deep-k11 sweep-mail-llama-deep-k6 sweep-mail-llama-deep-k9 sweep-stories260k-lora-all sweep-stories260k-full sweep-stories260k-architecture
-  ablations-stories260k ablation-generator-deep tradeoff-stories260k demo
+  ablations-stories260k search-deep-k11-nostop search-deep-k11 ablation-generator-deep tradeoff-stories260k demo
   sweep-stories260k-short sweep-stories260k-k4-short sweep-stories260k-k123-short sweep-mail-llama-short sweep-mail-llama-deep-short sweep-mail-llama-deep-k39-short sweep-mail-llama-deep-k11-exact-short tradeoff-stories260k-short
   sweep-stories260k-lora-all-short sweep-stories260k-full-short sweep-stories260k-architecture-short
   sweep-stories260k-k4-wide-short audit-mail-llama-deep-short

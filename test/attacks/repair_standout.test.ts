@@ -12,8 +12,8 @@ test('stopping where the chosen token stands out spares the deeper rounds and re
   const p = driftedRepair();
   try {
     const off = new RepairStats(), on = new RepairStats();
-    const a = p.run({ standOut: 0, wideK: 64, wideAbove: 2, stats: off });
-    const b = p.run({ standOut: 0.5, wideK: 64, wideAbove: 2, stats: on });
+    const a = p.run({ standOut: 0, neighbourK: 0, wideK: 64, wideAbove: 2, stats: off });
+    const b = p.run({ standOut: 0.5, neighbourK: 0, wideK: 64, wideAbove: 2, stats: on });
     assert.ok(p.wrongLeft(p.guess) > 5, 'the guess has wrong tokens to repair');
     assert.equal(p.wrongLeft(a.out), 0, 'without the stop every wrong token is replaced');
     assert.equal(p.wrongLeft(b.out), 0, 'with the stop every wrong token is still replaced');
@@ -34,7 +34,7 @@ test('where a wrong token stands out because its near-duplicate was never propos
   const p = driftedRepair(41, { twin: true });
   try {
     // Escalation off (ranks up to top-K only) and no wide round: only the neighbours can reach the right token.
-    const stopOnly = p.run({ standOut: 0.5, escalateK: 8, wideK: 0 });
+    const stopOnly = p.run({ standOut: 0.5, neighbourK: 0, escalateK: 8, wideK: 0 });
     const stats = new RepairStats();
     const withNeighbours = p.run({ standOut: 0.5, neighbourK: 4, escalateK: 8, wideK: 0, stats });
     const before = p.wrongLeft(p.guess);

@@ -20,6 +20,12 @@
 // source's ranks come near the observed state (the right token ranked too low by every source), a
 // wide round tries the combined log-probability's top `wideK` (mail-llama-deep, k = 11, 16 windows:
 // exact windows 0.63 → 1.00 with the device's exact weights and with a personalized one; README).
+// Under residual drift most right tokens lie beyond the acceptance threshold, and searching deeper
+// there finds nothing: a position whose chosen token re-encodes within `standOut` of every other token
+// tried stops after the round that showed it (counted, stories260K k = 4 drifted: the escalation and
+// wide rounds ran at 2600 positions and won 24 replacements). Near-duplicates (" that" / "that")
+// re-encode alike and the sources may propose only one, so stopped positions still try the chosen
+// token's `neighbourK` nearest tokens by input embedding (src/attacks/README.md, "Search cost").
 import { Tensor, noGrad, tidy, arange, ids as idsTensor } from '../../torch/index.js';
 import { positionDistance } from '../reencode.js';
 import type { DevicePart } from '../../models/types.js';
