@@ -86,8 +86,25 @@ function ablationTable(r) {
   return out.join('\n');
 }
 
+/** The research driver's search-cost runs: per split and attack, the repair's candidates by round. */
+function searchCostTable(r) {
+  const res = r.result;
+  const sc = res.scenario;
+  const out = [`device ${sc.personalize.mode}${sc.personalize.mode === 'none' ? '' : ` (r${sc.personalize.rank} ${sc.personalize.targets.join(',')}, ${sc.personalize.steps} steps)`}, knowledge ${sc.knowledge}, ${sc.wireDtype} wire; repair settings: ${res.args.config === "{}" ? "the defaults" : res.args.config}.`, '',
+    '| k | attack | ROUGE-L | exact windows | drift left | seconds | candidates | top-K (positions / candidates / won) | escalated | wide | neighbours |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
+  const round = (x) => (x ? `${x.positions} / ${x.candidates} / ${x.won}` : '–');
+  for (const sp of res.splits) {
+    for (const [name, a] of Object.entries(sp.attacks)) {
+      const c = a.candidates;
+      out.push(`| ${sp.split} | ${name} | ${f3(a.rougeL)} | ${f2(a.exact_windows)} | ${a.drift_left === undefined ? '–' : f3(a.drift_left)} | ${a.seconds.toFixed(0)} | ${c ? c.candidates : '–'} | ${round(c?.rounds.top_k)} | ${round(c?.rounds.escalated)} | ${round(c?.rounds.wide)} | ${round(c?.rounds.neighbours)} |`);
+    }
+  }
+  return out.join('\n');
+}
+
 function render(r) {
-  const body = r.result.verdict ? auditSummary(r) : r.result.scenarios || r.result.splits ? sweepTables(r.result)
+  const body = r.result.verdict ? auditSummary(r) : r.name.startsWith('search-') ? searchCostTable(r) : r.result.scenarios || r.result.splits ? sweepTables(r.result)
     : r.result.levels && r.result.defense ? tradeoffTable(r)
       : Array.isArray(r.result.layers) ? leakageTable(r)
         : r.name.startsWith('bench-') ? benchSummary(r)
