@@ -237,7 +237,7 @@ export async function benchAttack(o: AttackBenchOptions): Promise<AttackBenchRes
     const e2e = { clean: [] as number[], drifted: [] as number[] };
     let exactClean = 0, exactDrifted = 0;
     let adaptation: unknown = null;
-    const counted = { clean: new RepairStats(), drifted: new RepairStats() };
+    const counted = {} as Record<'clean' | 'drifted', ReturnType<RepairStats['toJSON']>>;
     const heapMb: number[] = [];
     for (let r = 0; r < e2eRounds; r++) {
       for (const [name, src] of [['clean', clean], ['drifted', drifted]] as const) {
@@ -245,8 +245,7 @@ export async function benchAttack(o: AttackBenchOptions): Promise<AttackBenchRes
         const t0 = performance.now();
         const res = await attack.invertAll(src);
         e2e[name].push((performance.now() - t0) / 1000);
-        counted[name].reset();
-        counted[name].add(attack.searchStats);
+        counted[name] = attack.searchStats.toJSON();
         if (name === 'clean') exactClean = exact(res.inversion.ids);
         else {
           exactDrifted = exact(res.inversion.ids);
@@ -321,7 +320,7 @@ export async function benchAttack(o: AttackBenchOptions): Promise<AttackBenchRes
         search_ms: round(ms, 1), search_tokens_per_s: round(tokens / (ms / 1000), 1),
         pytorch_search_ms: pms === null ? null : round(pms, 1), pytorch_search_tokens_per_s: pms === null ? null : round(tokens / (pms / 1000), 1),
         same_windows: peer ? same[name] : null, rougeL_exact_windows: exactN,
-        candidates: counted[name].toJSON(), search_candidates: searchCounted[name].toJSON(),
+        candidates: counted[name], search_candidates: searchCounted[name].toJSON(),
       };
     };
     const cs = side('clean', exactClean), ds = side('drifted', exactDrifted);

@@ -24,11 +24,12 @@ test('RepairStats counts every re-encoded candidate and the replacements each ro
     // Accumulates across calls, and reset() clears it.
     const again = p.run({ maxPasses: 1, wideK: 16, wideAbove: 2, stats });
     assert.equal(stats.candidates, scored + again.scored);
-    const copy = new RepairStats();
-    copy.add(stats);
-    assert.deepEqual(copy.toJSON(), stats.toJSON());
+    const snapshot = stats.toJSON();
+    assert.equal(snapshot.candidates, scored + again.scored);
     stats.reset();
     assert.equal(stats.candidates, 0);
+    assert.equal(snapshot.candidates, scored + again.scored, 'a snapshot outlives reset()');
+    assert.ok(snapshot.rounds.top_k.candidates > 0, 'a snapshot keeps its rounds after reset()');
     out.dispose();
     again.out.dispose();
   } finally {

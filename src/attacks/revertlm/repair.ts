@@ -25,7 +25,7 @@
 // tried stops after the round that showed it (counted, stories260K k = 4 drifted: the escalation and
 // wide rounds ran at 2600 positions and won 24 replacements). Near-duplicates (" that" / "that")
 // re-encode alike and the sources may propose only one, so stopped positions still try the chosen
-// token's `neighbourK` nearest tokens by input embedding (src/attacks/README.md, "Search cost").
+// token's `neighbourK` nearest tokens by input embedding (src/attacks/README.md, "Stand-out stop").
 import { Tensor, noGrad, tidy, arange, ids as idsTensor } from '../../torch/index.js';
 import { positionDistance } from '../reencode.js';
 import type { DevicePart } from '../../models/types.js';
@@ -105,11 +105,6 @@ export class RepairStats {
   reset(): void {
     this.positions = this.current = 0;
     this.rounds = RepairStats.empty();
-  }
-  add(other: RepairStats): void {
-    this.positions += other.positions;
-    this.current += other.current;
-    for (const r of ROUNDS) for (const f of ['positions', 'candidates', 'won'] as const) this.rounds[r][f] += other.rounds[r][f];
   }
   toJSON(): { positions: number; candidates: number; current: number; rounds: RepairStats['rounds'] } {
     return { positions: this.positions, candidates: this.candidates, current: this.current, rounds: structuredClone(this.rounds) };
