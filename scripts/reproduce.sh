@@ -30,6 +30,8 @@ declare -A RUNS=(
   # The middle splits of the 12-block model, one at a time (each about an hour on 2 cores).
   [sweep-mail-llama-deep-k6]="./revertlm attack-sweep --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 6 --attacks revertlm,bisr,sip,nn --victim-segments 16 --json"
   [sweep-mail-llama-deep-k9]="./revertlm attack-sweep --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 9 --attacks revertlm,bisr,sip,nn --victim-segments 16 --json"
+  [sweep-mail-llama-deep-k1]="./revertlm attack-sweep --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 1 --attacks revertlm,bisr,sip,nn --victim-segments 16 --json"
+  [sweep-mail-llama-deep-k3]="./revertlm attack-sweep --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 3 --attacks revertlm,bisr,sip,nn --victim-segments 16 --json"
   # The same sweeps at a reduced budget (2000 auxiliary windows x 300 steps, 32 victim windows, the four
   # attacks that separate; optimisation-based inversion left out): what fits a session of a few hours.
   [sweep-stories260k-short]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --attacks revertlm,bisr,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
@@ -71,7 +73,7 @@ declare -A RUNS=(
   [demo]="./revertlm demo --out results/demo --json"
 )
 ORDER=(bench-engine bench-models bench-leakage bench-split bench-attack bench-tag leakage-stories260k leakage-mail-llama-deep
-  sweep-stories260k sweep-stories260k-k4 sweep-mail-llama sweep-mail-llama-deep sweep-mail-llama-deep-k11 sweep-mail-llama-deep-k6 sweep-mail-llama-deep-k9 sweep-mail-llama-deep-opt sweep-stories260k-lora-all sweep-stories260k-full sweep-stories260k-architecture
+  sweep-stories260k sweep-stories260k-k4 sweep-mail-llama sweep-mail-llama-deep sweep-mail-llama-deep-k11 sweep-mail-llama-deep-k1 sweep-mail-llama-deep-k3 sweep-mail-llama-deep-k6 sweep-mail-llama-deep-k9 sweep-mail-llama-deep-opt sweep-stories260k-lora-all sweep-stories260k-full sweep-stories260k-architecture
   ablations-stories260k search-deep-k11-nostop search-deep-k11 ablation-generator-deep tradeoff-stories260k demo
   sweep-stories260k-short sweep-stories260k-k4-short sweep-stories260k-k123-short sweep-mail-llama-short sweep-mail-llama-deep-short sweep-mail-llama-deep-k39-short sweep-mail-llama-deep-k11-exact-short tradeoff-stories260k-short
   sweep-stories260k-lora-all-short sweep-stories260k-full-short sweep-stories260k-architecture-short
