@@ -435,18 +435,54 @@ export function releaseSample(s: WindowSample): void {
 }
 
 /**
- * Every batch of a capture as batches the caller owns (a source may free a batch once the next is
- * read), checked against the device part; free them with releaseBatches.
+ * Every window of a capture as batches the caller owns (a source may free a batch once the next is
+ * read), checked against the device part; free them with releaseBatches. Consecutive batches are
+ * merged into batches of up to `batchSize` windows (right-padded to the longest: padding is masked
+ * everywhere): a capture holds what the device sent, often a few windows per training step, and
+ * every stage after this (proposals, fits, the search) costs per batch as well as per window.
+ * Window order is kept.
  */
 export function ownBatches(source: InterceptSource, device: DevicePart, batchSize = 32): InterceptedBatch[] {
   const out: InterceptedBatch[] = [];
+  let group: { hidden: Tensor; mask: Tensor }[] = [];
+  let rows = 0;
+  const flush = () => {
+    if (!group.length) return;
+    const parts = group;
+    group = [];
+    rows = 0;
+    const T = Math.max(...parts.map((g) => g.mask.size(1)));
+    const padded = (x: Tensor, extra: number[]) => (x.size(1) < T ? x.pad([...extra, 0, T - x.size(1)]) : x);
+    if (parts.length === 1) {
+      out.push(Object.freeze({ hidden: parts[0]!.hidden, attentionMask: parts[0]!.mask, splitPoint: device.splitPoint }));
+      return;
+    }
+    try {
+      const hidden = keep(noGrad(() => tidy(() => cat(parts.map((g) => padded(g.hidden, [0, 0])), 0))));
+      const mask = keep(noGrad(() => tidy(() => cat(parts.map((g) => padded(g.mask, [])), 0))));
+      out.push(Object.freeze({ hidden, attentionMask: mask, splitPoint: device.splitPoint }));
+    } finally {
+      for (const g of parts) {
+        g.hidden.dispose();
+        g.mask.dispose();
+      }
+    }
+  };
   try {
     for (const b of source.batches(batchSize)) {
       checkBatch(b, device.config.dModel, device.splitPoint);
-      out.push(Object.freeze({ hidden: keep(noGrad(() => b.hidden.clone())), attentionMask: keep(noGrad(() => b.attentionMask.clone())), splitPoint: b.splitPoint }));
+      const n = b.hidden.size(0);
+      if (rows + n > batchSize) flush();
+      group.push({ hidden: keep(noGrad(() => b.hidden.clone())), mask: keep(noGrad(() => b.attentionMask.clone())) });
+      rows += n;
     }
+    flush();
     return out;
   } catch (e) {
+    for (const g of group) {
+      g.hidden.dispose();
+      g.mask.dispose();
+    }
     releaseBatches(out);
     throw e;
   }

@@ -10,7 +10,8 @@ import { noGrad, tidy, randn, keep, zeros, tensor, liveTensors, type Tensor } fr
 import { createAttack, type InterceptedBatch } from '../../src/attacks/index.js';
 import { padBatch } from '../../src/data/windows.js';
 import { simulateCapture } from '../../src/experiments/index.js';
-import { DeviceEstimate, estimateDevice, releaseSample, sampleWindows } from '../../src/attacks/adapter_estimation.js';
+import { DeviceEstimate, estimateDevice, ownBatches, releaseBatches, releaseSample, sampleWindows } from '../../src/attacks/adapter_estimation.js';
+import { MemoryInterceptSource, makeBatch } from '../../src/attacks/intercept.js';
 import { repair } from '../../src/attacks/revertlm/repair.js';
 import { namedLoRAParameters, type DevicePart } from '../../src/models/index.js';
 import { sentences, tiny, type Tiny } from './helpers.js';
@@ -272,4 +273,34 @@ test('a sample of windows is evenly spaced over the batches and frees what it co
     }
   }
   assert.equal(liveTensors(), live0, 'the sample leaked tensors');
+});
+
+test('a capture sent a few windows at a time is read as merged batches, padded, in window order', () => {
+  const t = tiny();
+  const device = t.knowledge(1).device;
+  const D = device.config.dModel;
+  const live0 = liveTensors();
+  // Window w's states are all w + 1; lengths differ per batch (T 5, 4, 5, 3).
+  const batch = (from: number, B: number, T: number) => makeBatch(
+    tidy(() => zeros([B, T, D]).add(tensor(Array.from({ length: B }, (_, i) => from + i + 1), [B, 1, 1]))),
+    tidy(() => zeros([B, T]).add(1)), 1);
+  const source = new MemoryInterceptSource(1, [batch(0, 3, 5), batch(3, 3, 4), batch(6, 2, 5), batch(8, 3, 3)]);
+  try {
+    const merged = ownBatches(source, device, 8);
+    try {
+      assert.deepEqual(merged.map((b) => b.hidden.shape), [[8, 5, D], [3, 3, D]]);
+      const first = merged.flatMap((b) => tidy(() => b.hidden.select(1, 0).select(-1, 0).toNumbers()));
+      assert.deepEqual(first, Array.from({ length: 11 }, (_, i) => i + 1), 'windows keep their order');
+      // The second batch's windows (T 4) are padded to 5: masked, zero states.
+      assert.deepEqual(tidy(() => merged[0]!.attentionMask.sum(1).toNumbers()), [5, 5, 5, 4, 4, 4, 5, 5]);
+      assert.equal(tidy(() => merged[0]!.hidden.narrow(0, 3, 3).select(1, 4).abs().sum().item()), 0);
+      assert.equal(tidy(() => merged[0]!.hidden.narrow(0, 3, 3).select(1, 3).select(-1, 0).sub(tensor([4, 5, 6])).abs().sum().item()), 0);
+    } finally {
+      releaseBatches(merged);
+    }
+  } finally {
+    source.dispose();
+  }
+  assert.equal(liveTensors(), live0, 'merging leaked tensors');
+  t.dispose();
 });
