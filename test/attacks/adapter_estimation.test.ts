@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { noGrad, tidy, randn, keep, zeros, tensor, liveTensors, type Tensor } from '../../src/torch/index.js';
-import { createAttack, type InterceptedBatch } from '../../src/attacks/index.js';
+import { createAttack, type Attack, type InterceptedBatch } from '../../src/attacks/index.js';
 import { padBatch } from '../../src/data/windows.js';
 import { simulateCapture } from '../../src/experiments/index.js';
 import { DeviceEstimate, estimateDevice, ownBatches, releaseBatches, releaseSample, sampleWindows } from '../../src/attacks/adapter_estimation.js';
@@ -131,15 +131,22 @@ test('clean traffic is left alone (no estimate, no cost)', () => {
 });
 
 test('RevertLM with adapter estimation inverts drifted traffic better than without', async () => {
+  // A drift the pretrained part cannot absorb by accepting within a few σ (at 0.2 the unadapted repair already reaches 0.91).
   const t = tiny(53);
   const knowledge = { ...t.knowledge(2), adapters: [{ rank: 4, targets: ['q', 'v'] }] };
-  const victim = drifted(knowledge.device, 0.2, 4);
+  const victim = drifted(knowledge.device, 0.3, 4);
   const texts = sentences(40, 23);
   const src = simulateCapture(victim.device, t.tokenizer, texts, { addBos: true, maxTokens: 20, batchSize: 64 });
   const net = { d: 48, layers: 1, heads: 4, ff: 96, dropout: 0 };
   const config = { projector: net, generator: { ...net, memLayers: 0 }, beam: 2, lambdas: [0] };
   const adaptation = { rounds: 3, steps: 60, refineSteps: 40, finalSteps: 80, lr: 2e-2 };
   const acc: Record<string, number> = {};
+  // In batches as invertAll reads them (32 windows): the repair calibrates σ per batch.
+  const invertEach = (a: Attack) => {
+    const out: number[][] = [];
+    for (const b of src.batches(32)) out.push(...a.invert(b).ids);
+    return out;
+  };
   const dir = mkdtempSync(join(tmpdir(), 'revertlm-adapt-'));
   try {
     const truth = texts.map((s) => t.tokenizer.encode(s, { addBos: true }).slice(0, 20));
@@ -154,7 +161,7 @@ test('RevertLM with adapter estimation inverts drifted traffic better than witho
         const report = await a.adapt!(src);
         if (name === 'revertlm-noadapt') assert.equal(report.rounds, 0);
         else assert.ok(report.rounds > 0 && report.mismatchAfter! < report.mismatchBefore!, JSON.stringify(report));
-        const ids = [...src.batches(64)].flatMap((b) => a.invert(b).ids);
+        const ids = invertEach(a);
         if (name === 'revertlm') {
           // invertAll reuses the estimation's work (estimated on a sample of 24 of the 40 windows
           // here, then every window inverted once): the same as adapting, then inverting every batch.
@@ -169,7 +176,7 @@ test('RevertLM with adapter estimation inverts drifted traffic better than witho
             whole.load(dir);
             const r = await whole.adapt!(src);
             assert.equal((r.details as { sampleWindows: number }).sampleWindows, 40);
-            const again = [...src.batches(64)].flatMap((b) => whole.invert(b).ids);
+            const again = invertEach(whole);
             assert.deepEqual((await whole.invertAll!(src)).inversion.ids, again);
           } finally {
             whole.dispose();
@@ -183,7 +190,7 @@ test('RevertLM with adapter estimation inverts drifted traffic better than witho
       }
     }
     if (process.env.REVERTLM_TEST_VERBOSE) console.error(acc);
-    assert.ok(acc.revertlm! > acc['revertlm-noadapt']! + 0.02 && acc.revertlm! > 0.9, JSON.stringify(acc));
+    assert.ok(acc.revertlm! > acc['revertlm-noadapt']! + 0.05 && acc.revertlm! > 0.85, JSON.stringify(acc));
   } finally {
     rmSync(dir, { recursive: true, force: true });
     src.dispose();
