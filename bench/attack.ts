@@ -11,7 +11,8 @@
 //   - the left-to-right candidate search alone (src/attacks/revertlm/repair.ts, one pass) on the
 //     inputs RevertLM gives it — starting reconstruction, proposals, the device part it re-encodes
 //     with (the estimate, when drifted) — against a Python PyTorch peer (bench/peers/attack_peer.py)
-//     running the same search with its own KV cache on the same inputs, in alternating rounds:
+//     running the same search with its own KV cache on the same inputs (the capture merged into
+//     batches of up to 32 windows, as invertAll reads it), in alternating rounds:
 //     tokens/s, ratio = our time / the peer's (goal ≤ 1), and how many windows both recover alike;
 //   - the candidates the search re-encoded, clean and drifted, by round (src/attacks/revertlm/repair.ts
 //     RepairStats) and candidates_drift_ratio: the drift cost in work done, independent of the load.
@@ -26,6 +27,7 @@ import { loadModel, loadTokenizer, splitModel, LoRALinear, type DevicePart } fro
 import { exactWindows, hiddenDrift, personalizeDevice } from '../src/experiments/index.js';
 import { RevertLMAttack, type InterceptSource, type InterceptedBatch } from '../src/attacks/index.js';
 import { repair, RepairStats } from '../src/attacks/revertlm/repair.js';
+import { ownBatches, releaseBatches } from '../src/attacks/adapter_estimation.js';
 import { loadTexts } from '../src/data/index.js';
 import { noGrad, tidy, stack, threads, heapStats, liveTensors, type Tensor } from '../src/torch/index.js';
 import { projectRoot } from '../src/util/root.js';
@@ -227,6 +229,7 @@ export async function benchAttack(o: AttackBenchOptions): Promise<AttackBenchRes
   const attack = new RevertLMAttack({ device: pre, tokenizer: tok, lm, adapters: [{ rank: 8, targets: ['q', 'v'] }] });
   const dir = mkdtempSync(join(tmpdir(), 'revertlm-bench-attack-'));
   let peer: SearchPeer | null = null;
+  let merged: Record<'clean' | 'drifted', InterceptedBatch[]> | null = null;
   let peerNote: string | null = null;
   try {
     const drift = hiddenDrift(driftDev.part, pre, windows);
@@ -258,16 +261,18 @@ export async function benchAttack(o: AttackBenchOptions): Promise<AttackBenchRes
     }
     const driftLeft = hiddenDrift(driftDev.part, attack.deviceEstimate(), windows);
     // The search problems: drifted with the estimate (in place now), clean with the pretrained part.
-    const batchesOf = (src: InterceptSource) => [...src.batches(32)];
+    // The search as the attack runs it: on the capture's windows merged into batches of up to 32 (ownBatches).
+    merged = { clean: ownBatches(clean, pre), drifted: ownBatches(drifted, pre) };
+    const batchesOf = (name: 'clean' | 'drifted') => merged![name];
     const dDevice = attack.deviceEstimate();
-    const dProblems = batchesOf(drifted).map((b) => attack.searchProblem(b, dDevice));
-    const cProblems = batchesOf(clean).map((b) => attack.searchProblem(b, pre));
+    const dProblems = batchesOf('drifted').map((b) => attack.searchProblem(b, dDevice));
+    const cProblems = batchesOf('clean').map((b) => attack.searchProblem(b, pre));
     const problems = { clean: cProblems, drifted: dProblems };
     if (o.noPeer) peerNote = 'peer skipped';
     else {
       for (const n of ['clean', 'drifted']) mkdirSync(join(dir, n));
-      writeProblem(join(dir, 'clean'), pre, cProblems, batchesOf(clean));
-      writeProblem(join(dir, 'drifted'), dDevice, dProblems, batchesOf(drifted));
+      writeProblem(join(dir, 'clean'), pre, cProblems, batchesOf('clean'));
+      writeProblem(join(dir, 'drifted'), dDevice, dProblems, batchesOf('drifted'));
       const r = await startPeer({ clean: join(dir, 'clean'), drifted: join(dir, 'drifted') }, th);
       if (typeof r === 'string') peerNote = r;
       else peer = r;
@@ -277,14 +282,13 @@ export async function benchAttack(o: AttackBenchOptions): Promise<AttackBenchRes
     const same = { clean: 0, drifted: 0 };
     const searchCounted = { clean: new RepairStats(), drifted: new RepairStats() };
     const devices = { clean: pre, drifted: dDevice };
-    const srcs = { clean, drifted };
     log(`attack bench: candidate search, ${rounds} rounds (ours and PyTorch, alternating) …`);
     for (let r = 0; r < rounds; r++) {
       for (const name of ['clean', 'drifted'] as const) {
         const runOurs = () => {
           const stats = r === 0 ? searchCounted[name] : undefined;
           const t0 = performance.now();
-          const ids = batchesOf(srcs[name]).map((b, i) => {
+          const ids = batchesOf(name).map((b, i) => {
             const p = problems[name][i]!;
             // The peer implements one pass with σ at the median and no wide round: the same search on both sides.
             const out = repair(devices[name], p.init, b.hidden, b.attentionMask, { ...p.settings, maxPasses: 1, sigmaQuantile: 0.5, wideK: 0, stats, proposals: () => ({ sources: p.sources.map((x) => x.clone()), logProb: p.logProb?.clone() }) });
@@ -336,6 +340,7 @@ export async function benchAttack(o: AttackBenchOptions): Promise<AttackBenchRes
       adaptation, threads: th, pytorch_version: peer?.version ?? null, peer_note: peerNote,
     };
   } finally {
+    if (merged) for (const m of Object.values(merged)) releaseBatches(m);
     peer?.close();
     attack.dispose();
     clean.dispose();
