@@ -25,7 +25,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadModel, loadTokenizer, splitModel, LoRALinear, type DevicePart } from '../src/models/index.js';
 import { exactWindows, hiddenDrift, personalizeDevice } from '../src/experiments/index.js';
-import { RevertLMAttack, type InterceptSource, type InterceptedBatch } from '../src/attacks/index.js';
+import { RevertLMAttack, type InterceptedBatch } from '../src/attacks/index.js';
 import { repair, RepairStats } from '../src/attacks/revertlm/repair.js';
 import { ownBatches, releaseBatches } from '../src/attacks/adapter_estimation.js';
 import { loadTexts } from '../src/data/index.js';
