@@ -262,8 +262,9 @@ export async function benchAttack(o: AttackBenchOptions): Promise<AttackBenchRes
     const driftLeft = hiddenDrift(driftDev.part, attack.deviceEstimate(), windows);
     // The search problems: drifted with the estimate (in place now), clean with the pretrained part.
     // The search as the attack runs it: on the capture's windows merged into batches of up to 32 (ownBatches).
-    merged = { clean: ownBatches(clean, pre), drifted: ownBatches(drifted, pre) };
-    const batchesOf = (name: 'clean' | 'drifted') => merged![name];
+    const own = { clean: ownBatches(clean, pre), drifted: ownBatches(drifted, pre) };
+    merged = own;
+    const batchesOf = (name: 'clean' | 'drifted') => own[name];
     const dDevice = attack.deviceEstimate();
     const dProblems = batchesOf('drifted').map((b) => attack.searchProblem(b, dDevice));
     const cProblems = batchesOf('clean').map((b) => attack.searchProblem(b, pre));

@@ -444,45 +444,35 @@ export function releaseSample(s: WindowSample): void {
  */
 export function ownBatches(source: InterceptSource, device: DevicePart, batchSize = 32): InterceptedBatch[] {
   const out: InterceptedBatch[] = [];
-  let group: { hidden: Tensor; mask: Tensor }[] = [];
-  let rows = 0;
+  let group: InterceptedBatch[] = [];
+  const rows = () => group.reduce((a, g) => a + g.hidden.size(0), 0);
   const flush = () => {
-    if (!group.length) return;
     const parts = group;
     group = [];
-    rows = 0;
-    const T = Math.max(...parts.map((g) => g.mask.size(1)));
-    const padded = (x: Tensor, extra: number[]) => (x.size(1) < T ? x.pad([...extra, 0, T - x.size(1)]) : x);
-    if (parts.length === 1) {
-      out.push(Object.freeze({ hidden: parts[0]!.hidden, attentionMask: parts[0]!.mask, splitPoint: device.splitPoint }));
+    if (parts.length <= 1) {
+      out.push(...parts);
       return;
     }
     try {
+      const T = Math.max(...parts.map((g) => g.attentionMask.size(1)));
+      const padded = (x: Tensor, extra: number[]) => (x.size(1) < T ? x.pad([...extra, 0, T - x.size(1)]) : x);
       const hidden = keep(noGrad(() => tidy(() => cat(parts.map((g) => padded(g.hidden, [0, 0])), 0))));
-      const mask = keep(noGrad(() => tidy(() => cat(parts.map((g) => padded(g.mask, [])), 0))));
+      const mask = keep(noGrad(() => tidy(() => cat(parts.map((g) => padded(g.attentionMask, [])), 0))));
       out.push(Object.freeze({ hidden, attentionMask: mask, splitPoint: device.splitPoint }));
     } finally {
-      for (const g of parts) {
-        g.hidden.dispose();
-        g.mask.dispose();
-      }
+      releaseBatches(parts);
     }
   };
   try {
     for (const b of source.batches(batchSize)) {
       checkBatch(b, device.config.dModel, device.splitPoint);
-      const n = b.hidden.size(0);
-      if (rows + n > batchSize) flush();
-      group.push({ hidden: keep(noGrad(() => b.hidden.clone())), mask: keep(noGrad(() => b.attentionMask.clone())) });
-      rows += n;
+      if (rows() + b.hidden.size(0) > batchSize) flush();
+      group.push(Object.freeze({ hidden: keep(noGrad(() => b.hidden.clone())), attentionMask: keep(noGrad(() => b.attentionMask.clone())), splitPoint: b.splitPoint }));
     }
     flush();
     return out;
   } catch (e) {
-    for (const g of group) {
-      g.hidden.dispose();
-      g.mask.dispose();
-    }
+    releaseBatches(group);
     releaseBatches(out);
     throw e;
   }
