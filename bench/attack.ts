@@ -7,7 +7,9 @@
 //
 // Reported:
 //   - end to end (invertAll: learned stages, adaptation, re-encoding search), clean and drifted,
-//     and drift_cost_ratio = drifted / clean (goal ≤ 2);
+//     and drift_cost_ratio = drifted / clean (goal ≤ 2); split into the estimation work that does
+//     not grow with the capture (the fits and the sample's inversions: a cost per device) and the
+//     rest, whose drifted / clean ratio is what each further window costs;
 //   - the left-to-right candidate search alone (src/attacks/revertlm/repair.ts, one pass) on the
 //     inputs RevertLM gives it — starting reconstruction, proposals, the device part it re-encodes
 //     with (the estimate, when drifted) — against a Python PyTorch peer (bench/peers/attack_peer.py)
@@ -25,9 +27,9 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadModel, loadTokenizer, splitModel, LoRALinear, type DevicePart } from '../src/models/index.js';
 import { exactWindows, hiddenDrift, personalizeDevice } from '../src/experiments/index.js';
-import { RevertLMAttack, type InterceptedBatch } from '../src/attacks/index.js';
+import { RevertLMAttack, type AdaptReport, type InterceptedBatch } from '../src/attacks/index.js';
 import { repair, RepairStats } from '../src/attacks/revertlm/repair.js';
-import { ownBatches, releaseBatches } from '../src/attacks/adapter_estimation.js';
+import { ownBatches, releaseBatches, type EstimationRound } from '../src/attacks/adapter_estimation.js';
 import { loadTexts } from '../src/data/index.js';
 import { noGrad, tidy, stack, threads, heapStats, liveTensors, type Tensor } from '../src/torch/index.js';
 import { projectRoot } from '../src/util/root.js';
@@ -82,6 +84,17 @@ export interface AttackBenchResult {
   ratio: number | null;
   /** Drifted / clean end-to-end inversion time (goal ≤ 2). */
   drift_cost_ratio: number;
+  /**
+   * The drifted inversion split into estimation work that does not grow with the capture (the fits,
+   * and the inversions of the rounds that ran on the sample of windows; medians over the rounds) and
+   * the rest; marginal_ratio = (drifted - fixed) / clean, what more windows cost drifted against
+   * clean; break_even_windows: the capture size at which drift_cost_ratio would reach 2 at these
+   * figures (derived, assuming the rest grows linearly with the windows; null when the marginal
+   * ratio is 2 or more). Not measured at that size: the fixtures hold 58 windows of the victim's
+   * text, and a capture of that text sent n times over is no substitute (the estimation's evenly
+   * spaced sample then repeats the same few windows).
+   */
+  drift_cost: { fixed_seconds: number; marginal_ratio: number; break_even_windows: number | null };
   /** The same for the search alone. */
   search_drift_cost_ratio: number;
   /** Drifted / clean re-encoded candidates end to end: the drift cost without the machine's load. */
@@ -189,6 +202,12 @@ async function startPeer(problems: Record<string, string>, th: { intraOp: number
   }
 }
 
+/** Estimation seconds that do not grow with the capture: every fit, and the inversions that ran on a sample smaller than it. */
+function fixedEstimationSeconds(report: AdaptReport, windows: number): number {
+  const rounds = (report.details?.rounds ?? []) as EstimationRound[];
+  return rounds.reduce((a, r) => a + r.fitSeconds + (r.invertWindows < windows ? r.invertSeconds : 0), 0);
+}
+
 /** Resident set, the JS heap, and live native tensors: a round that grows any of them leaks. */
 function memoryLine(): string {
   const m = process.memoryUsage();
@@ -238,6 +257,7 @@ export async function benchAttack(o: AttackBenchOptions): Promise<AttackBenchRes
     const exact = (ids: number[][]) => Math.round(exactWindows(windows, ids) * windows.length);
     // End to end, alternating clean and drifted; the last drifted round leaves the estimate in place.
     const e2e = { clean: [] as number[], drifted: [] as number[] };
+    const fixedSeconds: number[] = [];
     let exactClean = 0, exactDrifted = 0;
     let adaptation: unknown = null;
     const counted = {} as Record<'clean' | 'drifted', ReturnType<RepairStats['toJSON']>>;
@@ -253,6 +273,7 @@ export async function benchAttack(o: AttackBenchOptions): Promise<AttackBenchRes
         else {
           exactDrifted = exact(res.inversion.ids);
           adaptation = res.report;
+          fixedSeconds.push(fixedEstimationSeconds(res.report, windows.length));
           const inUse = heapStats().inUse;
           if (inUse !== undefined) heapMb.push(round(inUse / 2 ** 20, 1));
         }
@@ -329,12 +350,15 @@ export async function benchAttack(o: AttackBenchOptions): Promise<AttackBenchRes
       };
     };
     const cs = side('clean', exactClean), ds = side('drifted', exactDrifted);
+    const fixed = median(fixedSeconds);
+    const marginal = (ds.invert_seconds - fixed) / cs.invert_seconds;
     for (const p of [...cProblems, ...dProblems]) disposeProblem(p);
     return {
       model: 'stories260K', split: k, ft_steps: ftSteps, drift: round(drift), drift_left: round(driftLeft),
       clean: cs, drifted: ds,
       ratio: peer ? round(Math.max(cs.search_ms / cs.pytorch_search_ms!, ds.search_ms / ds.pytorch_search_ms!)) : null,
       drift_cost_ratio: round(ds.invert_seconds / cs.invert_seconds),
+      drift_cost: { fixed_seconds: round(fixed, 2), marginal_ratio: round(marginal), break_even_windows: marginal < 2 ? Math.ceil((fixed / (2 - marginal)) * (windows.length / cs.invert_seconds)) : null },
       search_drift_cost_ratio: round(ds.search_ms / cs.search_ms),
       candidates_drift_ratio: round(ds.candidates.candidates / Math.max(1, cs.candidates.candidates)),
       heap_in_use_mb: heapMb.length ? heapMb : null,

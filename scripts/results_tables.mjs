@@ -72,7 +72,10 @@ function auditSummary(r) {
 
 /** A benchmark: its scalar figures (ratios are ours / the peer's, in the same run) and its targets. */
 function benchSummary(r) {
-  const scalars = Object.entries(r.result).filter(([, v]) => typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean');
+  const isScalar = (v) => typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean';
+  // A group of scalars (e.g. bench attack's drift_cost) prints as group.name value.
+  const isGroup = (k, v) => k !== 'targets' && v && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((x) => x === null || isScalar(x));
+  const scalars = Object.entries(r.result).flatMap(([k, v]) => (isScalar(v) ? [[k, v]] : isGroup(k, v) ? Object.entries(v).map(([s, x]) => [`${k}.${s}`, x ?? '–']) : []));
   const targets = r.result.targets ? ` Targets: ${Object.entries(r.result.targets).map(([k, v]) => `${k} ${v}`).join(', ')}.` : '';
   return `${scalars.map(([k, v]) => `${k} ${typeof v === 'number' ? +v.toPrecision(4) : v}`).join(' · ')}.${targets}`;
 }

@@ -246,6 +246,8 @@ export interface EstimationRound {
   /** Seconds fitting, and re-inverting with the new estimate. */
   fitSeconds: number;
   invertSeconds: number;
+  /** Windows that re-inversion covered (the sample's, or every window's; 0 = left to the caller). */
+  invertWindows: number;
 }
 
 export interface EstimationResult {
@@ -307,7 +309,7 @@ export function estimateDevice(base: DevicePart, sample: readonly InterceptedBat
         const next: DeviceEstimate = estimate ?? (o.specs.length > 1 ? searchSpec(base, data, o.specs, o) : DeviceEstimate.create(base, o.specs[0]!, o.seed));
         const fitted = next.fit(data, { ...o, steps: !estimate ? o.steps : r === o.rounds - 1 ? o.finalSteps : o.refineSteps });
         estimate = next;
-        rounds.push({ round: r + 1, median, confident, fitted, spec: next.spec, fitSeconds: (performance.now() - t1) / 1000, invertSeconds: 0 });
+        rounds.push({ round: r + 1, median, confident, fitted, spec: next.spec, fitSeconds: (performance.now() - t1) / 1000, invertSeconds: 0, invertWindows: 0 });
       } finally {
         for (const d of data) {
           d.weight.dispose();
@@ -333,6 +335,7 @@ export function estimateDevice(base: DevicePart, sample: readonly InterceptedBat
         masks = batches.map((b) => b.attentionMask);
         ids = invert(device, r + 1, last, isWide(r + 1), same ? prev : undefined);
         rounds[r]!.invertSeconds = (performance.now() - t2) / 1000;
+        rounds[r]!.invertWindows = batches.reduce((a, b) => a + b.hidden.size(0), 0);
         mm = ids.map((x, i) => mismatchOf(device, x, batches[i]!, o.l2Weight));
       } finally {
         snap?.dispose();

@@ -97,6 +97,7 @@ test('with the whole capture given as wide, the last fit and the final inversion
     try {
       assert.deepEqual(calls.map((c) => c.slice(0, 3)), [[0, false, false], [1, false, false], [2, false, true], [3, true, true]], 'the inversion before the last fit and the final one cover the wide set');
       assert.deepEqual(calls.map((c) => c[3]), [null, 8, null, 24], 'each inversion starts from the previous reconstructions of the same windows');
+      assert.deepEqual(r.rounds.map((x) => x.invertWindows), [8, 24, 24], 'each round reports the windows its inversion covered (what the bench counts as a fixed or a per-window cost)');
       assert.equal(r.ids![0]!.size(0), 24, 'the kept reconstructions are every window\'s');
       assert.equal(r.rounds.at(-1)!.confident > 0, true);
       const drift = relDrift(victim.device, base, seqs);
