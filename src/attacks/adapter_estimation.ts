@@ -16,6 +16,7 @@ import { applyLoRA, mergeLoRA, DeviceModel, LoRALinear, type DevicePart } from '
 import { buildPieces } from '../models/slice.js';
 import type { AdaptReport, InterceptedBatch, InterceptSource, ServerKnowledge } from './types.js';
 import { checkBatch } from './common.js';
+import { windowCount } from './intercept.js';
 import { positionDistance } from './reencode.js';
 
 /** One LoRA shape: what split fine-tuning announces (rank, targets; alpha only scales the fit). */
@@ -335,7 +336,7 @@ export function estimateDevice(base: DevicePart, sample: readonly InterceptedBat
         masks = batches.map((b) => b.attentionMask);
         ids = invert(device, r + 1, last, isWide(r + 1), same ? prev : undefined);
         rounds[r]!.invertSeconds = (performance.now() - t2) / 1000;
-        rounds[r]!.invertWindows = batches.reduce((a, b) => a + b.hidden.size(0), 0);
+        rounds[r]!.invertWindows = windowCount(batches);
         mm = ids.map((x, i) => mismatchOf(device, x, batches[i]!, o.l2Weight));
       } finally {
         snap?.dispose();
@@ -448,7 +449,6 @@ export function releaseSample(s: WindowSample): void {
 export function ownBatches(source: InterceptSource, device: DevicePart, batchSize = 32): InterceptedBatch[] {
   const out: InterceptedBatch[] = [];
   let group: InterceptedBatch[] = [];
-  const rows = () => group.reduce((a, g) => a + g.hidden.size(0), 0);
   const flush = () => {
     const parts = group;
     group = [];
@@ -469,7 +469,7 @@ export function ownBatches(source: InterceptSource, device: DevicePart, batchSiz
   try {
     for (const b of source.batches(batchSize)) {
       checkBatch(b, device.config.dModel, device.splitPoint);
-      if (rows() + b.hidden.size(0) > batchSize) flush();
+      if (windowCount(group) + b.hidden.size(0) > batchSize) flush();
       group.push(Object.freeze({ hidden: keep(noGrad(() => b.hidden.clone())), attentionMask: keep(noGrad(() => b.attentionMask.clone())), splitPoint: b.splitPoint }));
     }
     flush();

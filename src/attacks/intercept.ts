@@ -9,6 +9,11 @@ export function makeBatch(hidden: Tensor, attentionMask: Tensor, splitPoint: num
   return Object.freeze(b);
 }
 
+/** Windows (sequences) in a list of batches. */
+export function windowCount(batches: readonly InterceptedBatch[]): number {
+  return batches.reduce((a, b) => a + b.hidden.size(0), 0);
+}
+
 /** Captured batches held in memory. */
 export class MemoryInterceptSource implements InterceptSource {
   private readonly items: InterceptedBatch[];
@@ -16,7 +21,7 @@ export class MemoryInterceptSource implements InterceptSource {
     this.items = items;
   }
   get size(): number {
-    return this.items.reduce((a, b) => a + b.hidden.size(0), 0);
+    return windowCount(this.items);
   }
   *batches(batchSize: number): Iterable<InterceptedBatch> {
     for (const it of this.items) {

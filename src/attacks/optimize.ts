@@ -8,6 +8,7 @@ import type { AdaptReport, Attack, AuxData, Budget, FitOptions, InterceptedBatch
 import type { DevicePart } from '../models/types.js';
 import { ESTIMATION_DEFAULTS, adaptReport, estimateDevice, estimationOptions, medianMismatch, ownBatches, releaseBatches, releaseSample, sampleWindows, type DeviceEstimate, type EstimationOptions } from './adapter_estimation.js';
 import { ZERO_BUDGET, checkBatch, decodeRows, rowsFromIds, seedAll } from './common.js';
+import { windowCount } from './intercept.js';
 import { FirstTokenIndex } from './framing.js';
 import { positionalPart, positionDistance } from './reencode.js';
 import { SipAttack, type SipConfig } from './sip.js';
@@ -184,7 +185,7 @@ export class BisrAttack extends OptimizeAttack {
           // Clean traffic: round 0 was SIP's argmax only, so the optimisation still has to run.
           if (res.estimate && sample.all) last = res.ids ?? null;
           else res.ids?.forEach((t) => t.dispose());
-          report = adaptReport(res, (performance.now() - t0) / 1000, { sampleWindows: sample.batches.reduce((a, b) => a + b.hidden.size(0), 0) });
+          report = adaptReport(res, (performance.now() - t0) / 1000, { sampleWindows: windowCount(sample.batches) });
         } finally {
           if (!sample.all) {
             sampleInit.forEach((t) => t.dispose());

@@ -16,6 +16,7 @@ import { ESTIMATION_DEFAULTS, adaptReport, estimateDevice, estimationOptions, me
 import { AuxCorpus, lengthsOf, tokenWindows } from '../data.js';
 import { train } from '../train.js';
 import { ZERO_BUDGET, corpusOptions, trafficDevice, checkBatch, decodeRows, resolveBudget, rowsFromIds, seedAll, tokenTargets, trainingFraming } from '../common.js';
+import { windowCount } from '../intercept.js';
 import { FirstTokenIndex } from '../framing.js';
 import { loadParts, readMeta, saveCheckpoint, targetOf } from '../checkpoint.js';
 import { Projector, PROJECTOR_DEFAULTS, type ProjectorConfig } from './projector.js';
@@ -433,7 +434,7 @@ export class RevertLMAttack implements Attack {
             if (finalRound) finalIds = res.ids;
           }
           if (!finalIds) res.ids?.forEach((x) => x.dispose());
-          report = adaptReport(res, (performance.now() - t0) / 1000, { proposeSeconds, sampleWindows: sample.batches.reduce((a, b) => a + b.hidden.size(0), 0) });
+          report = adaptReport(res, (performance.now() - t0) / 1000, { proposeSeconds, sampleWindows: windowCount(sample.batches) });
         } finally {
           if (!sample.all) {
             sampleProps.forEach(disposeProposals);
