@@ -26,6 +26,7 @@ declare -A RUNS=(
   # The shallower splits of stories260K at the default budget (about 90 minutes on 2 cores).
   [sweep-stories260k-k123]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 1,2,3 --attacks revertlm,bisr,sip,nn --victim-segments 32 --json"
   # The 4-block embedded default at the default budget, one split at a time (about 26 minutes each on 2 cores).
+  [sweep-mail-llama-k1]="./revertlm attack-sweep --model models/mail-llama --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 1 --attacks revertlm,bisr,sip,nn --victim-segments 32 --json"
   [sweep-mail-llama-k2]="./revertlm attack-sweep --model models/mail-llama --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 2 --attacks revertlm,bisr,sip,nn --victim-segments 32 --json"
   [sweep-mail-llama-k3]="./revertlm attack-sweep --model models/mail-llama --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 3 --attacks revertlm,bisr,sip,nn --victim-segments 32 --json"
   # The deepest split of the 12-block model alone at the default budget, both scenarios, 16 victim windows.
@@ -82,7 +83,7 @@ declare -A RUNS=(
   [demo]="./revertlm demo --out results/demo --json"
 )
 ORDER=(bench-engine bench-models bench-leakage bench-split bench-attack bench-tag leakage-stories260k leakage-mail-llama-deep
-  sweep-stories260k sweep-stories260k-k4 sweep-stories260k-k123 sweep-mail-llama sweep-mail-llama-k3 sweep-mail-llama-k2 sweep-mail-llama-deep sweep-mail-llama-deep-k11 sweep-mail-llama-deep-k1 sweep-mail-llama-deep-k3 sweep-mail-llama-deep-k6 sweep-mail-llama-deep-k9 sweep-mail-llama-deep-opt sweep-stories260k-lora-all sweep-stories260k-full sweep-stories260k-architecture
+  sweep-stories260k sweep-stories260k-k4 sweep-stories260k-k123 sweep-mail-llama sweep-mail-llama-k3 sweep-mail-llama-k2 sweep-mail-llama-k1 sweep-mail-llama-deep sweep-mail-llama-deep-k11 sweep-mail-llama-deep-k1 sweep-mail-llama-deep-k3 sweep-mail-llama-deep-k6 sweep-mail-llama-deep-k9 sweep-mail-llama-deep-opt sweep-stories260k-lora-all sweep-stories260k-full sweep-stories260k-architecture
   sweep-stories260k-lora-all-k4 sweep-stories260k-full-k4 sweep-stories260k-architecture-k4
   ablations-stories260k search-deep-k11-nostop search-deep-k11 ablation-generator-deep tradeoff-stories260k demo
   sweep-stories260k-short sweep-stories260k-k4-short sweep-stories260k-k123-short sweep-mail-llama-short sweep-mail-llama-deep-short sweep-mail-llama-deep-k39-short sweep-mail-llama-deep-k11-exact-short tradeoff-stories260k-short
