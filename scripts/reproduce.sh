@@ -49,6 +49,10 @@ declare -A RUNS=(
   [sweep-stories260k-k4-wide-short]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 4 --scenarios personalized --attacks revertlm,sip --examples 2000 --steps 300 --victim-segments 32 --json"
   # The deep model's audit at the reduced budget: leakage of all 13 representations, every attack at
   # k = 1, 3, 6, 9, 11, exact and personalized, and the report's depth chart (no trade-off curve).
+  # The 12-block model's audit with every default (splits 1, 3, 6, 9, 11; 64 victim windows; budgets
+  # 8000 x 1500; the Gaussian curve at split 6): many hours on 2 cores, so it resumes where an
+  # interrupted run stopped (re-run the same entry to go on).
+  [audit-mail-llama-deep]="./revertlm audit --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --out results/audit-mail-llama-deep --resume --json"
   [audit-mail-llama-deep-short]="./revertlm audit --config scripts/configs/audit-mail-llama-deep-short.json --out results/audit-mail-llama-deep-short --json"
   [sweep-mail-llama-deep-k11-exact-short]="./revertlm attack-sweep --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 11 --scenarios exact --attacks revertlm,sip --examples 2000 --steps 300 --victim-segments 16 --json"
   [tradeoff-stories260k-short]="./revertlm tradeoff --model $S/models/stories260K --split 4 --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --victim-separator <|endoftext|> --defense gaussian --levels 0,0.5,1,2 --attacks revertlm,sip --scenarios personalized --examples 2000 --steps 300 --json"
@@ -85,7 +89,7 @@ declare -A RUNS=(
 ORDER=(bench-engine bench-models bench-leakage bench-split bench-attack bench-tag leakage-stories260k leakage-mail-llama-deep
   sweep-stories260k sweep-stories260k-k4 sweep-stories260k-k123 sweep-mail-llama sweep-mail-llama-k3 sweep-mail-llama-k2 sweep-mail-llama-k1 sweep-mail-llama-deep sweep-mail-llama-deep-k11 sweep-mail-llama-deep-k1 sweep-mail-llama-deep-k3 sweep-mail-llama-deep-k6 sweep-mail-llama-deep-k9 sweep-mail-llama-deep-opt sweep-stories260k-lora-all sweep-stories260k-full sweep-stories260k-architecture
   sweep-stories260k-lora-all-k4 sweep-stories260k-full-k4 sweep-stories260k-architecture-k4
-  ablations-stories260k search-deep-k11-nostop search-deep-k11 ablation-generator-deep tradeoff-stories260k demo
+  ablations-stories260k search-deep-k11-nostop search-deep-k11 ablation-generator-deep tradeoff-stories260k audit-mail-llama-deep demo
   sweep-stories260k-short sweep-stories260k-k4-short sweep-stories260k-k123-short sweep-mail-llama-short sweep-mail-llama-deep-short sweep-mail-llama-deep-k39-short sweep-mail-llama-deep-k11-exact-short tradeoff-stories260k-short
   sweep-stories260k-lora-all-short sweep-stories260k-full-short sweep-stories260k-architecture-short
   sweep-stories260k-k4-wide-short audit-mail-llama-deep-short

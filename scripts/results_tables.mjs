@@ -63,7 +63,9 @@ function leakageTable(r) {
 function auditSummary(r) {
   const res = r.result;
   const t = res.timings ? Object.entries(res.timings).map(([k, v]) => `${k} ${v.toFixed(0)} s`).join(', ') : 'not recorded';
-  const out = [`${r.seconds.toFixed(0)} s end to end (${t}). Verdict: **${res.verdict.rating}**.`, ''];
+  // A resumed audit's wall time is its last leg only; the kept results' seconds are the earlier legs'.
+  const leg = res.resumed ? ` in the last leg, which resumed ${res.resumed} attack results an interrupted run had finished` : ' end to end';
+  const out = [`${r.seconds.toFixed(0)} s${leg} (${t}). Verdict: **${res.verdict.rating}**.`, ''];
   out.push('| scenario | k | strongest attack | ROUGE-L | exact windows | PII spans |', '| --- | --- | --- | --- | --- | --- |');
   for (const v of res.verdict.rows) out.push(`| ${v.scenario} | ${v.split} | ${v.attack} | ${f3(v.rougeL)} | ${f2(v.exact_windows)} | ${v.pii_spans.recovered} / ${v.pii_spans.total} |`);
   if (res.summary?.scenarios) out.push('', 'Every attack:', '', sweepTables(res.summary));

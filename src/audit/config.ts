@@ -55,7 +55,7 @@ export const auditConfigSchema = z.object({
   model: z.string().min(1),
   aux: textSetSchema,
   victim: textSetSchema,
-  /** Split points to attack (default: every block boundary 1..L-1, or L for one-block models). */
+  /** Split points to attack (default: defaultSplitPoints — every block boundary up to 6 of them, else five spread over the depth). */
   splits: z.array(z.number().int().nonnegative()).optional(),
   attacks: z.array(z.enum(ACTIVATION_ATTACK_NAMES as [string, ...string[]])).min(1).default(['revertlm', 'sip', 'bisr', 'nn']),
   /** Scenarios side by side (default: the saturated `exact` one and the seed's `personalized` one). */

@@ -8,6 +8,7 @@ import { runSweep } from '../experiments/sweep.js';
 import { runTradeoff } from '../experiments/tradeoff.js';
 import { scenarioReport, type AttackScores } from '../experiments/attack.js';
 import { slice, silent, type ProgressSink } from '../experiments/progress.js';
+import type { ResultStore } from '../experiments/result_store.js';
 import { piiRecovery, piiRecoveryCorpus } from '../metrics/index.js';
 import { strongest, summarize, type AttackScore, type AuditResults, type Example, type PiiCount } from '../report/index.js';
 import { auditScenario, revertlmConfigs, type AuditConfig } from './config.js';
@@ -15,7 +16,12 @@ import { chooseExamples } from './examples.js';
 
 export type AuditProgress = Parameters<ProgressSink>[0];
 
-export async function runAudit(cfg: AuditConfig, onProgress: ProgressSink = silent): Promise<AuditResults> {
+export interface AuditRunOptions {
+  /** Keeps each finished attack result (and, opened with resume, reuses an interrupted run's). */
+  store?: ResultStore;
+}
+
+export async function runAudit(cfg: AuditConfig, onProgress: ProgressSink = silent, o: AuditRunOptions = {}): Promise<AuditResults> {
   const timings: Record<string, number> = {};
   const timed = async <T>(name: string, fn: () => Promise<T> | T): Promise<T> => {
     const t0 = performance.now();
@@ -30,7 +36,7 @@ export async function runAudit(cfg: AuditConfig, onProgress: ProgressSink = sile
   const ctx: ExperimentContext = await timed('load', () =>
     createContext({
       model: cfg.model, aux: cfg.aux, victim: cfg.victim, victimSegments: cfg.victimSegments,
-      holdOut: cfg.defenses.length > 0, budget: cfg.budget, seed: cfg.seed,
+      holdOut: cfg.defenses.length > 0, budget: cfg.budget, seed: cfg.seed, ...(o.store ? { store: o.store } : {}),
     }),
   );
   try {
@@ -132,6 +138,7 @@ export async function runAudit(cfg: AuditConfig, onProgress: ProgressSink = sile
       examples,
       tradeoffs: tradeoffs.map((t) => ({ ...t, scenario: { ...t.scenario, settings: t.scenario.settings as unknown as Record<string, unknown> } })),
       timings,
+      ...(o.store?.reused ? { resumed: o.store.reused } : {}),
     };
     // The summary's thresholds are the config's; the summary itself is a pure function of the results.
     return { ...results, summary: summarize(results, cfg.thresholds) };

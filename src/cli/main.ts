@@ -2,10 +2,11 @@
 import { Command, CommanderError } from 'commander';
 import { commands } from './registry.js';
 import { reportError } from './errors.js';
+import { VERSION } from '../version.js';
 
 const program = new Command('revertlm')
   .description('Measure and attack private-text leakage in split learning of LLMs')
-  .version('0.1.0')
+  .version(VERSION)
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride()
   // Commander's own usage errors read like ours: `revertlm: error: …`.

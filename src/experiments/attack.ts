@@ -10,7 +10,7 @@ import {
 import { padBatch } from '../data/windows.js';
 import type { ExperimentContext } from './context.js';
 import { SCENARIO_PRESETS, describeScenario, deviceKey, resolveScenario, scenarioName, type Scenario } from './scenario.js';
-import { scenarioKnowledge, weightsKey, type ScenarioTraffic } from './traffic.js';
+import { scenarioKnowledge, weightsKey, type ScenarioTraffic, type WindowSampling } from './traffic.js';
 import { hiddenDrift } from './drift.js';
 import { silent, type ProgressSink } from './progress.js';
 
@@ -134,6 +134,8 @@ export interface RunAttackResult {
   scenario: ScenarioReport;
   /** ‖H_victim − H_pretrained‖ / ‖H_pretrained‖ on the scored windows. */
   drift: number;
+  /** How the scored windows were chosen. */
+  sampling: WindowSampling;
   /** null when the attack cannot run on what the attacker knows (see notApplicable). */
   scores: AttackScores | null;
   notApplicable?: string;
@@ -154,10 +156,32 @@ export function notApplicable(name: AttackName, scenario: Scenario): string | nu
 /** Trains one attack (or reuses one trained on the same knowledge) and scores it on the scenario's traffic. */
 export async function runAttack<N extends AttackName>(ctx: ExperimentContext, o: RunAttackOptions<N>): Promise<RunAttackResult> {
   assertRunsOnActivations(o.attack);
-  const progress = o.progress ?? silent;
   const scenario = o.scenario ?? resolveScenario(SCENARIO_PRESETS.exact, 'exact');
+  // An attacker restored from a directory is the caller's own: its results are not kept.
+  const storeKey = ctx.store && !o.loadFrom ? resultKey(o, scenario) : null;
+  const stored = storeKey ? ctx.store!.get(storeKey) : null;
+  if (stored) {
+    (o.progress ?? silent)({ part: `${o.attack} k=${o.splitPoint}`, fraction: 1, detail: 'kept from the interrupted run' });
+    return { ...stored, examples: examplesOf(stored.references, stored.reconstructions, o.examples) };
+  }
+  const r = await computeAttack(ctx, o, scenario);
+  if (storeKey) ctx.store!.put(storeKey, { ...r, examples: [] });
+  return r;
+}
+
+function examplesOf(refs: readonly string[], recs: readonly string[], n = 3): { reference: string; reconstruction: string }[] {
+  return refs.slice(0, n).map((reference, i) => ({ reference, reconstruction: recs[i]! }));
+}
+
+/** Everything a result depends on beyond the experiment's own scope (model, texts, budget, seed). */
+function resultKey<N extends AttackName>(o: RunAttackOptions<N>, scenario: Scenario): string {
+  return ['result', o.attack, o.splitPoint, JSON.stringify(scenario), o.adaptive?.key ?? '-', JSON.stringify(o.config ?? {}), JSON.stringify(o.budget ?? {})].join('|');
+}
+
+async function computeAttack<N extends AttackName>(ctx: ExperimentContext, o: RunAttackOptions<N>, scenario: Scenario): Promise<RunAttackResult> {
+  const progress = o.progress ?? silent;
   const traffic = await ctx.traffic(o.splitPoint, scenario, progress);
-  const base = { split: o.splitPoint, attack: o.attack, scenario: scenarioReport(scenario), drift: traffic.drift };
+  const base = { split: o.splitPoint, attack: o.attack, scenario: scenarioReport(scenario), drift: traffic.drift, sampling: traffic.sampling };
   const na = notApplicable(o.attack, scenario);
   if (na) return { ...base, scores: null, notApplicable: na, references: [], reconstructions: [], examples: [] };
   const key = attackerKey(o, traffic);
@@ -195,7 +219,7 @@ export async function runAttack<N extends AttackName>(ctx: ExperimentContext, o:
     },
     references: refs,
     reconstructions: inv.texts,
-    examples: refs.slice(0, o.examples ?? 3).map((reference, i) => ({ reference, reconstruction: inv.texts[i]! })),
+    examples: examplesOf(refs, inv.texts, o.examples),
   };
 }
 

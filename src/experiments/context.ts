@@ -10,6 +10,7 @@ import { loadTextSet, type TextSetSpec } from './texts.js';
 import { deviceKey, type Scenario } from './scenario.js';
 import { scenarioTraffic, surrogateModel, type ScenarioTraffic } from './traffic.js';
 import { silent, type ProgressSink } from './progress.js';
+import type { ResultStore } from './result_store.js';
 
 export interface ContextSpec {
   /** Hugging Face model directory. */
@@ -31,6 +32,8 @@ export interface ContextSpec {
   budget?: Partial<BudgetSpec>;
   seed?: number;
   progress?: ProgressSink;
+  /** Keeps every finished attack result on disk (and, when resuming, reuses an earlier run's). */
+  store?: ResultStore;
 }
 
 export interface VictimSet {
@@ -55,6 +58,7 @@ export interface ExperimentContext {
   readonly budget: Partial<BudgetSpec>;
   readonly seed: number;
   readonly progress: ProgressSink;
+  readonly store?: ResultStore;
   /** Device and server parts at split point k (shared with the model; validated for attacks). */
   parts(splitPoint: number): SplitParts;
   /** What the server knows at split point k: the pretrained device part, the tokenizer, the model (framing unannounced). */
@@ -105,6 +109,7 @@ export function createContext(spec: ContextSpec): ExperimentContext {
     modelDir, model, tokenizer, addBos, aux, victim, maxTokens, seed,
     budget: { ...spec.budget, maxTokens },
     progress: spec.progress ?? silent,
+    ...(spec.store ? { store: spec.store } : {}),
     parts,
     // The framing of captured windows is not announced: attacks infer it from the traffic.
     knowledge: (k) => ({ device: parts(k).device, tokenizer, lm: model }),
@@ -139,7 +144,19 @@ export function createContext(spec: ContextSpec): ExperimentContext {
   return ctx;
 }
 
-/** Default split points of a model: every block boundary 1..L-1 (L for one-block models). */
+/** Split points a default sweep or audit attacks; up to this many boundaries it takes every one. */
+export const MAX_DEFAULT_SPLITS = 6;
+
+/**
+ * Default split points of a model: every block boundary 1..L-1 (L for one-block models) up to
+ * MAX_DEFAULT_SPLITS of them; past that, five spread over the depth symmetrically — the first and
+ * last boundary, the middle and the quarters (12 blocks: 1, 3, 6, 9, 11). Every split at the default
+ * budgets costs about an hour on 2 cores, and the leakage analysis still covers every block.
+ */
 export function defaultSplitPoints(nLayers: number): number[] {
-  return nLayers > 1 ? Array.from({ length: nLayers - 1 }, (_, i) => i + 1) : [1];
+  const last = nLayers - 1;
+  if (last < 1) return [1];
+  if (last <= MAX_DEFAULT_SPLITS) return Array.from({ length: last }, (_, i) => i + 1);
+  const quarter = Math.floor((last - 1) / 4);
+  return [...new Set([1, 1 + quarter, Math.round((1 + last) / 2), last - quarter, last])].sort((a, b) => a - b);
 }

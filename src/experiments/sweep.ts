@@ -65,6 +65,7 @@ export async function runSweep(ctx: ExperimentContext, o: SweepOptions): Promise
         if (r.scores) row.attacks[name] = r.scores;
         else (row.not_applicable ??= {})[name] = r.notApplicable!;
         work.finish(`${name} k=${k}`, `${r.scenario.name}: ${r.scores ? `ROUGE-L ${r.scores.rougeL.toFixed(3)}, exact ${r.scores.exact_windows.toFixed(2)}` : 'not applicable'}`);
+        victim ??= r.sampling;
         o.onResult?.(r);
       }
       victim ??= (await ctx.traffic(k, scenario)).sampling;

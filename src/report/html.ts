@@ -161,7 +161,7 @@ ${r.attacks ? `<h2>Attacks per split point</h2><div class="charts">${attackChart
 ${r.tradeoffs.length ? `<h2>Privacy–utility trade-off</h2><p class="note">Naive attackers are trained on clean auxiliary data; adaptive ones on auxiliary data passed through the same defense.</p><div class="charts">${tradeoffCharts}</div>${tradeoffTables(r)}` : ''}
 ${r.leakage ? `<h2>Information per block</h2><div class="charts">${leakCharts}</div><p class="note">${r.leakage.tokens} tokens; estimates in nats.</p>${leakageTable(r)}` : ''}
 ${r.examples.length ? `<h2>Reconstructed examples</h2><p class="note">Windows shown for what they tell (those holding PII, then the longest; seeded), one row per window with every attack's reconstruction; the scores above come from the seeded uniform sample. PII in the original is <mark class="pii">marked</mark>; in each reconstruction the spans it recovered are <mark class="pii hit">marked</mark>.</p>${examplesTables(r)}` : ''}
-<h2>Time taken</h2><table id="timings-table"><tr><th class="l">part</th><th>seconds</th></tr>${timings}</table>
+<h2>Time taken</h2>${r.resumed ? `<p class="note" id="resumed">${r.resumed} attack results were kept from an interrupted run of this audit (resumed); their scores and seconds are that run's, the times below this run's only.</p>` : ''}<table id="timings-table"><tr><th class="l">part</th><th>seconds</th></tr>${timings}</table>
 </body></html>
 `;
 }

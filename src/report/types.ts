@@ -132,6 +132,11 @@ export interface AuditResults {
   summary?: AuditSummary;
   /** Seconds per part of the run. */
   timings: Record<string, number>;
+  /**
+   * Attack results kept from an interrupted run of the same audit (`--resume`): their scores and
+   * seconds are that run's; `timings` covers only this one.
+   */
+  resumed?: number;
 }
 
 export type Rating = 'red' | 'amber' | 'green';

@@ -5,7 +5,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createContext, resolveScenario } from '../../src/experiments/index.js';
+import { createContext, defaultSplitPoints, resolveScenario } from '../../src/experiments/index.js';
 import { streamWindows } from '../../src/data/windows.js';
 import { tokenizerAddsBos } from '../../src/attacks/index.js';
 import { RevertlmError } from '../../src/util/errors.js';
@@ -74,4 +74,19 @@ test('bad input is a clear error naming the set', () => {
   assert.throws(() => createContext({ model: join(setup.dir, 'no-model') }), RevertlmError);
   writeFileSync(join(setup.dir, 'three.txt'), 'one line here\nanother line\nthird line here');
   assert.throws(() => createContext({ model: setup.model, victim: { source: join(setup.dir, 'three.txt') }, holdOut: true }), /at least 4/);
+});
+
+test('default split points: every block boundary up to six, else five spread over the depth', () => {
+  assert.deepEqual(defaultSplitPoints(1), [1]);
+  assert.deepEqual(defaultSplitPoints(4), [1, 2, 3]);
+  assert.deepEqual(defaultSplitPoints(7), [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(defaultSplitPoints(12), [1, 3, 6, 9, 11]);
+  assert.deepEqual(defaultSplitPoints(32), [1, 8, 16, 24, 31]);
+  for (let L = 8; L <= 40; L++) {
+    const k = defaultSplitPoints(L);
+    assert.equal(k.length, 5, `L=${L}: ${k}`);
+    // The outer four mirror each other; the middle is the centre, rounded up when it falls between two.
+    assert.deepEqual([k[0], k[1]], [L - k[4]!, L - k[3]!], `L=${L}: symmetric`);
+    assert.equal(k[2], Math.ceil(L / 2), `L=${L}: middle`);
+  }
 });

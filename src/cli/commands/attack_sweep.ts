@@ -66,7 +66,7 @@ export function registerAttackSweep(program: Command): void {
     .requiredOption('--model <dir>', 'Hugging Face model directory')
     .requiredOption('--aux <source>', "attacker's auxiliary text")
     .requiredOption('--victim <source>', "victim's text")
-    .option('--splits <list>', 'split points, e.g. 1..4 or 1,3 (default: 1..L-1)')
+    .option('--splits <list>', 'split points, e.g. 1..4 or 1,3 (default: 1..L-1; past 6 boundaries, five spread over the depth, e.g. 1,3,6,9,11 of 12 blocks)')
     .option('--attacks <list>', `attacks (default ${DEFAULT_SWEEP_ATTACKS.join(',')}; all: ${ACTIVATION_ATTACK_NAMES.join(',')})`)
     .option('--victim-segments <n>', 'victim windows scored per attack (a seeded sample across the victim set)', '64')
     .option('--seed <n>', 'seed (default 0)')

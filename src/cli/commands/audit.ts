@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { UsageError, checkOutputPath, parseAuditConfig, runAudit, writeReport, type AuditConfig, type AuditConfigInput } from '../../index.js';
 import { previewReport } from '../../report/index.js';
 import { parseDefenseArg } from './experiment_flags.js';
 import { intFlag, parseIntList, parseNumber } from '../flags.js';
 import { log, printJson } from '../output.js';
+import { ResultStore } from '../../experiments/result_store.js';
+import { VERSION } from '../../version.js';
 import { overallProgress } from '../progress.js';
 
 export interface AuditFlags {
@@ -26,8 +28,12 @@ export interface AuditFlags {
   out: string;
   seed?: string;
   leakage: boolean;
+  resume?: boolean;
   json?: boolean;
 }
+
+/** Where an audit keeps finished attack results until its report is written (inside --out). */
+export const UNFINISHED_DIR = 'unfinished';
 
 function readConfigFile(path: string): unknown {
   if (!existsSync(path)) throw new UsageError(`config file ${path} not found`, 'pass the config.json an earlier audit wrote (DIR/config.json)');
@@ -76,22 +82,31 @@ function fraction(v: string, flag: string): number {
  * Runs an audit, writes the report (naming `command` as the way to reproduce it; default `revertlm
  * audit --config OUT/config.json`) and its preview report.png; shared by `audit` and `demo`.
  */
-export async function auditAndReport(cfg: AuditConfig, out: string, json: boolean, command?: string): Promise<void> {
+export async function auditAndReport(cfg: AuditConfig, out: string, json: boolean, command?: string, o: { resume?: boolean } = {}): Promise<void> {
   // Checked now: the report is written after minutes of work.
   checkOutputPath(out, '--out');
+  // Every finished attack result is kept here until the report is written, so an interrupted audit
+  // can go on where it stopped (--resume) instead of retraining every attacker.
+  const store = ResultStore.open(join(out, UNFINISHED_DIR), { version: VERSION, config: cfg }, { resume: !!o.resume });
+  if (o.resume) log(store.size ? `resuming: ${store.size} attack results kept from the interrupted run in ${store.dir}` : `nothing to resume in ${store.dir} (no earlier run of this audit there): starting afresh`);
   const progress = overallProgress('audit');
   let results;
   try {
-    results = await runAudit(cfg, (p) => progress.update(p));
+    results = await runAudit(cfg, (p) => progress.update(p), { store });
+  } catch (e) {
+    if (store.size) log(`${store.size} finished attack results are kept in ${store.dir}: run the same command with --resume to go on from there`);
+    throw e;
   } finally {
     progress.stop();
   }
   const files = await writeReport(out, results, command ? { command } : {});
+  store.remove();
   const preview = await previewReport(files.html);
   for (const w of preview.warnings) log(`warning: ${w}`);
   if (json) {
     return printJson({
       report: files.html, results: files.json, config: files.config, screenshot: preview.png, warnings: preview.warnings,
+      ...(results.resumed ? { resumed: results.resumed } : {}),
       verdict: results.summary?.verdict, recommendation: results.summary?.recommendation,
       summary: results.attacks, leakage: results.leakage, tradeoffs: results.tradeoffs, timings: results.timings,
     });
@@ -113,7 +128,7 @@ export function registerAudit(program: Command): void {
     .option('--aux-field <path>', 'JSON(L) field for --aux only')
     .option('--victim-field <path>', 'JSON(L) field for --victim only')
     .option('--column <name>', 'CSV/TSV column holding the text')
-    .option('--splits <list>', 'split points, e.g. 1,2,3 or 1..4 (default: every block boundary)')
+    .option('--splits <list>', 'split points, e.g. 1,2,3 or 1..4 (default: every block boundary; past 6 of them, five spread over the depth, e.g. 1,3,6,9,11 of 12 blocks)')
     .option('--attacks <list>', 'attacks to run (default: revertlm,sip,bisr,nn)')
     .option('--defenses <spec...>', 'trade-off curves, NAME[:LEVELS][@SPLIT], e.g. gaussian:0,0.5,1,2@2 quantize (default: gaussian at 0,0.5,1,2 at the middle split; level 0 is always tried, it is the utility baseline)')
     .option('--no-defenses', 'no trade-off curves (the report then recommends no configuration)')
@@ -122,9 +137,10 @@ export function registerAudit(program: Command): void {
     .option('--no-leakage', 'skip the leakage analysis')
     .option('--seed <n>', 'seed of every random choice (default 0)')
     .option('--out <dir>', 'output directory', 'revertlm-audit')
+    .option('--resume', `go on with an interrupted audit of the same configuration: keep the attack results it finished (kept in OUT/${UNFINISHED_DIR} until the report is written)`)
     .option('--json', 'print one JSON object (paths and all numbers)')
     .action(async (f: AuditFlags) => {
       const cfg = configFromFlags(f);
-      await auditAndReport(cfg, resolve(f.out), !!f.json);
+      await auditAndReport(cfg, resolve(f.out), !!f.json, undefined, { resume: !!f.resume });
     });
 }
