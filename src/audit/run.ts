@@ -94,6 +94,9 @@ export async function runAudit(cfg: AuditConfig, onProgress: ProgressSink = sile
         },
       }),
     );
+    // Results arrive split by split; the examples read scenario by scenario, as the tables do (a stable sort).
+    const order = (e: Example) => sweep.scenarios.findIndex((sc) => sc.scenario.name === e.scenario) * splits.length + splits.indexOf(e.split);
+    examples.sort((a, b) => order(a) - order(b));
     const scoreOf = (scenario: string, split: number, a: AttackScores, name: string): AttackScore => ({
       rougeL: a.rougeL, rouge1: a.rouge1, rouge2: a.rouge2, bleu: a.bleu, token_acc: a.token_acc, exact_match: a.exact_match, exact_windows: a.exact_windows, pii: a.pii,
       ...(a.adaptation ? { adaptation: a.adaptation } : {}),

@@ -51,10 +51,12 @@ export async function runSweep(ctx: ExperimentContext, o: SweepOptions): Promise
   const aux = ctx.requireAux();
   const work = new WorkCounter(ctx.progress, scenarios.length * o.splitPoints.length * o.attacks.length);
   const out: SweepResult = { scenarios: [], aux: { texts: aux.texts.length, source: aux.source } };
-  for (const scenario of scenarios) {
-    const rows: SweepSplit[] = [];
-    let victim: WindowSampling | null = null;
-    for (const k of o.splitPoints) {
+  // Split by split, each in every scenario: the attackers of a split (shared by its scenarios) are
+  // done with once it is, so an interrupted run resumed from its kept results retrains at most one split's.
+  const rows: SweepSplit[][] = scenarios.map(() => []);
+  const victims: (WindowSampling | null)[] = scenarios.map(() => null);
+  for (const k of o.splitPoints) {
+    for (const [si, scenario] of scenarios.entries()) {
       const row: SweepSplit = { split: k, drift: 0, attacks: {} };
       for (const name of o.attacks) {
         const r = await runAttack(ctx, {
@@ -65,14 +67,14 @@ export async function runSweep(ctx: ExperimentContext, o: SweepOptions): Promise
         if (r.scores) row.attacks[name] = r.scores;
         else (row.not_applicable ??= {})[name] = r.notApplicable!;
         work.finish(`${name} k=${k}`, `${r.scenario.name}: ${r.scores ? `ROUGE-L ${r.scores.rougeL.toFixed(3)}, exact ${r.scores.exact_windows.toFixed(2)}` : 'not applicable'}`);
-        victim ??= r.sampling;
+        victims[si] ??= r.sampling;
         o.onResult?.(r);
       }
-      victim ??= (await ctx.traffic(k, scenario)).sampling;
-      rows.push(row);
+      victims[si] ??= (await ctx.traffic(k, scenario)).sampling;
+      rows[si]!.push(row);
     }
-    out.scenarios.push({ scenario: scenarioReport(scenario), victim: victim!, splits: rows });
   }
+  scenarios.forEach((scenario, si) => out.scenarios.push({ scenario: scenarioReport(scenario), victim: victims[si]!, splits: rows[si]! }));
   return out;
 }
 
