@@ -50,6 +50,11 @@ export interface AttackBenchOptions {
   rounds?: number;
   e2eRounds?: number;
   noPeer?: boolean;
+  /**
+   * The victim's text sent this many times over (default 1): a capture n times the size, to measure
+   * the drifted cost where the estimation's fixed work is spread over more windows.
+   */
+  repeat?: number;
 }
 
 interface Side {
@@ -76,6 +81,8 @@ export interface AttackBenchResult {
   model: string;
   split: number;
   ft_steps: number;
+  /** Times the victim's text was sent (the capture's size in units of the fixture's windows). */
+  repeat: number;
   drift: number;
   drift_left: number | null;
   clean: Side;
@@ -90,9 +97,9 @@ export interface AttackBenchResult {
    * the rest; marginal_ratio = (drifted - fixed) / clean, what more windows cost drifted against
    * clean; break_even_windows: the capture size at which drift_cost_ratio would reach 2 at these
    * figures (derived, assuming the rest grows linearly with the windows; null when the marginal
-   * ratio is 2 or more). Not measured at that size: the fixtures hold 58 windows of the victim's
-   * text, and a capture of that text sent n times over is no substitute (the estimation's evenly
-   * spaced sample then repeats the same few windows).
+   * ratio is 2 or more). The fixtures hold 58 windows of the victim's text; `--repeat n` measures
+   * a capture of that text sent n times over (the estimation's sample draws one window from each of
+   * its strata, so a repeating capture does not alias it).
    */
   drift_cost: { fixed_seconds: number; marginal_ratio: number; break_even_windows: number | null };
   /** The same for the search alone. */
@@ -234,8 +241,10 @@ export async function benchAttack(o: AttackBenchOptions): Promise<AttackBenchRes
   // pretrained part (clean) and the personalized one (drifted); each sends every window of its text
   // once afterwards, float16 on the wire, and the server's capture of that is what the attack reads.
   log(`attack bench: stories260K k=${k}; personalising the device (${ftSteps} LoRA steps r8 on q,v) …`);
+  const repeat = o.repeat ?? 1;
+  const texts = Array.from({ length: repeat }, () => victim).flat();
   const device = (mode: 'none' | 'lora') => personalizeDevice({
-    modelDir, splitPoint: k, texts: victim, personalization: { mode, steps: mode === 'none' ? 0 : ftSteps, lr: 1e-3, rank: 8, targets: ['q', 'v'], seed: 0 }, seq: 32, wireDtype: 'float16',
+    modelDir, splitPoint: k, texts, personalization: { mode, steps: mode === 'none' ? 0 : ftSteps, lr: 1e-3, rank: 8, targets: ['q', 'v'], seed: 0 }, seq: 32, wireDtype: 'float16',
   });
   const cleanDev = await device('none');
   const driftDev = await device('lora');
@@ -354,7 +363,7 @@ export async function benchAttack(o: AttackBenchOptions): Promise<AttackBenchRes
     const marginal = (ds.invert_seconds - fixed) / cs.invert_seconds;
     for (const p of [...cProblems, ...dProblems]) disposeProblem(p);
     return {
-      model: 'stories260K', split: k, ft_steps: ftSteps, drift: round(drift), drift_left: round(driftLeft),
+      model: 'stories260K', split: k, ft_steps: ftSteps, repeat, drift: round(drift), drift_left: round(driftLeft),
       clean: cs, drifted: ds,
       ratio: peer ? round(Math.max(cs.search_ms / cs.pytorch_search_ms!, ds.search_ms / ds.pytorch_search_ms!)) : null,
       drift_cost_ratio: round(ds.invert_seconds / cs.invert_seconds),

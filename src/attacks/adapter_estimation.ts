@@ -18,6 +18,7 @@ import type { AdaptReport, InterceptedBatch, InterceptSource, ServerKnowledge } 
 import { checkBatch } from './common.js';
 import { windowCount } from './intercept.js';
 import { positionDistance } from './reencode.js';
+import { mulberry32 } from '../util/prng.js';
 
 /** One LoRA shape: what split fine-tuning announces (rank, targets; alpha only scales the fit). */
 export interface AdapterSpec {
@@ -408,12 +409,22 @@ export interface WindowSample {
   all: boolean;
 }
 
-/** `n` windows evenly spaced over the batches (every window when n ≤ 0 or the capture is no larger); free with releaseSample. */
-export function sampleWindows(batches: readonly InterceptedBatch[], n: number): WindowSample {
+/**
+ * `n` windows spread over the batches: the capture cut into n equal strata, one window drawn from
+ * each (seeded), so every part of the capture is represented. Drawn, not the first of each stratum:
+ * a capture whose text repeats (a device sending the same text each epoch) would alias an evenly
+ * spaced pick onto a few distinct windows (4 repeats, 24 picks: 6 distinct). Every window when
+ * n ≤ 0 or the capture is no larger. Free with releaseSample.
+ */
+export function sampleWindows(batches: readonly InterceptedBatch[], n: number, seed = 0): WindowSample {
   const sizes = batches.map((b) => b.hidden.size(0));
   const total = sizes.reduce((a, b) => a + b, 0);
   if (n <= 0 || total <= n) return { batches: [...batches], origin: batches.map((_, i) => ({ batch: i, rows: null })), all: true };
-  const picked = new Set(Array.from({ length: n }, (_, j) => Math.floor((j * total) / n)));
+  const rand = mulberry32(seed ^ 0x5a3b1e);
+  const picked = new Set(Array.from({ length: n }, (_, j) => {
+    const from = Math.floor((j * total) / n), to = Math.floor(((j + 1) * total) / n);
+    return from + Math.floor(rand() * (to - from));
+  }));
   const out: WindowSample = { batches: [], origin: [], all: false };
   let offset = 0;
   try {

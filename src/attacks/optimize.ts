@@ -170,7 +170,7 @@ export class BisrAttack extends OptimizeAttack {
       let report: AdaptReport = { rounds: 0, seconds: 0 };
       if (this.adaptation !== false) {
         const eo = estimationOptions(this.adaptation, this.knowledge);
-        const sample = sampleWindows(batches, eo.sampleWindows ?? ESTIMATION_DEFAULTS.sampleWindows);
+        const sample = sampleWindows(batches, eo.sampleWindows ?? ESTIMATION_DEFAULTS.sampleWindows, eo.seed ?? ESTIMATION_DEFAULTS.seed);
         const sampleInit = sample.all ? init : sample.origin.map((o) => noGrad(() => init[o.batch]!.indexSelect(0, o.rows!)));
         try {
           const res = estimateDevice(this.knowledge.device, sample.batches, (device, round) => {

@@ -256,10 +256,11 @@ test('an estimate inverts on merged weights: its snapshot and its frozen self re
   t.dispose();
 });
 
-test('a sample of windows is evenly spaced over the batches and frees what it copied', () => {
+test('a sample of windows takes one from each stratum of the capture (seeded) and frees what it copied', () => {
   const live0 = liveTensors();
   const batch = (B: number, from: number): InterceptedBatch => ({ hidden: tensor(Array.from({ length: B * 2 }, (_, i) => from + Math.floor(i / 2)), [B, 1, 2]), attentionMask: tidy(() => zeros([B, 1]).add(1)), splitPoint: 1 });
   const batches = [batch(4, 0), batch(4, 4), batch(2, 8)];
+  const takenOf = (s: ReturnType<typeof sampleWindows>) => s.batches.flatMap((b) => tidy(() => b.hidden.select(-1, 0).flatten().toNumbers()));
   try {
     const whole = sampleWindows(batches, 10);
     assert.ok(whole.all && whole.batches[1] === batches[1] && whole.origin.every((o) => o.rows === null));
@@ -267,10 +268,19 @@ test('a sample of windows is evenly spaced over the batches and frees what it co
     const s = sampleWindows(batches, 5);
     try {
       assert.equal(s.all, false);
-      const taken = s.batches.flatMap((b) => tidy(() => b.hidden.select(-1, 0).flatten().toNumbers()));
-      assert.deepEqual(taken, [0, 2, 4, 6, 8]);
-      assert.deepEqual(s.origin.map((o) => [o.batch, o.rows!.toNumbers()]), [[0, [0, 2]], [1, [0, 2]], [2, [0]]]);
-      assert.equal(s.batches[2]!.attentionMask.size(0), 1);
+      const taken = takenOf(s);
+      assert.deepEqual(taken.map((w) => Math.floor(w / 2)), [0, 1, 2, 3, 4], 'one window from each stratum of two, in capture order');
+      assert.deepEqual(s.origin.flatMap((o) => o.rows!.toNumbers().map((r) => 4 * o.batch + r)), taken, 'origin names the rows taken');
+      const again = sampleWindows(batches, 5);
+      assert.deepEqual(takenOf(again), taken, 'the same seed draws the same sample');
+      releaseSample(again);
+      const draws = new Set(Array.from({ length: 8 }, (_, seed) => {
+        const o = sampleWindows(batches, 5, seed);
+        const t = takenOf(o).join();
+        releaseSample(o);
+        return t;
+      }));
+      assert.ok(draws.size > 1, 'the seed decides the draw');
     } finally {
       releaseSample(s);
     }
@@ -281,6 +291,24 @@ test('a sample of windows is evenly spaced over the batches and frees what it co
     }
   }
   assert.equal(liveTensors(), live0, 'the sample leaked tensors');
+});
+
+test('a capture whose text repeats is not aliased: the sample keeps most of its distinct windows', () => {
+  // 4 repeats of 14 windows (a device sending its text each epoch), sampled to 24: evenly spaced
+  // picks would land on 6 distinct windows.
+  const period = 14;
+  const b: InterceptedBatch = { hidden: tensor(Array.from({ length: 4 * period }, (_, i) => i % period), [4 * period, 1, 1]), attentionMask: tidy(() => zeros([4 * period, 1]).add(1)), splitPoint: 1 };
+  try {
+    for (const seed of [0, 1, 2]) {
+      const s = sampleWindows([b], 24, seed);
+      const distinct = new Set(s.batches.flatMap((x) => tidy(() => x.hidden.flatten().toNumbers())));
+      releaseSample(s);
+      assert.ok(distinct.size >= 10, `seed ${seed}: ${distinct.size} distinct windows of ${period}`);
+    }
+  } finally {
+    b.hidden.dispose();
+    b.attentionMask.dispose();
+  }
 });
 
 test('a capture sent a few windows at a time is read as merged batches, padded, in window order', () => {

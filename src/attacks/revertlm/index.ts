@@ -408,7 +408,7 @@ export class RevertLMAttack implements Attack {
       if (adapting) {
         const eo = estimationOptions(c.adaptation as Partial<EstimationOptions>, this.knowledge);
         // The rounds run on a sample of the windows, the last fit and inversion on all of them.
-        const sample = sampleWindows(batches, eo.sampleWindows ?? ESTIMATION_DEFAULTS.sampleWindows);
+        const sample = sampleWindows(batches, eo.sampleWindows ?? ESTIMATION_DEFAULTS.sampleWindows, eo.seed ?? ESTIMATION_DEFAULTS.seed);
         const sampleProps = sample.all ? props : sample.origin.map((o) => selectProposals(props[o.batch]!, o.rows!));
         try {
           // Round 0 only decides whether the traffic drifted (candidates re-ranked, no repair); later
