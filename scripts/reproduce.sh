@@ -15,6 +15,8 @@ declare -A RUNS=(
   [bench-leakage]="./revertlm bench leakage --json"
   [bench-split]="./revertlm bench split --json"
   [bench-attack]="./revertlm bench attack --json"
+  # The same with the victim's text sent 4 times over (224 windows): the drifted cost at a larger capture, measured.
+  [bench-attack-x4]="./revertlm bench attack --repeat 4 --json"
   [bench-tag]="./revertlm bench tag --json"
   # Attacks at default budgets, exact and personalized scenarios side by side.
   [sweep-stories260k]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --json"
@@ -86,7 +88,7 @@ declare -A RUNS=(
   # The embedded default, end to end.
   [demo]="./revertlm demo --out results/demo --json"
 )
-ORDER=(bench-engine bench-models bench-leakage bench-split bench-attack bench-tag leakage-stories260k leakage-mail-llama-deep
+ORDER=(bench-engine bench-models bench-leakage bench-split bench-attack bench-attack-x4 bench-tag leakage-stories260k leakage-mail-llama-deep
   sweep-stories260k sweep-stories260k-k4 sweep-stories260k-k123 sweep-mail-llama sweep-mail-llama-k3 sweep-mail-llama-k2 sweep-mail-llama-k1 sweep-mail-llama-deep sweep-mail-llama-deep-k11 sweep-mail-llama-deep-k1 sweep-mail-llama-deep-k3 sweep-mail-llama-deep-k6 sweep-mail-llama-deep-k9 sweep-mail-llama-deep-opt sweep-stories260k-lora-all sweep-stories260k-full sweep-stories260k-architecture
   sweep-stories260k-lora-all-k4 sweep-stories260k-full-k4 sweep-stories260k-architecture-k4
   ablations-stories260k search-deep-k11-nostop search-deep-k11 ablation-generator-deep tradeoff-stories260k audit-mail-llama-deep demo
