@@ -2,7 +2,7 @@
 // and the resumed audit reports the same numbers as one run without interruption.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAuditConfig } from '../../src/audit/config.js';
 import { runAudit } from '../../src/audit/run.js';
@@ -10,6 +10,7 @@ import { resolveScenario } from '../../src/experiments/scenario.js';
 import { ResultStore } from '../../src/experiments/result_store.js';
 import type { AuditResults } from '../../src/report/index.js';
 import { tinyAuditSetup } from '../helpers/tiny_setup.js';
+import { runCli } from '../helpers/cli.js';
 
 const setup = tinyAuditSetup();
 after(() => rmSync(setup.dir, { recursive: true, force: true }));
@@ -39,4 +40,15 @@ test('an interrupted audit resumes from its finished results and reports what an
   const whole = await runAudit(cfg);
   assert.equal(whole.resumed, undefined);
   assert.deepEqual(strip(resumed), strip(whole));
+});
+
+test('the CLI: --resume with nothing to resume starts afresh, and a finished audit leaves no unfinished results behind', () => {
+  const out = join(setup.dir, 'cli-out');
+  const r = runCli(['audit', '--model', setup.model, '--aux', setup.aux, '--victim', setup.victim, '--splits', '1', '--attacks', 'nn', '--no-defenses', '--no-leakage', '--out', out, '--resume', '--json'], { timeoutMs: 300_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /nothing to resume in .*unfinished.*starting afresh/);
+  const o = JSON.parse(r.stdout) as { results: string; resumed?: number };
+  assert.equal(o.resumed, undefined);
+  assert.ok(existsSync(o.results));
+  assert.ok(!existsSync(join(out, 'unfinished')), 'the kept results are removed once the report is written');
 });

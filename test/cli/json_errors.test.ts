@@ -19,6 +19,9 @@ test('with --json an error is one {"error", "hint"} object on stdout, exit 2', (
   assertJsonError(['perplexity', '--model', '/nonexistent-model', '--data', '/nonexistent-file.txt', '--json'], /nonexistent-file/);
   // An error commander finds (a missing required option) too.
   assertJsonError(['perplexity', '--data', 'x.txt', '--json'], /--model/);
+  // Bench options are checked before any work: --repeat belongs to the attack bench and counts from 1.
+  assertJsonError(['bench', 'engine', '--repeat', '2', '--json'], /--repeat is an option of the attack benchmark/);
+  assertJsonError(['bench', 'attack', '--repeat', '0', '--json'], /--repeat must be an integer >= 1/);
 });
 
 test('without --json stdout stays empty on error', () => {
