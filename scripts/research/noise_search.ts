@@ -5,7 +5,8 @@
 // (σ = level × the RMS of the activations, clipped as the defense clips) is applied to the capture;
 // then, left to right at every position, every token of the vocabulary is re-encoded on the kept
 // prefix with the PRETRAINED device part (KV cache) and the nearest one (relative L2 + cosine) is kept
-// (greedy). Also the same with the true prefix (per-position accuracy, an upper bound of the greedy one).
+// (greedy; with --beam W, the W prefixes of least summed distance per window are kept instead). Also
+// the same with the true prefix (per-position accuracy, an upper bound of the greedy one; greedy only).
 // Usage (after `npx tsc -p tsconfig.json`):
 //   node dist/scripts/research/noise_search.js --personalize lora --level 2
 // Prints one JSON object: ROUGE-L of the greedy decode, token accuracies, exact windows, seconds.
@@ -16,7 +17,7 @@ import { personalizeDevice } from '../../src/experiments/index.js';
 import { CachedPrefixEncoder } from '../../src/attacks/prefix_encoder.js';
 import { GaussianDefense } from '../../src/defenses/gaussian.js';
 import { loadTexts } from '../../src/data/index.js';
-import { noGrad } from '../../src/torch/index.js';
+import { noGrad, tensor } from '../../src/torch/index.js';
 import { scoreAll } from '../../src/metrics/index.js';
 
 const { values: a } = parseArgs({
@@ -27,6 +28,7 @@ const { values: a } = parseArgs({
     personalize: { type: 'string', default: 'lora' }, // none | lora
     'l2-weight': { type: 'string', default: '1' },
     seed: { type: 'string', default: '1' },
+    beam: { type: 'string', default: '1' },
   },
 });
 const modelDir = join(a.shared!, 'models/stories260K');
@@ -44,9 +46,50 @@ const defense = new GaussianDefense({ level, seed: Number(a.seed) });
 let off = 0, rightWithTruePrefix = 0, rightGreedy = 0, positions = 0, exact = 0;
 const decoded: string[] = [];
 const t0 = performance.now();
+const W = Number(a.beam);
 for (const b of cap.source.batches(32)) {
   const B = b.hidden.size(0), T = b.hidden.size(1);
   const obs = noGrad(() => defense.apply(b.hidden));
+  if (W > 1) {
+    // Row b·W + j holds window b's j-th hypothesis; at first only j = 0 is alive (the others would repeat it).
+    const rep = tensor(Array.from({ length: B * W }, (_, r) => Math.floor(r / W)), [B * W], { dtype: 'int64' });
+    const obsW = noGrad(() => obs.indexSelect(0, rep)), maskW = noGrad(() => b.attentionMask.indexSelect(0, rep));
+    rep.dispose();
+    const enc = new CachedPrefixEncoder(pre, obsW, maskW, { l2Weight });
+    let hyps: number[][] = Array.from({ length: B * W }, () => []);
+    let total = Array.from({ length: B * W }, (_, r) => (r % W === 0 ? 0 : Infinity));
+    for (let t = 0; t < T; t++) {
+      const rows: number[] = [], toks: number[] = [];
+      for (let r = 0; r < B * W; r++) if (Number.isFinite(total[r]!)) for (let v = 0; v < V; v++) { rows.push(r); toks.push(v); }
+      const d = enc.score(rows, toks);
+      const parents: number[] = [], chosen: number[] = [], nextTotal: number[] = [], nextHyps: number[][] = [];
+      for (let w = 0; w < B; w++) {
+        const cands: [number, number, number][] = [];
+        rows.forEach((r, i) => { if (Math.floor(r / W) === w) cands.push([total[r]! + d[i]!, r, toks[i]!]); });
+        cands.sort((x, y) => x[0] - y[0]);
+        for (let j = 0; j < W; j++) {
+          const c = cands[Math.min(j, cands.length - 1)]!;
+          parents.push(c[1]); chosen.push(c[2]);
+          nextTotal.push(j < cands.length ? c[0] : Infinity);
+          nextHyps.push([...hyps[c[1]]!, c[2]]);
+        }
+      }
+      enc.advanceFrom(parents, chosen);
+      total = nextTotal; hyps = nextHyps;
+    }
+    enc.dispose();
+    for (const x of [obsW, maskW]) x.dispose();
+    for (let w = 0; w < B; w++) {
+      const best = hyps[w * W]!, tr = truth[off + w]!;
+      rightGreedy += tr.filter((x, i) => x === best[i]).length;
+      positions += tr.length;
+      exact += Number(tr.every((x, i) => x === best[i]));
+      decoded.push(tok.decode(best.slice(0, tr.length), { skipSpecialTokens: true }));
+    }
+    obs.dispose();
+    off += B;
+    continue;
+  }
   for (const greedy of [false, true]) {
     const enc = new CachedPrefixEncoder(pre, obs, b.attentionMask, { l2Weight });
     const cur: number[][] = Array.from({ length: B }, () => []);
@@ -80,8 +123,8 @@ for (const b of cap.source.batches(32)) {
 }
 const s = scoreAll([...cap.references], decoded);
 process.stdout.write(`${JSON.stringify({
-  split: k, level, personalize: mode, l2Weight, windows: off, positions,
-  rougeL: +s.rougeL.toFixed(3), token_acc_greedy: +(rightGreedy / positions).toFixed(3), token_acc_true_prefix: +(rightWithTruePrefix / positions).toFixed(3),
+  split: k, level, personalize: mode, l2Weight, beam: W, windows: off, positions,
+  rougeL: +s.rougeL.toFixed(3), token_acc_greedy: +(rightGreedy / positions).toFixed(3), token_acc_true_prefix: W > 1 ? null : +(rightWithTruePrefix / positions).toFixed(3),
   exact_windows: exact, seconds: +((performance.now() - t0) / 1000).toFixed(0),
 })}\n`);
 dev.dispose();

@@ -101,13 +101,34 @@ export class CachedPrefixEncoder extends BaseEncoder {
 
   /** Appends, for every window, the scored step of its accepted token; runs the position only when some window's token was never scored. */
   advance(tokens: readonly number[]): void {
+    this.advanceFrom(tokens.map((_, b) => b), tokens);
+  }
+
+  /**
+   * Row b's prefix becomes row parents[b]'s accepted prefix followed by tokens[b] (a beam search:
+   * rows hold hypotheses, and the kept ones may descend from any row). The observed states stay
+   * where they are: parents should share row b's window.
+   */
+  advanceFrom(parents: readonly number[], tokens: readonly number[]): void {
+    if (parents.length !== tokens.length) throw new RangeError('advanceFrom: parents and tokens differ in length');
     const where = new Map<string, number>();
     let offset = 0;
     for (const s of this.#scored) {
       s.rows.forEach((b, i) => where.set(`${b}:${s.tokens[i]}`, offset + i));
       offset += s.rows.length;
     }
-    const picks = tokens.map((tok, b) => where.get(`${b}:${tok}`));
+    if (!parents.every((p, b) => p === b)) {
+      const idx = tensor(parents as number[], [parents.length], { dtype: 'int64' });
+      let reordered: KVStore;
+      try {
+        reordered = this.#cache.select(idx);
+      } finally {
+        idx.dispose();
+      }
+      this.#cache.dispose();
+      this.#cache = reordered;
+    }
+    const picks = tokens.map((tok, b) => where.get(`${parents[b]}:${tok}`));
     if (picks.every((x) => x !== undefined)) {
       const step = noGrad(() => tidy(() => KVStore.gather(this.#scored.map((s) => s.step), tensor(picks as number[], [picks.length], { dtype: 'int64' }))));
       try {

@@ -51,6 +51,51 @@ test('cached re-encoding scores candidates exactly as re-running their whole pre
   assert.equal(liveTensors(), live0, 'encoders leaked tensors');
 });
 
+test('advanceFrom: a row may continue another row\'s prefix (beam search), scored as if it had been built that way', () => {
+  const live0 = liveTensors();
+  const t = tiny(33);
+  try {
+    const { device } = t.knowledge(2);
+    const V = t.tokenizer.vocabSize;
+    const seqs = sentences(4, 8).map((s) => t.tokenizer.encode(s, { addBos: false }));
+    const { ids, mask } = padBatch(seqs);
+    const obs = noGrad(() => device.forward(ids, { attentionMask: mask }).hidden);
+    const [B, T] = ids.shape as [number, number];
+    const truth = ids.toNumbers();
+    const tok = (b: number, p: number) => truth[b * T + p]!;
+    const parents = [1, 1, 3, 0];
+    const beam = new CachedPrefixEncoder(device, obs, mask, { l2Weight: 1 });
+    // The reference builds row b's prefix directly: window parents[b]'s first two tokens, then row b's third.
+    const ref = new FullPrefixEncoder(device, obs, mask, { l2Weight: 1 });
+    try {
+      const all = Array.from({ length: B }, (_, b) => b);
+      for (let p = 0; p < 2; p++) {
+        beam.score(all, all.map((b) => tok(b, p)));
+        beam.advance(all.map((b) => tok(b, p)));
+        ref.advance(all.map((b) => tok(parents[b]!, p)));
+      }
+      const third = all.map((b) => (tok(b, 2) + b) % V);
+      // Scored candidates (row parents[b], token third[b]) for some rows only: the rest are run afresh.
+      beam.score([1, 3], [third[0]!, third[2]!]);
+      beam.advanceFrom(parents, third);
+      ref.advance(third);
+      const cands = all.flatMap((b) => [tok(b, 3), (tok(b, 3) + 5) % V]);
+      const rows = all.flatMap((b) => [b, b]);
+      const a = beam.score(rows, cands);
+      const f = ref.score(rows, cands);
+      a.forEach((x, i) => assert.ok(Math.abs(x - f[i]!) < 1e-5, `row ${rows[i]}: ${x} vs ${f[i]}`));
+      assert.throws(() => beam.advanceFrom([0], [1, 2]), /differ in length/);
+    } finally {
+      beam.dispose();
+      ref.dispose();
+      for (const x of [ids, mask, obs]) x.dispose();
+    }
+  } finally {
+    t.dispose();
+  }
+  assert.equal(liveTensors(), live0, 'encoders leaked tensors');
+});
+
 test('repair gives the same text with the cached encoder and with full re-encoding', () => {
   const t = tiny(32);
   try {
