@@ -3,6 +3,8 @@
 import { randomModel, splitModel, type ModelConfig, type TextTokenizer, type Transformer } from '../../src/models/index.js';
 import { mulberry32 } from '../../src/data/index.js';
 import { scoreAll } from '../../src/metrics/index.js';
+import { noGrad } from '../../src/torch/index.js';
+import { padBatch } from '../../src/data/windows.js';
 import type { Attack, InterceptSource, ServerKnowledge } from '../../src/attacks/index.js';
 
 const WORDS = {
@@ -83,3 +85,13 @@ export function shuffledControl(refs: string[]): number {
 }
 
 export const rougeL = (refs: string[], hyps: string[]) => scoreAll(refs, hyps).rougeL;
+
+/** `n` sentences encoded, padded and run through the device part at split k: what re-encoding tests start from (the caller disposes ids, mask, obs). */
+export function observedBatch(t: Tiny, k: number, n: number, seed: number, addBos = false) {
+  const { device } = t.knowledge(k);
+  const seqs = sentences(n, seed).map((s) => t.tokenizer.encode(s, { addBos }));
+  const { ids, mask } = padBatch(seqs);
+  const obs = noGrad(() => device.forward(ids, { attentionMask: mask }).hidden);
+  const [B, T] = ids.shape as [number, number];
+  return { device, V: t.tokenizer.vocabSize, seqs, ids, mask, obs, B, T, truth: ids.toNumbers() };
+}

@@ -7,19 +7,13 @@ import { padBatch } from '../../src/data/windows.js';
 import { CachedPrefixEncoder, FullPrefixEncoder } from '../../src/attacks/prefix_encoder.js';
 import { repair } from '../../src/attacks/revertlm/repair.js';
 import { mulberry32 } from '../../src/util/prng.js';
-import { sentences, tiny } from './helpers.js';
+import { observedBatch, sentences, tiny } from './helpers.js';
 
 test('cached re-encoding scores candidates exactly as re-running their whole prefix', () => {
   const live0 = liveTensors();
   const t = tiny(31);
   try {
-    const { device } = t.knowledge(2);
-    const V = t.tokenizer.vocabSize;
-    const seqs = sentences(5, 8).map((s) => t.tokenizer.encode(s, { addBos: false }));
-    const { ids, mask } = padBatch(seqs);
-    const obs = noGrad(() => device.forward(ids, { attentionMask: mask }).hidden);
-    const [B, T] = ids.shape as [number, number];
-    const truth = ids.toNumbers();
+    const { device, V, seqs, ids, mask, obs, B, T, truth } = observedBatch(t, 2, 5, 8);
     const rand = mulberry32(5);
     const cached = new CachedPrefixEncoder(device, obs, mask, { l2Weight: 1, chunk: 7 });
     const full = new FullPrefixEncoder(device, obs, mask, { l2Weight: 1 });
@@ -55,13 +49,7 @@ test('advanceFrom: a row may continue another row\'s prefix (beam search), score
   const live0 = liveTensors();
   const t = tiny(33);
   try {
-    const { device } = t.knowledge(2);
-    const V = t.tokenizer.vocabSize;
-    const seqs = sentences(4, 8).map((s) => t.tokenizer.encode(s, { addBos: false }));
-    const { ids, mask } = padBatch(seqs);
-    const obs = noGrad(() => device.forward(ids, { attentionMask: mask }).hidden);
-    const [B, T] = ids.shape as [number, number];
-    const truth = ids.toNumbers();
+    const { device, V, ids, mask, obs, B, T, truth } = observedBatch(t, 2, 4, 8);
     const tok = (b: number, p: number) => truth[b * T + p]!;
     const parents = [1, 1, 3, 0];
     const beam = new CachedPrefixEncoder(device, obs, mask, { l2Weight: 1 });
