@@ -49,12 +49,12 @@ declare -A RUNS=(
   [sweep-mail-llama-deep-short]="./revertlm attack-sweep --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 1,6,11 --scenarios personalized --attacks revertlm,sip,nn --examples 2000 --steps 300 --victim-segments 16 --json"
   [sweep-mail-llama-deep-k39-short]="./revertlm attack-sweep --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 3,9 --scenarios personalized --attacks revertlm,sip,nn --examples 2000 --steps 300 --victim-segments 16 --json"
   [sweep-stories260k-k4-wide-short]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 4 --scenarios personalized --attacks revertlm,sip --examples 2000 --steps 300 --victim-segments 32 --json"
-  # The deep model's audit at the reduced budget: leakage of all 13 representations, every attack at
-  # k = 1, 3, 6, 9, 11, exact and personalized, and the report's depth chart (no trade-off curve).
   # The 12-block model's audit with every default (splits 1, 3, 6, 9, 11; 64 victim windows; budgets
   # 8000 x 1500; the Gaussian curve at split 6): many hours on 2 cores, so it resumes where an
   # interrupted run stopped (re-run the same entry to go on).
   [audit-mail-llama-deep]="./revertlm audit --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --out results/audit-mail-llama-deep --resume --json"
+  # The deep model's audit at the reduced budget: leakage of all 13 representations, every attack at
+  # k = 1, 3, 6, 9, 11, exact and personalized, and the report's depth chart (no trade-off curve).
   [audit-mail-llama-deep-short]="./revertlm audit --config scripts/configs/audit-mail-llama-deep-short.json --out results/audit-mail-llama-deep-short --json"
   [sweep-mail-llama-deep-k11-exact-short]="./revertlm attack-sweep --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 11 --scenarios exact --attacks revertlm,sip --examples 2000 --steps 300 --victim-segments 16 --json"
   [tradeoff-stories260k-short]="./revertlm tradeoff --model $S/models/stories260K --split 4 --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --victim-separator <|endoftext|> --defense gaussian --levels 0,0.5,1,2 --attacks revertlm,sip --scenarios personalized --examples 2000 --steps 300 --json"

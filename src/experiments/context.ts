@@ -158,5 +158,6 @@ export function defaultSplitPoints(nLayers: number): number[] {
   if (last < 1) return [1];
   if (last <= MAX_DEFAULT_SPLITS) return Array.from({ length: last }, (_, i) => i + 1);
   const quarter = Math.floor((last - 1) / 4);
-  return [...new Set([1, 1 + quarter, Math.round((1 + last) / 2), last - quarter, last])].sort((a, b) => a - b);
+  // Strictly increasing for last ≥ 7: the quarter is at least 1 and below the middle's distance from either end.
+  return [1, 1 + quarter, Math.round((1 + last) / 2), last - quarter, last];
 }
