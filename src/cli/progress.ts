@@ -1,16 +1,38 @@
 import cliProgress from 'cli-progress';
 import { log } from './output.js';
 
+export interface ProgressDisplayOptions {
+  /** Draw a bar (a terminal) or write log lines (CI, pipes, files); default: whether stderr is a terminal. */
+  tty?: boolean;
+  /** Where log lines go (default stderr). */
+  write?: (line: string) => void;
+  /** Milliseconds clock (default performance.now). */
+  now?: () => number;
+  /** Without a terminal, a line at least this often while updates arrive (ms; default one minute). */
+  heartbeatMs?: number;
+}
+
+const fmtElapsed = (ms: number) => {
+  const s = Math.round(ms / 1000);
+  return s < 60 ? `${s}s` : s < 3600 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${Math.floor(s / 3600)}h${String(Math.floor(s / 60) % 60).padStart(2, '0')}m`;
+};
+
 /**
- * One overall progress display on stderr: a bar on a terminal; elsewhere (CI, pipes) a log line
- * whenever the part changes or another 10% is done.
+ * One overall progress display on stderr: a bar on a terminal; elsewhere (CI, pipes) a log line,
+ * with the time elapsed, whenever the part changes, another 10% is done, or a minute has passed
+ * since the last line (a default-budget training can hold one part for an hour: the log must still
+ * show that it moves).
  */
-export function overallProgress(title: string) {
-  const tty = process.stderr.isTTY;
+export function overallProgress(title: string, o: ProgressDisplayOptions = {}) {
+  const tty = o.tty ?? process.stderr.isTTY;
+  const write = o.write ?? log;
+  const now = o.now ?? (() => performance.now());
+  const heartbeat = o.heartbeatMs ?? 60_000;
   let bar: cliProgress.SingleBar | null = null;
   let lastPart = '';
   let nextLog = 0;
-  const t0 = performance.now();
+  let lastLine = -Infinity;
+  const t0 = now();
   return {
     update(p: { part: string; fraction: number; detail: string }) {
       const pct = Math.round(p.fraction * 1000) / 10;
@@ -22,11 +44,15 @@ export function overallProgress(title: string) {
           );
           bar.start(100, 0, { part: p.part, detail: p.detail, elapsed: 0 });
         }
-        bar.update(pct, { part: p.part, detail: p.detail.slice(0, 60), elapsed: Math.round((performance.now() - t0) / 1000) });
-      } else if (p.part !== lastPart || pct >= nextLog) {
-        log(`${title} ${pct.toFixed(0).padStart(3)}% ${p.part}: ${p.detail}`);
+        bar.update(pct, { part: p.part, detail: p.detail.slice(0, 60), elapsed: Math.round((now() - t0) / 1000) });
+        return;
+      }
+      const t = now();
+      if (p.part !== lastPart || pct >= nextLog || t - lastLine >= heartbeat) {
+        write(`${title} ${pct.toFixed(0).padStart(3)}% ${fmtElapsed(t - t0).padStart(6)} ${p.part}: ${p.detail}`);
         lastPart = p.part;
         nextLog = Math.floor(pct / 10) * 10 + 10;
+        lastLine = t;
       }
     },
     stop() {
