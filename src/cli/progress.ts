@@ -12,10 +12,14 @@ export interface ProgressDisplayOptions {
   heartbeatMs?: number;
 }
 
-const fmtElapsed = (ms: number) => {
+/** 42s, 3m07s, 2h05m. */
+function fmtElapsed(ms: number): string {
   const s = Math.round(ms / 1000);
-  return s < 60 ? `${s}s` : s < 3600 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${Math.floor(s / 3600)}h${String(Math.floor(s / 60) % 60).padStart(2, '0')}m`;
-};
+  const two = (n: number) => String(n).padStart(2, '0');
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${two(s % 60)}s`;
+  return `${Math.floor(s / 3600)}h${two(Math.floor(s / 60) % 60)}m`;
+}
 
 /**
  * One overall progress display on stderr: a bar on a terminal; elsewhere (CI, pipes) a log line,
