@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs one revertlm command that prints one JSON object (--json) and writes it to results/<name>.json
 // with where it came from: the command, the commit, the machine's cores and load, the date and the
-// wall time. Written atomically (temporary file + rename), so an interrupted run never leaves half a file.
+// wall time, and the REVERTLM_* settings (threads) it ran with. Written atomically (temporary file + rename), so an interrupted run never leaves half a file.
 // Usage: node scripts/record.mjs NAME -- ./revertlm <command> … --json
 import { spawnSync, execSync } from 'node:child_process';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
@@ -38,6 +38,8 @@ const record = {
   dirty: git('status --porcelain --untracked-files=no') !== '',
   date: started.toISOString(),
   machine: { cores: cpus().length, load_before: loadBefore, load_after: loadavg()[0] },
+  // Thread settings and other REVERTLM_* overrides the run was made with (none: the defaults).
+  env: Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('REVERTLM_'))),
   seconds,
   result,
 };
