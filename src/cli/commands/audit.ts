@@ -40,7 +40,7 @@ function readConfigFile(path: string): unknown {
   try {
     return JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new UsageError(`config file ${path} is not valid JSON: ${(e as Error).message}`);
+    throw new UsageError(`config file ${path} is not valid JSON: ${(e as Error).message}`, 'pass the config.json an earlier audit wrote (DIR/config.json), or fix the JSON');
   }
 }
 
