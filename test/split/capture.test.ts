@@ -190,7 +190,7 @@ test('chunks rotate; corruption and tampering are detected; a used directory is 
     // an index edited after finalisation no longer matches the manifest
     const index = join(dir, 'index.jsonl');
     writeFileSync(index, readFileSync(index, 'utf8').replace('"step":1,', '"step":7,'));
-    assert.throws(() => CaptureReader.open(dir), /does not match the manifest/);
+    assert.throws(() => CaptureReader.open(dir), (e: Error & { hint?: string }) => /does not match the manifest/.test(e.message) && /record a new one with `revertlm serve --capture DIR`/.test(e.hint ?? ''));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -204,7 +204,16 @@ test('a corrupt line in the middle of the index is an error, not silently skippe
     const lines = readFileSync(index, 'utf8').split('\n');
     lines[1] = lines[1]!.slice(0, 20);
     writeFileSync(index, lines.join('\n'));
-    assert.throws(() => CaptureReader.open(dir), /line 2 is not JSON/);
+    assert.throws(() => CaptureReader.open(dir), (e: Error & { hint?: string }) => /line 2 is not JSON/.test(e.message) && /damaged/.test(e.hint ?? ''));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a directory that is not a capture is named as such, with what to pass', () => {
+  const dir = tmp();
+  try {
+    assert.throws(() => CaptureReader.open(dir), (e: Error & { hint?: string }) => /no index\.jsonl \(not a capture directory\)/.test(e.message) && /revertlm serve --capture DIR/.test(e.hint ?? ''));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

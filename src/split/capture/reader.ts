@@ -56,6 +56,9 @@ function phaseOf(r: CaptureRecord): string | undefined {
   return r.type === 'gradient' || r.type === 'labels' ? 'train' : undefined;
 }
 
+/** What to do about a capture whose files this reader cannot trust. */
+const DAMAGED = 'the capture was changed or damaged after the server wrote it: restore it, or record a new one with `revertlm serve --capture DIR`';
+
 export class CaptureReader {
   readonly #records: CaptureRecord[];
   readonly #refused = new Map<number, { code: string; message: string }>();
@@ -84,7 +87,7 @@ export class CaptureReader {
 
   static open(dir: string): CaptureReader {
     const indexPath = join(dir, INDEX_FILE);
-    if (!existsSync(indexPath)) throw new CaptureError(`${dir}: no ${INDEX_FILE} (not a capture directory)`);
+    if (!existsSync(indexPath)) throw new CaptureError(`${dir}: no ${INDEX_FILE} (not a capture directory)`, 'pass the directory `revertlm serve --capture DIR` wrote');
     let manifest: CaptureManifest | null = null;
     const manifestPath = join(dir, MANIFEST_FILE);
     if (existsSync(manifestPath)) {
@@ -92,16 +95,16 @@ export class CaptureReader {
       try {
         raw = JSON.parse(readFileSync(manifestPath, 'utf8'));
       } catch (e) {
-        throw new CaptureError(`${manifestPath}: not valid JSON (${(e as Error).message})`);
+        throw new CaptureError(`${manifestPath}: not valid JSON (${(e as Error).message})`, DAMAGED);
       }
       const r = manifestSchema.safeParse(raw);
-      if (!r.success) throw new CaptureError(`${manifestPath}: ${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message}`);
+      if (!r.success) throw new CaptureError(`${manifestPath}: ${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message}`, DAMAGED);
       manifest = r.data;
     }
     let index = readFileSync(indexPath);
     if (manifest) {
       if (index.length < manifest.indexBytes || crc32(index.subarray(0, manifest.indexBytes)) !== manifest.indexCrc32) {
-        throw new CaptureError(`${indexPath} does not match the manifest (modified after finalisation?)`);
+        throw new CaptureError(`${indexPath} does not match the manifest (modified after finalisation?)`, DAMAGED);
       }
       index = index.subarray(0, manifest.indexBytes);
     }
@@ -116,10 +119,10 @@ export class CaptureReader {
       try {
         raw = JSON.parse(line);
       } catch {
-        throw new CaptureError(`${indexPath}: line ${i + 1} is not JSON (the index is corrupt, not just torn)`);
+        throw new CaptureError(`${indexPath}: line ${i + 1} is not JSON (the index is corrupt, not just torn)`, DAMAGED);
       }
       const r = captureRecordSchema.safeParse(raw);
-      if (!r.success) throw new CaptureError(`${indexPath}: line ${i + 1}: ${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message}`);
+      if (!r.success) throw new CaptureError(`${indexPath}: line ${i + 1}: ${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message}`, DAMAGED);
       records.push(r.data);
     }
     const sizes = new Map<number, number>();
