@@ -43,7 +43,7 @@ export function readConfig(dir: string): ModelConfig {
   try {
     json = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new ModelError(`${path}: not valid JSON (${(e as Error).message})`);
+    throw new ModelError(`${path}: not valid JSON (${(e as Error).message})`, 'the model directory is damaged: copy config.json again from where the model came from');
   }
   return parseHfConfig(json, path);
 }

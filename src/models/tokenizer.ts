@@ -78,7 +78,7 @@ function readJson(path: string): unknown {
   try {
     return JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new ModelError(`${path}: not valid JSON (${(e as Error).message})`);
+    throw new ModelError(`${path}: not valid JSON (${(e as Error).message})`, 'the model directory is damaged: copy this file again from where the model came from');
   }
 }
 

@@ -170,6 +170,8 @@ test('missing files and unknown architectures give clear errors', async () => {
   assert.throws(() => loadModel('/nonexistent/model/dir'), /does not exist/);
   await withTempDir((dir) => {
     assert.throws(() => loadModel(dir), /config\.json: no such file/);
+    writeFileSync(join(dir, 'config.json'), '{"architectures": ["LlamaFor');
+    assert.throws(() => loadModel(dir), (e: Error) => e instanceof ModelError && /config\.json: not valid JSON/.test(e.message) && /copy config\.json again/.test((e as ModelError).hint!));
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ architectures: ['BertForMaskedLM'], hidden_size: 8 }));
     assert.throws(() => loadModel(dir), (e: Error) => e instanceof ModelError && /'BertForMaskedLM'/.test(e.message) && /LlamaForCausalLM/.test((e as ModelError).hint!) && /GPT2LMHeadModel/.test((e as ModelError).hint!));
     writeFileSync(join(dir, 'config.json'), JSON.stringify(toHfConfig(tinyConfig('gpt2'))));

@@ -148,7 +148,7 @@ export class CaptureReader {
       warnings.push(`record ${r.record} ('${r.type}' of device ${r.deviceId}, step ${r.step}) dropped: ${existsSync(join(dir, file)) ? `${file} ends at byte ${have}, its tensor '${short.name}' needs bytes ${short.offset}..${short.offset + short.byteLength}` : `${file} is missing`}`);
     }
     if (manifest && complete.length !== records.length) {
-      throw new CaptureError(`${dir}: finalised capture has ${records.length - complete.length} records whose bytes are missing from the chunks (${warnings.join('; ').slice(0, 300)})`);
+      throw new CaptureError(`${dir}: finalised capture has ${records.length - complete.length} records whose bytes are missing from the chunks (${warnings.join('; ').slice(0, 300)})`, DAMAGED);
     }
     return new CaptureReader(dir, manifest, complete, tornTail, records.length - complete.length, warnings);
   }
@@ -178,15 +178,15 @@ export class CaptureReader {
     const t = rec.tensors.find((x) => x.name === name);
     if (!t) throw new CaptureError(`record ${rec.record} ('${rec.type}') has no tensor '${name}' (it has ${rec.tensors.map((x) => x.name).join(', ') || 'none'})`);
     const c = this.#chunk(t.chunk);
-    if (t.offset + t.byteLength > c.size) throw new CaptureError(`record ${rec.record}: tensor '${name}' lies beyond the end of ${chunkFile(t.chunk)}`);
+    if (t.offset + t.byteLength > c.size) throw new CaptureError(`record ${rec.record}: tensor '${name}' lies beyond the end of ${chunkFile(t.chunk)}`, DAMAGED);
     const bytes = Buffer.allocUnsafe(t.byteLength);
     let off = 0;
     while (off < t.byteLength) {
       const n = readSync(c.fd, bytes, off, t.byteLength - off, t.offset + off);
-      if (n <= 0) throw new CaptureError(`record ${rec.record}: unexpected end of ${chunkFile(t.chunk)}`);
+      if (n <= 0) throw new CaptureError(`record ${rec.record}: unexpected end of ${chunkFile(t.chunk)}`, DAMAGED);
       off += n;
     }
-    if (crc32(bytes) !== t.crc32) throw new CaptureError(`record ${rec.record}: tensor '${name}' fails its CRC-32 check (chunk corrupted)`);
+    if (crc32(bytes) !== t.crc32) throw new CaptureError(`record ${rec.record}: tensor '${name}' fails its CRC-32 check (chunk corrupted)`, DAMAGED);
     return { dtype: t.dtype, shape: t.shape, bytes, checksum: t.crc32 };
   }
 
