@@ -64,3 +64,53 @@ export function overallProgress(title: string, o: ProgressDisplayOptions = {}) {
     },
   };
 }
+
+export interface StepProgressOptions<P> extends ProgressDisplayOptions {
+  /** cli-progress format of the bar: {bar}, {value}/{total}, and the payload's fields. */
+  format: string;
+  total: number;
+  payload: (p: P) => Record<string, string | number>;
+  /** The log line of a step (the elapsed time is put in front of it). */
+  line: (p: P, payload: Record<string, string | number>) => string;
+  /** Runs of at most this many steps log every step (default 0: every tenth of the steps). */
+  everyStepUpTo?: number;
+}
+
+/**
+ * A step counter's display on stderr: a bar on a terminal; elsewhere a log line, with the time
+ * elapsed, every tenth of the steps (every step for short runs), at the last step, and at least once
+ * a minute while steps arrive. A resumed run's bar starts at its first step.
+ */
+export function stepProgress<P extends { step: number }>(o: StepProgressOptions<P>) {
+  const tty = o.tty ?? process.stderr.isTTY;
+  const write = o.write ?? log;
+  const now = o.now ?? (() => performance.now());
+  const heartbeat = o.heartbeatMs ?? 60_000;
+  const every = o.total <= (o.everyStepUpTo ?? 0) ? 1 : Math.max(1, Math.floor(o.total / 10));
+  let bar: cliProgress.SingleBar | null = null;
+  let nextLog = 0;
+  let lastLine = -Infinity;
+  const t0 = now();
+  return {
+    update(p: P) {
+      const payload = o.payload(p);
+      if (tty) {
+        if (!bar) {
+          bar = new cliProgress.SingleBar({ stream: process.stderr, format: o.format, hideCursor: true, etaBuffer: 50 }, cliProgress.Presets.shades_classic);
+          bar.start(o.total, p.step - 1, payload);
+        }
+        bar.update(p.step, payload);
+        return;
+      }
+      const t = now();
+      if (p.step >= nextLog || p.step === o.total || t - lastLine >= heartbeat) {
+        write(`${fmtElapsed(t - t0).padStart(6)} ${o.line(p, payload)}`);
+        if (p.step >= nextLog) nextLog = p.step + every;
+        lastLine = t;
+      }
+    },
+    stop() {
+      bar?.stop();
+    },
+  };
+}

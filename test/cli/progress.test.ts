@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { overallProgress } from '../../src/cli/progress.js';
+import { overallProgress, stepProgress } from '../../src/cli/progress.js';
 
 function display(heartbeatMs = 60_000) {
   const lines: string[] = [];
@@ -39,4 +39,40 @@ test('without a terminal: hours are shown as such', () => {
   advance(2 * 3600_000 + 5 * 60_000);
   p.update({ part: 'a', fraction: 0, detail: 'y' });
   assert.match(lines[1]!, /2h05m a: y$/);
+});
+
+function steps(total: number, everyStepUpTo?: number) {
+  const lines: string[] = [];
+  let clock = 0;
+  const p = stepProgress<{ step: number; loss: number }>({
+    tty: false, write: (l) => lines.push(l), now: () => clock, format: '', total, everyStepUpTo,
+    payload: (q) => ({ loss: q.loss.toFixed(2) }), line: (q, v) => `step ${q.step}/${total} loss ${v.loss}`,
+  });
+  return { lines, p, advance: (ms: number) => { clock += ms; } };
+}
+
+test('steps without a terminal: a line every tenth of the steps and at the last, with the time elapsed', () => {
+  const { lines, p, advance } = steps(100);
+  for (let s = 1; s <= 100; s++) {
+    advance(100);
+    p.update({ step: s, loss: 1 / s });
+  }
+  assert.equal(lines.length, 11);
+  assert.equal(lines[0], '    0s step 1/100 loss 1.00');
+  assert.equal(lines[1], '    1s step 11/100 loss 0.09');
+  assert.equal(lines.at(-1), '   10s step 100/100 loss 0.01');
+});
+
+test('steps without a terminal: short runs log every step, slow ones at least once a minute', () => {
+  const short = steps(5, 20);
+  for (let s = 1; s <= 5; s++) short.p.update({ step: s, loss: 1 });
+  assert.equal(short.lines.length, 5);
+  const slow = steps(1000);
+  for (let s = 1; s <= 50; s++) {
+    slow.advance(20_000);
+    slow.p.update({ step: s, loss: 1 });
+  }
+  // Steps 1 and 101 are the tenths; 50 steps of 20 s each: the first line, then one a minute.
+  assert.equal(slow.lines.length, 1 + 16);
+  assert.match(slow.lines[1]!, /^ 1m20s step 4\/1000/);
 });

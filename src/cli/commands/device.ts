@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { hostname } from 'node:os';
-import cliProgress from 'cli-progress';
 import { UsageError } from '../errors.js';
 import { log, printJson } from '../output.js';
 import { numberFlag } from '../flags.js';
+import { stepProgress } from '../progress.js';
 import { readPem } from '../pem.js';
 import { addLoRAOptions, loraSettings, wireDtypeFlag, type LoRAFlags } from './serve.js';
 import { checkOutputPath, loadTexts, parseTextSourceArg, DEFENSE_NAMES, isDefenseName, type DefenseSpec, readDeviceKey, readTokenFile, SplitDevice, type FinetuneResult, type StepProgress } from '../../index.js';
@@ -57,32 +57,15 @@ function parseDefense(s: string | undefined, seed: number): DefenseSpec | null {
 
 const human = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
 
-/** A bar on a terminal; elsewhere a line per step for short runs, every 10% for long ones. */
-function stepProgress(steps: number) {
-  const tty = process.stderr.isTTY;
-  let bar: cliProgress.SingleBar | null = null;
-  let nextLog = 0;
-  return {
-    update(p: StepProgress) {
-      const payload = { loss: p.loss.toFixed(4), ms: p.ms.toFixed(0), up: human(p.totalUp), down: human(p.totalDown) };
-      if (tty) {
-        if (!bar) {
-          bar = new cliProgress.SingleBar(
-            { stream: process.stderr, format: 'device |{bar}| {value}/{total} | loss {loss} | {ms} ms/step | up {up} down {down}', hideCursor: true },
-            cliProgress.Presets.shades_classic,
-          );
-          bar.start(steps, p.step - 1, payload);
-        }
-        bar.update(p.step, payload);
-      } else if (p.step >= nextLog || p.step === p.steps) {
-        log(`step ${p.step}/${p.steps} loss ${payload.loss} ${payload.ms} ms, up ${payload.up} down ${payload.down}${p.reconnects ? `, ${p.reconnects} reconnects` : ''}`);
-        nextLog = p.step + (steps <= 20 ? 1 : Math.max(1, Math.floor(steps / 10)));
-      }
-    },
-    stop() {
-      bar?.stop();
-    },
-  };
+/** The fine-tuning steps' display (src/cli/progress.ts): short runs log every step. */
+function finetuneProgress(steps: number) {
+  return stepProgress<StepProgress>({
+    format: 'device |{bar}| {value}/{total} | loss {loss} | {ms} ms/step | up {up} down {down}',
+    total: steps,
+    everyStepUpTo: 20,
+    payload: (p) => ({ loss: p.loss.toFixed(4), ms: p.ms.toFixed(0), up: human(p.totalUp), down: human(p.totalDown) }),
+    line: (p, v) => `step ${p.step}/${p.steps} loss ${v.loss} ${v.ms} ms, up ${v.up} down ${v.down}${p.reconnects ? `, ${p.reconnects} reconnects` : ''}`,
+  });
 }
 
 function mean(xs: number[]): number {
@@ -188,7 +171,7 @@ export function registerDevice(program: Command): void {
         try {
           if (f.finetune) {
             const steps = int('--steps', f.steps, 0);
-            const progress = stepProgress(steps);
+            const progress = finetuneProgress(steps);
             let stop = false;
             const onSigint = () => {
               if (stop) process.exit(130);

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { extname } from 'node:path';
-import cliProgress from 'cli-progress';
 import { printJson, log } from '../output.js';
 import { UsageError } from '../errors.js';
 import { numberFlag } from '../flags.js';
+import { stepProgress } from '../progress.js';
 import { loadTexts, parseTextSourceArg, readTextFile, pretrain, DEFAULT_FAMILY, FAMILIES, familyChoices, type PretrainProgress, type PretrainSettings } from '../../index.js';
 
 interface PretrainFlags {
@@ -78,34 +78,25 @@ function settingsFrom(f: PretrainFlags): Partial<PretrainSettings> {
   return Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined)) as Partial<PretrainSettings>;
 }
 
-/** A progress bar on a terminal; elsewhere a log line every 10% of the steps. */
+/** The tokenizer and tokenising phases as log lines, then the training steps' display (src/cli/progress.ts). */
 function progressReporter() {
-  const tty = process.stderr.isTTY;
-  let bar: cliProgress.SingleBar | null = null;
-  let nextLog = 0;
+  let steps: ReturnType<typeof stepProgress<PretrainProgress>> | null = null;
   return {
     update(p: PretrainProgress) {
       if (p.phase !== 'train') {
         log(p.phase === 'tokenizer' ? 'training the tokenizer…' : 'tokenising the corpus…');
         return;
       }
-      const payload = { loss: p.loss?.toFixed(4) ?? '-', tps: Math.round(p.tokensPerSecond ?? 0) };
-      if (tty) {
-        if (!bar) {
-          bar = new cliProgress.SingleBar(
-            { format: 'pretrain |{bar}| {value}/{total} steps | loss {loss} | {tps} tok/s | eta {eta_formatted}', stream: process.stderr, hideCursor: true, etaBuffer: 50 },
-            cliProgress.Presets.shades_classic,
-          );
-          bar.start(p.steps, p.step - 1, payload);
-        }
-        bar.update(p.step, payload);
-      } else if (p.step >= nextLog || p.step === p.steps) {
-        log(`step ${p.step}/${p.steps} loss ${payload.loss} ${payload.tps} tok/s`);
-        nextLog = p.step + Math.max(1, Math.floor(p.steps / 10));
-      }
+      steps ??= stepProgress<PretrainProgress>({
+        format: 'pretrain |{bar}| {value}/{total} steps | loss {loss} | {tps} tok/s | eta {eta_formatted}',
+        total: p.steps,
+        payload: (q) => ({ loss: q.loss?.toFixed(4) ?? '-', tps: Math.round(q.tokensPerSecond ?? 0) }),
+        line: (q, v) => `step ${q.step}/${q.steps} loss ${v.loss} ${v.tps} tok/s`,
+      });
+      steps.update(p);
     },
     stop() {
-      bar?.stop();
+      steps?.stop();
     },
   };
 }
