@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { basename, resolve } from 'node:path';
-import cliProgress from 'cli-progress';
 import { printJson } from '../output.js';
 import { UsageError } from '../errors.js';
 import { intFlag } from '../flags.js';
+import { overallProgress } from '../progress.js';
 import { CaptureReader, loadTexts, parseTextSourceArg, loadModel, loadTokenizer, analyzeLeakage, analyzeCapture, hiddenFromCapture, ESTIMATORS, formatLeakageTable, parseLayers, type EstimatorName, type LeakageProgress } from '../../index.js';
 
 interface LeakageCliOptions {
@@ -34,32 +34,18 @@ function estimatorList(v: string | undefined): EstimatorName[] | undefined {
 }
 
 function readTexts(o: LeakageCliOptions): string[] {
-  try {
-    const source = parseTextSourceArg(o.data!, { format: o.format, field: o.field, column: o.column, separator: o.separator, limit: o.limit });
-    return loadTexts(source);
-  } catch (e) {
-    throw e;
-  }
+  return loadTexts(parseTextSourceArg(o.data!, { format: o.format, field: o.field, column: o.column, separator: o.separator, limit: o.limit }));
 }
 
-/** A progress bar on stderr (drawn only on a terminal) that follows both stages. */
-function progressBar(): { update: (p: LeakageProgress) => void; stop: () => void } {
-  const bar = new cliProgress.SingleBar(
-    { stream: process.stderr, format: '{stage} [{bar}] {value}/{total} {detail}', hideCursor: true, clearOnComplete: true },
-    cliProgress.Presets.shades_classic,
-  );
-  let stage: string | null = null;
+/** Both stages on the shared display (src/cli/progress.ts): a bar on a terminal, log lines elsewhere. */
+function leakageProgress(): { update: (p: LeakageProgress) => void; stop: () => void } {
+  const display = overallProgress('leakage');
   return {
     update(p) {
-      const label = p.stage === 'tokens' ? 'tokens   ' : 'estimates';
-      const detail = p.stage === 'estimate' ? `layer ${p.layer} ${p.estimator}` : '';
-      if (stage !== p.stage) {
-        if (stage !== null) bar.stop();
-        bar.start(p.total, p.done, { stage: label, detail });
-        stage = p.stage;
-      } else bar.update(p.done, { stage: label, detail });
+      const detail = p.stage === 'estimate' ? `layer ${p.layer} ${p.estimator}` : `${p.done}/${p.total} tokens`;
+      display.update({ part: p.stage === 'tokens' ? 'tokens' : 'estimates', fraction: p.total ? p.done / p.total : 0, detail });
     },
-    stop: () => bar.stop(),
+    stop: () => display.stop(),
   };
 }
 
@@ -117,7 +103,7 @@ export function registerLeakage(program: Command): void {
       const tokenizer = loadTokenizer(o.model);
       const model = loadModel(o.model);
       const loaded = { model, tokenizer, dispose: () => model.dispose() };
-      const bar = progressBar();
+      const progress = leakageProgress();
       try {
         let layers: number[] | undefined;
         if (o.layers !== undefined) {
@@ -128,13 +114,13 @@ export function registerLeakage(program: Command): void {
           }
         }
         const report = await analyzeLeakage(loaded.model, loaded.tokenizer, texts, {
-          layers, tokens, seed, estimators, components, name: basename(resolve(o.model)), onProgress: bar.update,
+          layers, tokens, seed, estimators, components, name: basename(resolve(o.model)), onProgress: progress.update,
         });
-        bar.stop();
+        progress.stop();
         if (o.json) printJson(report);
         else process.stdout.write(`${formatLeakageTable(report)}\n`);
       } finally {
-        bar.stop();
+        progress.stop();
         loaded.dispose();
       }
     });
