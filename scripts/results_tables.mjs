@@ -9,7 +9,7 @@ const f3 = (x) => (x === null || x === undefined ? '–' : Number(x).toFixed(3))
 const f2 = (x) => (x === null || x === undefined ? '–' : Number(x).toFixed(2));
 
 function provenance(r) {
-  return `\`${r.command}\` (commit ${r.commit.slice(0, 7)}${r.dirty ? '+' : ''}, ${r.date.slice(0, 10)}, ${r.machine.cores} cores, load ${r.machine.load_before.toFixed(1)}, ${(r.seconds / 60).toFixed(0)} min) → \`results/${r.name}.json\``;
+  return `\`${r.command}\` (commit ${r.commit.slice(0, 7)}${r.dirty ? '+' : ''}, ${r.date.slice(0, 10)}, ${r.machine.cores} cores, load ${r.machine.load_before.toFixed(1)}, ${Object.entries(r.env ?? {}).map(([k, v]) => `${k}=${v}, `).join('')}${(r.seconds / 60).toFixed(0)} min) → \`results/${r.name}.json\``;
 }
 
 /**
