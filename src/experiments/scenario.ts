@@ -45,6 +45,14 @@ export const SCENARIO_PRESETS = {
   exact: { personalize: NONE, knowledge: 'exact', wireDtype: 'float32', capturePhase: 'after', defense: null },
   /** The device fine-tuned private LoRA adapters (r8 on q,v, lr 1e-3, 1000 steps); the server holds the pretrained part; float16 wire. */
   personalized: { personalize: { ...DEFAULT_PERSONALIZATION }, knowledge: 'pretrained', wireDtype: 'float16', capturePhase: 'after', defense: null },
+  /** The harder settings of the seed's scenario. Presets, so that one sweep runs them side by side and
+   *  trains its attackers once for all of them (attackers are shared by scenarios with the same knowledge). */
+  /** LoRA r8 on every projection (q, k, v, o, gate, up, down), 1000 steps, lr 1e-3. */
+  'lora-all': { personalize: { ...DEFAULT_PERSONALIZATION, targets: [...LORA_TARGETS] }, knowledge: 'pretrained', wireDtype: 'float16', capturePhase: 'after', defense: null },
+  /** Every device weight fine-tuned, 300 steps, lr 1e-4. */
+  full: { personalize: FULL_DEFAULTS, knowledge: 'pretrained', wireDtype: 'float16', capturePhase: 'after', defense: null },
+  /** The seed's device; the server knows the architecture only (attacks that need weights are not applicable). */
+  architecture: { personalize: { ...DEFAULT_PERSONALIZATION }, knowledge: 'architecture', wireDtype: 'float16', capturePhase: 'after', defense: null },
 } as const satisfies Record<string, Scenario>;
 
 export type ScenarioPreset = keyof typeof SCENARIO_PRESETS;

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { intFlag, numberFlag, parseIntList, parseNumber, parseNumberList } from '../../src/cli/flags.js';
-import { parseDefenseArg, textSet } from '../../src/cli/commands/experiment_flags.js';
+import { parseDefenseArg, scenariosFrom, textSet } from '../../src/cli/commands/experiment_flags.js';
+import { DEFAULT_SCENARIOS } from '../../src/experiments/scenario.js';
 import { loadTextSet } from '../../src/experiments/texts.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -64,4 +65,18 @@ test('--victim-separator splits only the victim set into documents; --separator 
   assert.ok(victim.every((t) => !t.includes('endoftext')));
   assert.equal(textSet(flags, 'aux')!.separator, undefined);
   assert.equal(textSet({ ...flags, victimSeparator: undefined, separator: '<|endoftext|>' }, 'aux')!.separator, '<|endoftext|>');
+});
+
+test('the harder presets are the scenarios their flags build, so one sweep can run them side by side', () => {
+  const presets = scenariosFrom({ scenarios: 'lora-all,full,architecture' }, DEFAULT_SCENARIOS);
+  const flags = [
+    { personalize: 'lora', personalizeTargets: 'q,k,v,o,gate,up,down', wireDtype: 'float16' },
+    { personalize: 'full', wireDtype: 'float16' },
+    { personalize: 'lora', knowledge: 'architecture', wireDtype: 'float16' },
+  ].map((f) => scenariosFrom(f, DEFAULT_SCENARIOS)[0]);
+  assert.deepEqual(presets, flags);
+  assert.deepEqual(presets.map((s) => [s.personalize.mode, s.personalize.steps, s.personalize.lr, s.knowledge]), [
+    ['lora', 1000, 1e-3, 'pretrained'], ['full', 300, 1e-4, 'pretrained'], ['lora', 1000, 1e-3, 'architecture'],
+  ]);
+  assert.throws(() => scenariosFrom({ scenarios: 'lora-al' }, DEFAULT_SCENARIOS), /unknown scenario 'lora-al'/);
 });
