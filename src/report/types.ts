@@ -1,15 +1,9 @@
 // The audit's results: everything the HTML report shows, and what results.json holds.
+import type { LayerLeakage } from '../leakage/analyze.js';
+import type { AttackerScore, TradeoffLevelResult } from '../experiments/tradeoff.js';
 
-export interface LeakageLayer {
-  layer: number;
-  ksg: number | null;
-  infonce: number | null;
-  probe: number | null;
-  entropy: number | null;
-  effective_rank: number | null;
-  sparsity: number | null;
-  kurtosis?: number | null;
-}
+/** A leakage row as results.json holds it (files from before kurtosis and pca_variance lack them). */
+export type LeakageLayer = Omit<LayerLeakage, 'kurtosis' | 'pca_variance'> & Partial<Pick<LayerLeakage, 'kurtosis' | 'pca_variance'>>;
 
 /** PII spans of the scored windows, and how many the reconstructions contain. */
 export interface PiiCount {
@@ -82,19 +76,8 @@ export interface Example {
   pii_spans?: PiiCount;
 }
 
-export interface AttackerScore {
-  rougeL: number;
-  exact_windows: number;
-  pii: number | null;
-}
-
-export interface TradeoffLevel {
-  level: number;
-  perplexity: number;
-  epsilon: number | null;
-  drift: number;
-  attacks: Record<string, { naive: AttackerScore; adaptive: AttackerScore }>;
-}
+export type { AttackerScore };
+export type TradeoffLevel = TradeoffLevelResult;
 
 export interface TradeoffResult {
   defense: string;
