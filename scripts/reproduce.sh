@@ -77,6 +77,9 @@ declare -A RUNS=(
   # LoRA on every projection and full fine-tuning side by side in one sweep (the attackers, trained on the pretrained part, once for both).
   [sweep-stories260k-harder-k123]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 1,2,3 --scenarios lora-all,full --attacks revertlm,sip,nn --victim-segments 32 --json"
   [sweep-stories260k-architecture-k123]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 1,2,3 --personalize lora --knowledge architecture --wire-dtype float16 --attacks revertlm-learned,sip --victim-segments 32 --json"
+  # mail-llama (4 blocks): the harder scenarios at the reduced budget (2000 x 300, 32 victim windows).
+  [sweep-mail-llama-harder-short]="./revertlm attack-sweep --model models/mail-llama --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 1,2,3 --scenarios lora-all,full --attacks revertlm,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
+  [sweep-mail-llama-architecture-short]="./revertlm attack-sweep --model models/mail-llama --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 1,2,3 --personalize lora --knowledge architecture --wire-dtype float16 --attacks revertlm-learned,sip --examples 2000 --steps 300 --victim-segments 32 --json"
   [ablations-stories260k]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 4 --attacks revertlm,revertlm-nn,revertlm-noprior,revertlm-noreencode,revertlm-oracle --json"
   # The repair's search cost with and without the stand-out stop (default standOut 0.5, neighbourK 32; research driver,
   # attacker 2000 x 300 cached under /tmp, 16 windows, personalized device): candidates re-encoded by round.
@@ -100,7 +103,8 @@ ORDER=(bench-engine bench-models bench-leakage bench-split bench-attack bench-at
   sweep-stories260k-short sweep-stories260k-k4-short sweep-stories260k-k123-short sweep-mail-llama-short sweep-mail-llama-deep-short sweep-mail-llama-deep-k39-short sweep-mail-llama-deep-k11-exact-short tradeoff-stories260k-short
   sweep-stories260k-lora-all-short sweep-stories260k-full-short sweep-stories260k-architecture-short
   sweep-stories260k-k4-wide-short audit-mail-llama-deep-short
-  sweep-stories260k-lora-all-k4-wide-short sweep-stories260k-full-k4-wide-short)
+  sweep-stories260k-lora-all-k4-wide-short sweep-stories260k-full-k4-wide-short
+  sweep-mail-llama-harder-short sweep-mail-llama-architecture-short)
 
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=("${ORDER[@]}")
