@@ -79,9 +79,10 @@ declare -A RUNS=(
   [sweep-stories260k-architecture-k123]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 1,2,3 --personalize lora --knowledge architecture --wire-dtype float16 --attacks revertlm-learned,sip --victim-segments 32 --json"
   # mail-llama (4 blocks): the harder scenarios at the reduced budget (2000 x 300, 32 victim windows).
   [sweep-mail-llama-harder-short]="./revertlm attack-sweep --model models/mail-llama --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 1,2,3 --scenarios lora-all,full --attacks revertlm,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
-  # mail-llama's harder scenarios at the default budget, deepest split (~30 min on 2 cores).
+  # mail-llama's harder scenarios at the default budget, one split per entry (~30 min each on 2 cores).
   [sweep-mail-llama-harder-k3]="./revertlm attack-sweep --model models/mail-llama --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 3 --scenarios lora-all,full --attacks revertlm,sip,nn --victim-segments 32 --json"
-  [sweep-mail-llama-harder-k12]="./revertlm attack-sweep --model models/mail-llama --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 1,2 --scenarios lora-all,full --attacks revertlm,sip,nn --victim-segments 32 --json"
+  [sweep-mail-llama-harder-k2]="./revertlm attack-sweep --model models/mail-llama --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 2 --scenarios lora-all,full --attacks revertlm,sip,nn --victim-segments 32 --json"
+  [sweep-mail-llama-harder-k1]="./revertlm attack-sweep --model models/mail-llama --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 1 --scenarios lora-all,full --attacks revertlm,sip,nn --victim-segments 32 --json"
   [sweep-mail-llama-architecture-short]="./revertlm attack-sweep --model models/mail-llama --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 1,2,3 --personalize lora --knowledge architecture --wire-dtype float16 --attacks revertlm-learned,sip --examples 2000 --steps 300 --victim-segments 32 --json"
   [ablations-stories260k]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 4 --attacks revertlm,revertlm-nn,revertlm-noprior,revertlm-noreencode,revertlm-oracle --json"
   # The repair's search cost with and without the stand-out stop (default standOut 0.5, neighbourK 32; research driver,
@@ -101,7 +102,7 @@ declare -A RUNS=(
 ORDER=(bench-engine bench-models bench-leakage bench-split bench-attack bench-attack-x4 bench-tag leakage-stories260k leakage-mail-llama-deep
   sweep-stories260k sweep-stories260k-k4 sweep-stories260k-k123 sweep-mail-llama sweep-mail-llama-k3 sweep-mail-llama-k2 sweep-mail-llama-k1 sweep-mail-llama-deep sweep-mail-llama-deep-k11 sweep-mail-llama-deep-k1 sweep-mail-llama-deep-k3 sweep-mail-llama-deep-k6 sweep-mail-llama-deep-k9 sweep-mail-llama-deep-opt sweep-stories260k-lora-all sweep-stories260k-full sweep-stories260k-architecture
   sweep-stories260k-lora-all-k4 sweep-stories260k-full-k4 sweep-stories260k-architecture-k4
-  sweep-stories260k-harder-k123 sweep-stories260k-architecture-k123 sweep-mail-llama-harder-k3 sweep-mail-llama-harder-k12
+  sweep-stories260k-harder-k123 sweep-stories260k-architecture-k123 sweep-mail-llama-harder-k3 sweep-mail-llama-harder-k2 sweep-mail-llama-harder-k1
   ablations-stories260k search-deep-k11-nostop search-deep-k11 ablation-generator-deep tradeoff-stories260k audit-mail-llama-deep demo
   sweep-stories260k-short sweep-stories260k-k4-short sweep-stories260k-k123-short sweep-mail-llama-short sweep-mail-llama-deep-short sweep-mail-llama-deep-k39-short sweep-mail-llama-deep-k11-exact-short tradeoff-stories260k-short
   sweep-stories260k-lora-all-short sweep-stories260k-full-short sweep-stories260k-architecture-short
