@@ -250,6 +250,11 @@ export interface EstimationRound {
   invertSeconds: number;
   /** Windows that re-inversion covered (the sample's, or every window's; 0 = left to the caller). */
   invertWindows: number;
+  /**
+   * Share of real positions whose token the re-inversion changed, when it covered the windows the
+   * fit learned from (undefined otherwise): how far the alternation still was from a fixed point.
+   */
+  changed?: number;
 }
 
 export interface EstimationResult {
@@ -338,6 +343,7 @@ export function estimateDevice(base: DevicePart, sample: readonly InterceptedBat
         ids = invert(device, r + 1, last, isWide(r + 1), same ? prev : undefined);
         rounds[r]!.invertSeconds = (performance.now() - t2) / 1000;
         rounds[r]!.invertWindows = windowCount(batches);
+        if (same) rounds[r]!.changed = changedShare(ids, prev, masks);
         mm = ids.map((x, i) => mismatchOf(device, x, batches[i]!, o.l2Weight));
       } finally {
         snap?.dispose();
@@ -354,6 +360,19 @@ export function estimateDevice(base: DevicePart, sample: readonly InterceptedBat
     if (!kept) for (const x of ids) x.dispose();
     for (const x of mm) x.dispose();
   }
+}
+
+/** Share of real positions (mask > 0) where two reconstructions of the same windows differ. */
+function changedShare(a: readonly Tensor[], b: readonly Tensor[], masks: readonly Tensor[]): number {
+  let changed = 0, total = 0;
+  noGrad(() => tidy(() => {
+    masks.forEach((m, i) => {
+      const real = m.gt(0);
+      changed += a[i]!.ne(b[i]!).logicalAnd(real).sum().item();
+      total += real.sum().item();
+    });
+  }));
+  return total ? changed / total : 0;
 }
 
 /** Fit data: reconstructions, observed states, and weight 1 on real positions with mismatch ≤ threshold. */

@@ -91,13 +91,26 @@ test('with the whole capture given as wide, the last fit and the final inversion
   try {
     const calls: [number, boolean, boolean, number | null][] = [];
     const inverters = { sample: exhaustive(t, sample.batches[0]!), wide: exhaustive(t, batch) };
-    const r = estimateDevice(base, sample.batches, (d, round, final, wide, prev) => (calls.push([round, final, wide, prev ? prev[0]!.size(0) : null]), (wide ? inverters.wide : inverters.sample)(d)), {
+    // Each inversion's reconstructions and the mask they go with, to recount what the rounds report as changed.
+    const seen: { ids: number[]; mask: number[] }[] = [];
+    const r = estimateDevice(base, sample.batches, (d, round, final, wide, prev) => {
+      calls.push([round, final, wide, prev ? prev[0]!.size(0) : null]);
+      const out = (wide ? inverters.wide : inverters.sample)(d);
+      seen.push({ ids: out[0]!.toNumbers(), mask: (wide ? batch : sample.batches[0]!).attentionMask.toNumbers() });
+      return out;
+    }, {
       specs: [{ rank: 4, targets: ['q', 'v'] }], rounds: 3, steps: 60, refineSteps: 40, finalSteps: 80, lr: 2e-2, keepIds: true, wide: [batch],
     });
     try {
       assert.deepEqual(calls.map((c) => c.slice(0, 3)), [[0, false, false], [1, false, false], [2, false, true], [3, true, true]], 'the inversion before the last fit and the final one cover the wide set');
       assert.deepEqual(calls.map((c) => c[3]), [null, 8, null, 24], 'each inversion starts from the previous reconstructions of the same windows');
       assert.deepEqual(r.rounds.map((x) => x.invertWindows), [8, 24, 24], 'each round reports the windows its inversion covered (what the bench counts as a fixed or a per-window cost)');
+      const share = (a: { ids: number[]; mask: number[] }, b: { ids: number[] }) => {
+        const real = a.mask.map((m, i) => (m > 0 ? i : -1)).filter((i) => i >= 0);
+        return real.filter((i) => a.ids[i] !== b.ids[i]).length / real.length;
+      };
+      assert.deepEqual(r.rounds.map((x) => x.changed), [share(seen[1]!, seen[0]!), undefined, share(seen[3]!, seen[2]!)], 'a round reports the share of positions its inversion changed, when it re-inverted the windows the fit learned from');
+      assert.ok(r.rounds[0]!.changed! > 0, 'the first fit changes some reconstructions of drifted traffic');
       assert.equal(r.ids![0]!.size(0), 24, 'the kept reconstructions are every window\'s');
       assert.equal(r.rounds.at(-1)!.confident > 0, true);
       const drift = relDrift(victim.device, base, seqs);
