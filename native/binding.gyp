@@ -12,6 +12,7 @@
         "src/shape_ops.cc",
         "src/math_ops.cc",
         "src/nn_ops.cc",
+        "src/small_attention.cc",
         "src/autograd_ops.cc",
         "src/optim_ops.cc",
         "src/runtime.cc",

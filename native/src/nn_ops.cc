@@ -1,6 +1,7 @@
 // Neural-network functionals. Composite ones (rms_norm, attention) are composed here from
 // ATen ops so a model's forward costs one JS->C++ call per layer piece, not one per op.
 #include "handle.h"
+#include "small_attention.h"
 
 namespace rl {
 namespace {
@@ -89,6 +90,8 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
   bool causal = info[4].ToBoolean().Value();
   double p = info[5].IsUndefined() ? 0.0 : DBL(5);
   bool train = info[6].IsUndefined() ? false : info[6].ToBoolean().Value();
+  c10::optional<at::Tensor> mask = OptTensor(info[3]);
+  if (!(p > 0 && train) && SmallAttentionApplies(q, k, v, mask)) return Wrap(ENV, SmallAttentionForward(q, k, v, mask, causal));
   double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
   at::Tensor scores = at::matmul(q, k.transpose(-2, -1)) * scale;
   int64_t tq = q.size(-2), tk = k.size(-2);
@@ -104,6 +107,16 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
   if (IsTensor(info[3])) w = at::nan_to_num(w, 0.0);
   if (p > 0 && train) w = at::dropout(w, p, true);
   return Wrap(ENV, at::matmul(w, v));
+}
+
+// smallAttention(q, k, v, mask?, causal): the fused kernel itself (tests and benchmarks compare it
+// with the composed path); throws where it does not apply.
+Napi::Value SmallAttentionOp(const Napi::CallbackInfo& info) {
+  c10::optional<at::Tensor> mask = OptTensor(info[3]);
+  if (!SmallAttentionApplies(T0, Unwrap(info[1]), Unwrap(info[2]), mask)) {
+    throw Napi::Error::New(ENV, "smallAttention takes float32 CPU q, k, v [B,H,T,D] with equal heads, T <= 256, D <= 128, and a 4-d bool mask");
+  }
+  return Wrap(ENV, SmallAttentionForward(T0, Unwrap(info[1]), Unwrap(info[2]), mask, info[4].ToBoolean().Value()));
 }
 
 }  // namespace
@@ -124,6 +137,7 @@ void RegisterNnOps(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "cosineSimilarity", CosineSimilarity);
   Export(env, exports, "bceWithLogits", BceWithLogits);
   Export(env, exports, "attention", Attention);
+  Export(env, exports, "smallAttention", SmallAttentionOp);
 }
 
 }  // namespace rl

@@ -144,6 +144,8 @@ export interface Binding {
   cosineSimilarity(a: H, b: H, dim?: N, eps?: N): H;
   bceWithLogits(a: H, b: H, reduction?: string): H;
   attention(q: H, k: H, v: H, mask: H | null, causal: boolean, dropoutP?: N, train?: boolean): H;
+  /** The fused small-shape attention kernel alone (attention() takes it where it applies); for tests and benchmarks. */
+  smallAttention(q: H, k: H, v: H, mask: H | null, causal: boolean): H;
 
   setRequiresGrad(h: H, v: boolean): void;
   requiresGrad(h: H): boolean;
