@@ -44,31 +44,34 @@ int64_t Grain(const Dims& d) {
 }
 
 // P [B,H,Tq,Tk] = softmax(scale · Q Kᵀ over allowed keys; rows with none are 0), O = P V.
+// DC: the head dimension when known at compile time (the inner loops unroll), else 0.
+template <int64_t DC>
 void Forward(const float* q, const float* k, const float* v, float* p, float* o, const Dims& d, const Allowed& allowed, float scale) {
   at::parallel_for(0, d.B * d.H, Grain(d), [&](int64_t begin, int64_t end) {
+    const int64_t D = DC ? DC : d.D;
     for (int64_t bh = begin; bh < end; bh++) {
       const int64_t b = bh / d.H, h = bh % d.H;
-      const float* Q = q + bh * d.Tq * d.D;
-      const float* K = k + bh * d.Tk * d.D;
-      const float* V = v + bh * d.Tk * d.D;
+      const float* Q = q + bh * d.Tq * D;
+      const float* K = k + bh * d.Tk * D;
+      const float* V = v + bh * d.Tk * D;
       for (int64_t i = 0; i < d.Tq; i++) {
         float* row = p + (bh * d.Tq + i) * d.Tk;
-        float* out = o + (bh * d.Tq + i) * d.D;
-        const float* qi = Q + i * d.D;
+        float* out = o + (bh * d.Tq + i) * D;
+        const float* qi = Q + i * D;
         float mx = kNegInf;
         for (int64_t j = 0; j < d.Tk; j++) {
           if (!allowed(b, h, i, j)) {
             row[j] = kNegInf;
             continue;
           }
-          const float* kj = K + j * d.D;
+          const float* kj = K + j * D;
           float s = 0;
 #pragma omp simd reduction(+ : s)
-          for (int64_t c = 0; c < d.D; c++) s += qi[c] * kj[c];
+          for (int64_t c = 0; c < D; c++) s += qi[c] * kj[c];
           row[j] = s * scale;
           mx = std::max(mx, row[j]);
         }
-        for (int64_t c = 0; c < d.D; c++) out[c] = 0;
+        for (int64_t c = 0; c < D; c++) out[c] = 0;
         if (mx == kNegInf) {
           for (int64_t j = 0; j < d.Tk; j++) row[j] = 0;
           continue;
@@ -83,9 +86,9 @@ void Forward(const float* q, const float* k, const float* v, float* p, float* o,
           row[j] *= inv;
           if (row[j] == 0) continue;
           const float w = row[j];
-          const float* vj = V + j * d.D;
+          const float* vj = V + j * D;
 #pragma omp simd
-          for (int64_t c = 0; c < d.D; c++) out[c] += w * vj[c];
+          for (int64_t c = 0; c < D; c++) out[c] += w * vj[c];
         }
       }
     }
@@ -93,43 +96,45 @@ void Forward(const float* q, const float* k, const float* v, float* p, float* o,
 }
 
 // With dS = P ⊙ (dO Vᵀ − rowsum(dO ⊙ O)): dQ = scale · dS K, dK = scale · dSᵀ Q, dV = Pᵀ dO.
+template <int64_t DC>
 void Backward(const float* q, const float* k, const float* v, const float* p, const float* go, float* gq, float* gk, float* gv, const Dims& d, float scale) {
   at::parallel_for(0, d.B * d.H, Grain(d), [&](int64_t begin, int64_t end) {
+    const int64_t D = DC ? DC : d.D;
     std::vector<float> ds(d.Tk);
     for (int64_t bh = begin; bh < end; bh++) {
-      const float* Q = q + bh * d.Tq * d.D;
-      const float* K = k + bh * d.Tk * d.D;
-      const float* V = v + bh * d.Tk * d.D;
-      float* GQ = gq + bh * d.Tq * d.D;
-      float* GK = gk + bh * d.Tk * d.D;
-      float* GV = gv + bh * d.Tk * d.D;
-      for (int64_t x = 0; x < d.Tk * d.D; x++) GK[x] = GV[x] = 0;
+      const float* Q = q + bh * d.Tq * D;
+      const float* K = k + bh * d.Tk * D;
+      const float* V = v + bh * d.Tk * D;
+      float* GQ = gq + bh * d.Tq * D;
+      float* GK = gk + bh * d.Tk * D;
+      float* GV = gv + bh * d.Tk * D;
+      for (int64_t x = 0; x < d.Tk * D; x++) GK[x] = GV[x] = 0;
       for (int64_t i = 0; i < d.Tq; i++) {
         const float* row = p + (bh * d.Tq + i) * d.Tk;
-        const float* gi = go + (bh * d.Tq + i) * d.D;
-        const float* qi = Q + i * d.D;
-        float* gqi = GQ + i * d.D;
+        const float* gi = go + (bh * d.Tq + i) * D;
+        const float* qi = Q + i * D;
+        float* gqi = GQ + i * D;
         float delta = 0;
         for (int64_t j = 0; j < d.Tk; j++) {
           ds[j] = 0;
           if (row[j] == 0) continue;
-          const float* vj = V + j * d.D;
+          const float* vj = V + j * D;
           float dp = 0;
 #pragma omp simd reduction(+ : dp)
-          for (int64_t c = 0; c < d.D; c++) dp += gi[c] * vj[c];
+          for (int64_t c = 0; c < D; c++) dp += gi[c] * vj[c];
           ds[j] = dp;
           delta += row[j] * dp;
         }
-        for (int64_t c = 0; c < d.D; c++) gqi[c] = 0;
+        for (int64_t c = 0; c < D; c++) gqi[c] = 0;
         for (int64_t j = 0; j < d.Tk; j++) {
           if (row[j] == 0) continue;
           const float s = row[j] * (ds[j] - delta) * scale;
           const float w = row[j];
-          const float* kj = K + j * d.D;
-          float* gkj = GK + j * d.D;
-          float* gvj = GV + j * d.D;
+          const float* kj = K + j * D;
+          float* gkj = GK + j * D;
+          float* gvj = GV + j * D;
 #pragma omp simd
-          for (int64_t c = 0; c < d.D; c++) {
+          for (int64_t c = 0; c < D; c++) {
             gqi[c] += s * kj[c];
             gkj[c] += s * qi[c];
             gvj[c] += w * gi[c];
@@ -155,7 +160,18 @@ struct SmallAttention : public torch::autograd::Function<SmallAttention> {
       allowed.mask = m.data_ptr<bool>();
       allowed.sb = m.stride(0), allowed.sh = m.stride(1), allowed.sq = m.stride(2), allowed.sk = m.stride(3);
     }
-    Forward(q.data_ptr<float>(), k.data_ptr<float>(), v.data_ptr<float>(), p.data_ptr<float>(), o.data_ptr<float>(), d, allowed, static_cast<float>(scale));
+    const float* qp = q.data_ptr<float>();
+    const float* kp = k.data_ptr<float>();
+    const float* vp = v.data_ptr<float>();
+    float *pp = p.data_ptr<float>(), *op = o.data_ptr<float>();
+    const float sc = static_cast<float>(scale);
+    switch (d.D) {
+      case 8: Forward<8>(qp, kp, vp, pp, op, d, allowed, sc); break;
+      case 16: Forward<16>(qp, kp, vp, pp, op, d, allowed, sc); break;
+      case 32: Forward<32>(qp, kp, vp, pp, op, d, allowed, sc); break;
+      case 64: Forward<64>(qp, kp, vp, pp, op, d, allowed, sc); break;
+      default: Forward<0>(qp, kp, vp, pp, op, d, allowed, sc);
+    }
     ctx->save_for_backward({q, k, v, p});
     ctx->saved_data["scale"] = scale;
     return o;
@@ -167,8 +183,16 @@ struct SmallAttention : public torch::autograd::Function<SmallAttention> {
     const Dims d{q.size(0), q.size(1), q.size(2), k.size(2), q.size(3)};
     at::Tensor go = grads[0].contiguous();
     at::Tensor gq = at::empty_like(q), gk = at::empty_like(k), gv = at::empty_like(v);
-    Backward(q.data_ptr<float>(), k.data_ptr<float>(), v.data_ptr<float>(), p.data_ptr<float>(), go.data_ptr<float>(), gq.data_ptr<float>(), gk.data_ptr<float>(), gv.data_ptr<float>(), d,
-             static_cast<float>(ctx->saved_data["scale"].toDouble()));
+    const float sc = static_cast<float>(ctx->saved_data["scale"].toDouble());
+    const float *qp = q.data_ptr<float>(), *kp = k.data_ptr<float>(), *vp = v.data_ptr<float>(), *pp = p.data_ptr<float>(), *gop = go.data_ptr<float>();
+    float *gqp = gq.data_ptr<float>(), *gkp = gk.data_ptr<float>(), *gvp = gv.data_ptr<float>();
+    switch (d.D) {
+      case 8: Backward<8>(qp, kp, vp, pp, gop, gqp, gkp, gvp, d, sc); break;
+      case 16: Backward<16>(qp, kp, vp, pp, gop, gqp, gkp, gvp, d, sc); break;
+      case 32: Backward<32>(qp, kp, vp, pp, gop, gqp, gkp, gvp, d, sc); break;
+      case 64: Backward<64>(qp, kp, vp, pp, gop, gqp, gkp, gvp, d, sc); break;
+      default: Backward<0>(qp, kp, vp, pp, gop, gqp, gkp, gvp, d, sc);
+    }
     return {gq, gk, gv, at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
