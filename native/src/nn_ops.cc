@@ -99,12 +99,10 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
     at::Tensor allow = at::ones({tq, tk}, at::TensorOptions().dtype(at::kBool).device(q.device())).tril(tk - tq);
     scores = scores.masked_fill(allow.logical_not(), -std::numeric_limits<float>::infinity());
   }
-  if (IsTensor(info[3])) {
-    scores = scores.masked_fill(Unwrap(info[3]).logical_not(), -std::numeric_limits<float>::infinity());
-  }
+  if (mask) scores = scores.masked_fill(mask->logical_not(), -std::numeric_limits<float>::infinity());
   at::Tensor w = at::softmax(scores, -1);
   // Rows with nothing to attend to (fully padded queries) would be NaN; make them zero.
-  if (IsTensor(info[3])) w = at::nan_to_num(w, 0.0);
+  if (mask) w = at::nan_to_num(w, 0.0);
   if (p > 0 && train) w = at::dropout(w, p, true);
   return Wrap(ENV, at::matmul(w, v));
 }

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 namespace rl {
@@ -147,6 +148,18 @@ void Backward(const float* q, const float* k, const float* v, const float* p, co
   });
 }
 
+// Calls f with the head dimension as a compile-time constant for the common sizes (0: any other).
+template <typename F>
+void WithHeadDim(int64_t D, F&& f) {
+  switch (D) {
+    case 8: f(std::integral_constant<int64_t, 8>()); break;
+    case 16: f(std::integral_constant<int64_t, 16>()); break;
+    case 32: f(std::integral_constant<int64_t, 32>()); break;
+    case 64: f(std::integral_constant<int64_t, 64>()); break;
+    default: f(std::integral_constant<int64_t, 0>());
+  }
+}
+
 struct SmallAttention : public torch::autograd::Function<SmallAttention> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& q0, const at::Tensor& k0, const at::Tensor& v0, const at::Tensor& mask, bool causal, double scale) {
     at::Tensor q = q0.contiguous(), k = k0.contiguous(), v = v0.contiguous();
@@ -167,13 +180,7 @@ struct SmallAttention : public torch::autograd::Function<SmallAttention> {
     const float* vp = v.data_ptr<float>();
     float *pp = p.data_ptr<float>(), *op = o.data_ptr<float>();
     const float sc = static_cast<float>(scale);
-    switch (d.D) {
-      case 8: Forward<8>(qp, kp, vp, pp, op, d, allowed, sc); break;
-      case 16: Forward<16>(qp, kp, vp, pp, op, d, allowed, sc); break;
-      case 32: Forward<32>(qp, kp, vp, pp, op, d, allowed, sc); break;
-      case 64: Forward<64>(qp, kp, vp, pp, op, d, allowed, sc); break;
-      default: Forward<0>(qp, kp, vp, pp, op, d, allowed, sc);
-    }
+    WithHeadDim(d.D, [&](auto dc) { Forward<decltype(dc)::value>(qp, kp, vp, pp, op, d, allowed, sc); });
     ctx->save_for_backward({q, k, v, p});
     ctx->saved_data["scale"] = scale;
     return o;
@@ -188,13 +195,7 @@ struct SmallAttention : public torch::autograd::Function<SmallAttention> {
     const float sc = static_cast<float>(ctx->saved_data["scale"].toDouble());
     const float *qp = q.data_ptr<float>(), *kp = k.data_ptr<float>(), *vp = v.data_ptr<float>(), *pp = p.data_ptr<float>(), *gop = go.data_ptr<float>();
     float *gqp = gq.data_ptr<float>(), *gkp = gk.data_ptr<float>(), *gvp = gv.data_ptr<float>();
-    switch (d.D) {
-      case 8: Backward<8>(qp, kp, vp, pp, gop, gqp, gkp, gvp, d, sc); break;
-      case 16: Backward<16>(qp, kp, vp, pp, gop, gqp, gkp, gvp, d, sc); break;
-      case 32: Backward<32>(qp, kp, vp, pp, gop, gqp, gkp, gvp, d, sc); break;
-      case 64: Backward<64>(qp, kp, vp, pp, gop, gqp, gkp, gvp, d, sc); break;
-      default: Backward<0>(qp, kp, vp, pp, gop, gqp, gkp, gvp, d, sc);
-    }
+    WithHeadDim(d.D, [&](auto dc) { Backward<decltype(dc)::value>(qp, kp, vp, pp, gop, gqp, gkp, gvp, d, sc); });
     return {gq, gk, gv, at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
