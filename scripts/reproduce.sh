@@ -84,6 +84,10 @@ declare -A RUNS=(
   [sweep-mail-llama-harder-k2]="./revertlm attack-sweep --model models/mail-llama --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 2 --scenarios lora-all,full --attacks revertlm,sip,nn --victim-segments 32 --json"
   [sweep-mail-llama-harder-k1]="./revertlm attack-sweep --model models/mail-llama --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 1 --scenarios lora-all,full --attacks revertlm,sip,nn --victim-segments 32 --json"
   [sweep-mail-llama-architecture-short]="./revertlm attack-sweep --model models/mail-llama --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 1,2,3 --personalize lora --knowledge architecture --wire-dtype float16 --attacks revertlm-learned,sip --examples 2000 --steps 300 --victim-segments 32 --json"
+  # Private text the defaults were never tuned on (generalisation), reduced budget (2000 x 300, 32 victim
+  # windows), exact and personalized: real personal SMS messages and everyday dialogues on the e-mail model.
+  [sweep-mail-llama-sms-short]="./revertlm attack-sweep --model models/mail-llama --aux spamassassin:hard-ham-1 --victim $S/data/SMSSpamCollection --victim-format tsv --victim-column 1 --victim-no-header --attacks revertlm,bisr,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
+  [sweep-mail-llama-dialogsum-short]="./revertlm attack-sweep --model models/mail-llama --aux spamassassin:hard-ham-1 --victim $S/data/dialogsum.test.jsonl --victim-field dialogue --attacks revertlm,bisr,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
   [ablations-stories260k]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 4 --attacks revertlm,revertlm-nn,revertlm-noprior,revertlm-noreencode,revertlm-oracle --json"
   # The repair's search cost with and without the stand-out stop (default standOut 0.5, neighbourK 32; research driver,
   # attacker 2000 x 300 cached under /tmp, 16 windows, personalized device): candidates re-encoded by round.
@@ -108,7 +112,8 @@ ORDER=(bench-engine bench-models bench-leakage bench-split bench-attack bench-at
   sweep-stories260k-lora-all-short sweep-stories260k-full-short sweep-stories260k-architecture-short
   sweep-stories260k-k4-wide-short audit-mail-llama-deep-short
   sweep-stories260k-lora-all-k4-wide-short sweep-stories260k-full-k4-wide-short
-  sweep-mail-llama-harder-short sweep-mail-llama-architecture-short)
+  sweep-mail-llama-harder-short sweep-mail-llama-architecture-short
+  sweep-mail-llama-sms-short sweep-mail-llama-dialogsum-short)
 
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=("${ORDER[@]}")

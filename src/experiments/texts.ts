@@ -12,6 +12,8 @@ export const textSetSchema = z.object({
   /** With format 'separated': the separator, e.g. <|endoftext|>. */
   separator: z.string().optional(),
   column: z.union([z.string(), z.number().int()]).optional(),
+  /** CSV/TSV: whether the first row names the columns (default true; false for files like the SMS Spam Collection). */
+  header: z.boolean().optional(),
   /** Samples to use at most. */
   limit: z.number().int().positive().optional(),
 });
@@ -22,7 +24,7 @@ export type TextSetSpec = z.infer<typeof textSetSchema>;
 export function loadTextSet(which: 'aux' | 'victim' | 'references', s: TextSetSpec): string[] {
   let texts: string[];
   try {
-    texts = loadTexts(parseTextSourceArg(s.source, { field: s.field, column: s.column, format: s.format, separator: s.separator, limit: s.limit, minChars: 8 }));
+    texts = loadTexts(parseTextSourceArg(s.source, { field: s.field, column: s.column, header: s.header, format: s.format, separator: s.separator, limit: s.limit, minChars: 8 }));
   } catch (e) {
     if (e instanceof InputError) throw new InputError(`${which} set: ${e.message}`, e.hint);
     throw e;

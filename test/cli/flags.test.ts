@@ -5,6 +5,7 @@ import { intFlag, numberFlag, parseIntList, parseNumber, parseNumberList } from 
 import { parseDefenseArg, scenariosFrom, textSet } from '../../src/cli/commands/experiment_flags.js';
 import { DEFAULT_SCENARIOS } from '../../src/experiments/scenario.js';
 import { loadTextSet } from '../../src/experiments/texts.js';
+import { configFromFlags } from '../../src/cli/commands/audit.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,6 +66,22 @@ test('--victim-separator splits only the victim set into documents; --separator 
   assert.ok(victim.every((t) => !t.includes('endoftext')));
   assert.equal(textSet(flags, 'aux')!.separator, undefined);
   assert.equal(textSet({ ...flags, victimSeparator: undefined, separator: '<|endoftext|>' }, 'aux')!.separator, '<|endoftext|>');
+});
+
+test('per-set text flags: a victim TSV column beside a spamassassin aux set (shared --column would be refused for the aux set)', () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'revertlm-tsv-')), 'sms');
+  writeFileSync(file, 'ham\tSee you at 7, bring the keys please\nspam\tWIN a prize now, call 0800 123 456\n');
+  const flags = { aux: 'spamassassin:hard-ham-1', victim: file, victimFormat: 'tsv', victimColumn: '1', victimNoHeader: true };
+  assert.deepEqual(textSet(flags, 'aux'), { source: 'spamassassin:hard-ham-1' });
+  assert.deepEqual(textSet(flags, 'victim'), { source: file, column: 1, format: 'tsv', header: false });
+  // With a header row assumed, the first message would be read as column names and lost.
+  assert.equal(loadTextSet('victim', textSet({ ...flags, victimNoHeader: undefined }, 'victim')!).length, 1);
+  assert.deepEqual(loadTextSet('victim', textSet(flags, 'victim')!), ['See you at 7, bring the keys please', 'WIN a prize now, call 0800 123 456']);
+  // The shared flag still reaches both sets, and a per-set one wins over it.
+  assert.equal(textSet({ ...flags, victimColumn: undefined, column: 'text' }, 'aux')!.column, 'text');
+  assert.equal(textSet({ aux: 'a.jsonl', victim: 'v.jsonl', field: 'body', auxField: 'text' }, 'aux')!.field, 'text');
+  assert.equal(textSet({ aux: 'a.jsonl', victim: 'v.jsonl', field: 'body', auxField: 'text' }, 'victim')!.field, 'body');
+  assert.equal(configFromFlags({ model: '/m', ...flags, out: 'o', leakage: false }).victim.column, 1);
 });
 
 test('the harder presets are the scenarios their flags build, so one sweep can run them side by side', () => {

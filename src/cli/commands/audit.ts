@@ -3,22 +3,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError, checkOutputPath, parseAuditConfig, runAudit, writeReport, type AuditConfig, type AuditConfigInput } from '../../index.js';
 import { previewReport } from '../../report/index.js';
-import { parseDefenseArg } from './experiment_flags.js';
+import { addTextOptions, parseDefenseArg, textSet, type TextFlags } from './experiment_flags.js';
 import { intFlag, parseIntList, parseNumber } from '../flags.js';
 import { log, printJson } from '../output.js';
 import { ResultStore } from '../../experiments/result_store.js';
 import { VERSION } from '../../version.js';
 import { overallProgress } from '../progress.js';
 
-export interface AuditFlags {
+export interface AuditFlags extends TextFlags {
   config?: string;
   model?: string;
-  aux?: string;
-  victim?: string;
-  field?: string;
-  column?: string;
-  auxField?: string;
-  victimField?: string;
   splits?: string;
   attacks?: string;
   /** false with --no-defenses. */
@@ -50,8 +44,8 @@ export function configFromFlags(f: AuditFlags): AuditConfig {
   if (missing.length) throw new UsageError(`missing ${missing.map((m) => `--${m}`).join(', ')}`, 'give --model DIR --aux FILE --victim FILE, or --config DIR/config.json');
   const input: AuditConfigInput = {
     model: resolve(f.model!),
-    aux: { source: f.aux!, field: f.auxField ?? f.field, column: f.column },
-    victim: { source: f.victim!, field: f.victimField ?? f.field, column: f.column },
+    aux: textSet(f, 'aux')!,
+    victim: textSet(f, 'victim')!,
     ...(f.splits ? { splits: parseIntList(f.splits, '--splits') } : {}),
     ...(f.attacks ? { attacks: f.attacks.split(',').map((s) => s.trim()) } : {}),
     ...(f.defenses !== undefined ? { defenses: f.defenses === false ? [] : f.defenses.map(defenseArg) } : {}),
@@ -117,17 +111,13 @@ export async function auditAndReport(cfg: AuditConfig, out: string, json: boolea
 }
 
 export function registerAudit(program: Command): void {
-  program
+  const cmd = program
     .command('audit')
     .description('leakage per block, every attack at every split point and (optionally) privacy–utility curves, written as an HTML report')
     .option('--config <file>', 'repeat an earlier audit exactly (its DIR/config.json)')
     .option('--model <dir>', 'Hugging Face model directory')
     .option('--aux <source>', "attacker's auxiliary text: file (.txt, .jsonl, .json, .csv, .tsv) or spamassassin:<group>")
     .option('--victim <source>', "victim's private text, same forms as --aux")
-    .option('--field <path>', 'JSON(L) field holding the text (both sets)')
-    .option('--aux-field <path>', 'JSON(L) field for --aux only')
-    .option('--victim-field <path>', 'JSON(L) field for --victim only')
-    .option('--column <name>', 'CSV/TSV column holding the text')
     .option('--splits <list>', 'split points, e.g. 1,2,3 or 1..4 (default: every block boundary; past 6 of them, five spread over the depth, e.g. 1,3,6,9,11 of 12 blocks)')
     .option('--attacks <list>', 'attacks to run (default: revertlm,sip,bisr,nn)')
     .option('--defenses <spec...>', 'trade-off curves, NAME[:LEVELS][@SPLIT], e.g. gaussian:0,0.5,1,2@2 quantize (default: gaussian at 0,0.5,1,2 at the middle split; level 0 is always tried, it is the utility baseline)')
@@ -143,4 +133,5 @@ export function registerAudit(program: Command): void {
       const cfg = configFromFlags(f);
       await auditAndReport(cfg, resolve(f.out), !!f.json, undefined, { resume: !!f.resume });
     });
+  addTextOptions(cmd);
 }

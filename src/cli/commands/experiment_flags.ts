@@ -13,9 +13,17 @@ export interface TextFlags {
   field?: string;
   column?: string;
   format?: string;
-  victimFormat?: string;
   separator?: string;
+  auxField?: string;
+  auxColumn?: string;
+  auxFormat?: string;
+  auxSeparator?: string;
+  auxNoHeader?: boolean;
+  victimField?: string;
+  victimColumn?: string;
+  victimFormat?: string;
   victimSeparator?: string;
+  victimNoHeader?: boolean;
 }
 
 export interface BudgetFlags {
@@ -31,15 +39,23 @@ export interface ExperimentFlags extends TextFlags, BudgetFlags {
   seed?: string;
 }
 
-/** Text-format options of --aux/--victim. */
+/** Text-format options of --aux/--victim: each for both sets, and per set (the attacker's e-mail corpus beside a victim TSV). */
 export function addTextOptions(cmd: Command): Command {
   return cmd
     .option('--field <path>', 'JSON(L) field holding the text')
-    .option('--column <name>', 'CSV/TSV column holding the text')
+    .option('--column <name>', 'CSV/TSV column holding the text (a name, or a 0-based index for files without a header)')
     .option('--format <format>', 'text format of both sets (lines, paragraphs, jsonl, json, csv, tsv); default: from the extension')
-    .option('--victim-format <format>', 'text format of the victim set only')
     .option('--separator <text>', 'plain text of both sets split into documents on this string, e.g. "<|endoftext|>"')
-    .option('--victim-separator <text>', 'the victim set only split on this string (TinyStories: "<|endoftext|>")');
+    .option('--aux-field <path>', 'the aux set only: JSON(L) field')
+    .option('--aux-column <name>', 'the aux set only: CSV/TSV column')
+    .option('--aux-format <format>', 'the aux set only: text format')
+    .option('--aux-separator <text>', 'the aux set only: document separator')
+    .option('--aux-no-header', 'the aux set only: its CSV/TSV file has no header row (the first row is data)')
+    .option('--victim-field <path>', 'the victim set only: JSON(L) field (DialogSum: dialogue)')
+    .option('--victim-column <name>', 'the victim set only: CSV/TSV column (SMS Spam Collection: 1)')
+    .option('--victim-format <format>', 'the victim set only: text format')
+    .option('--victim-separator <text>', 'the victim set only: document separator (TinyStories: "<|endoftext|>")')
+    .option('--victim-no-header', 'the victim set only: its CSV/TSV file has no header row (SMS Spam Collection)');
 }
 
 /** The attack training budget options shared by attack, attack-sweep and tradeoff. */
@@ -60,13 +76,26 @@ export function budgetFlags(f: BudgetFlags): Partial<BudgetSpec> {
   };
 }
 
+/** The text set --aux or --victim names, its per-set flags taking precedence over the shared ones. */
 export function textSet(f: TextFlags, which: 'aux' | 'victim'): TextSetSpec | null {
   const source = f[which];
   if (!source) return null;
-  const column = f.column === undefined ? undefined : /^\d+$/.test(f.column) ? Number(f.column) : f.column;
-  const victim = which === 'victim';
-  const separator = victim ? (f.victimSeparator ?? f.separator) : f.separator;
-  return { source, field: f.field, column, format: victim ? (f.victimFormat ?? f.format) : f.format, ...(separator !== undefined ? { separator } : {}) };
+  const own = which === 'aux'
+    ? { field: f.auxField, column: f.auxColumn, format: f.auxFormat, separator: f.auxSeparator, noHeader: f.auxNoHeader }
+    : { field: f.victimField, column: f.victimColumn, format: f.victimFormat, separator: f.victimSeparator, noHeader: f.victimNoHeader };
+  const col = own.column ?? f.column;
+  const column = col === undefined ? undefined : /^\d+$/.test(col) ? Number(col) : col;
+  const field = own.field ?? f.field;
+  const format = own.format ?? f.format;
+  const separator = own.separator ?? f.separator;
+  return {
+    source,
+    ...(field !== undefined ? { field } : {}),
+    ...(column !== undefined ? { column } : {}),
+    ...(format !== undefined ? { format } : {}),
+    ...(separator !== undefined ? { separator } : {}),
+    ...(own.noHeader ? { header: false } : {}),
+  };
 }
 
 /** The context spec of an experiment command's flags. */
