@@ -53,3 +53,23 @@ export function parseIntList(s: string, what: string): number[] {
   if (parts.some((x) => !/^\d+$/.test(x) || !Number.isSafeInteger(Number(x)))) throw new UsageError(`${what} '${s}' is not a list of integers`, 'write e.g. 1,2,3 or 1..4');
   return parts.map(Number);
 }
+
+/** The format flags of a command reading one text source (--data). */
+export interface DataSourceFlags {
+  format?: string;
+  field?: string;
+  column?: string;
+  /** false with --no-header. */
+  header?: boolean;
+  separator?: string;
+  limit?: string;
+}
+
+/**
+ * parseTextSourceArg's options from those flags. commander sets `header: true` unless --no-header
+ * is given; only false is passed on, so the default stays the source's own (and a .txt source is
+ * not refused for a CSV-only option nobody gave).
+ */
+export function dataSourceOptions(f: DataSourceFlags): { format?: string; field?: string; column?: string; header?: boolean; separator?: string; limit?: string } {
+  return { format: f.format, field: f.field, column: f.column, ...(f.header === false ? { header: false } : {}), separator: f.separator, limit: f.limit };
+}

@@ -1,7 +1,8 @@
 // Numeric flags take plain decimal text only: '0x2', '1e0' and '' were read by Number() as 2, 1 and 0.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { intFlag, numberFlag, parseIntList, parseNumber, parseNumberList } from '../../src/cli/flags.js';
+import { dataSourceOptions, intFlag, numberFlag, parseIntList, parseNumber, parseNumberList } from '../../src/cli/flags.js';
+import { loadTexts, parseTextSourceArg } from '../../src/data/index.js';
 import { parseDefenseArg, scenariosFrom, textSet } from '../../src/cli/commands/experiment_flags.js';
 import { DEFAULT_SCENARIOS } from '../../src/experiments/scenario.js';
 import { loadTextSet } from '../../src/experiments/texts.js';
@@ -82,6 +83,19 @@ test('per-set text flags: a victim TSV column beside a spamassassin aux set (sha
   assert.equal(textSet({ aux: 'a.jsonl', victim: 'v.jsonl', field: 'body', auxField: 'text' }, 'aux')!.field, 'text');
   assert.equal(textSet({ aux: 'a.jsonl', victim: 'v.jsonl', field: 'body', auxField: 'text' }, 'victim')!.field, 'body');
   assert.equal(configFromFlags({ model: '/m', ...flags, out: 'o', leakage: false }).victim.column, 1);
+});
+
+test('--no-header on single-source commands: only false is passed on, and a plain-text corpus refuses it', () => {
+  assert.deepEqual(dataSourceOptions({ column: '1', header: true }), { format: undefined, field: undefined, column: '1', separator: undefined, limit: undefined });
+  const file = join(mkdtempSync(join(tmpdir(), 'revertlm-noheader-')), 'sms.tsv');
+  writeFileSync(file, 'ham\tfirst message\nham\tsecond message\n');
+  assert.deepEqual(loadTexts(parseTextSourceArg(file, dataSourceOptions({ column: '1', header: false }))), ['first message', 'second message']);
+  assert.deepEqual(loadTexts(parseTextSourceArg(file, dataSourceOptions({ column: '1', header: true }))), ['second message']);
+  // A .txt source with the commander default (header: true) is not refused for a CSV-only option.
+  const txt = join(mkdtempSync(join(tmpdir(), 'revertlm-noheader-')), 'notes.txt');
+  writeFileSync(txt, 'one line\nanother line\n');
+  assert.equal(loadTexts(parseTextSourceArg(txt, dataSourceOptions({ format: 'lines', header: true }))).length, 2);
+  assertUsageFailure(assert, runCli(['pretrain', '--data', txt, '--out', join(tmpdir(), 'revertlm-noheader-out'), '--no-header']), /--no-header/);
 });
 
 test('the harder presets are the scenarios their flags build, so one sweep can run them side by side', () => {

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { hostname } from 'node:os';
 import { UsageError } from '../errors.js';
 import { log, printJson } from '../output.js';
-import { numberFlag } from '../flags.js';
+import { dataSourceOptions, numberFlag } from '../flags.js';
 import { stepProgress } from '../progress.js';
 import { readPem } from '../pem.js';
 import { addLoRAOptions, loraSettings, wireDtypeFlag, type LoRAFlags } from './serve.js';
@@ -19,6 +19,8 @@ interface DeviceFlags extends LoRAFlags {
   format?: string;
   field?: string;
   column?: string;
+  /** false with --no-header. */
+  header?: boolean;
   limit?: string;
   finetune?: boolean;
   full?: boolean;
@@ -103,6 +105,7 @@ export function registerDevice(program: Command): void {
     .option('--format <format>', 'read --data with this src/data format (lines, paragraphs, jsonl, csv, …)')
     .option('--field <path>', 'jsonl/json field holding the text')
     .option('--column <name|index>', 'csv/tsv column holding the text')
+    .option('--no-header', 'csv/tsv: the file has no header row (the first row is data; --column is then a 0-based index)')
     .option('--limit <n>', 'use at most n texts')
     .option('--finetune', 'split LoRA fine-tuning on --data')
     .option('--full', 'the device trains every parameter of its part (embeddings, blocks [0, k), the U-shape tail) instead of LoRA adapters; give it to --evaluate/--generate too, to load such a checkpoint')
@@ -144,7 +147,7 @@ export function registerDevice(program: Command): void {
       const deviceId = f.deviceId ?? `device-${hostname().replace(/[^A-Za-z0-9_.:@-]/g, '-')}`.slice(0, 128);
       if (!DEVICE_ID_RE.test(deviceId)) throw new UsageError(`--device-id may hold letters, digits and _ . : @ - (at most 128), got '${deviceId}'`);
       const deviceKey = f.deviceKey !== undefined ? readDeviceKey(f.deviceKey) : null;
-      const texts = readsData ? loadTexts(parseTextSourceArg(f.data!, { format: f.format, field: f.field, column: f.column, limit: f.limit })) : [];
+      const texts = readsData ? loadTexts(parseTextSourceArg(f.data!, dataSourceOptions(f))) : [];
       const options = {
         modelDir: f.model,
         splitPoint: int('--split', f.split, 0),

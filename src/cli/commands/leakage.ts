@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { basename, resolve } from 'node:path';
 import { printJson } from '../output.js';
 import { UsageError } from '../errors.js';
-import { intFlag } from '../flags.js';
+import { dataSourceOptions, intFlag } from '../flags.js';
 import { overallProgress } from '../progress.js';
 import { CaptureReader, loadTexts, parseTextSourceArg, loadModel, loadTokenizer, analyzeLeakage, analyzeCapture, hiddenFromCapture, ESTIMATORS, formatLeakageTable, parseLayers, type EstimatorName, type LeakageProgress } from '../../index.js';
 
@@ -18,6 +18,8 @@ interface LeakageCliOptions {
   format?: string;
   field?: string;
   column?: string;
+  /** false with --no-header. */
+  header?: boolean;
   separator?: string;
   limit?: string;
   json?: boolean;
@@ -34,7 +36,7 @@ function estimatorList(v: string | undefined): EstimatorName[] | undefined {
 }
 
 function readTexts(o: LeakageCliOptions): string[] {
-  return loadTexts(parseTextSourceArg(o.data!, { format: o.format, field: o.field, column: o.column, separator: o.separator, limit: o.limit }));
+  return loadTexts(parseTextSourceArg(o.data!, dataSourceOptions(o)));
 }
 
 /** Both stages on the shared display (src/cli/progress.ts): a bar on a terminal, log lines elsewhere. */
@@ -88,6 +90,7 @@ export function registerLeakage(program: Command): void {
     .option('--format <format>', 'data format (default: from the extension)')
     .option('--field <path>', 'jsonl/json: field holding the text')
     .option('--column <col>', 'csv/tsv: column name or 0-based index')
+    .option('--no-header', 'csv/tsv: the file has no header row (the first row is data; --column is then a 0-based index)')
     .option('--separator <s>', 'plain text split on this separator (e.g. "<|endoftext|>")')
     .option('--limit <n>', 'use at most this many texts')
     .option('--json', 'print one JSON object')

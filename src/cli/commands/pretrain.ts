@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { extname } from 'node:path';
 import { printJson, log } from '../output.js';
 import { UsageError } from '../errors.js';
-import { numberFlag } from '../flags.js';
+import { dataSourceOptions, numberFlag } from '../flags.js';
 import { stepProgress } from '../progress.js';
 import { loadTexts, parseTextSourceArg, readTextFile, pretrain, DEFAULT_FAMILY, FAMILIES, familyChoices, type PretrainProgress, type PretrainSettings } from '../../index.js';
 
@@ -12,6 +12,8 @@ interface PretrainFlags {
   format?: string;
   field?: string;
   column?: string;
+  /** false with --no-header. */
+  header?: boolean;
   separator?: string;
   limit?: string;
   family?: string;
@@ -42,14 +44,14 @@ const STRUCTURED = new Set(['.jsonl', '.ndjson', '.json', '.csv', '.tsv', '.tab'
 function readCorpus(f: PretrainFlags): string[] {
   const plain = !/^spamassassin(:|$)/i.test(f.data) && f.format === undefined && f.separator === undefined && !STRUCTURED.has(extname(f.data).toLowerCase());
   if (plain) {
-    if (f.field !== undefined || f.column !== undefined || f.limit !== undefined) {
-      throw new UsageError('--field, --column and --limit need a structured --data source or --format', 'e.g. --format lines to read one document per line');
+    if (f.field !== undefined || f.column !== undefined || f.header === false || f.limit !== undefined) {
+      throw new UsageError('--field, --column, --no-header and --limit need a structured --data source or --format', 'e.g. --format lines to read one document per line');
     }
     const text = readTextFile(f.data);
     if (text.trim() === '') throw new UsageError(`--data ${f.data} is empty`, 'pass a text file with content');
     return [text];
   }
-  return loadTexts(parseTextSourceArg(f.data, { format: f.format, field: f.field, column: f.column, separator: f.separator, limit: f.limit }));
+  return loadTexts(parseTextSourceArg(f.data, dataSourceOptions(f)));
 }
 
 function settingsFrom(f: PretrainFlags): Partial<PretrainSettings> {
@@ -113,6 +115,7 @@ export function registerPretrain(program: Command): void {
     .option('--format <format>', 'read --data with this src/data format (lines, paragraphs, separated, jsonl, json, csv, tsv): one document per sample')
     .option('--field <path>', 'jsonl/json field holding the text')
     .option('--column <name|index>', 'csv/tsv column holding the text')
+    .option('--no-header', 'csv/tsv: the file has no header row (the first row is data; --column is then a 0-based index)')
     .option('--separator <text>', 'split a text file into documents on this string')
     .option('--limit <n>', 'use at most n documents')
     .option('--family <family>', `${familyChoices()} (default ${DEFAULT_FAMILY})`)
