@@ -2,26 +2,20 @@ import type { Command } from 'commander';
 import { hostname } from 'node:os';
 import { UsageError } from '../errors.js';
 import { log, printJson } from '../output.js';
-import { dataSourceOptions, numberFlag } from '../flags.js';
+import { dataSourceOptions, numberFlag, type DataSourceFlags } from '../flags.js';
 import { stepProgress } from '../progress.js';
 import { readPem } from '../pem.js';
 import { addLoRAOptions, loraSettings, wireDtypeFlag, type LoRAFlags } from './serve.js';
 import { checkOutputPath, loadTexts, parseTextSourceArg, DEFENSE_NAMES, isDefenseName, type DefenseSpec, readDeviceKey, readTokenFile, SplitDevice, type FinetuneResult, type StepProgress } from '../../index.js';
 import { DEVICE_ID_RE } from '../../split/protocol/messages.js';
 
-interface DeviceFlags extends LoRAFlags {
+interface DeviceFlags extends LoRAFlags, DataSourceFlags {
   model: string;
   split: string;
   tail: string;
   server: string;
   tokenFile?: string;
   data?: string;
-  format?: string;
-  field?: string;
-  column?: string;
-  /** false with --no-header. */
-  header?: boolean;
-  limit?: string;
   finetune?: boolean;
   full?: boolean;
   evaluate?: boolean;

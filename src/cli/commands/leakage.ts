@@ -2,11 +2,11 @@ import type { Command } from 'commander';
 import { basename, resolve } from 'node:path';
 import { printJson } from '../output.js';
 import { UsageError } from '../errors.js';
-import { dataSourceOptions, intFlag } from '../flags.js';
+import { dataSourceOptions, intFlag, type DataSourceFlags } from '../flags.js';
 import { overallProgress } from '../progress.js';
 import { CaptureReader, loadTexts, parseTextSourceArg, loadModel, loadTokenizer, analyzeLeakage, analyzeCapture, hiddenFromCapture, ESTIMATORS, formatLeakageTable, parseLayers, type EstimatorName, type LeakageProgress } from '../../index.js';
 
-interface LeakageCliOptions {
+interface LeakageCliOptions extends DataSourceFlags {
   model?: string;
   data?: string;
   capture?: string;
@@ -15,13 +15,6 @@ interface LeakageCliOptions {
   seed: string;
   estimators?: string;
   components: string;
-  format?: string;
-  field?: string;
-  column?: string;
-  /** false with --no-header. */
-  header?: boolean;
-  separator?: string;
-  limit?: string;
   json?: boolean;
 }
 

@@ -2,20 +2,13 @@ import type { Command } from 'commander';
 import { extname } from 'node:path';
 import { printJson, log } from '../output.js';
 import { UsageError } from '../errors.js';
-import { dataSourceOptions, numberFlag } from '../flags.js';
+import { dataSourceOptions, numberFlag, type DataSourceFlags } from '../flags.js';
 import { stepProgress } from '../progress.js';
 import { loadTexts, parseTextSourceArg, readTextFile, pretrain, DEFAULT_FAMILY, FAMILIES, familyChoices, type PretrainProgress, type PretrainSettings } from '../../index.js';
 
-interface PretrainFlags {
+interface PretrainFlags extends DataSourceFlags {
   data: string;
   out: string;
-  format?: string;
-  field?: string;
-  column?: string;
-  /** false with --no-header. */
-  header?: boolean;
-  separator?: string;
-  limit?: string;
   family?: string;
   vocab?: string;
   dModel?: string;
