@@ -1,6 +1,6 @@
 // Strict parsing of numeric flag values. `Number()` reads '0x2', '1e0', ' ' and '' (as 0); a flag
 // takes only plain decimal text: integers as digits, numbers as decimals with an optional exponent.
-import { UsageError } from '../index.js';
+import { UsageError, type TextSourceArgOptions } from '../index.js';
 
 const INTEGER = /^-?\d+$/;
 const DECIMAL = /^-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/;
@@ -70,6 +70,6 @@ export interface DataSourceFlags {
  * is given; only false is passed on, so the default stays the source's own (and a .txt source is
  * not refused for a CSV-only option nobody gave).
  */
-export function dataSourceOptions(f: DataSourceFlags): { format?: string; field?: string; column?: string; header?: boolean; separator?: string; limit?: string } {
+export function dataSourceOptions(f: DataSourceFlags): TextSourceArgOptions {
   return { format: f.format, field: f.field, column: f.column, ...(f.header === false ? { header: false } : {}), separator: f.separator, limit: f.limit };
 }
