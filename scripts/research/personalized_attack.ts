@@ -28,6 +28,7 @@ const { values: a } = parseArgs({
     model: { type: 'string', default: '/work/shared/models/stories260K' },
     aux: { type: 'string', default: '/work/shared/data/wikitext2-test.raw' },
     victim: { type: 'string', default: '/work/shared/data/tinystories_sample.txt' },
+    'victim-spec': { type: 'string' }, // JSON TextSetSpec, wins over --victim: e.g. {"source":"…/SMSSpamCollection","format":"tsv","column":1,"header":false}
     splits: { type: 'string', default: '4' },
     attacks: { type: 'string', default: 'revertlm' },
     personalize: { type: 'string', default: 'lora' }, // none | lora | full
@@ -63,7 +64,7 @@ async function main(): Promise<void> {
   const seq = num('seq');
   const configs = JSON.parse(a.config!) as Record<string, unknown>;
   const ctx = createContext({
-    model: modelDir, aux: textSet(a.aux!), victim: textSet(a.victim!), victimSegments: num('windows'), maxTokens: seq, seed,
+    model: modelDir, aux: textSet(a.aux!), victim: a['victim-spec'] ? (JSON.parse(a['victim-spec']) as TextSetSpec) : textSet(a.victim!), victimSegments: num('windows'), maxTokens: seq, seed,
     budget: { examples: num('examples'), steps: num('steps'), maxTokens: seq },
   });
   const full = a.personalize === 'full';
