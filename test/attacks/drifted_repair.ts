@@ -18,15 +18,20 @@ export interface DriftedRepair {
 }
 
 /**
+ * separators: the windows are cut from one token stream of the sentences with EOS between them (as
+ * the runtime sends short messages), the guess has another token wherever the truth has EOS (and is
+ * otherwise right), and no source proposes EOS (the learned stages rarely saw one mid-window).
  * twin: the word "a" gets a near-copy of the word "the"'s input embedding before the traffic is
  * made, the guess has "a" wherever the truth has "the" (and is otherwise right), and no source ranks
  * "the" within its top-K: a wrong token that stands out against everything proposed.
  */
-export function driftedRepair(seed = 41, o: { twin?: boolean } = {}): DriftedRepair {
+export function driftedRepair(seed = 41, o: { twin?: boolean; separators?: boolean } = {}): DriftedRepair {
   const t = tiny(seed);
   const { device } = t.knowledge(2);
   const V = t.tokenizer.vocabSize;
-  const seqs = sentences(6, 10).map((s) => t.tokenizer.encode(s, { addBos: true }));
+  const eos = t.tokenizer.eosTokenId!;
+  const stream = sentences(12, 10).flatMap((s) => t.tokenizer.encode(s, { addBos: false, addEos: true }));
+  const seqs = o.separators ? Array.from({ length: 6 }, (_, i) => stream.slice(i * 12, i * 12 + 12)) : sentences(6, 10).map((s) => t.tokenizer.encode(s, { addBos: true }));
   const { ids, mask } = padBatch(seqs);
   const [B, T] = ids.shape as [number, number];
   manualSeed(5);
@@ -46,11 +51,11 @@ export function driftedRepair(seed = 41, o: { twin?: boolean } = {}): DriftedRep
   }));
   const truth = ids.toNumbers();
   const real = mask.toNumbers();
-  const wrong = (x: number, p: number) => (o.twin ? (x === right ? twin : x) : p % 4 === 2 ? (x + 5) % V : x);
+  const wrong = (x: number, p: number) => (o.separators ? (x === eos ? right : x) : o.twin ? (x === right ? twin : x) : p % 4 === 2 ? (x + 5) % V : x);
   const guess = idsTensor(Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, p) => wrong(truth[b * T + p]!, p))));
   const scores = noGrad(() => tidy(() => {
     const s = randn([B, T, V]).scatter(2, ids.unsqueeze(-1), full([B, T, 1], 2.5));
-    return o.twin ? s.maskedFill(arange(V).eq(right), -10) : s;
+    return o.twin ? s.maskedFill(arange(V).eq(right), -10) : o.separators ? s.maskedFill(arange(V).eq(eos), -10) : s;
   }));
   return {
     guess,

@@ -50,3 +50,21 @@ test('where a wrong token stands out because its near-duplicate was never propos
   }
   assert.equal(liveTensors(), live0);
 });
+
+test('EOS between short messages mid-window, proposed by no source, is tried at every searched position (trySeparators)', () => {
+  const live0 = liveTensors();
+  const p = driftedRepair(41, { separators: true });
+  try {
+    const before = p.wrongLeft(p.guess);
+    assert.ok(before >= 3, `the windows hold EOS mid-window, guessed wrong (${before})`);
+    const off = p.run({ trySeparators: false, separators: [1, 2], wideK: 0, escalateK: 8, neighbourK: 0 });
+    const on = p.run({ trySeparators: true, separators: [1, 2], wideK: 0, escalateK: 8, neighbourK: 0 });
+    assert.equal(p.wrongLeft(off.out), before, 'without it no round reaches EOS (escalation and the wide round kept short of it, as a large vocabulary does)');
+    assert.equal(p.wrongLeft(on.out), 0, 'with it every EOS is recovered');
+    off.out.dispose();
+    on.out.dispose();
+  } finally {
+    p.dispose();
+  }
+  assert.equal(liveTensors(), live0);
+});

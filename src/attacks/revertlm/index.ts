@@ -60,7 +60,7 @@ export const REVERTLM_DEFAULTS: RevertConfig = {
   lambdas: [0, 0.5, 1],
   beam: 4,
   reencode: 'repair',
-  repair: { topK: 8, escalateK: 64, maxPasses: 2, tolerance: 1e-3, acceptScale: 3, priorWeight: 1, sigmaQuantile: 0.25, recalibrate: true, wideK: 4096, wideAbove: 4, standOut: 0.5, neighbourK: 32 },
+  repair: { topK: 8, escalateK: 64, maxPasses: 2, tolerance: 1e-3, acceptScale: 3, priorWeight: 1, sigmaQuantile: 0.25, recalibrate: true, wideK: 4096, wideAbove: 4, standOut: 0.5, neighbourK: 32, trySeparators: true },
   l2Weight: 1,
   projectorShare: 0.5,
   oracle: false,
@@ -366,7 +366,7 @@ export class RevertLMAttack implements Attack {
       if (c.reencode !== 'repair' || (repairOptions.maxPasses ?? c.repair.maxPasses) === 0) return best;
       const E = this.knowledge.device.embeddingMatrix;
       return repair(device, best, batch.hidden, mask, {
-        ...c.repair, ...repairOptions, l2Weight: c.l2Weight, fixFirst: true, stats: this.searchStats,
+        ...c.repair, ...repairOptions, l2Weight: c.l2Weight, fixFirst: true, stats: this.searchStats, separators: this.separators,
         proposals: (cur) => {
           const r = this.proposalLogits(p.ehat, p.mem, cur, mask);
           return { sources: [...r.sources, cosineLogits(batch.hidden, E)], logProb: r.logProb };
@@ -464,6 +464,12 @@ export class RevertLMAttack implements Attack {
     this.estimate = null;
     this.firstIndex.dispose();
     this.firstIndex = new FirstTokenIndex(this.knowledge.device);
+  }
+
+  /** The document separators the runtime's token stream carries: the tokenizer's BOS and EOS. */
+  private get separators(): number[] {
+    const t = this.knowledge.tokenizer;
+    return [...new Set([t.bosTokenId, t.eosTokenId])].filter((x): x is number => x !== null && x < this.vocab);
   }
 
   /** Whether the language prior is on (some λ > 0): it then also proposes tokens during repair. */

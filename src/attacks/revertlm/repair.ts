@@ -66,6 +66,12 @@ export interface RepairOptions {
    * stand out against everything the sources proposed while its twin, proposed by none, is right.
    */
   neighbourK?: number;
+  /**
+   * Try the tokenizer's BOS and EOS at every searched position beside the sources' proposals. The
+   * runtime cuts one token stream with EOS (and BOS) between documents, so short messages put them
+   * mid-window; the learned stages, trained on longer auxiliary documents, rarely propose them.
+   */
+  trySeparators?: boolean;
 }
 
 /** What the learned stages (and the prior) say about each position, given the current reconstruction. */
@@ -119,6 +125,8 @@ export interface RepairContext extends RepairOptions {
   proposals: (cur: Tensor) => ProposalScores;
   /** Where to count the re-encoded candidates (optional). */
   stats?: RepairStats;
+  /** The separator ids `trySeparators` adds (the tokenizer's BOS and EOS). */
+  separators?: readonly number[];
   /** Re-encoding engine; default the KV-cached one. */
   encoder?: (device: DevicePart, obs: Tensor, mask: Tensor, o: PrefixEncoderOptions) => PrefixEncoder;
 }
@@ -260,8 +268,10 @@ function repairPosition(
       if (s < (best.get(b)?.score ?? score(b, cur[b]![t]!, now.get(b)!))) best.set(b, { tok: tokens[j]!, dist: d[j]!, score: s, round: i });
     }
   };
+  const extra = o.trySeparators ? o.separators ?? [] : [];
   const ranks = (srcs: readonly Int32Array[], stride: number, from: number, to: number) => function* (b: number) {
     for (let r = from; r < to; r++) for (const src of srcs) yield src[(b * T + t) * stride + r]!;
+    if (from === 0) yield* extra;
   };
   // Round 1: each source's top-K; round 2 (rows still unmatched): ranks K..escalateK; round 3 (rows
   // nothing explains): the combined log-probability's ranks up to wideK. Rows the stand-out stop
