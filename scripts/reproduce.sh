@@ -97,6 +97,7 @@ declare -A RUNS=(
   [search-deep-k11]="node dist/scripts/research/personalized_attack.js --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 11 --attacks revertlm --examples 2000 --steps 300 --windows 16 --cache /tmp/revertlm-search-cache"
   # The stream's separators (EOS between short messages) tried at every searched position, on and off: SMS
   # victim, mail-llama-deep k = 11, personalized, 16 windows (research driver, attacker 2000 x 300 cached under /tmp).
+  [sweep-mail-llama-deep-sms-k11-short]="./revertlm attack-sweep --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim $S/data/SMSSpamCollection --victim-format tsv --victim-column 1 --victim-no-header --splits 11 --attacks revertlm,sip,nn --examples 2000 --steps 300 --victim-segments 16 --json"
   [separators-deep-k11-sms]="node dist/scripts/research/personalized_attack.js --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim-spec {\"source\":\"$S/data/SMSSpamCollection\",\"format\":\"tsv\",\"column\":1,\"header\":false} --splits 11 --attacks revertlm --examples 2000 --steps 300 --windows 16 --cache /tmp/revertlm-search-cache"
   [separators-deep-k11-sms-off]="node dist/scripts/research/personalized_attack.js --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim-spec {\"source\":\"$S/data/SMSSpamCollection\",\"format\":\"tsv\",\"column\":1,\"header\":false} --splits 11 --attacks revertlm --examples 2000 --steps 300 --windows 16 --cache /tmp/revertlm-search-cache --config {\"revertlm\":{\"repair\":{\"trySeparators\":false}}}"
   # RevertLM's generator size at depth (the measurement behind GENERATOR_DEFAULTS).
@@ -119,7 +120,7 @@ ORDER=(bench-engine bench-models bench-leakage bench-split bench-attack bench-at
   sweep-stories260k-k4-wide-short audit-mail-llama-deep-short
   sweep-stories260k-lora-all-k4-wide-short sweep-stories260k-full-k4-wide-short
   sweep-mail-llama-harder-short sweep-mail-llama-architecture-short
-  sweep-mail-llama-sms-short sweep-mail-llama-dialogsum-short sweep-mail-llama-deep-sms-short separators-deep-k11-sms separators-deep-k11-sms-off)
+  sweep-mail-llama-sms-short sweep-mail-llama-dialogsum-short sweep-mail-llama-deep-sms-short sweep-mail-llama-deep-sms-k11-short separators-deep-k11-sms separators-deep-k11-sms-off)
 
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=("${ORDER[@]}")
