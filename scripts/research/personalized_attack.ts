@@ -20,7 +20,7 @@ import { existsSync, mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BisrAttack, RevertLMAttack, createAttack, isAttackName, type AdaptReport, type Attack, type Progress } from '../../src/attacks/index.js';
-import { createContext, exactWindows, hiddenDrift, invertSource, resolveScenario, type TextSetSpec } from '../../src/experiments/index.js';
+import { createContext, exactWindows, hiddenDrift, invertSource, resolveScenario, textSetSchema, type TextSetSpec } from '../../src/experiments/index.js';
 import { scoreAll } from '../../src/metrics/index.js';
 
 const { values: a } = parseArgs({
@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   const seq = num('seq');
   const configs = JSON.parse(a.config!) as Record<string, unknown>;
   const ctx = createContext({
-    model: modelDir, aux: textSet(a.aux!), victim: a['victim-spec'] ? (JSON.parse(a['victim-spec']) as TextSetSpec) : textSet(a.victim!), victimSegments: num('windows'), maxTokens: seq, seed,
+    model: modelDir, aux: textSet(a.aux!), victim: a['victim-spec'] ? textSetSchema.parse(JSON.parse(a['victim-spec'])) : textSet(a.victim!), victimSegments: num('windows'), maxTokens: seq, seed,
     budget: { examples: num('examples'), steps: num('steps'), maxTokens: seq },
   });
   const full = a.personalize === 'full';
