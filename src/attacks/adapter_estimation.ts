@@ -13,6 +13,7 @@
 // whose fit generalises best to held-out windows.
 import { Tensor, noGrad, tidy, keep, optim, cat, tensor } from '../torch/index.js';
 import { applyLoRA, mergeLoRA, DeviceModel, LoRALinear, type DevicePart } from '../models/index.js';
+import { Linear } from '../torch/nn/index.js';
 import { buildPieces } from '../models/slice.js';
 import type { AdaptReport, InterceptedBatch, InterceptSource, ServerKnowledge } from './types.js';
 import { checkBatch } from './common.js';
@@ -64,6 +65,13 @@ export interface EstimationOptions {
    * inversion, with the estimate, covers every window.
    */
   sampleWindows: number;
+  /**
+   * The sample grows past `sampleWindows` until it holds at least this many observed values
+   * (real positions × model width) per parameter the widest candidate shape fits: a sample sized
+   * for rank-8 adapters on q,v lets adapters on every projection (five times the parameters) fit
+   * the sampled windows and miss the rest (sampleSize).
+   */
+  samplePerParameter: number;
   seed: number;
 }
 
@@ -80,6 +88,7 @@ export const ESTIMATION_DEFAULTS: EstimationOptions = {
   cleanQuantile: 0.1,
   l2Weight: 1,
   sampleWindows: 24,
+  samplePerParameter: 6,
   seed: 0,
 };
 
@@ -415,6 +424,39 @@ function searchSpec(base: DevicePart, data: readonly FitBatch[], specs: readonly
     for (const d of [...train, ...held]) d.weight.dispose();
   }
   return DeviceEstimate.create(base, best!.spec, o.seed);
+}
+
+/**
+ * Parameters an estimate of this shape fits: the adapters (rank × (in + out) per adapted
+ * projection, matched by name as applyLoRA matches them) and, with extras, the norms' gains. The
+ * token embedding rows extras also frees are left out: each row moves only with its own token's
+ * positions, so they do not share the sample's observations the way the adapters do.
+ */
+export function adapterParameterCount(base: DeviceModel, spec: AdapterSpec): number {
+  const targets = new Set(spec.targets);
+  let n = 0;
+  for (const [name, m] of base.namedModules()) {
+    if (m instanceof Linear && targets.has(name.slice(name.lastIndexOf('.') + 1))) n += spec.rank * (m.inFeatures + m.outFeatures);
+  }
+  if (spec.extras) for (const [name, p] of base.namedParameters()) if (/(^|\.)norm\d*\.weight$/.test(name)) n += p.numel;
+  return n;
+}
+
+/**
+ * Windows the estimation's rounds invert and fit on: `sampleWindows`, or more when the widest
+ * candidate shape needs them — at least `samplePerParameter` observed values (real positions ×
+ * model width) per fitted parameter. At the defaults (rank 8 on q,v) that stays 24 windows on
+ * stories260K k = 4; adapters on every projection there need about 108, i.e. every window of a
+ * small capture. 0 = every window.
+ */
+export function sampleSize(base: DevicePart, batches: readonly InterceptedBatch[], o: Pick<EstimationOptions, 'specs' | 'sampleWindows' | 'samplePerParameter'>): number {
+  if (o.sampleWindows <= 0) return 0;
+  const windows = windowCount(batches);
+  if (!(base instanceof DeviceModel) || windows === 0 || o.samplePerParameter <= 0) return o.sampleWindows;
+  const positions = noGrad(() => tidy(() => batches.reduce((a, b) => a + b.attentionMask.sum().item(), 0)));
+  const perWindow = (positions / windows) * base.config.dModel;
+  const params = Math.max(...o.specs.map((s) => adapterParameterCount(base, s)));
+  return Math.max(o.sampleWindows, Math.ceil((o.samplePerParameter * params) / Math.max(1, perWindow)));
 }
 
 /**

@@ -6,14 +6,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { noGrad, tidy, randn, keep, zeros, tensor, liveTensors, type Tensor } from '../../src/torch/index.js';
+import { noGrad, tidy, randn, keep, zeros, tensor, cat, liveTensors, type Tensor } from '../../src/torch/index.js';
 import { createAttack, type Attack, type InterceptedBatch } from '../../src/attacks/index.js';
 import { padBatch } from '../../src/data/windows.js';
 import { simulateCapture } from '../../src/experiments/index.js';
-import { DeviceEstimate, estimateDevice, ownBatches, releaseBatches, releaseSample, sampleWindows } from '../../src/attacks/adapter_estimation.js';
+import { DeviceEstimate, adapterParameterCount, estimateDevice, ownBatches, releaseBatches, releaseSample, sampleSize, sampleWindows } from '../../src/attacks/adapter_estimation.js';
 import { MemoryInterceptSource, makeBatch } from '../../src/attacks/intercept.js';
 import { repair } from '../../src/attacks/revertlm/repair.js';
-import { namedLoRAParameters, type DevicePart } from '../../src/models/index.js';
+import { namedLoRAParameters, DeviceModel, type DevicePart } from '../../src/models/index.js';
 import { sentences, tiny, type Tiny } from './helpers.js';
 
 /** The victim's personalised part: the pretrained one plus a random LoRA on q and v. */
@@ -322,6 +322,42 @@ test('a capture whose text repeats is not aliased: the sample keeps most of its 
     b.hidden.dispose();
     b.attentionMask.dispose();
   }
+});
+
+test('the sample grows with the parameters the adapters fit: wider adapters get more windows', () => {
+  const live0 = liveTensors();
+  const t = tiny(0);
+  const base = t.knowledge(2).device;
+  assert.ok(base instanceof DeviceModel);
+  // 40 windows of 16 positions, the last 10 half padding: 14 real positions a window, × width 32.
+  const mask = tidy(() => cat([zeros([30, 16]).add(1), cat([zeros([10, 8]).add(1), zeros([10, 8])], 1)], 0));
+  const batches = [makeBatch(zeros([40, 16, 32]), mask, 2)];
+  const qv = { rank: 4, targets: ['q', 'v'] };
+  const every = { rank: 4, targets: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] };
+  try {
+    for (const spec of [qv, every, { ...every, extras: true }]) {
+      const est = DeviceEstimate.create(base, spec, 0);
+      const fitted = est.device.namedParameters().filter(([n, p]) => p.requiresGrad && !n.endsWith('wte.weight')).reduce((a, [, p]) => a + p.numel, 0);
+      est.dispose();
+      assert.equal(adapterParameterCount(base, spec), fitted, `${JSON.stringify(spec)}: the count is what the estimate trains (embedding rows aside)`);
+    }
+    // By hand: per block q 4 × (32 + 32) and v 4 × (32 + 16) (two KV heads of 8), two blocks.
+    assert.equal(adapterParameterCount(base, qv), 896);
+    const o = { specs: [qv], sampleWindows: 4, samplePerParameter: 6 };
+    assert.equal(sampleSize(base, batches, o), 12, '6 × 896 parameters / (14 positions × 32) per window');
+    assert.equal(sampleSize(base, batches, { ...o, samplePerParameter: 1 }), 4, 'never below sampleWindows');
+    assert.equal(sampleSize(base, batches, { ...o, sampleWindows: 0 }), 0, '0 still means every window');
+    const wide = sampleSize(base, batches, { ...o, specs: [qv, every] });
+    assert.equal(wide, Math.ceil((6 * adapterParameterCount(base, every)) / (14 * 32)), 'the widest candidate shape decides');
+    assert.ok(wide > 40, `adapters on every projection need more than this capture holds (${wide})`);
+    const s = sampleWindows(batches, wide);
+    assert.equal(s.all, true, 'so the rounds use every window');
+    releaseSample(s);
+  } finally {
+    releaseBatches(batches);
+    t.dispose();
+  }
+  assert.equal(liveTensors(), live0, 'sizing the sample leaked tensors');
 });
 
 test('a capture sent a few windows at a time is read as merged batches, padded, in window order', () => {
