@@ -35,7 +35,8 @@ const record = {
   name,
   command: cmd.join(' '),
   commit: git('rev-parse HEAD'),
-  dirty: git('status --porcelain --untracked-files=no') !== '',
+  // Changes to recorded results do not count: reproduce.sh runs several entries in one checkout.
+  dirty: git("status --porcelain --untracked-files=no -- . ':!results'") !== '',
   date: started.toISOString(),
   machine: { cores: cpus().length, load_before: loadBefore, load_after: loadavg()[0] },
   // Thread settings and other REVERTLM_* overrides the run was made with (none: the defaults).
