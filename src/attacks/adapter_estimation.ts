@@ -92,6 +92,10 @@ export const ESTIMATION_DEFAULTS: EstimationOptions = {
   seed: 0,
 };
 
+/** What an estimate with `extras` also fits beside the adapters: the norms' gains and the token embedding rows. */
+const NORM_GAIN = /(^|\.)norm\d*\.weight$/;
+const EMBEDDING_ROWS = /(^|\.)wte\.weight$/;
+
 /** Adapter shapes tried when the protocol announces none (split fine-tuning's usual choices). */
 export const ADAPTER_SEARCH: readonly AdapterSpec[] = [
   { rank: 8, targets: ['q', 'v'] },
@@ -120,7 +124,7 @@ export class DeviceEstimate {
     const copy = emptyDevice(base);
     copy.loadStateDict(base.stateDict());
     applyLoRA(copy, { rank: spec.rank, alpha: spec.alpha ?? 2 * spec.rank, targets: spec.targets, seed });
-    if (spec.extras) for (const [n, p] of copy.namedParameters()) if (/(^|\.)(norm\d*\.weight|wte\.weight)$/.test(n)) p.requiresGrad_(true);
+    if (spec.extras) for (const [n, p] of copy.namedParameters()) if (NORM_GAIN.test(n) || EMBEDDING_ROWS.test(n)) p.requiresGrad_(true);
     copy.eval();
     return new DeviceEstimate(copy, spec);
   }
@@ -438,7 +442,7 @@ export function adapterParameterCount(base: DeviceModel, spec: AdapterSpec): num
   for (const [name, m] of base.namedModules()) {
     if (m instanceof Linear && targets.has(name.slice(name.lastIndexOf('.') + 1))) n += spec.rank * (m.inFeatures + m.outFeatures);
   }
-  if (spec.extras) for (const [name, p] of base.namedParameters()) if (/(^|\.)norm\d*\.weight$/.test(name)) n += p.numel;
+  if (spec.extras) for (const [name, p] of base.namedParameters()) if (NORM_GAIN.test(name)) n += p.numel;
   return n;
 }
 
