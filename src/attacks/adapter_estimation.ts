@@ -12,8 +12,7 @@
 // With several candidate shapes (unknown rank/targets), the first round fits each and keeps the one
 // whose fit generalises best to held-out windows.
 import { Tensor, noGrad, tidy, keep, optim, cat, tensor } from '../torch/index.js';
-import { applyLoRA, mergeLoRA, DeviceModel, LoRALinear, type DevicePart } from '../models/index.js';
-import { Linear } from '../torch/nn/index.js';
+import { applyLoRA, mergeLoRA, targetProjections, DeviceModel, LoRALinear, type DevicePart } from '../models/index.js';
 import { buildPieces } from '../models/slice.js';
 import type { AdaptReport, InterceptedBatch, InterceptSource, ServerKnowledge } from './types.js';
 import { checkBatch } from './common.js';
@@ -437,11 +436,7 @@ function searchSpec(base: DevicePart, data: readonly FitBatch[], specs: readonly
  * positions, so they do not share the sample's observations the way the adapters do.
  */
 export function adapterParameterCount(base: DeviceModel, spec: AdapterSpec): number {
-  const targets = new Set(spec.targets);
-  let n = 0;
-  for (const [name, m] of base.namedModules()) {
-    if (m instanceof Linear && targets.has(name.slice(name.lastIndexOf('.') + 1))) n += spec.rank * (m.inFeatures + m.outFeatures);
-  }
+  let n = targetProjections(base, spec.targets).reduce((a, [, m]) => a + spec.rank * (m.inFeatures + m.outFeatures), 0);
   if (spec.extras) for (const [name, p] of base.namedParameters()) if (NORM_GAIN.test(name)) n += p.numel;
   return n;
 }
@@ -461,6 +456,12 @@ export function sampleSize(base: DevicePart, batches: readonly InterceptedBatch[
   const perWindow = (positions / windows) * base.config.dModel;
   const params = Math.max(...o.specs.map((s) => adapterParameterCount(base, s)));
   return Math.max(o.sampleWindows, Math.ceil((o.samplePerParameter * params) / Math.max(1, perWindow)));
+}
+
+/** The windows an attack's estimation rounds run on: sampleSize of them, drawn by sampleWindows. */
+export function estimationSample(base: DevicePart, batches: readonly InterceptedBatch[], eo: Partial<EstimationOptions>): WindowSample {
+  const o = { ...ESTIMATION_DEFAULTS, ...eo };
+  return sampleWindows(batches, sampleSize(base, batches, o), o.seed);
 }
 
 /**

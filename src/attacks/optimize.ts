@@ -6,7 +6,7 @@
 import { Tensor, F, noGrad, tidy, keep, randn, optim, full, cat, grad, tensor } from '../torch/index.js';
 import type { AdaptReport, Attack, AuxData, Budget, FitOptions, InterceptedBatch, InterceptSource, Inversion, ServerKnowledge } from './types.js';
 import type { DevicePart } from '../models/types.js';
-import { ESTIMATION_DEFAULTS, adaptReport, estimateDevice, estimationOptions, medianMismatch, ownBatches, releaseBatches, releaseSample, sampleSize, sampleWindows, type DeviceEstimate, type EstimationOptions } from './adapter_estimation.js';
+import { adaptReport, estimateDevice, estimationOptions, medianMismatch, ownBatches, releaseBatches, releaseSample, estimationSample, type DeviceEstimate, type EstimationOptions } from './adapter_estimation.js';
 import { ZERO_BUDGET, checkBatch, decodeRows, rowsFromIds, seedAll } from './common.js';
 import { windowCount } from './intercept.js';
 import { FirstTokenIndex } from './framing.js';
@@ -170,7 +170,7 @@ export class BisrAttack extends OptimizeAttack {
       let report: AdaptReport = { rounds: 0, seconds: 0 };
       if (this.adaptation !== false) {
         const eo = estimationOptions(this.adaptation, this.knowledge);
-        const sample = sampleWindows(batches, sampleSize(this.knowledge.device, batches, { ...ESTIMATION_DEFAULTS, ...eo }), eo.seed ?? ESTIMATION_DEFAULTS.seed);
+        const sample = estimationSample(this.knowledge.device, batches, eo);
         const sampleInit = sample.all ? init : sample.origin.map((o) => noGrad(() => init[o.batch]!.indexSelect(0, o.rows!)));
         try {
           const res = estimateDevice(this.knowledge.device, sample.batches, (device, round) => {

@@ -15,7 +15,7 @@ export { saveModel } from './save.js';
 export { randomModel } from './init.js';
 export { KVStore } from './kv_cache.js';
 export { ropeTables, applyRope } from './rope.js';
-export { LoRA, Linear as LoRALinear, LORA_TARGETS, applyLoRA, loraParameters, namedLoRAParameters, mergeLoRA, saveLoRA, loadLoRA, type LoRAOptions } from './lora.js';
+export { LoRA, Linear as LoRALinear, LORA_TARGETS, applyLoRA, targetProjections, loraParameters, namedLoRAParameters, mergeLoRA, saveLoRA, loadLoRA, type LoRAOptions } from './lora.js';
 export { sequenceNll, type WindowOptions } from './perplexity.js';
 export { sampleToken, argmax, type SamplingOptions } from './sampling.js';
 export {

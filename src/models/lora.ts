@@ -83,6 +83,12 @@ function adapted(m: nn.Module): [string, Linear][] {
   return [...m.namedModules()].filter((e): e is [string, Linear] => e[1] instanceof Linear && e[1].lora !== null);
 }
 
+/** The Linear layers of `m` whose own name (the last part of the dotted path) is one of `targets`: what LoRA adapts. */
+export function targetProjections(m: nn.Module, targets: Iterable<string>): [string, Linear][] {
+  const wanted = new Set(targets);
+  return [...m.namedModules()].filter((e): e is [string, Linear] => e[1] instanceof Linear && wanted.has(e[0].slice(e[0].lastIndexOf('.') + 1)));
+}
+
 /**
  * Adds adapters to every Linear of `m` whose own name is a target, and freezes every other
  * parameter of `m` except existing adapters (requiresGrad false). Returns the adapted names.
@@ -91,12 +97,9 @@ export function applyLoRA(m: nn.Module, o: LoRAOptions): string[] {
   if (!Number.isInteger(o.rank) || o.rank <= 0) throw new ModelError(`LoRA rank must be a positive integer, got ${o.rank}`);
   const dropout = o.dropout ?? 0;
   if (!(dropout >= 0 && dropout < 1)) throw new ModelError(`LoRA dropout must be in [0, 1), got ${dropout}`);
-  const targets = new Set(o.targets);
-  const found: [string, Linear][] = [...m.namedModules()].filter(
-    (e): e is [string, Linear] => e[1] instanceof Linear && targets.has(e[0].slice(e[0].lastIndexOf('.') + 1)),
-  );
+  const found = targetProjections(m, o.targets);
   if (found.length === 0) {
-    throw new ModelError(`no projection named ${[...targets].map((t) => `'${t}'`).join(', ')} to adapt`, `LoRA targets are ${LORA_TARGETS.join(', ')}`);
+    throw new ModelError(`no projection named ${[...new Set(o.targets)].map((t) => `'${t}'`).join(', ')} to adapt`, `LoRA targets are ${LORA_TARGETS.join(', ')}`);
   }
   const twice = found.find(([, lin]) => lin.lora);
   if (twice) throw new ModelError(`'${twice[0]}' already has a LoRA adapter`, 'mergeLoRA first, or adapt other targets');

@@ -12,7 +12,7 @@
 import { Tensor, F, nn, noGrad, tidy, keep, cat, tensor } from '../../torch/index.js';
 import type { AdaptReport, Attack, AuxData, Budget, BudgetSpec, FitOptions, InterceptedBatch, InterceptSource, Inversion, ServerKnowledge } from '../types.js';
 import type { DevicePart } from '../../models/types.js';
-import { ESTIMATION_DEFAULTS, adaptReport, estimateDevice, estimationOptions, medianMismatch, ownBatches, releaseBatches, releaseSample, sampleSize, sampleWindows, type DeviceEstimate, type EstimationOptions } from '../adapter_estimation.js';
+import { adaptReport, estimateDevice, estimationOptions, medianMismatch, ownBatches, releaseBatches, releaseSample, estimationSample, type DeviceEstimate, type EstimationOptions } from '../adapter_estimation.js';
 import { AuxCorpus, lengthsOf, tokenWindows } from '../data.js';
 import { train } from '../train.js';
 import { ZERO_BUDGET, corpusOptions, trafficDevice, checkBatch, decodeRows, resolveBudget, rowsFromIds, seedAll, tokenTargets, trainingFraming } from '../common.js';
@@ -408,7 +408,7 @@ export class RevertLMAttack implements Attack {
       if (adapting) {
         const eo = estimationOptions(c.adaptation as Partial<EstimationOptions>, this.knowledge);
         // The rounds run on a sample of the windows, the last fit and inversion on all of them.
-        const sample = sampleWindows(batches, sampleSize(this.knowledge.device, batches, { ...ESTIMATION_DEFAULTS, ...eo }), eo.seed ?? ESTIMATION_DEFAULTS.seed);
+        const sample = estimationSample(this.knowledge.device, batches, eo);
         const sampleProps = sample.all ? props : sample.origin.map((o) => selectProposals(props[o.batch]!, o.rows!));
         try {
           // Round 0 only decides whether the traffic drifted (candidates re-ranked, no repair); later
