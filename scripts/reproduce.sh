@@ -43,6 +43,9 @@ declare -A RUNS=(
   # The same sweeps at a reduced budget (2000 auxiliary windows x 300 steps, 32 victim windows, the four
   # attacks that separate; optimisation-based inversion left out): what fits a session of a few hours.
   [sweep-stories260k-short]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --attacks revertlm,bisr,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
+  # Short documents (Shakespeare's speeches, one EOS between every two) at stories260K, whose EOS
+  # embedding lies among 251 near-copies (the token grammar and the separator tie-break, README).
+  [sweep-stories260k-shakespeare-short]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinyshakespeare.txt --victim-format paragraphs --splits 2,4 --attacks revertlm,bisr,sip --examples 2000 --steps 300 --victim-segments 32 --json"
   [sweep-stories260k-k4-short]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 4 --attacks revertlm,bisr,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
   [sweep-stories260k-k123-short]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 1,2,3 --attacks revertlm,bisr,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
   [sweep-mail-llama-short]="./revertlm attack-sweep --model models/mail-llama --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --attacks revertlm,bisr,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"

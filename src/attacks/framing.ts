@@ -4,16 +4,33 @@
 // alone: running the device part once on every vocabulary token at position 0 gives a table that
 // identifies token 0 of each window from the traffic itself (BOS or not). Windows framed with BOS
 // all share the same position-0 state, which is how a server tells the framing apart.
-import { Tensor, noGrad, tidy, keep, cat, arange } from '../torch/index.js';
+// Tokens whose embeddings are near-copies (stories260K: EOS and 251 rarely or never emitted ones)
+// have position-0 states within wire and drift noise of each other: ids the tokenizer never emits are
+// left out, and where the nearest token is a separator's twin (input embeddings at cosine ≥
+// `twinCos`), the separator is taken if its state is within SEPARATOR_TIE of the nearest (the
+// runtime puts one between every two documents; see twinCos in revertlm/repair.ts).
+import { Tensor, noGrad, tidy, keep, cat, arange, tensor } from '../torch/index.js';
 import type { DevicePart } from '../models/types.js';
 
 const CHUNK = 1024;
 
 /** H_k of every vocabulary token alone at position 0, [V, D], for one device part (computed on first use). */
+/** A separator whose squared distance is within this factor of the nearest token's is preferred. */
+const SEPARATOR_TIE = 10;
+
+export interface FirstTokenOptions {
+  /** The tokenizer's separators (BOS, EOS), preferred among near-ties. */
+  separators?: readonly number[];
+  /** Ids the tokenizer never emits: never identified. */
+  unreachable?: ReadonlySet<number>;
+  /** Embedding cosine from which a token is a separator's twin (0 or absent: no preference). */
+  twinCos?: number;
+}
+
 export class FirstTokenIndex {
   #states: Tensor | null = null;
 
-  constructor(readonly device: DevicePart) {}
+  constructor(readonly device: DevicePart, readonly o: FirstTokenOptions = {}) {}
 
   get states(): Tensor {
     if (!this.#states) {
@@ -32,8 +49,32 @@ export class FirstTokenIndex {
   identify(h0: Tensor): Tensor {
     return noGrad(() => tidy(() => {
       const S = this.states;
-      const d2 = h0.pow(2).sum(-1, true).sub(h0.matmul(S.transpose(0, 1)).mul(2)).add(S.pow(2).sum(-1).unsqueeze(0));
-      return d2.argmin(-1).unsqueeze(1);
+      let d2 = h0.pow(2).sum(-1, true).sub(h0.matmul(S.transpose(0, 1)).mul(2)).add(S.pow(2).sum(-1).unsqueeze(0)).clamp(0);
+      const V = S.size(0);
+      const never = [...(this.o.unreachable ?? [])].filter((x) => x < V);
+      if (never.length) {
+        const m = new Array<number>(V).fill(0);
+        for (const x of never) m[x] = 1;
+        d2 = d2.maskedFill(tensor(m, [1, V]).gt(0), Infinity);
+      }
+      const pick = d2.argmin(-1);
+      const seps = (this.o.separators ?? []).filter((x) => x < V);
+      if (!seps.length || !this.o.twinCos) return pick.unsqueeze(1);
+      const E = this.device.embeddingMatrix;
+      const En = E.div(E.norm(2, -1, true).clamp(1e-8));
+      // [V, S]: whether each token is a twin of each separator.
+      const twin = En.matmul(En.indexSelect(0, tensor(seps, [seps.length], { dtype: 'int64' })).transpose(0, 1)).ge(this.o.twinCos).toNumbers();
+      const best = d2.amin(-1).toNumbers();
+      const sd = d2.indexSelect(1, tensor(seps, [seps.length], { dtype: 'int64' })).toNumbers();
+      const ids = pick.toNumbers().map((p, b) => {
+        let s = -1;
+        seps.forEach((x, j) => {
+          const d = sd[b * seps.length + j]!;
+          if (twin[p * seps.length + j] && d <= SEPARATOR_TIE * best[b]! && (s < 0 || d < sd[b * seps.length + s]!)) s = j;
+        });
+        return s >= 0 ? seps[s]! : p;
+      });
+      return tensor(ids, [ids.length, 1], { dtype: 'int64' });
     }));
   }
 

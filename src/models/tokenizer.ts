@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import type { TextTokenizer } from './types.js';
 import { ModelError } from './errors.js';
+import { tokenByteTable, unreachableTokens } from './token_bytes.js';
 
 export interface TokenizerConfig {
   bos_token?: string | { content: string } | null;
@@ -27,6 +28,8 @@ export class HFTokenizer implements TextTokenizer {
   readonly addEosByDefault: boolean;
 
   private readonly tok: Tokenizer;
+  private bytes: (Uint8Array | null)[] | null = null;
+  private unreachable: Set<number> | null = null;
 
   /** tokenizerJson: parsed tokenizer.json; cfg: parsed tokenizer_config.json (kept for saving). */
   constructor(
@@ -66,6 +69,18 @@ export class HFTokenizer implements TextTokenizer {
 
   decode(ids: number[], o: { skipSpecialTokens?: boolean } = {}): string {
     return this.tok.decode(ids, { skip_special_tokens: o.skipSpecialTokens ?? false });
+  }
+
+  /** Each id's bytes (null: special tokens and unreadable pieces); built on first use. */
+  tokenBytes(): readonly (Uint8Array | null)[] {
+    this.bytes ??= tokenByteTable(this.tokenizerJson, (id) => this.idToToken(id), this.maxTokenId);
+    return this.bytes;
+  }
+
+  /** Ids this tokenizer never emits (byte-fallback pieces of characters it has a piece for, the unknown token). */
+  unreachableTokens(): ReadonlySet<number> {
+    this.unreachable ??= unreachableTokens(this.tokenizerJson, (id) => this.idToToken(id), this.maxTokenId);
+    return this.unreachable;
   }
 
   /** The token string of one id (undefined when out of range). */

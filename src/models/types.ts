@@ -87,4 +87,8 @@ export interface TextTokenizer {
   readonly padTokenId: number | null;
   encode(text: string, o?: { addBos?: boolean; addEos?: boolean }): number[];
   decode(ids: number[], o?: { skipSpecialTokens?: boolean }): string;
+  /** Each id's bytes (null: special tokens); tokenizers that cannot tell leave it out. */
+  tokenBytes?(): readonly (Uint8Array | null)[];
+  /** Ids the tokenizer never emits; tokenizers that cannot tell leave it out. */
+  unreachableTokens?(): ReadonlySet<number>;
 }

@@ -11,6 +11,9 @@ import { sentences, tiny } from './helpers.js';
 
 export interface DriftedRepair {
   guess: Tensor;
+  /** Vocabulary size, and (fragment) the id the guess holds at every fourth position. */
+  vocab: number;
+  fragmentId: number;
   /** Wrong tokens left at real positions after position 0. */
   wrongLeft(x: Tensor): number;
   run(o: Partial<RepairContext>): { out: Tensor; scored: number };
@@ -24,8 +27,11 @@ export interface DriftedRepair {
  * twin: the word "a" gets a near-copy of the word "the"'s input embedding before the traffic is
  * made, the guess has "a" wherever the truth has "the" (and is otherwise right), and no source ranks
  * "the" within its top-K: a wrong token that stands out against everything proposed.
+ * fragment: the wrong tokens of the guess are all one id the true windows never hold (fragmentId).
+ * separatorTwin (with separators): that id gets a near-copy of EOS's input embedding and stands in
+ * the guess wherever the truth has EOS, re-encoding as EOS does (stories260K's unused rows).
  */
-export function driftedRepair(seed = 41, o: { twin?: boolean; separators?: boolean } = {}): DriftedRepair {
+export function driftedRepair(seed = 41, o: { twin?: boolean; separators?: boolean; fragment?: boolean; separatorTwin?: boolean } = {}): DriftedRepair {
   const t = tiny(seed);
   const { device } = t.knowledge(2);
   const V = t.tokenizer.vocabSize;
@@ -36,6 +42,13 @@ export function driftedRepair(seed = 41, o: { twin?: boolean; separators?: boole
   const [B, T] = ids.shape as [number, number];
   manualSeed(5);
   const [right, twin] = ['the', 'a'].map((w) => t.tokenizer.encode(w, { addBos: false })[0]!) as [number, number];
+  const unused = Array.from({ length: V }, (_, i) => V - 1 - i).find((x) => !ids.toNumbers().includes(x))!;
+  if (o.separatorTwin) {
+    noGrad(() => tidy(() => {
+      const E = device.embeddingMatrix;
+      E.select(0, unused).copy_(E.select(0, eos).mul(1.001));
+    }));
+  }
   if (o.twin) {
     noGrad(() => tidy(() => {
       const E = device.embeddingMatrix;
@@ -51,7 +64,7 @@ export function driftedRepair(seed = 41, o: { twin?: boolean; separators?: boole
   }));
   const truth = ids.toNumbers();
   const real = mask.toNumbers();
-  const wrong = (x: number, p: number) => (o.separators ? (x === eos ? right : x) : o.twin ? (x === right ? twin : x) : p % 4 === 2 ? (x + 5) % V : x);
+  const wrong = (x: number, p: number) => (o.separators ? (x === eos ? (o.separatorTwin ? unused : right) : x) : o.twin ? (x === right ? twin : x) : p % 4 === 2 ? (o.fragment ? unused : (x + 5) % V) : x);
   const guess = idsTensor(Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, p) => wrong(truth[b * T + p]!, p))));
   const scores = noGrad(() => tidy(() => {
     const s = randn([B, T, V]).scatter(2, ids.unsqueeze(-1), full([B, T, 1], 2.5));
@@ -59,6 +72,8 @@ export function driftedRepair(seed = 41, o: { twin?: boolean; separators?: boole
   }));
   return {
     guess,
+    vocab: V,
+    fragmentId: unused,
     wrongLeft: (x) => x.toNumbers().filter((v, i) => real[i]! > 0 && i % T > 0 && v !== truth[i]).length,
     run(over) {
       let scored = 0;

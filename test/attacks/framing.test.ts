@@ -76,3 +76,41 @@ test('attacks trained without a framing announcement keep each window\'s own tok
     t.dispose();
   }
 });
+
+test('token 0 among near-copies: ids the tokenizer never emits are skipped, a separator is taken where the states tie, the evidence decides where they do not', () => {
+  const t = tiny(41);
+  try {
+    const { device } = t.knowledge(1);
+    const eos = t.tokenizer.eosTokenId!;
+    const [twin, never] = ['the', 'a'].map((w) => t.tokenizer.encode(w, { addBos: false })[0]!) as [number, number];
+    noGrad(() => tidy(() => {
+      // "the" gets a scaled copy of EOS's input embedding (cosine 1): their position-0 states lie close.
+      const E = device.embeddingMatrix;
+      E.select(0, twin).copy_(E.select(0, eos).mul(1.05));
+    }));
+    const opts = { separators: [1, eos], unreachable: new Set([never]), twinCos: 0.99 };
+    const index = new FirstTokenIndex(device, opts);
+    const plain = new FirstTokenIndex(device);
+    try {
+      const S = index.states;
+      const row = (tok: number) => S.select(0, tok).unsqueeze(0);
+      noGrad(() => tidy(() => {
+        assert.deepEqual(plain.identify(row(twin)).toNumbers(), [twin], 'the exact state of the twin is the twin');
+        assert.deepEqual(index.identify(row(twin)).toNumbers(), [twin], 'and stays so with the preference: the evidence is decisive (distance 0)');
+        // Between the two states, nearer the twin's: a tie within noise.
+        const between = row(twin).mul(0.6).add(row(eos).mul(0.4));
+        assert.deepEqual(plain.identify(between).toNumbers(), [twin], 'without the preference the nearer twin wins');
+        assert.deepEqual(index.identify(between).toNumbers(), [eos], 'with it the separator does');
+        assert.deepEqual(plain.identify(row(never)).toNumbers(), [never]);
+        assert.notEqual(index.identify(row(never)).toNumbers()[0], never, 'an id the tokenizer never emits is never identified');
+        const other = t.tokenizer.encode('dog', { addBos: false })[0]!;
+        assert.deepEqual(index.identify(row(other).mul(1.05)).toNumbers(), [other], 'a token that is no separator\'s twin keeps its own');
+      }));
+    } finally {
+      index.dispose();
+      plain.dispose();
+    }
+  } finally {
+    t.dispose();
+  }
+});

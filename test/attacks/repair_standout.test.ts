@@ -68,3 +68,24 @@ test('EOS between short messages mid-window, proposed by no source, is tried at 
   }
   assert.equal(liveTensors(), live0);
 });
+
+test('a near-copy of EOS (a twin) accepted in its place is exchanged for EOS where their mismatches tie (twinCos)', () => {
+  const live0 = liveTensors();
+  const p = driftedRepair(41, { separators: true, separatorTwin: true });
+  try {
+    const before = p.wrongLeft(p.guess);
+    assert.ok(before >= 3, `the guess holds the twin wherever the truth has EOS (${before})`);
+    const base = { trySeparators: true, separators: [1, 2], wideK: 0, escalateK: 8, neighbourK: 0 };
+    const off = p.run({ ...base, twinCos: 0 });
+    const stats = new RepairStats();
+    const on = p.run({ ...base, twinCos: 0.99, stats });
+    assert.equal(p.wrongLeft(off.out), before, 'without it the twin re-encodes within the accepted mismatch and stays');
+    assert.equal(p.wrongLeft(on.out), 0, 'with it every twin becomes EOS');
+    assert.equal(stats.rounds.twins.won, before);
+    off.out.dispose();
+    on.out.dispose();
+  } finally {
+    p.dispose();
+  }
+  assert.equal(liveTensors(), live0);
+});

@@ -25,6 +25,7 @@ import { beamSearch } from './decode.js';
 import { cosineLogits, nearestTokens } from '../nearest.js';
 import { reencodeDistance } from '../reencode.js';
 import { repair, RepairStats, type RepairOptions } from './repair.js';
+import { TokenGrammar } from './token_grammar.js';
 import { mulberry32 } from '../../util/prng.js';
 
 export interface RevertConfig {
@@ -60,7 +61,7 @@ export const REVERTLM_DEFAULTS: RevertConfig = {
   lambdas: [0, 0.5, 1],
   beam: 4,
   reencode: 'repair',
-  repair: { topK: 8, escalateK: 64, maxPasses: 2, tolerance: 1e-3, acceptScale: 3, priorWeight: 1, sigmaQuantile: 0.25, recalibrate: true, wideK: 4096, wideAbove: 4, standOut: 0.5, neighbourK: 32, trySeparators: true },
+  repair: { topK: 8, escalateK: 64, maxPasses: 2, tolerance: 1e-3, acceptScale: 3, priorWeight: 1, sigmaQuantile: 0.25, recalibrate: true, wideK: 4096, wideAbove: 4, standOut: 0.5, neighbourK: 32, trySeparators: true, emittable: true, twinCos: 0.99 },
   l2Weight: 1,
   projectorShare: 0.5,
   oracle: false,
@@ -118,13 +119,14 @@ export class RevertLMAttack implements Attack {
   generator: Generator | null = null;
   /** Candidates every repair (inner inversions of the adaptation included) has re-encoded; reset by the caller. */
   readonly searchStats = new RepairStats();
+  private grammarCache: TokenGrammar | null | undefined;
   private spent: Budget = ZERO_BUDGET;
   private firstIndex: FirstTokenIndex;
   private estimate: DeviceEstimate | null = null;
 
   constructor(readonly knowledge: ServerKnowledge, config: RevertConfigInput = {}, readonly name: string = 'revertlm') {
     this.config = revertConfig(config);
-    this.firstIndex = new FirstTokenIndex(knowledge.device);
+    this.firstIndex = this.firstTokenIndex(knowledge.device);
     if (this.config.folds < 2 && this.config.stage2 === 'generator' && !this.config.oracle) {
       throw new RangeError('RevertLM needs at least 2 folds to cross-fit stage 1 for stage 2');
     }
@@ -293,7 +295,7 @@ export class RevertLMAttack implements Attack {
    * log-probabilities of the search's first pass, and the repair settings. The caller disposes the tensors.
    */
   searchProblem(batch: InterceptedBatch, device: DevicePart = this.device): { init: Tensor; sources: Tensor[]; logProb: Tensor | null; settings: RepairOptions & { l2Weight: number; fixFirst: true } } {
-    const index = new FirstTokenIndex(device);
+    const index = this.firstTokenIndex(device);
     const first = index.firstTokens(batch.hidden);
     index.dispose();
     const p = this.propose(batch, first);
@@ -366,7 +368,7 @@ export class RevertLMAttack implements Attack {
       if (c.reencode !== 'repair' || (repairOptions.maxPasses ?? c.repair.maxPasses) === 0) return best;
       const E = this.knowledge.device.embeddingMatrix;
       return repair(device, best, batch.hidden, mask, {
-        ...c.repair, ...repairOptions, l2Weight: c.l2Weight, fixFirst: true, stats: this.searchStats, separators: this.separators,
+        ...c.repair, ...repairOptions, l2Weight: c.l2Weight, fixFirst: true, stats: this.searchStats, separators: this.separators, grammar: this.grammar,
         proposals: (cur) => {
           const r = this.proposalLogits(p.ehat, p.mem, cur, mask);
           return { sources: [...r.sources, cosineLogits(batch.hidden, E)], logProb: r.logProb };
@@ -418,7 +420,7 @@ export class RevertLMAttack implements Attack {
           let finalRound = false;
           const res = estimateDevice(this.knowledge.device, sample.batches, (device, round, final, wide, prev) => {
             finalRound = final;
-            const index = new FirstTokenIndex(device);
+            const index = this.firstTokenIndex(device);
             const settings = round === 0 ? { maxPasses: 0 } : invertToo && final ? {} : c.adaptRepair;
             const [bs, ps] = wide ? [batches, props] : [sample.batches, sampleProps];
             try {
@@ -430,7 +432,7 @@ export class RevertLMAttack implements Attack {
           if (res.estimate) {
             this.estimate = res.estimate;
             this.firstIndex.dispose();
-            this.firstIndex = new FirstTokenIndex(res.estimate.device);
+            this.firstIndex = this.firstTokenIndex(res.estimate.device);
             if (finalRound) finalIds = res.ids;
           }
           if (!finalIds) res.ids?.forEach((x) => x.dispose());
@@ -463,7 +465,18 @@ export class RevertLMAttack implements Attack {
     this.estimate.dispose();
     this.estimate = null;
     this.firstIndex.dispose();
-    this.firstIndex = new FirstTokenIndex(this.knowledge.device);
+    this.firstIndex = this.firstTokenIndex(this.knowledge.device);
+  }
+
+  /** Identifies token 0 from the traffic with a device part, knowing the tokenizer's separators and the ids it never emits. */
+  private firstTokenIndex(device: DevicePart): FirstTokenIndex {
+    return new FirstTokenIndex(device, { separators: this.separators, unreachable: this.knowledge.tokenizer.unreachableTokens?.(), twinCos: this.config.repair.twinCos });
+  }
+
+  /** The tokenizer's grammar (built once; null when it has nothing to rule out). */
+  private get grammar(): TokenGrammar | null {
+    if (this.grammarCache === undefined) this.grammarCache = TokenGrammar.of(this.knowledge.tokenizer);
+    return this.grammarCache;
   }
 
   /** The document separators the runtime's token stream carries: the tokenizer's BOS and EOS. */

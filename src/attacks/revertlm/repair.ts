@@ -31,6 +31,7 @@ import { positionDistance } from '../reencode.js';
 import type { DevicePart } from '../../models/types.js';
 import { lengthsOf } from '../data.js';
 import { CachedPrefixEncoder, type PrefixEncoder, type PrefixEncoderOptions } from '../prefix_encoder.js';
+import type { TokenGrammar } from './token_grammar.js';
 
 export interface RepairOptions {
   /** Proposals tried per source and position. */
@@ -72,6 +73,19 @@ export interface RepairOptions {
    * mid-window; the learned stages, trained on longer auxiliary documents, rarely propose them.
    */
   trySeparators?: boolean;
+  /**
+   * Keep to token sequences the tokenizer could have emitted (token_grammar.ts: whole UTF-8
+   * characters, no token it never emits): other candidates are not tried, and a position whose token
+   * breaks the grammar is searched even where it re-encodes within the accepted mismatch.
+   */
+  emittable?: boolean;
+  /**
+   * Tokens whose input embeddings have at least this cosine are twins: they re-encode alike, so
+   * where residual drift leaves their mismatches within a factor 2 of each other the evidence cannot
+   * choose and a prior does — the separators first (the runtime puts one between every two
+   * documents), else the learned stages' and prior's likeliest (0 or absent = off).
+   */
+  twinCos?: number;
 }
 
 /** What the learned stages (and the prior) say about each position, given the current reconstruction. */
@@ -89,7 +103,7 @@ export interface RoundCount {
   won: number;
 }
 
-const ROUNDS = ['top_k', 'escalated', 'wide', 'neighbours'] as const;
+const ROUNDS = ['top_k', 'escalated', 'wide', 'neighbours', 'twins'] as const;
 
 /**
  * Re-encoded candidates, counted (load-independent evidence of where the search spends its work):
@@ -103,7 +117,7 @@ export class RepairStats {
   rounds: Record<(typeof ROUNDS)[number], RoundCount> = RepairStats.empty();
   private static empty(): RepairStats['rounds'] {
     const zero = (): RoundCount => ({ positions: 0, candidates: 0, won: 0 });
-    return { top_k: zero(), escalated: zero(), wide: zero(), neighbours: zero() };
+    return { top_k: zero(), escalated: zero(), wide: zero(), neighbours: zero(), twins: zero() };
   }
   get candidates(): number {
     return this.current + ROUNDS.reduce((a, r) => a + this.rounds[r].candidates, 0);
@@ -127,6 +141,8 @@ export interface RepairContext extends RepairOptions {
   stats?: RepairStats;
   /** The separator ids `trySeparators` adds (the tokenizer's BOS and EOS). */
   separators?: readonly number[];
+  /** The tokenizer's grammar `emittable` keeps to (absent: no check). */
+  grammar?: TokenGrammar | null;
   /** Re-encoding engine; default the KV-cached one. */
   encoder?: (device: DevicePart, obs: Tensor, mask: Tensor, o: PrefixEncoderOptions) => PrefixEncoder;
 }
@@ -148,6 +164,7 @@ export function repair(device: DevicePart, init: Tensor, obs: Tensor, mask: Tens
   };
   let scale = calibrate(init);
   const neighbours = o.standOut && o.neighbourK ? embeddingNeighbours(device, o.neighbourK) : null;
+  const twins = o.twinCos ? embeddingTwins(device, o.twinCos) : null;
   for (let pass = 0; pass < o.maxPasses; pass++) {
     if (pass > 0 && o.recalibrate) scale = noGrad(() => tidy(() => calibrate(idsTensor(cur))));
     // Ranked proposals per source: [source][(b * T + t) * R + rank]; log-probabilities [(b * T + t) * V + v].
@@ -165,7 +182,7 @@ export function repair(device: DevicePart, init: Tensor, obs: Tensor, mask: Tens
     const enc = makeEncoder(device, obs, mask, { l2Weight: o.l2Weight });
     try {
       for (let t = 0; t < T; t++) {
-        if (t >= first) changed += repairPosition(enc, cur, lens, t, ranked, R, logProb, wide, neighbours, scale, o);
+        if (t >= first) changed += repairPosition(enc, cur, lens, t, ranked, R, logProb, wide, neighbours, twins, scale, o);
         enc.advance(cur.map((r) => r[t]!));
       }
     } finally {
@@ -186,6 +203,68 @@ function embeddingNeighbours(device: DevicePart, k: number): (tok: number) => In
         const E = device.embeddingMatrix;
         const sims = E.matmul(E.select(0, tok).unsqueeze(-1)).squeeze(-1).div(E.norm(2, -1).clamp(1e-8));
         return sims.topk(Math.min(k + 1, sims.size(0)), -1)[1].to('int32').data<'int32'>();
+      })).filter((x) => x !== tok);
+      cache.set(tok, n);
+    }
+    return n;
+  };
+}
+
+/** Twins whose mismatches are within this factor of the best one's are tied: the evidence cannot choose. */
+const TWIN_RATIO = 10;
+
+/**
+ * Rows whose chosen token (the search's, or the current one where it was accepted) has twins: among
+ * it and its twins, those re-encoding within TWIN_RATIO of the best are tied, and a separator among
+ * them wins, else the one the learned stages and prior find likeliest. Where one re-encodes clearly
+ * closest (undrifted traffic), the evidence decides as elsewhere.
+ */
+function chooseAmongTwins(
+  enc: PrefixEncoder, t: number, rows: readonly number[], twins: (tok: number) => Int32Array,
+  fits: (b: number, tok: number) => boolean, prior: (b: number, tok: number) => number, score: (b: number, tok: number, d: number) => number,
+  chosen: (b: number) => { tok: number; dist: number }, best: Map<number, { tok: number; dist: number; score: number; round: number }>, o: RepairContext,
+): void {
+  const owner: number[] = [];
+  const tokens: number[] = [];
+  for (const b of rows) {
+    for (const tok of twins(chosen(b).tok)) {
+      if (!fits(b, tok)) continue;
+      owner.push(b);
+      tokens.push(tok);
+    }
+  }
+  if (tokens.length === 0) return;
+  const d = enc.score(owner, tokens);
+  if (o.stats) {
+    o.stats.rounds.twins.positions += new Set(owner).size;
+    o.stats.rounds.twins.candidates += tokens.length;
+  }
+  const byRow = new Map<number, { tok: number; dist: number }[]>();
+  for (let j = 0; j < tokens.length; j++) {
+    const b = owner[j]!;
+    if (!byRow.has(b)) byRow.set(b, [chosen(b)]);
+    byRow.get(b)!.push({ tok: tokens[j]!, dist: d[j]! });
+  }
+  const seps = new Set(o.trySeparators ? o.separators ?? [] : []);
+  for (const [b, cands] of byRow) {
+    const dmin = Math.min(...cands.map((c) => c.dist));
+    const tied = cands.filter((c) => c.dist <= TWIN_RATIO * dmin);
+    const next = tied.length === 1 ? tied[0]! : tied.find((c) => seps.has(c.tok)) ?? tied.reduce((a, c) => (prior(b, c.tok) > prior(b, a.tok) ? c : a));
+    if (next.tok !== cands[0]!.tok) best.set(b, { ...next, score: score(b, next.tok, next.dist), round: ROUNDS.indexOf('twins') });
+  }
+}
+
+/** Each token's twins: the other tokens whose input embedding has cosine ≥ `minCos` with its own, computed on demand. */
+function embeddingTwins(device: DevicePart, minCos: number): (tok: number) => Int32Array {
+  const cache = new Map<number, Int32Array>();
+  return (tok) => {
+    let n = cache.get(tok);
+    if (!n) {
+      n = noGrad(() => tidy(() => {
+        const E = device.embeddingMatrix;
+        const e = E.select(0, tok);
+        const cos = E.matmul(e.unsqueeze(-1)).squeeze(-1).div(E.norm(2, -1).mul(e.norm()).clamp(1e-8));
+        return cos.ge(minCos).nonzero().reshape([-1]).to('int32').data<'int32'>();
       })).filter((x) => x !== tok);
       cache.set(tok, n);
     }
@@ -214,6 +293,7 @@ function typicalMismatch(device: DevicePart, init: Tensor, obs: Tensor, mask: Te
 function repairPosition(
   enc: PrefixEncoder, cur: number[][], lens: number[], t: number, ranked: Int32Array[], R: number,
   logProb: Float32Array | null, wide: { W: number; ranks: Int32Array } | null, neighbours: ((tok: number) => Int32Array) | null,
+  twins: ((tok: number) => Int32Array) | null,
   scale: { sigma: number; accept: number }, o: RepairContext,
 ): number {
   const T = cur[0]!.length;
@@ -229,7 +309,13 @@ function repairPosition(
     o.stats.current += all.length;
   }
   const now = new Map(active.map((b) => [b, dAll[b]!]));
-  let open = active.filter((b) => now.get(b)! > scale.accept);
+  const g = o.emittable ? o.grammar : null;
+  const states = g ? new Map(active.map((b) => [b, g.before(cur[b]!, t)])) : null;
+  const fits = (b: number, tok: number) => !g || g.fits(states!.get(b)!, tok, t + 1 < lens[b]! ? cur[b]![t + 1] : undefined);
+  // Rows whose token no tokenizer would emit here: searched whatever their mismatch, until replaced.
+  const broken = new Set(active.filter((b) => !fits(b, cur[b]![t]!)));
+  const unresolved = (b: number) => broken.has(b) && !best.has(b);
+  let open = active.filter((b) => now.get(b)! > scale.accept || broken.has(b));
   const best = new Map<number, { tok: number; dist: number; score: number; round: number }>();
   const tried = new Map<number, Set<number>>(open.map((b) => [b, new Set([cur[b]![t]!])]));
   // The smallest and second smallest mismatch among the tokens tried at each open row (current included).
@@ -249,6 +335,7 @@ function repairPosition(
       for (const tok of tokensOf(b)) {
         if (seen.has(tok)) continue;
         seen.add(tok);
+        if (!fits(b, tok)) continue;
         owner.push(b);
         tokens.push(tok);
       }
@@ -265,7 +352,7 @@ function repairPosition(
       const nb = near.get(b)!;
       if (d[j]! < nb[0]) near.set(b, [d[j]!, nb[0]]);
       else if (d[j]! < nb[1]) nb[1] = d[j]!;
-      if (s < (best.get(b)?.score ?? score(b, cur[b]![t]!, now.get(b)!))) best.set(b, { tok: tokens[j]!, dist: d[j]!, score: s, round: i });
+      if (s < (best.get(b)?.score ?? (broken.has(b) ? Infinity : score(b, cur[b]![t]!, now.get(b)!)))) best.set(b, { tok: tokens[j]!, dist: d[j]!, score: s, round: i });
     }
   };
   const extra = o.trySeparators ? o.separators ?? [] : [];
@@ -280,16 +367,22 @@ function repairPosition(
   if (wide) rounds.push([0, wide.W, [wide.ranks], wide.W]);
   const stopped: number[] = [];
   for (const [i, [from, to, srcs, stride]] of rounds.entries()) {
-    if (i === 2) open = open.filter((b) => chosenDist(b) > (o.wideAbove ?? 4) * scale.accept);
+    if (i === 2) open = open.filter((b) => unresolved(b) || chosenDist(b) > (o.wideAbove ?? 4) * scale.accept);
     if (open.length === 0 || from >= to) continue;
     tryRound(i, open, ranks(srcs, stride, from, to));
     open = open.filter((b) => {
+      if (unresolved(b)) return true;
       if (chosenDist(b) <= scale.accept) return false;
       if (standsOut(b)) return stopped.push(b), false;
       return true;
     });
   }
   if (neighbours && stopped.length) tryRound(3, stopped, (b) => neighbours(best.get(b)?.tok ?? cur[b]![t]!));
+  if (twins) {
+    const prior = (b: number, tok: number) => (logProb ? logProb[(b * T + t) * V + tok]! : 0);
+    const chosen = (b: number) => best.get(b) ?? { tok: cur[b]![t]!, dist: now.get(b)! };
+    chooseAmongTwins(enc, t, active.filter((b) => !unresolved(b)), twins, fits, prior, score, chosen, best, o);
+  }
   for (const [b, { tok, round }] of best) {
     cur[b]![t] = tok;
     if (o.stats) o.stats.rounds[ROUNDS[round]!].won++;

@@ -1,0 +1,81 @@
+// What a tokenizer can emit. It encodes text, so the bytes of its tokens decode as valid UTF-8: a
+// multi-byte character's lead byte is followed by exactly its continuation bytes, and nothing
+// else. Byte-fallback pieces (`<0xE2>`) and byte-level BPE fragments can break that when an attack
+// picks tokens one position at a time, and under drift a lone byte fragment can re-encode closer to
+// the observed states than the right token (a document separator, say, that the device's private
+// adapters moved). The grammar rules out what no tokenizer emits. The runtime cuts one token stream
+// into windows, so a window may begin and end mid-character: continuation bytes before any other
+// byte, and an unfinished character at the window's end, are allowed. Some ids it never emits at all
+// (stories260K: the byte-fallback pieces of the ASCII characters it has pieces for, 88 of the 252
+// tokens whose input embedding lies within cosine 0.99 of EOS's, so they re-encode like it).
+import type { TextTokenizer } from '../../models/types.js';
+
+/** Continuation bytes still owed after a prefix; START: none, and the window may have begun mid-character. */
+const START = -1;
+const INVALID = -2;
+
+/** The state after one token's bytes (null: a special token, which ends any character). */
+function step(state: number, bytes: Uint8Array | null | undefined): number {
+  if (!bytes) return state > 0 ? INVALID : 0;
+  let s = state;
+  for (const x of bytes) {
+    if (x >= 0x80 && x < 0xc0) {
+      if (s > 0) s--;
+      else if (s !== START) return INVALID;
+      continue;
+    }
+    if (s > 0) return INVALID;
+    if (x < 0x80) s = 0;
+    else if (x >= 0xc2 && x <= 0xdf) s = 1;
+    else if (x >= 0xe0 && x <= 0xef) s = 2;
+    else if (x >= 0xf0 && x <= 0xf4) s = 3;
+    else return INVALID;
+  }
+  return s;
+}
+
+export class TokenGrammar {
+  private constructor(private readonly bytes: readonly (Uint8Array | null)[], private readonly never: ReadonlySet<number>) {}
+
+  /** A tokenizer's grammar; null when it cannot tell its tokens' bytes, or none splits a character and it emits every id. */
+  static of(tokenizer: Pick<TextTokenizer, 'tokenBytes' | 'unreachableTokens'>): TokenGrammar | null {
+    const bytes = tokenizer.tokenBytes?.();
+    if (!bytes) return null;
+    const never = tokenizer.unreachableTokens?.() ?? new Set<number>();
+    return never.size > 0 || bytes.some((b) => b !== null && step(0, b) !== 0) ? new TokenGrammar(bytes, never) : null;
+  }
+
+  /** The state after row[0..t). A broken prefix restarts leniently: the check judges position t only. */
+  before(row: readonly number[], t: number): number {
+    let s = START;
+    for (let i = 0; i < t; i++) {
+      s = step(s, this.bytes[row[i]!]);
+      if (s === INVALID) s = START;
+    }
+    return s;
+  }
+
+  /**
+   * Whether `tok` can follow a prefix in state `state`, and, when it leaves a character unfinished,
+   * precede `next` (undefined: the window ends there). A next token that is itself a byte fragment
+   * passes: it may be the part of the character the search has yet to fix.
+   */
+  fits(state: number, tok: number, next: number | undefined): boolean {
+    if (this.never.has(tok)) return false;
+    const s = step(state, this.bytes[tok]);
+    if (s === INVALID) return false;
+    if (s <= 0 || next === undefined) return true;
+    const n = this.bytes[next];
+    return !!n && n.length > 0 && n[0]! >= 0x80;
+  }
+
+  /** Whether a whole window (its first `len` tokens) is one a tokenizer could have emitted. */
+  valid(row: readonly number[], len = row.length): boolean {
+    let s = START;
+    for (let i = 0; i < len; i++) {
+      s = this.never.has(row[i]!) ? INVALID : step(s, this.bytes[row[i]!]);
+      if (s === INVALID) return false;
+    }
+    return true;
+  }
+}
