@@ -193,21 +193,28 @@ export function repair(device: DevicePart, init: Tensor, obs: Tensor, mask: Tens
   return idsTensor(cur);
 }
 
-/** Each token's k nearest tokens by cosine of the input embeddings (itself excluded), computed on demand. */
-function embeddingNeighbours(device: DevicePart, k: number): (tok: number) => Int32Array {
-  const cache = new Map<number, Int32Array>();
-  return (tok) => {
-    let n = cache.get(tok);
-    if (!n) {
-      n = noGrad(() => tidy(() => {
-        const E = device.embeddingMatrix;
-        const sims = E.matmul(E.select(0, tok).unsqueeze(-1)).squeeze(-1).div(E.norm(2, -1).clamp(1e-8));
-        return sims.topk(Math.min(k + 1, sims.size(0)), -1)[1].to('int32').data<'int32'>();
-      })).filter((x) => x !== tok);
-      cache.set(tok, n);
+
+/** Re-encodes each row's candidates at the current position (those `admit` lets through), counted under `round`. */
+function scoreCandidates(
+  enc: PrefixEncoder, rows: readonly number[], tokensOf: (b: number) => Iterable<number>, admit: (b: number, tok: number) => boolean,
+  stats: RepairStats | undefined, round: (typeof ROUNDS)[number],
+): { owner: number[]; tokens: number[]; d: ArrayLike<number> } | null {
+  const owner: number[] = [];
+  const tokens: number[] = [];
+  for (const b of rows) {
+    for (const tok of tokensOf(b)) {
+      if (!admit(b, tok)) continue;
+      owner.push(b);
+      tokens.push(tok);
     }
-    return n;
-  };
+  }
+  if (tokens.length === 0) return null;
+  const d = enc.score(owner, tokens);
+  if (stats) {
+    stats.rounds[round].positions += rows.length;
+    stats.rounds[round].candidates += tokens.length;
+  }
+  return { owner, tokens, d };
 }
 
 /** Twins whose mismatches are within this factor of the best one's are tied: the evidence cannot choose. */
@@ -224,21 +231,9 @@ function chooseAmongTwins(
   fits: (b: number, tok: number) => boolean, prior: (b: number, tok: number) => number, score: (b: number, tok: number, d: number) => number,
   chosen: (b: number) => { tok: number; dist: number }, best: Map<number, { tok: number; dist: number; score: number; round: number }>, o: RepairContext,
 ): void {
-  const owner: number[] = [];
-  const tokens: number[] = [];
-  for (const b of rows) {
-    for (const tok of twins(chosen(b).tok)) {
-      if (!fits(b, tok)) continue;
-      owner.push(b);
-      tokens.push(tok);
-    }
-  }
-  if (tokens.length === 0) return;
-  const d = enc.score(owner, tokens);
-  if (o.stats) {
-    o.stats.rounds.twins.positions += new Set(owner).size;
-    o.stats.rounds.twins.candidates += tokens.length;
-  }
+  const scored = scoreCandidates(enc, rows.filter((b) => twins(chosen(b).tok).length > 0), (b) => twins(chosen(b).tok), fits, o.stats, 'twins');
+  if (!scored) return;
+  const { owner, tokens, d } = scored;
   const byRow = new Map<number, { tok: number; dist: number }[]>();
   for (let j = 0; j < tokens.length; j++) {
     const b = owner[j]!;
@@ -254,8 +249,8 @@ function chooseAmongTwins(
   }
 }
 
-/** Each token's twins: the other tokens whose input embedding has cosine ≥ `minCos` with its own, computed on demand. */
-function embeddingTwins(device: DevicePart, minCos: number): (tok: number) => Int32Array {
+/** Per token, on demand and cached: the other tokens `pick` selects from every input embedding's cosine with its own. */
+function embeddingRelatives(device: DevicePart, pick: (cos: Tensor) => Tensor): (tok: number) => Int32Array {
   const cache = new Map<number, Int32Array>();
   return (tok) => {
     let n = cache.get(tok);
@@ -264,13 +259,19 @@ function embeddingTwins(device: DevicePart, minCos: number): (tok: number) => In
         const E = device.embeddingMatrix;
         const e = E.select(0, tok);
         const cos = E.matmul(e.unsqueeze(-1)).squeeze(-1).div(E.norm(2, -1).mul(e.norm()).clamp(1e-8));
-        return cos.ge(minCos).nonzero().reshape([-1]).to('int32').data<'int32'>();
+        return pick(cos).to('int32').data<'int32'>();
       })).filter((x) => x !== tok);
       cache.set(tok, n);
     }
     return n;
   };
 }
+
+/** Each token's k nearest tokens by input-embedding cosine. */
+const embeddingNeighbours = (device: DevicePart, k: number) => embeddingRelatives(device, (cos) => cos.topk(Math.min(k + 1, cos.size(0)), -1)[1]);
+
+/** Each token's twins: the tokens whose input embedding has cosine ≥ `minCos` with its own. */
+const embeddingTwins = (device: DevicePart, minCos: number) => embeddingRelatives(device, (cos) => cos.ge(minCos).nonzero().reshape([-1]));
 
 /** σ: the median per-position mismatch of the starting reconstruction over the batch's real positions. */
 function typicalMismatch(device: DevicePart, init: Tensor, obs: Tensor, mask: Tensor, first: number, l2Weight: number, quantile: number): number {
@@ -328,24 +329,14 @@ function repairPosition(
   };
   // Scores one round's candidates (tokensOf(b): the row's, skipping those already tried) and keeps the best.
   const tryRound = (i: number, rows: readonly number[], tokensOf: (b: number) => Iterable<number>) => {
-    const owner: number[] = [];
-    const tokens: number[] = [];
-    for (const b of rows) {
+    const scored = scoreCandidates(enc, rows, tokensOf, (b, tok) => {
       const seen = tried.get(b)!;
-      for (const tok of tokensOf(b)) {
-        if (seen.has(tok)) continue;
-        seen.add(tok);
-        if (!fits(b, tok)) continue;
-        owner.push(b);
-        tokens.push(tok);
-      }
-    }
-    if (tokens.length === 0) return;
-    const d = enc.score(owner, tokens);
-    if (o.stats) {
-      o.stats.rounds[ROUNDS[i]!].positions += rows.length;
-      o.stats.rounds[ROUNDS[i]!].candidates += tokens.length;
-    }
+      if (seen.has(tok)) return false;
+      seen.add(tok);
+      return fits(b, tok);
+    }, o.stats, ROUNDS[i]!);
+    if (!scored) return;
+    const { owner, tokens, d } = scored;
     for (let j = 0; j < tokens.length; j++) {
       const b = owner[j]!;
       const s = score(b, tokens[j]!, d[j]!);
