@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { liveTensors } from '../../src/torch/index.js';
 import { TokenGrammar } from '../../src/attacks/revertlm/token_grammar.js';
-import { RepairStats } from '../../src/attacks/revertlm/repair.js';
+import { RepairStats, chooseTwin } from '../../src/attacks/revertlm/repair.js';
 import { driftedRepair } from './drifted_repair.js';
 
 // Ids: 0 special, 1 'a', 2 ' b', 3 <0xE2>, 4 <0x80>, 5 <0x99>, 6 'é' as one piece (C3 A9), 7 <0xFF>, 8 <0xC3>.
@@ -74,4 +74,15 @@ test('in the repair, byte fragments accepted by their mismatch are searched and 
     p.dispose();
   }
   assert.equal(liveTensors(), live0);
+});
+
+test('near-copies: a tie (within 10× of the closest) goes to a separator, else to the prior; a clear winner keeps it', () => {
+  const seps = new Set([2]);
+  const prior = (tok: number) => (tok === 7 ? -1 : -5);
+  const c = (tok: number, dist: number) => ({ tok, dist });
+  assert.deepEqual(chooseTwin([c(9, 1e-3), c(2, 4e-3), c(7, 2e-3)], seps, prior), c(2, 4e-3), 'the separator among the tied');
+  assert.deepEqual(chooseTwin([c(9, 1e-3), c(2, 2e-2), c(7, 2e-3)], seps, prior), c(7, 2e-3), 'the separator 20× behind is out: the prior picks among the rest');
+  assert.deepEqual(chooseTwin([c(9, 1e-7), c(2, 1e-4)], seps, prior), c(9, 1e-7), 'undrifted traffic: the evidence decides');
+  assert.deepEqual(chooseTwin([c(9, -1e-9), c(2, 1e-6)], seps, prior), c(9, -1e-9), 'an exact match a hair below 0 still wins, alone');
+  assert.equal(chooseTwin([c(9, Number.NaN)], seps, prior), null);
 });

@@ -242,11 +242,22 @@ function chooseAmongTwins(
   }
   const seps = new Set(o.trySeparators ? o.separators ?? [] : []);
   for (const [b, cands] of byRow) {
-    const dmin = Math.min(...cands.map((c) => c.dist));
-    const tied = cands.filter((c) => c.dist <= TWIN_RATIO * dmin);
-    const next = tied.length === 1 ? tied[0]! : tied.find((c) => seps.has(c.tok)) ?? tied.reduce((a, c) => (prior(b, c.tok) > prior(b, a.tok) ? c : a));
-    if (next.tok !== cands[0]!.tok) best.set(b, { ...next, score: score(b, next.tok, next.dist), round: ROUNDS.indexOf('twins') });
+    const next = chooseTwin(cands, seps, (tok) => prior(b, tok));
+    if (next && next.tok !== cands[0]!.tok) best.set(b, { ...next, score: score(b, next.tok, next.dist), round: ROUNDS.indexOf('twins') });
   }
+}
+
+/**
+ * Among a token and its near-copies, each with its mismatch: those within TWIN_RATIO of the
+ * smallest are tied, and a separator among them is kept, else the one `prior` ranks highest; with
+ * no tie, the closest. Null when no mismatch is a number.
+ */
+export function chooseTwin<C extends { tok: number; dist: number }>(cands: readonly C[], separators: ReadonlySet<number>, prior: (tok: number) => number): C | null {
+  const dmin = Math.min(...cands.map((c) => c.dist));
+  // Rounding can put an exact match's mismatch a hair below 0: the tie is measured from 0 then.
+  const tied = cands.filter((c) => c.dist <= TWIN_RATIO * Math.max(dmin, 0));
+  if (tied.length <= 1) return tied[0] ?? null;
+  return tied.find((c) => separators.has(c.tok)) ?? tied.reduce((a, c) => (prior(c.tok) > prior(a.tok) ? c : a));
 }
 
 /** Per token, on demand and cached: the other tokens `pick` selects from every input embedding's cosine with its own. */
