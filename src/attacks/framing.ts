@@ -64,7 +64,9 @@ export class FirstTokenIndex {
       const En = E.div(E.norm(2, -1, true).clamp(1e-8));
       // [V, S]: whether each token is a twin of each separator.
       const twin = En.matmul(En.indexSelect(0, tensor(seps, [seps.length], { dtype: 'int64' })).transpose(0, 1)).ge(this.o.twinCos).toNumbers();
-      const best = d2.amin(-1).toNumbers();
+      // Squared distances below 1e-6 of the state's own squared norm are rounding, as in the repair's TWIN_FLOOR.
+      const floor = h0.pow(2).sum(-1).mul(1e-6).toNumbers();
+      const best = d2.amin(-1).toNumbers().map((x, b) => Math.max(x, floor[b]!));
       const sd = d2.indexSelect(1, tensor(seps, [seps.length], { dtype: 'int64' })).toNumbers();
       const ids = pick.toNumbers().map((p, b) => {
         let s = -1;

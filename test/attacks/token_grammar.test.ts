@@ -83,6 +83,7 @@ test('near-copies: a tie (within 10× of the closest) goes to a separator, else 
   assert.deepEqual(chooseTwin([c(9, 1e-3), c(2, 4e-3), c(7, 2e-3)], seps, prior), c(2, 4e-3), 'the separator among the tied');
   assert.deepEqual(chooseTwin([c(9, 1e-3), c(2, 2e-2), c(7, 2e-3)], seps, prior), c(7, 2e-3), 'the separator 20× behind is out: the prior picks among the rest');
   assert.deepEqual(chooseTwin([c(9, 1e-7), c(2, 1e-4)], seps, prior), c(9, 1e-7), 'undrifted traffic: the evidence decides');
-  assert.deepEqual(chooseTwin([c(9, -1e-9), c(2, 1e-6)], seps, prior), c(9, -1e-9), 'an exact match a hair below 0 still wins, alone');
+  assert.deepEqual(chooseTwin([c(9, -1e-7), c(7, 2e-5)], seps, prior), c(9, -1e-7), 'an exact match rounded below 0 still wins');
+  assert.deepEqual(chooseTwin([c(9, -1e-7), c(2, 1e-7), c(7, 5e-8)], seps, prior), c(2, 1e-7), 'near-copies all within rounding of 0 are tied');
   assert.equal(chooseTwin([c(9, Number.NaN)], seps, prior), null);
 });

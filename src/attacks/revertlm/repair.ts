@@ -219,6 +219,12 @@ function scoreCandidates(
 
 /** Twins whose mismatches are within this factor of the best one's are tied: the evidence cannot choose. */
 const TWIN_RATIO = 10;
+/**
+ * Mismatches below this are rounding (float32 re-encoding of the true token gives ±1e-7): ties are
+ * measured from it at least. stories260K's near-copies of EOS re-encode within it even with the
+ * device's exact weights.
+ */
+const TWIN_FLOOR = 1e-6;
 
 /**
  * Rows whose chosen token (the search's, or the current one where it was accepted) has twins: among
@@ -249,13 +255,12 @@ function chooseAmongTwins(
 
 /**
  * Among a token and its near-copies, each with its mismatch: those within TWIN_RATIO of the
- * smallest are tied, and a separator among them is kept, else the one `prior` ranks highest; with
+ * smallest (or of TWIN_FLOOR) are tied, and a separator among them is kept, else the one `prior` ranks highest; with
  * no tie, the closest. Null when no mismatch is a number.
  */
 export function chooseTwin<C extends { tok: number; dist: number }>(cands: readonly C[], separators: ReadonlySet<number>, prior: (tok: number) => number): C | null {
   const dmin = Math.min(...cands.map((c) => c.dist));
-  // Rounding can put an exact match's mismatch a hair below 0: the tie is measured from 0 then.
-  const tied = cands.filter((c) => c.dist <= TWIN_RATIO * Math.max(dmin, 0));
+  const tied = cands.filter((c) => c.dist <= TWIN_RATIO * Math.max(dmin, TWIN_FLOOR));
   if (tied.length <= 1) return tied[0] ?? null;
   return tied.find((c) => separators.has(c.tok)) ?? tied.reduce((a, c) => (prior(c.tok) > prior(a.tok) ? c : a));
 }
