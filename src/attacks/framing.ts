@@ -4,7 +4,7 @@
 // alone: running the device part once on every vocabulary token at position 0 gives a table that
 // identifies token 0 of each window from the traffic itself (BOS or not). Windows framed with BOS
 // all share the same position-0 state, which is how a server tells the framing apart.
-// Tokens whose embeddings are near-copies (stories260K: EOS and 251 rarely or never emitted ones)
+// Tokens whose embeddings are near-copies (stories260K: EOS and 252 rarely or never emitted ones)
 // have position-0 states within wire and drift noise of each other: ids the tokenizer never emits are
 // left out, and where the nearest token is a separator's twin (input embeddings at cosine ≥
 // `twinCos`), the separator is taken if its state is within SEPARATOR_TIE of the nearest (the

@@ -23,23 +23,23 @@ test('whole windows: complete characters pass, lone and broken fragments do not'
   assert.ok(!grammar.valid([1, 3, 4, 2], 4), 'but not stop short of the end');
 });
 
-test('one position: the prefix state, the candidate, and an unfinished character before the next token', () => {
+test('one position: the token whole, and continuation bytes only where the prefix left a character open', () => {
   const after = (row: number[]) => grammar.before(row, row.length);
-  assert.ok(grammar.fits(after([1]), 3, 4), 'a lead byte before a continuation');
-  assert.ok(!grammar.fits(after([1]), 3, 2), 'a lead byte before a word');
-  assert.ok(grammar.fits(after([1]), 3, 8), 'before another fragment the search may still fix');
-  assert.ok(grammar.fits(after([1]), 3, undefined), "at the window's end");
-  assert.ok(!grammar.fits(after([1]), 4, 2), 'a continuation byte with nothing to continue');
-  assert.ok(grammar.fits(after([1, 3]), 4, 5), 'the second byte of three');
-  assert.ok(!grammar.fits(after([1, 3]), 2, 5), 'a word where a character is unfinished');
-  assert.ok(!grammar.fits(after([1, 3, 4]), 0, 2), 'a separator where a character is unfinished');
-  assert.ok(grammar.fits(after([5]), 4, 1), "continuation bytes at the window's start");
-  assert.ok(grammar.fits(after([1, 4]), 2, undefined), 'a broken prefix restarts: only the position itself is judged');
+  assert.ok(grammar.fits(after([1]), 3), 'a lead byte after a word (whatever follows: the search may fix it next)');
+  assert.ok(!grammar.fits(after([1]), 4), 'a continuation byte with nothing to continue');
+  assert.ok(grammar.fits(after([1, 3]), 4), 'the second byte of three');
+  assert.ok(grammar.fits(after([1, 3, 4]), 5), 'the third');
+  assert.ok(!grammar.fits(after([1, 3, 4, 5]), 5), 'not a fourth');
+  assert.ok(grammar.fits(after([1, 3]), 2), 'a word where a character is unfinished: the lead byte may be the wrong one');
+  assert.ok(grammar.fits(after([1, 3]), 0), 'a separator likewise');
+  assert.ok(!grammar.fits(after([1]), 7), '0xFF never');
+  assert.ok(grammar.fits(after([5]), 4), "continuation bytes at the window's start");
+  assert.ok(grammar.fits(after([1, 4]), 2), 'a broken prefix restarts: only the position itself is judged');
 });
 
 test('ids the tokenizer never emits fit nowhere', () => {
   const g = TokenGrammar.of({ tokenBytes: () => TABLE, unreachableTokens: () => new Set([1]) })!;
-  assert.ok(!g.fits(g.before([2], 1), 1, 2));
+  assert.ok(!g.fits(g.before([2], 1), 1));
   assert.ok(!g.valid([2, 1, 2]));
   assert.ok(g.valid([2, 6, 2]));
   const onlyNever = TokenGrammar.of({ tokenBytes: () => [null, Uint8Array.of(0x61)], unreachableTokens: () => new Set([1]) });
@@ -55,8 +55,8 @@ test('in the repair, byte fragments accepted by their mismatch are searched and 
   const live0 = liveTensors();
   const p = driftedRepair(41, { fragment: true });
   try {
-    // The guess's wrong tokens are one id, here a lone lead byte; every other id a letter.
-    const table = Array.from({ length: p.vocab }, (_, id) => Uint8Array.of(id === p.fragmentId ? 0xe2 : 0x61));
+    // The guess's wrong tokens are one id, here a lone continuation byte; every other id a letter.
+    const table = Array.from({ length: p.vocab }, (_, id) => Uint8Array.of(id === p.fragmentId ? 0x80 : 0x61));
     const g = TokenGrammar.of({ tokenBytes: () => table })!;
     const before = p.wrongLeft(p.guess);
     assert.ok(before > 5, `the guess has fragments to replace (${before})`);

@@ -328,7 +328,7 @@ function repairPosition(
   const now = new Map(active.map((b) => [b, dAll[b]!]));
   const g = o.emittable ? o.grammar : null;
   const states = g ? new Map(active.map((b) => [b, g.before(cur[b]!, t)])) : null;
-  const fits = (b: number, tok: number) => !g || g.fits(states!.get(b)!, tok, t + 1 < lens[b]! ? cur[b]![t + 1] : undefined);
+  const fits = (b: number, tok: number) => !g || g.fits(states!.get(b)!, tok);
   // Rows whose token no tokenizer would emit here: searched whatever their mismatch, until replaced.
   const broken = new Set(active.filter((b) => !fits(b, cur[b]![t]!)));
   const unresolved = (b: number) => broken.has(b) && !best.has(b);

@@ -6,8 +6,8 @@
 // adapters moved). The grammar rules out what no tokenizer emits. The runtime cuts one token stream
 // into windows, so a window may begin and end mid-character: continuation bytes before any other
 // byte, and an unfinished character at the window's end, are allowed. Some ids it never emits at all
-// (stories260K: the byte-fallback pieces of the ASCII characters it has pieces for, 88 of the 252
-// tokens whose input embedding lies within cosine 0.99 of EOS's, so they re-encode like it).
+// (stories260K: the byte-fallback pieces of the ASCII characters it has pieces for, and `<unk>`: 89
+// of the 252 tokens whose input embedding lies within cosine 0.99 of EOS's, so they re-encode like it).
 import type { TextTokenizer } from '../../models/types.js';
 
 /** Continuation bytes still owed after a prefix; START: none, and the window may have begun mid-character. */
@@ -34,6 +34,11 @@ function step(state: number, bytes: Uint8Array | null | undefined): number {
   return s;
 }
 
+/** Whether a token's bytes begin with a UTF-8 continuation byte. */
+function startsWithContinuation(bytes: Uint8Array | null | undefined): boolean {
+  return !!bytes && bytes.length > 0 && bytes[0]! >= 0x80 && bytes[0]! < 0xc0;
+}
+
 export class TokenGrammar {
   private constructor(private readonly bytes: readonly (Uint8Array | null)[], private readonly never: ReadonlySet<number>) {}
 
@@ -56,17 +61,16 @@ export class TokenGrammar {
   }
 
   /**
-   * Whether `tok` can follow a prefix in state `state`, and, when it leaves a character unfinished,
-   * precede `next` (undefined: the window ends there). A next token that is itself a byte fragment
-   * passes: it may be the part of the character the search has yet to fix.
+   * Whether `tok` can follow a prefix in state `state`: an id the tokenizer emits, whole within
+   * itself, and starting with continuation bytes only where the prefix left a character open. A
+   * character the prefix left unfinished does not rule out a token that starts a new one: the fault
+   * may lie with the earlier lead byte, and a left-to-right search that insisted on finishing it would
+   * lock in a wrong lead byte, and, checking the next token too, lock out a right one (mail-llama,
+   * SMS text: "£", C2 A3, lost while the token after the C2 was still wrong).
    */
-  fits(state: number, tok: number, next: number | undefined): boolean {
+  fits(state: number, tok: number): boolean {
     if (this.never.has(tok)) return false;
-    const s = step(state, this.bytes[tok]);
-    if (s === INVALID) return false;
-    if (s <= 0 || next === undefined) return true;
-    const n = this.bytes[next];
-    return !!n && n.length > 0 && n[0]! >= 0x80;
+    return step(state > 0 && !startsWithContinuation(this.bytes[tok]) ? 0 : state, this.bytes[tok]) !== INVALID;
   }
 
   /** Whether a whole window (its first `len` tokens) is one a tokenizer could have emitted. */
