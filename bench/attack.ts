@@ -321,8 +321,9 @@ export async function benchAttack(o: AttackBenchOptions): Promise<AttackBenchRes
           const t0 = performance.now();
           const ids = batchesOf(name).map((b, i) => {
             const p = problems[name][i]!;
-            // The peer implements one pass with σ at the median and no wide round: the same search on both sides.
-            const out = repair(devices[name], p.init, b.hidden, b.attentionMask, { ...p.settings, maxPasses: 1, sigmaQuantile: 0.5, wideK: 0, stats, proposals: () => ({ sources: p.sources.map((x) => x.clone()), logProb: p.logProb?.clone() }) });
+            // The peer implements one pass with σ at the median, no wide round, no token grammar and no
+            // near-copy tie-break: the same search on both sides.
+            const out = repair(devices[name], p.init, b.hidden, b.attentionMask, { ...p.settings, maxPasses: 1, sigmaQuantile: 0.5, wideK: 0, emittable: false, twinCos: 0, stats, proposals: () => ({ sources: p.sources.map((x) => x.clone()), logProb: p.logProb?.clone() }) });
             const rows = out.toNumbers();
             const T = out.size(1);
             out.dispose();
