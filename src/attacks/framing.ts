@@ -11,10 +11,10 @@
 // runtime puts one between every two documents; see twinCos in revertlm/repair.ts).
 import { Tensor, noGrad, tidy, keep, cat, arange, tensor } from '../torch/index.js';
 import type { DevicePart } from '../models/types.js';
+import { embeddingTwins } from './embedding_relatives.js';
 
 const CHUNK = 1024;
 
-/** H_k of every vocabulary token alone at position 0, [V, D], for one device part (computed on first use). */
 /** A separator whose squared distance is within this factor of the nearest token's is preferred. */
 const SEPARATOR_TIE = 10;
 
@@ -29,9 +29,14 @@ export interface FirstTokenOptions {
 
 export class FirstTokenIndex {
   #states: Tensor | null = null;
+  /** [1, V]: true at the ids the tokenizer never emits (null: none; built on first use). */
+  #never: Tensor | null | undefined;
+  /** Per separator: itself and its near-copies (built on first use). */
+  #twinsOf: Set<number>[] | null = null;
 
   constructor(readonly device: DevicePart, readonly o: FirstTokenOptions = {}) {}
 
+  /** H_k of every vocabulary token alone at position 0, [V, D], for one device part (computed on first use). */
   get states(): Tensor {
     if (!this.#states) {
       const d = this.device;
@@ -51,19 +56,13 @@ export class FirstTokenIndex {
       const S = this.states;
       let d2 = h0.pow(2).sum(-1, true).sub(h0.matmul(S.transpose(0, 1)).mul(2)).add(S.pow(2).sum(-1).unsqueeze(0)).clamp(0);
       const V = S.size(0);
-      const never = [...(this.o.unreachable ?? [])].filter((x) => x < V);
-      if (never.length) {
-        const m = new Array<number>(V).fill(0);
-        for (const x of never) m[x] = 1;
-        d2 = d2.maskedFill(tensor(m, [1, V]).gt(0), Infinity);
-      }
+      const never = this.neverMask(V);
+      if (never) d2 = d2.maskedFill(never, Infinity);
       const pick = d2.argmin(-1);
       const seps = (this.o.separators ?? []).filter((x) => x < V);
       if (!seps.length || !this.o.twinCos) return pick.unsqueeze(1);
-      const E = this.device.embeddingMatrix;
-      const En = E.div(E.norm(2, -1, true).clamp(1e-8));
-      // [V, S]: whether each token is a twin of each separator.
-      const twin = En.matmul(En.indexSelect(0, tensor(seps, [seps.length], { dtype: 'int64' })).transpose(0, 1)).ge(this.o.twinCos).toNumbers();
+      this.#twinsOf ??= seps.map((x) => new Set([x, ...embeddingTwins(this.device, this.o.twinCos!)(x)]));
+      const twinsOf = this.#twinsOf;
       // Squared distances below 1e-6 of the state's own squared norm are rounding, as in the repair's TWIN_FLOOR.
       const floor = h0.pow(2).sum(-1).mul(1e-6).toNumbers();
       const best = d2.amin(-1).toNumbers().map((x, b) => Math.max(x, floor[b]!));
@@ -72,12 +71,23 @@ export class FirstTokenIndex {
         let s = -1;
         seps.forEach((x, j) => {
           const d = sd[b * seps.length + j]!;
-          if (twin[p * seps.length + j] && d <= SEPARATOR_TIE * best[b]! && (s < 0 || d < sd[b * seps.length + s]!)) s = j;
+          if (twinsOf[j]!.has(p) && d <= SEPARATOR_TIE * best[b]! && (s < 0 || d < sd[b * seps.length + s]!)) s = j;
         });
         return s >= 0 ? seps[s]! : p;
       });
       return tensor(ids, [ids.length, 1], { dtype: 'int64' });
     }));
+  }
+
+  /** The ids the tokenizer never emits as a [1, V] mask, or null when there are none. */
+  private neverMask(V: number): Tensor | null {
+    if (this.#never === undefined) {
+      const never = [...(this.o.unreachable ?? [])].filter((x) => x < V);
+      const m = new Array<number>(V).fill(0);
+      for (const x of never) m[x] = 1;
+      this.#never = never.length ? keep(noGrad(() => tidy(() => tensor(m, [1, V]).gt(0)))) : null;
+    }
+    return this.#never;
   }
 
   /** Token 0 of every window of a captured batch (hidden [B, T, D]). */
@@ -88,6 +98,8 @@ export class FirstTokenIndex {
   dispose(): void {
     this.#states?.dispose();
     this.#states = null;
+    this.#never?.dispose();
+    this.#never = undefined;
   }
 }
 

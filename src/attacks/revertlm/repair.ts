@@ -32,6 +32,7 @@ import type { DevicePart } from '../../models/types.js';
 import { lengthsOf } from '../data.js';
 import { CachedPrefixEncoder, type PrefixEncoder, type PrefixEncoderOptions } from '../prefix_encoder.js';
 import type { TokenGrammar } from './token_grammar.js';
+import { embeddingNeighbours, embeddingTwins } from '../embedding_relatives.js';
 
 export interface RepairOptions {
   /** Proposals tried per source and position. */
@@ -193,7 +194,6 @@ export function repair(device: DevicePart, init: Tensor, obs: Tensor, mask: Tens
   return idsTensor(cur);
 }
 
-
 /** Re-encodes each row's candidates at the current position (those `admit` lets through), counted under `round`. */
 function scoreCandidates(
   enc: PrefixEncoder, rows: readonly number[], tokensOf: (b: number) => Iterable<number>, admit: (b: number, tok: number) => boolean,
@@ -264,30 +264,6 @@ export function chooseTwin<C extends { tok: number; dist: number }>(cands: reado
   if (tied.length <= 1) return tied[0] ?? null;
   return tied.find((c) => separators.has(c.tok)) ?? tied.reduce((a, c) => (prior(c.tok) > prior(a.tok) ? c : a));
 }
-
-/** Per token, on demand and cached: the other tokens `pick` selects from every input embedding's cosine with its own. */
-function embeddingRelatives(device: DevicePart, pick: (cos: Tensor) => Tensor): (tok: number) => Int32Array {
-  const cache = new Map<number, Int32Array>();
-  return (tok) => {
-    let n = cache.get(tok);
-    if (!n) {
-      n = noGrad(() => tidy(() => {
-        const E = device.embeddingMatrix;
-        const e = E.select(0, tok);
-        const cos = E.matmul(e.unsqueeze(-1)).squeeze(-1).div(E.norm(2, -1).mul(e.norm()).clamp(1e-8));
-        return pick(cos).to('int32').data<'int32'>();
-      })).filter((x) => x !== tok);
-      cache.set(tok, n);
-    }
-    return n;
-  };
-}
-
-/** Each token's k nearest tokens by input-embedding cosine. */
-const embeddingNeighbours = (device: DevicePart, k: number) => embeddingRelatives(device, (cos) => cos.topk(Math.min(k + 1, cos.size(0)), -1)[1]);
-
-/** Each token's twins: the tokens whose input embedding has cosine ≥ `minCos` with its own. */
-const embeddingTwins = (device: DevicePart, minCos: number) => embeddingRelatives(device, (cos) => cos.ge(minCos).nonzero().reshape([-1]));
 
 /** σ: the median per-position mismatch of the starting reconstruction over the batch's real positions. */
 function typicalMismatch(device: DevicePart, init: Tensor, obs: Tensor, mask: Tensor, first: number, l2Weight: number, quantile: number): number {
