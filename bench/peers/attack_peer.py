@@ -109,8 +109,8 @@ def search(meta, w, dev):
     sources, logprob = w["sources"], w.get("logprob")
     deepest = max(s["topK"], s["escalateK"])
     R = min(deepest, sources.size(-1))
-    ranked = [src.topk(R, -1)[1].reshape(-1).tolist() for src in sources]
-    lp = logprob.reshape(-1).tolist() if logprob is not None and s["priorWeight"] > 0 else None
+    # Ranks are taken at the rows a position searches only (as repair.ts's PositionRanks does).
+    lp = logprob.reshape(-1).numpy() if logprob is not None and s["priorWeight"] > 0 else None
     V = sources.size(-1)
     first = 1 if s["fixFirst"] else 0
     lens = mask.sum(1).tolist()
@@ -135,7 +135,7 @@ def search(meta, w, dev):
         return out
 
     def comb(b, t, tok, d):
-        return d / sigma - (s["priorWeight"] * lp[(b * T + t) * V + tok] if lp is not None else 0.0)
+        return d / sigma - (s["priorWeight"] * float(lp[(b * T + t) * V + tok]) if lp is not None else 0.0)
 
     neighbour_k = s.get("neighbourK") or 0 if s.get("standOut") else 0
     neighbour_cache = {}
@@ -156,6 +156,10 @@ def search(meta, w, dev):
                     dcur = score_rows(active, [cur[b][t] for b in active], t)
                     now = dict(zip(active, dcur))
                     open_ = [b for b in active if now[b] > accept]
+                    if open_:
+                        idx = torch.tensor(open_, dtype=torch.int64)
+                        ranked = [src[:, t].index_select(0, idx).topk(R, -1)[1].tolist() for src in sources]
+                        slot = {b: i for i, b in enumerate(open_)}
                     best = {}
                     tried = {b: {cur[b][t]} for b in open_}
                     # smallest and second smallest mismatch tried per row (the current token included)
@@ -195,7 +199,7 @@ def search(meta, w, dev):
                     for lo, hi in ((0, min(s["topK"], R)), (min(s["topK"], R), R)):
                         if not open_ or lo >= hi:
                             continue
-                        try_round(open_, lambda b: (src[(b * T + t) * R + r] for r in range(lo, hi) for src in ranked))
+                        try_round(open_, lambda b: (src[slot[b]][r] for r in range(lo, hi) for src in ranked))
                         still = []
                         for b in open_:
                             if chosen(b) <= accept:

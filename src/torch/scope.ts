@@ -3,16 +3,18 @@
 // tensors passed to keep().
 
 export const TRACKED = Symbol('revertlm.tracked');
+/** The tidy scope a tracked object belongs to (a field, not a WeakMap: tensors are created by the thousand per search step). */
+export const SCOPE = Symbol('revertlm.scope');
 
 export interface Tracked {
   readonly [TRACKED]: true;
+  [SCOPE]: unknown;
   readonly isDisposed: boolean;
   dispose(): void;
 }
 
 type Scope = Set<Tracked>;
 const scopes: Scope[] = [];
-const owner = new WeakMap<Tracked, Scope>();
 let live = 0;
 
 export function track(t: Tracked): void {
@@ -20,7 +22,7 @@ export function track(t: Tracked): void {
   const s = scopes[scopes.length - 1];
   if (s) {
     s.add(t);
-    owner.set(t, s);
+    t[SCOPE] = s;
   }
 }
 
@@ -35,10 +37,10 @@ export function liveTensors(): number {
 
 /** Removes t from its tidy scope so it survives the scope's end. Returns t. */
 export function keep<T extends Tracked>(t: T): T {
-  const s = owner.get(t);
+  const s = t[SCOPE] as Scope | undefined;
   if (s) {
     s.delete(t);
-    owner.delete(t);
+    t[SCOPE] = undefined;
   }
   return t;
 }
@@ -68,8 +70,8 @@ function release(scope: Scope, kept: Set<Tracked>): void {
     if (kept.has(t)) {
       if (parent) {
         parent.add(t);
-        owner.set(t, parent);
-      } else owner.delete(t);
+        t[SCOPE] = parent;
+      } else t[SCOPE] = undefined;
     } else t.dispose();
   }
 }

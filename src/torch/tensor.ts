@@ -1,6 +1,6 @@
 import { native, type Handle } from './native.js';
 import { type DType, dtypeCode, dtypeName, typedArrayFromBuffer, type AnyTypedArray, type TypedArrayFor } from './dtype.js';
-import { TRACKED, track, untrack, type Tracked } from './scope.js';
+import { TRACKED, SCOPE, track, untrack, type Tracked } from './scope.js';
 
 export type Operand = Tensor | number;
 const h = (x: Operand): Handle | number => (typeof x === 'number' ? x : x.handle);
@@ -11,6 +11,7 @@ const h = (x: Operand): Handle | number => (typeof x === 'number' ? x : x.handle
  */
 export class Tensor implements Tracked {
   readonly [TRACKED] = true as const;
+  [SCOPE]: unknown = undefined;
   #handle: Handle | null;
   #shape: number[] | undefined;
 

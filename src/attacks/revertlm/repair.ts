@@ -26,7 +26,7 @@
 // wide rounds ran at 2600 positions and won 24 replacements). Near-duplicates (" that" / "that")
 // re-encode alike and the sources may propose only one, so stopped positions still try the chosen
 // token's `neighbourK` nearest tokens by input embedding (src/attacks/README.md, "Stand-out stop").
-import { Tensor, noGrad, tidy, arange, ids as idsTensor } from '../../torch/index.js';
+import { Tensor, noGrad, tidy, arange, tensor, ids as idsTensor } from '../../torch/index.js';
 import { positionDistance } from '../reencode.js';
 import type { DevicePart } from '../../models/types.js';
 import { lengthsOf } from '../data.js';
@@ -168,26 +168,32 @@ export function repair(device: DevicePart, init: Tensor, obs: Tensor, mask: Tens
   const twins = o.twinCos ? embeddingTwins(device, o.twinCos) : null;
   for (let pass = 0; pass < o.maxPasses; pass++) {
     if (pass > 0 && o.recalibrate) scale = noGrad(() => tidy(() => calibrate(idsTensor(cur))));
-    // Ranked proposals per source: [source][(b * T + t) * R + rank]; log-probabilities [(b * T + t) * V + v].
-    const { ranked, logProb, wide } = noGrad(() => tidy(() => {
+    // The proposals' scores stay tensors; each source's ranks are taken only at the rows a position
+    // searches (PositionRanks): most positions are accepted as they are, and ranking every position of
+    // [B, T, V] up front cost more than the rest of a clean search's bookkeeping. Log-probabilities [(b * T + t) * V + v].
+    const { sources, logProb, wideScores } = noGrad(() => tidy(() => {
       const p = o.proposals(idsTensor(cur));
       const W = p.logProb && (o.wideK ?? 0) > 0 ? Math.min(o.wideK!, p.logProb.size(-1)) : 0;
+      // Handles of our own (contiguous() copies nothing when already contiguous): the pass frees them,
+      // and proposals may hand out tensors their caller keeps.
       return {
-        ranked: p.sources.map((s) => s.topk(Math.min(deepest, s.size(-1)), -1)[1].to('int32').data<'int32'>()),
+        sources: p.sources.map((x) => x.contiguous()),
         logProb: p.logProb && o.priorWeight > 0 ? p.logProb.toFloat32Array() : null,
-        wide: W > 0 ? { W, ranks: p.logProb!.topk(W, -1)[1].to('int32').data<'int32'>() } : null,
+        wideScores: W > 0 ? { W, scores: p.logProb!.contiguous() } : null,
       };
     }));
-    const R = Math.min(deepest, Math.floor(ranked[0]!.length / (B * T)));
+    const ranked = new PositionRanks(sources, deepest);
+    const wide = wideScores ? new PositionRanks([wideScores.scores], wideScores.W) : null;
     let changed = 0;
     const enc = makeEncoder(device, obs, mask, { l2Weight: o.l2Weight });
     try {
       for (let t = 0; t < T; t++) {
-        if (t >= first) changed += repairPosition(enc, cur, lens, t, ranked, R, logProb, wide, neighbours, twins, scale, o);
+        if (t >= first) changed += repairPosition(enc, cur, lens, t, ranked, logProb, wide, neighbours, twins, scale, o);
         enc.advance(cur.map((r) => r[t]!));
       }
     } finally {
       enc.dispose();
+      for (const x of [...sources, wideScores?.scores]) x?.dispose();
     }
     if (changed === 0) break;
   }
@@ -284,8 +290,8 @@ function typicalMismatch(device: DevicePart, init: Tensor, obs: Tensor, mask: Te
  * Returns the number of windows changed.
  */
 function repairPosition(
-  enc: PrefixEncoder, cur: number[][], lens: number[], t: number, ranked: Int32Array[], R: number,
-  logProb: Float32Array | null, wide: { W: number; ranks: Int32Array } | null, neighbours: ((tok: number) => Int32Array) | null,
+  enc: PrefixEncoder, cur: number[][], lens: number[], t: number, ranked: PositionRanks,
+  logProb: Float32Array | null, wide: PositionRanks | null, neighbours: ((tok: number) => Int32Array) | null,
   twins: ((tok: number) => Int32Array) | null,
   scale: { sigma: number; accept: number }, o: RepairContext,
 ): number {
@@ -339,20 +345,22 @@ function repairPosition(
     }
   };
   const extra = o.trySeparators ? o.separators ?? [] : [];
-  const ranks = (srcs: readonly Int32Array[], stride: number, from: number, to: number) => function* (b: number) {
-    for (let r = from; r < to; r++) for (const src of srcs) yield src[(b * T + t) * stride + r]!;
+  const ranks = (at: (b: number, r: number) => number[], from: number, to: number) => function* (b: number) {
+    for (let r = from; r < to; r++) yield* at(b, r);
     if (from === 0) yield* extra;
   };
   // Round 1: each source's top-K; round 2 (rows still unmatched): ranks K..escalateK; round 3 (rows
   // nothing explains): the combined log-probability's ranks up to wideK. Rows the stand-out stop
   // ends: their chosen token's embedding neighbours.
-  const rounds: [number, number, readonly Int32Array[], number][] = [[0, Math.min(o.topK, R), ranked, R], [Math.min(o.topK, R), R, ranked, R]];
-  if (wide) rounds.push([0, wide.W, [wide.ranks], wide.W]);
+  const R = ranked.R;
+  const top = open.length ? ranked.at(t, open) : null;
+  const rounds: [number, number, () => ((b: number, r: number) => number[]) | null][] = [[0, Math.min(o.topK, R), () => top], [Math.min(o.topK, R), R, () => top]];
+  if (wide) rounds.push([0, wide.R, () => wide.at(t, open)]);
   const stopped: number[] = [];
-  for (const [i, [from, to, srcs, stride]] of rounds.entries()) {
+  for (const [i, [from, to, rankedAt]] of rounds.entries()) {
     if (i === 2) open = open.filter((b) => unresolved(b) || chosenDist(b) > (o.wideAbove ?? 4) * scale.accept);
     if (open.length === 0 || from >= to) continue;
-    tryRound(i, open, ranks(srcs, stride, from, to));
+    tryRound(i, open, ranks(rankedAt()!, from, to));
     open = open.filter((b) => {
       if (unresolved(b)) return true;
       if (chosenDist(b) <= scale.accept) return false;
@@ -371,4 +379,30 @@ function repairPosition(
     if (o.stats) o.stats.rounds[ROUNDS[round]!].won++;
   }
   return best.size;
+}
+
+/**
+ * Each score tensor's ([B, T, V]) top-R tokens at one position, ranked for the rows asked only: one
+ * top-k per source over those rows. at(t, rows)(b, r) yields every source's rank-r token for row b
+ * (b among `rows`). The caller keeps the score tensors alive while it ranks.
+ */
+export class PositionRanks {
+  readonly R: number;
+
+  constructor(private readonly scores: readonly Tensor[], R: number) {
+    this.R = Math.min(R, scores[0]!.size(-1));
+  }
+
+  at(t: number, rows: readonly number[]): (b: number, r: number) => number[] {
+    const R = this.R;
+    const slot = new Map(rows.map((b, i) => [b, i]));
+    const ranks = noGrad(() => tidy(() => {
+      const idx = tensor(rows as number[], [rows.length], { dtype: 'int64' });
+      return this.scores.map((s) => s.select(1, t).indexSelect(0, idx).topk(R, -1)[1].to('int32').data<'int32'>());
+    }));
+    return (b, r) => {
+      const i = slot.get(b)!;
+      return ranks.map((x) => x[i * R + r]!);
+    };
+  }
 }
