@@ -55,6 +55,12 @@ export class Attention extends nn.Module {
       k = applyRope(k, ctx.rope);
     }
     if (ctx.cache) [k, v] = ctx.cache.append(this.layer, k, v);
+    if (Hkv !== H && T === 1) {
+      // One query position (a cached step): the H / Hkv query heads of a key/value head become that
+      // head's rows, so the keys and values are read in place instead of repeated per query head.
+      const y = F.attention(q.reshape(B, Hkv, H / Hkv, this.headDim), k, v, { mask: ctx.mask, causal: false });
+      return this.o.forward(y.reshape(B, 1, H * this.headDim));
+    }
     if (Hkv !== H) {
       // Grouped-query attention: each key/value head serves H / Hkv query heads.
       const rep = (t: Tensor) => t.unsqueeze(2).expand(B, Hkv, H / Hkv, t.size(2), this.headDim).reshape(B, H, t.size(2), this.headDim);
