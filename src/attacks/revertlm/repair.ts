@@ -186,10 +186,14 @@ export function repair(device: DevicePart, init: Tensor, obs: Tensor, mask: Tens
     const wide = wideScores ? new PositionRanks([wideScores.scores], wideScores.W) : null;
     let changed = 0;
     const enc = makeEncoder(device, obs, mask, { l2Weight: o.l2Weight });
+    // Each row's grammar state before position t, carried along as the search fixes tokens.
+    const grammar = o.emittable ? o.grammar ?? null : null;
+    const states = grammar ? cur.map(() => grammar.start) : null;
     try {
       for (let t = 0; t < T; t++) {
-        if (t >= first) changed += repairPosition(enc, cur, lens, t, ranked, logProb, wide, neighbours, twins, scale, o);
+        if (t >= first) changed += repairPosition(enc, cur, lens, t, ranked, logProb, wide, neighbours, twins, scale, o, states);
         enc.advance(cur.map((r) => r[t]!));
+        if (grammar) cur.forEach((r, b) => (states![b] = grammar.after(states![b]!, r[t]!)));
       }
     } finally {
       enc.dispose();
@@ -293,7 +297,7 @@ function repairPosition(
   enc: PrefixEncoder, cur: number[][], lens: number[], t: number, ranked: PositionRanks,
   logProb: Float32Array | null, wide: PositionRanks | null, neighbours: ((tok: number) => Int32Array) | null,
   twins: ((tok: number) => Int32Array) | null,
-  scale: { sigma: number; accept: number }, o: RepairContext,
+  scale: { sigma: number; accept: number }, o: RepairContext, states: readonly number[] | null,
 ): number {
   const T = cur[0]!.length;
   const V = logProb ? logProb.length / (cur.length * T) : 0;
@@ -308,9 +312,8 @@ function repairPosition(
     o.stats.current += all.length;
   }
   const now = new Map(active.map((b) => [b, dAll[b]!]));
-  const g = o.emittable ? o.grammar : null;
-  const states = g ? new Map(active.map((b) => [b, g.before(cur[b]!, t)])) : null;
-  const fits = (b: number, tok: number) => !g || g.fits(states!.get(b)!, tok);
+  const g = states ? o.grammar! : null;
+  const fits = (b: number, tok: number) => !g || g.fits(states![b]!, tok);
   // Rows whose token no tokenizer would emit here: searched whatever their mismatch, until replaced.
   const broken = new Set(active.filter((b) => !fits(b, cur[b]![t]!)));
   const unresolved = (b: number) => broken.has(b) && !best.has(b);

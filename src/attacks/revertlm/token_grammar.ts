@@ -50,13 +50,19 @@ export class TokenGrammar {
     return never.size > 0 || bytes.some((b) => b !== null && step(0, b) !== 0) ? new TokenGrammar(bytes, never) : null;
   }
 
-  /** The state after row[0..t). A broken prefix restarts leniently: the check judges position t only. */
+  /** The state before a window's first token. */
+  readonly start = START;
+
+  /** The state after `tok` follows a prefix in `state`. A broken prefix restarts leniently: the check judges each position on its own. */
+  after(state: number, tok: number): number {
+    const s = step(state, this.bytes[tok]);
+    return s === INVALID ? START : s;
+  }
+
+  /** The state after row[0..t) (after() over the row; a left-to-right search carries it instead). */
   before(row: readonly number[], t: number): number {
     let s = START;
-    for (let i = 0; i < t; i++) {
-      s = step(s, this.bytes[row[i]!]);
-      if (s === INVALID) s = START;
-    }
+    for (let i = 0; i < t; i++) s = this.after(s, row[i]!);
     return s;
   }
 
