@@ -24,7 +24,7 @@ test('whole windows: complete characters pass, lone and broken fragments do not'
 });
 
 test('one position: the token whole, and continuation bytes only where the prefix left a character open', () => {
-  const after = (row: number[]) => grammar.before(row, row.length);
+  const after = (row: number[]) => row.reduce((st, tok) => grammar.after(st, tok), grammar.start);
   assert.ok(grammar.fits(after([1]), 3), 'a lead byte after a word (whatever follows: the search may fix it next)');
   assert.ok(!grammar.fits(after([1]), 4), 'a continuation byte with nothing to continue');
   assert.ok(grammar.fits(after([1, 3]), 4), 'the second byte of three');
@@ -39,7 +39,7 @@ test('one position: the token whole, and continuation bytes only where the prefi
 
 test('ids the tokenizer never emits fit nowhere', () => {
   const g = TokenGrammar.of({ tokenBytes: () => TABLE, unreachableTokens: () => new Set([1]) })!;
-  assert.ok(!g.fits(g.before([2], 1), 1));
+  assert.ok(!g.fits(g.after(g.start, 2), 1));
   assert.ok(!g.valid([2, 1, 2]));
   assert.ok(g.valid([2, 6, 2]));
   const onlyNever = TokenGrammar.of({ tokenBytes: () => [null, Uint8Array.of(0x61)], unreachableTokens: () => new Set([1]) });

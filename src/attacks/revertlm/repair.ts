@@ -182,14 +182,14 @@ export function repair(device: DevicePart, init: Tensor, obs: Tensor, mask: Tens
         wideScores: W > 0 ? { W, scores: p.logProb!.contiguous() } : null,
       };
     }));
-    const ranked = new PositionRanks(sources, deepest);
-    const wide = wideScores ? new PositionRanks([wideScores.scores], wideScores.W) : null;
     let changed = 0;
     const enc = makeEncoder(device, obs, mask, { l2Weight: o.l2Weight });
     // Each row's grammar state before position t, carried along as the search fixes tokens.
     const grammar = o.emittable ? o.grammar ?? null : null;
     const states = grammar ? cur.map(() => grammar.start) : null;
     try {
+      const ranked = new PositionRanks(sources, deepest);
+      const wide = wideScores ? new PositionRanks([wideScores.scores], wideScores.W) : null;
       for (let t = 0; t < T; t++) {
         if (t >= first) changed += repairPosition(enc, cur, lens, t, ranked, logProb, wide, neighbours, twins, scale, o, states);
         enc.advance(cur.map((r) => r[t]!));

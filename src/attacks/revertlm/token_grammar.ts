@@ -59,13 +59,6 @@ export class TokenGrammar {
     return s === INVALID ? START : s;
   }
 
-  /** The state after row[0..t) (after() over the row; a left-to-right search carries it instead). */
-  before(row: readonly number[], t: number): number {
-    let s = START;
-    for (let i = 0; i < t; i++) s = this.after(s, row[i]!);
-    return s;
-  }
-
   /**
    * Whether `tok` can follow a prefix in state `state`: an id the tokenizer emits, whole within
    * itself, and starting with continuation bytes only where the prefix left a character open. A
