@@ -46,6 +46,11 @@ declare -A RUNS=(
   # Short documents (Shakespeare's speeches, one EOS between every two) at stories260K, whose EOS
   # embedding lies among 251 near-copies (the token grammar and the separator tie-break, README).
   [sweep-stories260k-shakespeare-short]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinyshakespeare.txt --victim-format paragraphs --splits 2,4 --attacks revertlm,bisr,sip --examples 2000 --steps 300 --victim-segments 32 --json"
+  # Text neither model was trained on nor tuned for: maths word problems (GSM8K answers, with their
+  # calculator annotations) on the e-mail model, and code (CodeAlpaca outputs) on the TinyStories model,
+  # whose tokenizer spells most code symbols with byte tokens the model never learned apart.
+  [sweep-mail-llama-gsm8k-short]="./revertlm attack-sweep --model models/mail-llama --aux spamassassin:hard-ham-1 --victim $S/data/gsm8k_test.jsonl --victim-field answer --splits 2 --attacks revertlm,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
+  [sweep-stories260k-code-short]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/code_alpaca_2k.json --victim-field output --splits 2,4 --attacks revertlm,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
   [sweep-stories260k-k4-short]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 4 --attacks revertlm,bisr,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
   [sweep-stories260k-k123-short]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 1,2,3 --attacks revertlm,bisr,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
   [sweep-mail-llama-short]="./revertlm attack-sweep --model models/mail-llama --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --attacks revertlm,bisr,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
@@ -119,7 +124,7 @@ ORDER=(bench-engine bench-models bench-leakage bench-split bench-attack bench-at
   sweep-stories260k-lora-all-k4 sweep-stories260k-full-k4 sweep-stories260k-architecture-k4
   sweep-stories260k-harder-k123 sweep-stories260k-architecture-k123 sweep-mail-llama-harder-k3 sweep-mail-llama-harder-k2 sweep-mail-llama-harder-k1
   ablations-stories260k search-deep-k11-nostop search-deep-k11 ablation-generator-deep tradeoff-stories260k audit-mail-llama-deep demo
-  sweep-stories260k-short sweep-stories260k-k4-short sweep-stories260k-k123-short sweep-mail-llama-short sweep-mail-llama-deep-short sweep-mail-llama-deep-k39-short sweep-mail-llama-deep-k11-exact-short tradeoff-stories260k-short
+  sweep-stories260k-short sweep-mail-llama-gsm8k-short sweep-stories260k-code-short sweep-stories260k-k4-short sweep-stories260k-k123-short sweep-mail-llama-short sweep-mail-llama-deep-short sweep-mail-llama-deep-k39-short sweep-mail-llama-deep-k11-exact-short tradeoff-stories260k-short
   sweep-stories260k-lora-all-short sweep-stories260k-full-short sweep-stories260k-architecture-short
   sweep-stories260k-k4-wide-short audit-mail-llama-deep-short
   sweep-stories260k-lora-all-k4-wide-short sweep-stories260k-full-k4-wide-short
