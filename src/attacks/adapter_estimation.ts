@@ -41,6 +41,14 @@ export interface EstimationOptions {
   steps: number;
   refineSteps: number;
   finalSteps: number;
+  /**
+   * The last fit starts again from the pretrained part (B = 0) instead of going on from the rounds'
+   * estimate: the rounds' job is to get the reconstructions right, and an estimate carried through
+   * them keeps what it learned from their early, wronger reconstructions and from a sample of the
+   * windows. Fresh, it needs more steps (finalSteps 400, not 200) and ends nearer the victim's part
+   * (src/attacks/README.md, "Adapter estimation: the last fit").
+   */
+  freshLast: boolean;
   lr: number;
   /** Windows per fitting step. */
   windows: number;
@@ -79,7 +87,8 @@ export const ESTIMATION_DEFAULTS: EstimationOptions = {
   rounds: 4,
   steps: 150,
   refineSteps: 100,
-  finalSteps: 200,
+  finalSteps: 400,
+  freshLast: true,
   lr: 1e-2,
   windows: 16,
   confidence: 2,
@@ -325,6 +334,11 @@ export function estimateDevice(base: DevicePart, sample: readonly InterceptedBat
       try {
         // Round 1 fits from zero (B = 0: the pretrained part); later rounds refine the estimate on the
         // new, better reconstructions and their confident positions.
+        if (estimate && r === o.rounds - 1 && o.freshLast) {
+          const spec = estimate.spec;
+          estimate.dispose();
+          estimate = DeviceEstimate.create(base, spec, o.seed);
+        }
         const next: DeviceEstimate = estimate ?? (o.specs.length > 1 ? searchSpec(base, data, o.specs, o) : DeviceEstimate.create(base, o.specs[0]!, o.seed));
         const fitted = next.fit(data, { ...o, steps: !estimate ? o.steps : r === o.rounds - 1 ? o.finalSteps : o.refineSteps });
         estimate = next;
