@@ -46,7 +46,7 @@ export interface EstimationOptions {
    * estimate: the rounds' job is to get the reconstructions right, and an estimate carried through
    * them keeps what it learned from their early, wronger reconstructions and from a sample of the
    * windows. Fresh, it needs more steps (finalSteps 400, not 200) and ends nearer the victim's part
-   * (src/attacks/README.md, "Adapter estimation: the last fit").
+   * (src/attacks/README.md, "The last fit").
    */
   freshLast: boolean;
   lr: number;
@@ -333,11 +333,12 @@ export function estimateDevice(base: DevicePart, sample: readonly InterceptedBat
       const confident = data.reduce((a, d) => a + noGrad(() => tidy(() => d.weight.sum().item())), 0) / masks.reduce((a, m) => a + noGrad(() => tidy(() => m.sum().item())), 0);
       try {
         // Round 1 fits from zero (B = 0: the pretrained part); later rounds refine the estimate on the
-        // new, better reconstructions and their confident positions.
+        // new, better reconstructions and their confident positions; with freshLast the last one
+        // starts from zero again.
         if (estimate && r === o.rounds - 1 && o.freshLast) {
-          const spec = estimate.spec;
+          const fresh = DeviceEstimate.create(base, estimate.spec, o.seed);
           estimate.dispose();
-          estimate = DeviceEstimate.create(base, spec, o.seed);
+          estimate = fresh;
         }
         const next: DeviceEstimate = estimate ?? (o.specs.length > 1 ? searchSpec(base, data, o.specs, o) : DeviceEstimate.create(base, o.specs[0]!, o.seed));
         const fitted = next.fit(data, { ...o, steps: !estimate ? o.steps : r === o.rounds - 1 ? o.finalSteps : o.refineSteps });

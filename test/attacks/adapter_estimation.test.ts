@@ -83,6 +83,34 @@ test('adapter estimation explains most of a synthetic LoRA drift from the traffi
   assert.equal(liveTensors(), live0, 'estimation leaked tensors');
 });
 
+test('the last fit starts from the pretrained part again (freshLast), or goes on from the rounds\' estimate', () => {
+  const live0 = liveTensors();
+  const { t, base, victim, seqs, src } = driftedCapture();
+  try {
+    const batch = [...src.batches(64)][0]!;
+    const invert = exhaustive(t, batch);
+    // No steps in the last fit: a fresh last estimate is then the pretrained part itself, a warm one keeps round 1's fit.
+    const leftWith = (freshLast: boolean) => {
+      const r = estimateDevice(base, [batch], invert, { specs: [{ rank: 4, targets: ['q', 'v'] }], rounds: 2, steps: 60, finalSteps: 0, lr: 2e-2, freshLast });
+      try {
+        assert.ok(r.estimate, 'drifted traffic must be adapted to');
+        return { fromBase: relDrift(base, r.estimate.device, seqs), fromVictim: relDrift(victim.device, r.estimate.device, seqs) };
+      } finally {
+        r.estimate?.dispose();
+      }
+    };
+    const fresh = leftWith(true), warm = leftWith(false);
+    assert.ok(fresh.fromBase < 1e-5, `a fresh last estimate with no steps is the pretrained part (moved ${fresh.fromBase})`);
+    assert.ok(warm.fromBase > 0.05, `a warm last estimate keeps round 1's fit (moved ${warm.fromBase})`);
+    assert.ok(warm.fromVictim < fresh.fromVictim, `round 1's fit is nearer the victim (${warm.fromVictim} against ${fresh.fromVictim})`);
+  } finally {
+    src.dispose();
+    victim.dispose();
+    t.dispose();
+  }
+  assert.equal(liveTensors(), live0, 'estimation leaked tensors');
+});
+
 test('with the whole capture given as wide, the last fit and the final inversion cover every window', () => {
   const live0 = liveTensors();
   const { t, base, victim, seqs, src } = driftedCapture();
