@@ -22,6 +22,7 @@ import { loadModel, loadTokenizer, splitModel, type DevicePart } from '../../src
 import { personalizeDevice, hiddenDrift, exactWindows } from '../../src/experiments/index.js';
 import { RevertLMAttack } from '../../src/attacks/index.js';
 import { DeviceEstimate, ownBatches, type FitBatch } from '../../src/attacks/adapter_estimation.js';
+import { embeddingTwins } from '../../src/attacks/embedding_relatives.js';
 import { loadTexts } from '../../src/data/index.js';
 import { ids as idTensor, noGrad, tensor, tidy, type Tensor } from '../../src/torch/index.js';
 
@@ -59,14 +60,9 @@ const invertSeconds = (performance.now() - t0) / 1000;
 const recon = inversion.ids;
 const estimate = attack.deviceEstimate();
 
-// Twins: tokens with an input-embedding cosine >= 0.99 to some other token.
-const embedding = lm.namedParameters().find(([n]) => /embed|wte/.test(n))![1];
-const twinLists: number[][] = noGrad(() => tidy(() => {
-  const n = embedding.div(embedding.pow(2).sum(1, true).sqrt());
-  const near = n.mm(n.transpose(0, 1)).ge(0.99).toNumbers();
-  const V = embedding.size(0);
-  return Array.from({ length: V }, (_, t) => Array.from({ length: V }, (_, j) => j).filter((j) => j !== t && near[t * V + j] === 1));
-}));
+// Twins: tokens with an input-embedding cosine >= 0.99 to some other token (the repair's own twins, twinCos 0.99).
+const twinsOf = embeddingTwins(pre, 0.99);
+const twinLists = Array.from({ length: lm.config.vocabSize }, (_, t) => Array.from(twinsOf(t)));
 let wrong = 0, wrongTwins = 0, positions = 0;
 truth.forEach((w, i) => w.forEach((t, j) => {
   positions++;
