@@ -109,7 +109,7 @@ function searchCostTable(r) {
 }
 
 function render(r) {
-  const body = r.result.verdict ? auditSummary(r) : r.name.startsWith('search-') ? searchCostTable(r) : r.result.scenarios || r.result.splits ? sweepTables(r.result)
+  const body = r.result.verdict ? auditSummary(r) : /^(search|separators)-/.test(r.name) ? searchCostTable(r) : r.result.scenarios || r.result.splits ? sweepTables(r.result)
     : r.result.levels && r.result.defense ? tradeoffTable(r)
       : Array.isArray(r.result.layers) ? leakageTable(r)
         : r.name.startsWith('bench-') ? benchSummary(r)
