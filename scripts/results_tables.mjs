@@ -1,12 +1,8 @@
 #!/usr/bin/env node
 // Prints the README's result tables (Markdown) from results/*.json, so the figures quoted in the README
 // are the recorded ones, never typed by hand. Usage: node scripts/results_tables.mjs [name …]
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-
-const dir = new URL('../results/', import.meta.url).pathname;
-const f3 = (x) => (x === null || x === undefined ? '–' : Number(x).toFixed(3));
-const f2 = (x) => (x === null || x === undefined ? '–' : Number(x).toFixed(2));
+import { existsSync, readdirSync } from 'node:fs';
+import { f2, f3, readResult, resultsDir, scenariosOf } from './results_lib.mjs';
 
 function provenance(r) {
   return `\`${r.command}\` (commit ${r.commit.slice(0, 7)}${r.dirty ? '+' : ''}, ${r.date.slice(0, 10)}, ${r.machine.cores} cores, load ${r.machine.load_before.toFixed(1)}, ${Object.entries(r.env ?? {}).map(([k, v]) => `${k}=${v}, `).join('')}${(r.seconds / 60).toFixed(0)} min) → \`results/${r.name}.json\``;
@@ -17,7 +13,7 @@ function provenance(r) {
  * audit's `summary` has the same shape, with each split's budgets beside its attacks instead of in them.
  */
 function sweepTables(res) {
-  const scenarios = res.scenarios ?? [{ scenario: res.scenario, victim: res.victim, splits: res.splits }];
+  const scenarios = scenariosOf(res);
   const out = [];
   for (const sc of scenarios) {
     const names = [...new Set(sc.splits.flatMap((s) => [...Object.keys(s.attacks), ...Object.keys(s.not_applicable ?? {})]))];
@@ -119,9 +115,9 @@ function render(r) {
 }
 
 const names = process.argv.slice(2);
-const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : [];
+const files = existsSync(resultsDir) ? readdirSync(resultsDir).filter((f) => f.endsWith('.json')).sort() : [];
 for (const f of files) {
-  const r = JSON.parse(readFileSync(join(dir, f), 'utf8'));
+  const r = readResult(f.slice(0, -'.json'.length));
   if (names.length && !names.includes(r.name)) continue;
   process.stdout.write(`${render(r)}\n`);
 }

@@ -3,12 +3,7 @@
 // target and model, every split's figure, met or missed, and the files (with their commits) it read.
 // Computed from the records so the README's summary is never typed by hand; a target whose results
 // file is absent prints as "not run". Usage: node scripts/targets.mjs [--json]
-import { existsSync, readFileSync } from 'node:fs';
-
-const dir = new URL('../results/', import.meta.url).pathname;
-const read = (name) => (existsSync(`${dir}${name}.json`) ? JSON.parse(readFileSync(`${dir}${name}.json`, 'utf8')) : null);
-const f3 = (x) => Number(x).toFixed(3);
-const f2 = (x) => Number(x).toFixed(2);
+import { f2, f3, readResult as read, scenariosOf } from './results_lib.mjs';
 
 /** Every (scenario name, split, attacks) row of the named sweep files, with the file each came from. */
 function sweepRows(names) {
@@ -17,7 +12,7 @@ function sweepRows(names) {
     const r = read(name);
     if (!r) continue;
     const res = r.result;
-    for (const sc of res.scenarios ?? [{ scenario: res.scenario, splits: res.splits }]) {
+    for (const sc of scenariosOf(res)) {
       for (const sp of sc.splits) rows.push({ file: name, commit: r.commit.slice(0, 7), scenario: sc.scenario.name, split: sp.split, attacks: sp.attacks, budgets: sp.budgets });
     }
   }
