@@ -29,7 +29,7 @@ import { loadModel, loadTokenizer, splitModel, LoRALinear, type DevicePart } fro
 import { exactWindows, hiddenDrift, personalizeDevice } from '../src/experiments/index.js';
 import { RevertLMAttack, type AdaptReport, type InterceptedBatch } from '../src/attacks/index.js';
 import { repair, RepairStats } from '../src/attacks/revertlm/repair.js';
-import { ownBatches, releaseBatches, type EstimationRound } from '../src/attacks/adapter_estimation.js';
+import { ownBatches, releaseBatches, type EstimationRound } from '../src/attacks/estimation/index.js';
 import { loadTexts } from '../src/data/index.js';
 import { noGrad, tidy, stack, threads, heapStats, liveTensors, type Tensor } from '../src/torch/index.js';
 import { projectRoot } from '../src/util/root.js';

@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { loadModel, loadTokenizer, splitModel, type DevicePart } from '../../src/models/index.js';
 import { personalizeDevice, hiddenDrift, exactWindows } from '../../src/experiments/index.js';
 import { RevertLMAttack } from '../../src/attacks/index.js';
-import { DeviceEstimate, ownBatches, type FitBatch } from '../../src/attacks/adapter_estimation.js';
+import { DeviceEstimate, ownBatches, type FitBatch } from '../../src/attacks/estimation/index.js';
 import { embeddingTwins } from '../../src/attacks/embedding_relatives.js';
 import { loadTexts } from '../../src/data/index.js';
 import { ids as idTensor, noGrad, tensor, tidy, type Tensor } from '../../src/torch/index.js';

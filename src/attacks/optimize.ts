@@ -6,7 +6,7 @@
 import { Tensor, F, noGrad, tidy, keep, randn, optim, full, cat, grad, tensor } from '../torch/index.js';
 import type { AdaptReport, Attack, AuxData, Budget, FitOptions, InterceptedBatch, InterceptSource, Inversion, ServerKnowledge } from './types.js';
 import type { DevicePart } from '../models/types.js';
-import { adaptReport, estimateDevice, estimationOptions, medianMismatch, ownBatches, releaseBatches, releaseSample, estimationSample, type DeviceEstimate, type EstimationOptions } from './adapter_estimation.js';
+import { adaptReport, estimateDevice, estimationOptions, medianMismatch, ownBatches, releaseBatches, releaseSample, estimationSample, type DeviceEstimate, type EstimationOptions } from './estimation/index.js';
 import { ZERO_BUDGET, checkBatch, decodeRows, rowsFromIds, seedAll } from './common.js';
 import { windowCount } from './intercept.js';
 import { FirstTokenIndex } from './framing.js';
@@ -139,7 +139,7 @@ export type BisrConfigInput = Partial<OptimizeConfig> & { sip?: Partial<SipConfi
 
 /**
  * BiSR-chaining: SIP's logits initialise the white-box optimisation. With adaptation (default), the
- * optimisation stage matches through an estimate of the victim's device part (adapter_estimation.ts):
+ * optimisation stage matches through an estimate of the victim's device part (estimation/):
  * round 0 reads SIP's argmax, each later round optimises through the current estimate.
  */
 export class BisrAttack extends OptimizeAttack {

@@ -6,7 +6,7 @@ import {
   ATTACKS, ATTACK_NAMES, createAttack, readsFinetuneTraffic, type InterceptedBatch, type InterceptSource, type ServerKnowledge,
 } from '../../src/attacks/index.js';
 import { liveTensors, noGrad, randn, tidy } from '../../src/torch/index.js';
-import { DeviceEstimate } from '../../src/attacks/adapter_estimation.js';
+import { DeviceEstimate } from '../../src/attacks/estimation/index.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

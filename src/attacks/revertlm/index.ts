@@ -12,7 +12,7 @@
 import { Tensor, F, nn, noGrad, tidy, keep, cat, tensor } from '../../torch/index.js';
 import type { AdaptReport, Attack, AuxData, Budget, BudgetSpec, FitOptions, InterceptedBatch, InterceptSource, Inversion, ServerKnowledge } from '../types.js';
 import type { DevicePart } from '../../models/types.js';
-import { adaptReport, estimateDevice, estimationOptions, medianMismatch, ownBatches, releaseBatches, releaseSample, estimationSample, type DeviceEstimate, type EstimationOptions } from '../adapter_estimation.js';
+import { adaptReport, estimateDevice, estimationOptions, medianMismatch, ownBatches, releaseBatches, releaseSample, estimationSample, type DeviceEstimate, type EstimationOptions } from '../estimation/index.js';
 import { AuxCorpus, lengthsOf, tokenWindows } from '../data.js';
 import { train } from '../train.js';
 import { ZERO_BUDGET, corpusOptions, trafficDevice, checkBatch, decodeRows, resolveBudget, rowsFromIds, seedAll, tokenTargets, trainingFraming } from '../common.js';
@@ -47,7 +47,7 @@ export interface RevertConfig {
   projectorShare: number;
   /** Upper bound: stage 2 alone, trained on and fed the TRUE token embeddings (needs OracleBatch). */
   oracle: boolean;
-  /** Adapter estimation in adapt() (adapter_estimation.ts); false = off (the `revertlm-noadapt` ablation). */
+  /** Adapter estimation in adapt() (estimation/); false = off (the `revertlm-noadapt` ablation). */
   adaptation: Partial<EstimationOptions> | false;
   /** Repair settings of the inner inversions while estimating (cheaper than the final inversion's). */
   adaptRepair: Partial<RepairOptions>;
@@ -378,7 +378,7 @@ export class RevertLMAttack implements Attack {
   }
 
   /**
-   * Corpus-level adaptation (adapter estimation, adapter_estimation.ts): alternately inverts every
+   * Corpus-level adaptation (adapter estimation, estimation/): alternately inverts every
    * captured window and fits a low-rank correction of the device part to the confident
    * reconstructions; invert() then re-encodes with the estimate. No-op when `adaptation` is off or
    * the traffic already re-encodes with the known part.
