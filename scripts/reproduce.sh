@@ -80,10 +80,7 @@ declare -A RUNS=(
   # k = 4 of the two again with the repair of commit 9cd5ed1 (RevertLM and SIP only).
   [sweep-stories260k-lora-all-k4-wide-short]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 4 --personalize lora --personalize-targets q,k,v,o,gate,up,down --wire-dtype float16 --attacks revertlm,sip --examples 2000 --steps 300 --victim-segments 32 --json"
   [sweep-stories260k-full-k4-wide-short]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 4 --personalize full --wire-dtype float16 --attacks revertlm,sip --examples 2000 --steps 300 --victim-segments 32 --json"
-  # k = 4 of the three at the default budget (8000 x 1500, 32 victim windows).
-  [sweep-stories260k-lora-all-k4]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 4 --personalize lora --personalize-targets q,k,v,o,gate,up,down --wire-dtype float16 --attacks revertlm,sip,nn --victim-segments 32 --json"
-  [sweep-stories260k-full-k4]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 4 --personalize full --wire-dtype float16 --attacks revertlm,sip,nn --victim-segments 32 --json"
-  # The two side by side in one sweep (the attackers, trained on the pretrained part, once for both).
+  # k = 4 of the three at the default budget (8000 x 1500, 32 victim windows); LoRA on every projection and full fine-tuning in one sweep.
   [sweep-stories260k-harder-k4]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 4 --scenarios lora-all,full --attacks revertlm,sip,nn --victim-segments 32 --json"
   [sweep-stories260k-architecture-k4]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 4 --personalize lora --knowledge architecture --wire-dtype float16 --attacks revertlm-learned,sip --victim-segments 32 --json"
   # k = 1, 2, 3 of the three at the default budget (the same settings as the k = 4 entries above):
@@ -126,7 +123,7 @@ declare -A RUNS=(
 )
 ORDER=(bench-engine bench-models bench-leakage bench-split bench-attack bench-attack-x4 bench-tag leakage-stories260k leakage-mail-llama-deep
   sweep-stories260k sweep-stories260k-k4 sweep-stories260k-k123 sweep-mail-llama sweep-mail-llama-k3 sweep-mail-llama-k2 sweep-mail-llama-k1 sweep-mail-llama-deep sweep-mail-llama-deep-k11 sweep-mail-llama-deep-k1 sweep-mail-llama-deep-k3 sweep-mail-llama-deep-k6 sweep-mail-llama-deep-k9 sweep-mail-llama-deep-opt sweep-stories260k-lora-all sweep-stories260k-full sweep-stories260k-architecture
-  sweep-stories260k-lora-all-k4 sweep-stories260k-full-k4 sweep-stories260k-harder-k4 sweep-stories260k-architecture-k4
+  sweep-stories260k-harder-k4 sweep-stories260k-architecture-k4
   sweep-stories260k-harder-k123 sweep-stories260k-architecture-k123 sweep-mail-llama-harder-k3 sweep-mail-llama-harder-k2 sweep-mail-llama-harder-k1
   ablations-stories260k search-deep-k11-nostop search-deep-k11 ablation-generator-deep tradeoff-stories260k audit-mail-llama-deep demo
   sweep-stories260k-short sweep-mail-llama-gsm8k-short sweep-stories260k-code-short twin-limit-code-k2 sweep-stories260k-k4-short sweep-stories260k-k123-short sweep-mail-llama-short sweep-mail-llama-deep-short sweep-mail-llama-deep-k39-short sweep-mail-llama-deep-k11-exact-short tradeoff-stories260k-short

@@ -29,7 +29,7 @@ const sources = (rows) => [...new Set(rows.map((r) => `${r.file} (${r.commit})`)
 const targets = [];
 
 const MODELS = [
-  { model: 'stories260K', files: ['sweep-stories260k-k123', 'sweep-stories260k-k4'], harder: ['sweep-stories260k-harder-k123', 'sweep-stories260k-lora-all-k4', 'sweep-stories260k-full-k4'], architecture: ['sweep-stories260k-architecture-k123', 'sweep-stories260k-architecture-k4'] },
+  { model: 'stories260K', files: ['sweep-stories260k-k123', 'sweep-stories260k-k4'], harder: ['sweep-stories260k-harder-k123', 'sweep-stories260k-harder-k4'], architecture: ['sweep-stories260k-architecture-k123', 'sweep-stories260k-architecture-k4'] },
   { model: 'mail-llama', files: ['sweep-mail-llama-k1', 'sweep-mail-llama-k2', 'sweep-mail-llama-k3'], harder: ['sweep-mail-llama-harder-k1', 'sweep-mail-llama-harder-k2', 'sweep-mail-llama-harder-k3'], architecture: [] },
   { model: 'mail-llama-deep (beyond the issue)', files: ['sweep-mail-llama-deep-k1', 'sweep-mail-llama-deep-k3', 'sweep-mail-llama-deep-k6', 'sweep-mail-llama-deep-k9', 'sweep-mail-llama-deep-k11'], harder: [], architecture: [] },
 ];

@@ -22,6 +22,8 @@ export interface AttackEntry<C> {
    * never reads the victim's weights at inversion): runs when the attacker has no weights.
    */
   architectureOnly?: boolean;
+  /** Fits an estimate of a personalized device part from the traffic (adapter estimation) and returns it from deviceEstimate(). */
+  estimatesDevice?: boolean;
   create(knowledge: ServerKnowledge, config?: C): Attack;
 }
 
@@ -48,7 +50,7 @@ export const ATTACKS = {
   }),
   bisr: entry<BisrConfigInput>({
     description: 'BiSR(f) chaining: SIP logits initialise the white-box optimisation (through an estimate of a personalised device, when the traffic drifted)',
-    needsLm: false, oracle: false, trains: true,
+    needsLm: false, oracle: false, trains: true, estimatesDevice: true,
     create: (k, c) => new BisrAttack(k, c),
   }),
   'bisr-noadapt': entry<BisrConfigInput>({
@@ -63,7 +65,7 @@ export const ATTACKS = {
   }),
   revertlm: entry<RevertConfigInput>({
     description: 'RevertLM: projector → autoregressive generator (cross-fitted) + LM prior + re-encoding consistency',
-    needsLm: true, oracle: false, trains: true,
+    needsLm: true, oracle: false, trains: true, estimatesDevice: true,
     create: revert('revertlm', {}),
   }),
   'revertlm-noadapt': entry<RevertConfigInput>({
@@ -73,12 +75,12 @@ export const ATTACKS = {
   }),
   'revertlm-nn': entry<RevertConfigInput>({
     description: 'ablation: RevertLM stage 1 + nearest-neighbour lookup (no stage 2)',
-    needsLm: false, oracle: false, trains: true,
+    needsLm: false, oracle: false, trains: true, estimatesDevice: true,
     create: revert('revertlm-nn', { stage2: 'nn', lambdas: [0] }),
   }),
   'revertlm-noprior': entry<RevertConfigInput>({
     description: 'ablation: RevertLM without the language prior (no shallow fusion)',
-    needsLm: false, oracle: false, trains: true,
+    needsLm: false, oracle: false, trains: true, estimatesDevice: true,
     create: revert('revertlm-noprior', { lambdas: [0] }),
   }),
   'revertlm-noreencode': entry<RevertConfigInput>({

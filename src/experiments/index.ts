@@ -26,7 +26,7 @@ export {
 } from './scenario.js';
 export { scenarioTraffic, scenarioKnowledge, surrogateModel, weightsKey, activationRms, calibration, type ScenarioTraffic, type WindowSampling } from './traffic.js';
 export { referenceWindows, decodeReferences, labelAgreement, scoredCapture, ReferenceMismatchError, type ReferenceData, type GenerationReference, type WindowSettings, type ScoredCapture } from './references.js';
-export { loadTextSet, textSetSchema, type TextSetSpec } from './texts.js';
+export { checkTextSet, loadTextSet, textSetSchema, type TextSetSpec } from './texts.js';
 export { silent, slice, WorkCounter, type ProgressEvent, type ProgressSink } from './progress.js';
 
 /** Runs fn on a fresh context and disposes it. */

@@ -1,5 +1,6 @@
 // The text sets of an experiment (the attacker's auxiliary text, the victim's private text): one
 // schema, validated at the edge, and one loader.
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { loadTexts, parseTextSourceArg, InputError } from '../data/index.js';
 
@@ -20,11 +21,31 @@ export const textSetSchema = z.object({
 
 export type TextSetSpec = z.infer<typeof textSetSchema>;
 
+function resolveSpec(which: 'aux' | 'victim' | 'references', s: TextSetSpec): ReturnType<typeof parseTextSourceArg> {
+  if (s.format === 'separated' && s.separator === undefined) throw new InputError("format separated needs a document separator", `give --${which}-separator TEXT, e.g. "<|endoftext|>"`);
+  return parseTextSourceArg(s.source, { field: s.field, column: s.column, header: s.header, format: s.format, separator: s.separator, limit: s.limit, minChars: 8 });
+}
+
+/**
+ * Checks a text set's options and that its file exists, without reading it: for sets read only
+ * after long work (the references `attack --capture` scores against), so a mistake costs nothing.
+ */
+export function checkTextSet(which: 'aux' | 'victim' | 'references', s: TextSetSpec): void {
+  let src: ReturnType<typeof parseTextSourceArg>;
+  try {
+    src = resolveSpec(which, s);
+  } catch (e) {
+    if (e instanceof InputError) throw new InputError(`${which} set: ${e.message}`, e.hint);
+    throw e;
+  }
+  if ('path' in src && typeof src.path === 'string' && !existsSync(src.path)) throw new InputError(`the ${which} set ${src.path} does not exist`, 'check the path');
+}
+
 /** Loads one text set; problems name the set and say how to fix them. */
 export function loadTextSet(which: 'aux' | 'victim' | 'references', s: TextSetSpec): string[] {
   let texts: string[];
   try {
-    texts = loadTexts(parseTextSourceArg(s.source, { field: s.field, column: s.column, header: s.header, format: s.format, separator: s.separator, limit: s.limit, minChars: 8 }));
+    texts = loadTexts(resolveSpec(which, s));
   } catch (e) {
     if (e instanceof InputError) throw new InputError(`${which} set: ${e.message}`, e.hint);
     throw e;

@@ -7,11 +7,12 @@ import { parseDefenseArg, scenariosFrom, textSet } from '../../src/cli/commands/
 import { DEFAULT_SCENARIOS } from '../../src/experiments/scenario.js';
 import { loadTextSet } from '../../src/experiments/texts.js';
 import { configFromFlags } from '../../src/cli/commands/audit.js';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../../src/util/errors.js';
 import { assertUsageFailure, runCli } from '../helpers/cli.js';
+import { mailSentences, writeTinyLlama } from '../helpers/tiny_model.js';
 
 const usage = (f: () => unknown, re: RegExp) => assert.throws(f, (e: unknown) => e instanceof UsageError && re.test(e.message));
 
@@ -110,4 +111,29 @@ test('the harder presets are the scenarios their flags build, so one sweep can r
     ['lora', 1000, 1e-3, 'pretrained'], ['full', 300, 1e-4, 'pretrained'], ['lora', 1000, 1e-3, 'architecture'],
   ]);
   assert.throws(() => scenariosFrom({ scenarios: 'lora-al' }, DEFAULT_SCENARIOS), /unknown scenario 'lora-al'/);
+});
+
+test('attack --capture checks the references and the estimate flags before any work', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'revertlm-refs-'));
+  try {
+    const model = writeTinyLlama(join(dir, 'model'), mailSentences(24, 3), { nLayers: 2, nKvHeads: 2 });
+    const refs = join(dir, 'refs.txt');
+    writeFileSync(refs, 'one story<|endoftext|>another story\n');
+    // The capture does not exist: each check below must fire before anything reads it.
+    const base = ['attack', '--model', model, '--split', '1', '--attack', 'revertlm', '--capture', join(dir, 'no-capture'), '--load-attacker', join(dir, 'no-attacker')];
+    const sep = runCli([...base, '--references', refs, '--references-format', 'separated']);
+    assertUsageFailure(assert, sep, /references set: format separated needs a document separator/);
+    assert.match(sep.stderr, /--references-separator/);
+    assertUsageFailure(assert, runCli([...base, '--references', join(dir, 'missing.txt')]), /the references set .*missing\.txt does not exist/);
+    assertUsageFailure(assert, runCli([...base, '--references-separator', '<|endoftext|>']), /describe --references/);
+    assertUsageFailure(assert, runCli([...base, '--generations', join(dir, 'none.jsonl')]), /--generations .* does not exist/);
+    assertUsageFailure(assert, runCli([...base.slice(0, 5), '--attack', 'sip', '--capture', join(dir, 'c'), '--load-attacker', join(dir, 'a'), '--save-estimate', join(dir, 'e')]), /attack 'sip' does not estimate the device part/);
+    assertUsageFailure(assert, runCli(['attack', '--model', model, '--split', '1', '--attack', 'revertlm', '--victim', refs, '--load-attacker', join(dir, 'a'), '--load-estimate', join(dir, 'e')]), /--load-estimate go with --capture/);
+    // With the separator the references pass their check and the run goes on to the (missing) capture.
+    const on = runCli([...base, '--references', refs, '--references-separator', '<|endoftext|>']);
+    assert.equal(on.status, 2);
+    assert.doesNotMatch(on.stderr, /references set/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -11,7 +11,7 @@ const NORM_GAIN = /(^|\.)norm\d*\.weight$/;
 const EMBEDDING_ROWS = /(^|\.)wte\.weight$/;
 
 /** A device part of the same architecture and split as `m`, with freshly initialised weights of its own. */
-function emptyDevice(m: DeviceModel): DeviceModel {
+export function emptyDevice(m: DeviceModel): DeviceModel {
   const c = m.config;
   return new DeviceModel(c, buildPieces(c, { embed: true, start: 0, end: m.splitPoint, head: false }));
 }

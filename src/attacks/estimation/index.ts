@@ -4,3 +4,4 @@ export * from './device_estimate.js';
 export * from './mismatch.js';
 export * from './rounds.js';
 export * from './sample.js';
+export * from './store.js';

@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
-  ATTACKS, ATTACK_NAMES, CAPTURE_PHASES, UsageError, captureSource, checkOutputPath, createAttack, createContext, decodeReferences, exactWindows, invertCorpus, isAttackName, loadTextSet,
+  ATTACKS, ATTACK_NAMES, CAPTURE_PHASES, UsageError, captureSource, checkOutputPath, checkTextSet, createAttack, createContext, decodeReferences, exactWindows, invertCorpus, isAttackName, loadTextSet,
   readTextFile, readsFinetuneTraffic, referenceWindows, splitLines, runAttack, scoreAll, trainAttack,
-  type Attack, type AttackScores, type CapturePhase, type CaptureSourceOptions, type GenerationReference,
+  loadDeviceEstimate, saveDeviceEstimate,
+  type Attack, type AttackScores, type DevicePart, type CapturePhase, type CaptureSourceOptions, type GenerationReference,
 } from '../../index.js';
 import { log, printJson } from '../output.js';
 import { overallProgress } from '../progress.js';
@@ -16,6 +18,7 @@ interface AttackFlags extends ExperimentFlags, ScenarioFlags {
   capture?: string;
   references?: string;
   referencesFormat?: string;
+  referencesSeparator?: string;
   generations?: string;
   deviceSeed?: string;
   phase?: string;
@@ -23,6 +26,8 @@ interface AttackFlags extends ExperimentFlags, ScenarioFlags {
   toStep?: string;
   saveAttacker?: string;
   loadAttacker?: string;
+  saveEstimate?: string;
+  loadEstimate?: string;
   show: string;
   json?: boolean;
 }
@@ -46,11 +51,14 @@ export function registerAttack(program: Command): void {
     .option('--capture <dir>', 'a capture recorded by `revertlm serve --capture` (the real attacker view)')
     .option('--references <file>', 'with --capture: the text the device read (its --data), to score the reconstructions; read after inversion, never by the attack')
     .option('--references-format <format>', 'format of --references (as the device read --data)')
+    .option('--references-separator <text>', 'with --references: the document separator (format separated), e.g. "<|endoftext|>"')
     .option('--generations <file>', 'with --capture: JSON lines of `revertlm device --generate --json` outputs (prompt_ids, ids), one per generation, to score generation traffic')
     .option('--device-seed <n>', 'with --references: the device\'s --seed (the order of its windows)', '0')
     .option('--phase <list>', `with --capture: which traffic to attack: ${CAPTURE_PHASES.join(', ')} (default: all)`)
     .option('--from-step <n>', 'with --capture: first step to attack')
     .option('--to-step <n>', 'with --capture: last step to attack')
+    .option('--save-estimate <file>', 'with --capture: write the attack\'s estimate of the device part (adapter estimation) for the device\'s later captures')
+    .option('--load-estimate <file>', 'with --capture: start from an estimate written by --save-estimate for this device (estimation is skipped where it still explains the traffic)')
     .option('--seed <n>', 'seed (default 0)')
     .option('--save-attacker <dir>', 'write the trained attacker here')
     .option('--load-attacker <dir>', 'reuse an attacker written by --save-attacker instead of training')
@@ -70,10 +78,17 @@ export function registerAttack(program: Command): void {
       throw new UsageError(`attack '${f.attack}' reads U-shape fine-tuning traffic, which a simulated capture does not have`, 'give --capture DIR, recorded by `revertlm serve --tail M --capture DIR` while a device fine-tunes');
     }
     if (!f.aux && !f.loadAttacker && entry.trains) throw new UsageError('the attack needs auxiliary text to train on', 'give --aux SOURCE, or --load-attacker DIR');
-    if (!f.capture && (f.references || f.generations || f.phase || f.fromStep || f.toStep)) throw new UsageError('--references, --generations, --phase, --from-step and --to-step go with --capture');
+    if (!f.references && (f.referencesFormat || f.referencesSeparator)) throw new UsageError('--references-format and --references-separator describe --references', 'give --references FILE');
+    if (!f.capture && (f.references || f.generations || f.phase || f.fromStep || f.toStep || f.saveEstimate || f.loadEstimate)) {
+      throw new UsageError('--references, --generations, --phase, --from-step, --to-step, --save-estimate and --load-estimate go with --capture');
+    }
+    if (f.saveEstimate && !entry.estimatesDevice) {
+      throw new UsageError(`attack '${f.attack}' does not estimate the device part`, `use --save-estimate with ${ATTACK_NAMES.filter((n) => ATTACKS[n].estimatesDevice).join(', ')}`);
+    }
     const k = intFlag(f.split, '--split');
     // Written after training: checked before it.
     if (f.saveAttacker) checkOutputPath(f.saveAttacker, '--save-attacker');
+    if (f.saveEstimate) checkOutputPath(f.saveEstimate, '--save-estimate');
     const progress = overallProgress(f.attack);
     const ctx = createContext({ ...contextSpec(f), progress: (p) => progress.update(p) });
     let out: Outcome;
@@ -127,22 +142,39 @@ async function attackCapture(f: AttackFlags, k: number, ctx: ReturnType<typeof c
     ...(f.fromStep ? { fromStep: intFlag(f.fromStep, '--from-step', 1) } : {}),
     ...(f.toStep ? { toStep: intFlag(f.toStep, '--to-step', 1) } : {}),
   };
+  // The references are read only after inversion; their options and file are checked now.
+  const refSpec = f.references ? { source: f.references, format: f.referencesFormat, separator: f.referencesSeparator } : null;
+  if (refSpec) checkTextSet('references', refSpec);
+  if (f.generations && !existsSync(f.generations)) throw new UsageError(`--generations ${f.generations} does not exist`, 'give the JSON lines `revertlm device --generate --json` wrote');
   const source = captureSource(resolve(f.capture!), selection);
   for (const w of source.warnings) log(`warning: ${w}`);
   let attack: Attack | null = null;
+  let stored: DevicePart | null = null;
   try {
     if (source.splitPoint !== k) throw new UsageError(`the capture was taken at split ${source.splitPoint}, not --split ${k}`, `rerun with --split ${source.splitPoint}`);
+    // A stored estimate of this device replaces the pretrained part as what the server knows.
+    const known = ctx.knowledge(k);
+    if (f.loadEstimate) stored = loadDeviceEstimate(resolve(f.loadEstimate), known.device);
+    const knowledge = stored ? { ...known, device: stored } : known;
     if (f.loadAttacker) {
-      attack = createAttack(f.attack as never, ctx.knowledge(k));
+      attack = createAttack(f.attack as never, knowledge);
       attack.load(resolve(f.loadAttacker));
-    } else attack = await trainAttack(ctx, { attack: f.attack as never, knowledge: ctx.knowledge(k), progress: ctx.progress });
+    } else attack = await trainAttack(ctx, { attack: f.attack as never, knowledge, progress: ctx.progress });
     if (f.saveAttacker) attack.save(resolve(f.saveAttacker));
     const { inv, report } = await invertCorpus(attack, source);
+    let estimateSaved: string | null = null;
+    if (f.saveEstimate) {
+      const est = attack.deviceEstimate?.();
+      if (est && est !== known.device) {
+        saveDeviceEstimate(resolve(f.saveEstimate), est, { model: ctx.modelDir });
+        estimateSaved = resolve(f.saveEstimate);
+      } else log('--save-estimate: nothing written (the traffic matched the pretrained device part: there is no estimate)');
+    }
     // The references are read only now, after inversion: the attack never sees them.
     let scores: Outcome['scores'] = null;
     let refs: string[] | null = null;
     if (f.references || f.generations) {
-      const texts = f.references ? loadTextSet('references', { source: f.references, format: f.referencesFormat }) : undefined;
+      const texts = refSpec ? loadTextSet('references', refSpec) : undefined;
       const generations = f.generations ? readGenerations(f.generations) : undefined;
       const ids = referenceWindows(ctx.tokenizer, source.windows, { texts, generations }, { seed: intFlag(f.deviceSeed ?? '0', '--device-seed') });
       refs = decodeReferences(ctx.tokenizer, ids);
@@ -153,10 +185,14 @@ async function attackCapture(f: AttackFlags, k: number, ctx: ReturnType<typeof c
     return {
       sequences: inv.texts.length, scores,
       examples: inv.texts.slice(0, intFlag(f.show, '--show')).map((h, i) => ({ ...(refs ? { original: refs[i] } : {}), reconstruction: h })),
-      extra: { capture: { phases: phasesSeen, ...selection, ...(source.warnings.length ? { warnings: source.warnings } : {}) }, budget: attack.budget(), ...(report && report.rounds ? { adaptation: report } : {}) },
+      extra: {
+        capture: { phases: phasesSeen, ...selection, ...(source.warnings.length ? { warnings: source.warnings } : {}) }, budget: attack.budget(), ...(report && report.rounds ? { adaptation: report } : {}),
+        ...(f.loadEstimate ? { estimate_loaded: resolve(f.loadEstimate) } : {}), ...(f.saveEstimate ? { estimate_saved: estimateSaved } : {}),
+      },
     };
   } finally {
     attack?.dispose();
+    stored?.dispose();
     source.dispose();
   }
 }
