@@ -2,10 +2,9 @@
 
 import { projectRoot } from '../helpers/shared.js';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { InputError } from '../../src/data/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'revertlm-data-'));

@@ -2,8 +2,6 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { loadTexts, parseTextSourceArg, splitDisjoint } from '../../src/data/index.js';
 import { sharedPath, SHARED_MISSING } from '../helpers/shared.js';
 

@@ -1,8 +1,7 @@
 // Reproduces every value of ../shared/data/metrics_reference.json (NLTK 3.8 BLEU, rouge-score ROUGE).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import {
   corpusBleu,
   corpusBleuText,
