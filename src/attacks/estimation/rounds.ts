@@ -91,6 +91,7 @@ export function estimateDevice(base: DevicePart, sample: readonly InterceptedBat
     }
     let median = medianBefore;
     for (let r = 0; r < o.rounds; r++) {
+      const last = r === o.rounds - 1;
       const data = fitData(ids, mm, batches, o.confidence * median);
       const t1 = performance.now();
       const confident = data.reduce((a, d) => a + noGrad(() => tidy(() => d.weight.sum().item())), 0) / masks.reduce((a, m) => a + noGrad(() => tidy(() => m.sum().item())), 0);
@@ -98,13 +99,13 @@ export function estimateDevice(base: DevicePart, sample: readonly InterceptedBat
         // Round 1 fits from zero (B = 0: the pretrained part); later rounds refine the estimate on the
         // new, better reconstructions and their confident positions; with freshLast the last one
         // starts from zero again.
-        if (estimate && r === o.rounds - 1 && o.freshLast) {
+        if (estimate && last && o.freshLast) {
           const fresh = DeviceEstimate.create(base, estimate.spec, o.seed);
           estimate.dispose();
           estimate = fresh;
         }
         const next: DeviceEstimate = estimate ?? (o.specs.length > 1 ? searchSpec(base, data, o.specs, o) : DeviceEstimate.create(base, o.specs[0]!, o.seed));
-        const fitted = next.fit(data, { ...o, steps: !estimate ? o.steps : r === o.rounds - 1 ? o.finalSteps : o.refineSteps });
+        const fitted = next.fit(data, { ...o, steps: !estimate ? o.steps : last ? o.finalSteps : o.refineSteps });
         estimate = next;
         rounds.push({ round: r + 1, median, confident, fitted, spec: next.spec, fitSeconds: (performance.now() - t1) / 1000, invertSeconds: 0, invertWindows: 0 });
       } finally {
@@ -121,7 +122,6 @@ export function estimateDevice(base: DevicePart, sample: readonly InterceptedBat
       try {
         // Inverting runs on merged weights: the estimate itself once its last fit is done, else a copy.
         const est = estimate as DeviceEstimate;
-        const last = r === o.rounds - 1;
         if (last) est.freeze();
         if (last && !invertLast) return { estimate, rounds, medianBefore, invertSeconds };
         snap = last ? null : est.snapshot();
