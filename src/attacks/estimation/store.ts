@@ -4,7 +4,7 @@
 // only the inversion is paid again. The file holds the estimate's merged weights (the pretrained
 // part with the adapters folded in) and says which model and split it belongs to.
 import { loadSafetensors, saveSafetensors, SafetensorsFile } from '../../torch/index.js';
-import { DeviceModel, type DevicePart } from '../../models/index.js';
+import { DeviceModel, namedLoRAParameters, type DevicePart } from '../../models/index.js';
 import { RevertlmError } from '../../util/errors.js';
 import { emptyDevice } from './device_estimate.js';
 
@@ -21,9 +21,8 @@ function fingerprint(d: DeviceModel): Record<string, string> {
 /** Writes the device part an attack re-encoded with (its estimate) atomically, with what it fits. */
 export function saveDeviceEstimate(path: string, device: DevicePart, note: Record<string, string> = {}): void {
   if (!(device instanceof DeviceModel)) throw new EstimateFileError('only a device part as loaded (a DeviceModel) can be saved as an estimate');
-  const sd = device.stateDict();
-  if ([...sd.keys()].some((k) => /(^|\.)lora\.[AB]$/.test(k))) throw new EstimateFileError('the estimate still has unmerged adapters', 'save it once its fitting is over (DeviceEstimate.freeze)');
-  saveSafetensors(path, sd, { ...note, format: ESTIMATE_FORMAT, ...fingerprint(device) });
+  if (namedLoRAParameters(device).length) throw new EstimateFileError('the estimate still has unmerged adapters', 'save it once its fitting is over (DeviceEstimate.freeze)');
+  saveSafetensors(path, device.stateDict(), { ...note, format: ESTIMATE_FORMAT, ...fingerprint(device) });
 }
 
 /**
