@@ -31,25 +31,23 @@ function resolveSpec(which: 'aux' | 'victim' | 'references', s: TextSetSpec): Re
  * after long work (the references `attack --capture` scores against), so a mistake costs nothing.
  */
 export function checkTextSet(which: 'aux' | 'victim' | 'references', s: TextSetSpec): void {
-  let src: ReturnType<typeof parseTextSourceArg>;
+  const src = namingTheSet(which, () => resolveSpec(which, s));
+  if ('path' in src && typeof src.path === 'string' && !existsSync(src.path)) throw new InputError(`the ${which} set ${src.path} does not exist`, 'check the path');
+}
+
+/** Runs fn; an input problem it throws is named by the set it concerns. */
+function namingTheSet<T>(which: 'aux' | 'victim' | 'references', fn: () => T): T {
   try {
-    src = resolveSpec(which, s);
+    return fn();
   } catch (e) {
     if (e instanceof InputError) throw new InputError(`${which} set: ${e.message}`, e.hint);
     throw e;
   }
-  if ('path' in src && typeof src.path === 'string' && !existsSync(src.path)) throw new InputError(`the ${which} set ${src.path} does not exist`, 'check the path');
 }
 
 /** Loads one text set; problems name the set and say how to fix them. */
 export function loadTextSet(which: 'aux' | 'victim' | 'references', s: TextSetSpec): string[] {
-  let texts: string[];
-  try {
-    texts = loadTexts(resolveSpec(which, s));
-  } catch (e) {
-    if (e instanceof InputError) throw new InputError(`${which} set: ${e.message}`, e.hint);
-    throw e;
-  }
+  const texts = namingTheSet(which, () => loadTexts(resolveSpec(which, s)));
   if (!texts.length) throw new InputError(`the ${which} set ${s.source} holds no samples`, 'check the file and --field/--column');
   return texts;
 }
