@@ -32,7 +32,9 @@ export const textFileSchema = z.strictObject({ format: z.enum(TEXT_FORMATS), pat
 export const separatedSchema = z.strictObject({
   format: z.literal('separated'),
   path,
-  separator: z.string().min(1, 'separator must not be empty'),
+  separator: z
+    .string({ error: (iss) => (iss.input === undefined ? 'format separated needs a document separator, e.g. "<|endoftext|>"' : undefined) })
+    .min(1, 'separator must not be empty'),
   ...common,
 });
 

@@ -36,4 +36,5 @@ test('parseTextSourceArg errors: misplaced flag, bad number, bad group, missing 
   throwsInput(() => parseTextSourceArg('spamassassin:ham'), /unknown spamassassin group "ham"/, /easy-ham-1, easy-ham-2, hard-ham-1, spam-1, spam-2/);
   throwsInput(() => parseTextSourceArg('spamassassin'), /names no spamassassin group/, /spamassassin:easy-ham-1/);
   throwsInput(() => parseTextSourceArg('d.txt', { format: 'xml' }), /unknown format "xml"/);
+  throwsInput(() => parseTextSourceArg('d.txt', { format: 'separated' }), /separator: format separated needs a document separator, e\.g\. "<\|endoftext\|>"/);
 });
