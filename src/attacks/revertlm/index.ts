@@ -26,6 +26,7 @@ import { cosineLogits, nearestTokens } from '../nearest.js';
 import { reencodeDistance } from '../reencode.js';
 import { repair, RepairStats, type RepairOptions } from './repair.js';
 import { TokenGrammar } from './token_grammar.js';
+import { TwinLedger, type StreamSeparators, type TwinSink } from './twin_ledger.js';
 import { mulberry32 } from '../../util/prng.js';
 
 export interface RevertConfig {
@@ -282,7 +283,9 @@ export class RevertLMAttack implements Attack {
     const first = this.firstIndex.firstTokens(batch.hidden);
     const p = this.propose(batch, first);
     try {
-      const rows = tidy(() => rowsFromIds(this.decide(batch, p, this.device, first), batch.attentionMask, first));
+      const ledger = new TwinLedger();
+      const rows = tidy(() => rowsFromIds(this.decide(batch, p, this.device, first, {}, undefined, ledger.forBatch(0)), batch.attentionMask, first));
+      ledger.relabel([rows], this.stream);
       return decodeRows(rows, this.knowledge.tokenizer);
     } finally {
       disposeProposals(p);
@@ -342,9 +345,12 @@ export class RevertLMAttack implements Attack {
   /**
    * Picks and repairs one candidate per window by re-encoding with `device`: ids [B, T] with token 0
    * set to `first`. `repairOptions` overrides the configured repair (cheaper inner inversions);
-   * `start` [B, T], an earlier reconstruction of the same windows, joins the candidates.
+   * `start` [B, T], an earlier reconstruction of the same windows, joins the candidates; `twinSink`
+   * records the twin decisions for the capture-level pass (twin_ledger.ts).
    */
-  private decide(batch: InterceptedBatch, p: Proposals, device: DevicePart, first: readonly number[], repairOptions: Partial<RepairOptions> = {}, start?: Tensor): Tensor {
+  private decide(
+    batch: InterceptedBatch, p: Proposals, device: DevicePart, first: readonly number[], repairOptions: Partial<RepairOptions> = {}, start?: Tensor, twinSink?: TwinSink,
+  ): Tensor {
     const c = this.config;
     const mask = batch.attentionMask;
     const [B, T] = mask.shape as [number, number];
@@ -368,7 +374,7 @@ export class RevertLMAttack implements Attack {
       if (c.reencode !== 'repair' || (repairOptions.maxPasses ?? c.repair.maxPasses) === 0) return best;
       const E = this.knowledge.device.embeddingMatrix;
       return repair(device, best, batch.hidden, mask, {
-        ...c.repair, ...repairOptions, l2Weight: c.l2Weight, fixFirst: true, stats: this.searchStats, separators: this.separators, grammar: this.grammar,
+        ...c.repair, ...repairOptions, l2Weight: c.l2Weight, fixFirst: true, stats: this.searchStats, separators: this.separators, grammar: this.grammar, twinSink,
         proposals: (cur) => {
           const r = this.proposalLogits(p.ehat, p.mem, cur, mask);
           return { sources: [...r.sources, cosineLogits(batch.hidden, E)], logProb: r.logProb };
@@ -401,6 +407,8 @@ export class RevertLMAttack implements Attack {
     const batches = ownBatches(source, this.knowledge.device);
     const props: Proposals[] = [];
     let finalIds: Tensor[] | undefined;
+    // The final inversion's twin decisions, re-decided over the whole capture once it is done.
+    const ledger = new TwinLedger();
     try {
       if (!adapting && !invertToo) return { inversion: null, report: { rounds: 0, seconds: 0 } };
       const baseFirst = batches.map((b) => this.firstIndex.firstTokens(b.hidden));
@@ -424,7 +432,8 @@ export class RevertLMAttack implements Attack {
             const settings = round === 0 ? { maxPasses: 0 } : invertToo && final ? {} : c.adaptRepair;
             const [bs, ps] = wide ? [batches, props] : [sample.batches, sampleProps];
             try {
-              return bs.map((b, i) => keep(this.decide(b, ps[i]!, device, index.firstTokens(b.hidden), settings, prev?.[i])));
+              const sink = (i: number) => (invertToo && final ? ledger.forBatch(i) : undefined);
+              return bs.map((b, i) => keep(this.decide(b, ps[i]!, device, index.firstTokens(b.hidden), settings, prev?.[i], sink(i))));
             } finally {
               index.dispose();
             }
@@ -447,12 +456,14 @@ export class RevertLMAttack implements Attack {
       if (!invertToo) return { inversion: null, report };
       const firsts = batches.map((b) => this.firstIndex.firstTokens(b.hidden));
       const done = finalIds;
-      finalIds = batches.map((b, i) => done?.[i] ?? keep(this.decide(b, props[i]!, this.device, firsts[i]!)));
+      if (!done) ledger.clear();
+      finalIds = batches.map((b, i) => done?.[i] ?? keep(this.decide(b, props[i]!, this.device, firsts[i]!, {}, undefined, ledger.forBatch(i))));
       if (this.estimate && report.mismatchAfter === undefined) {
         report = { ...report, mismatchAfter: medianMismatch(this.device, finalIds, batches, c.l2Weight), seconds: (performance.now() - t0) / 1000 };
       }
-      const rows = batches.flatMap((b, i) => tidy(() => rowsFromIds(finalIds![i]!, b.attentionMask, firsts[i]!)));
-      return { inversion: decodeRows(rows, this.knowledge.tokenizer), report };
+      const rows = batches.map((b, i) => tidy(() => rowsFromIds(finalIds![i]!, b.attentionMask, firsts[i]!)));
+      ledger.relabel(rows, this.stream);
+      return { inversion: decodeRows(rows.flat(), this.knowledge.tokenizer), report };
     } finally {
       props.forEach(disposeProposals);
       finalIds?.forEach((x) => x.dispose());
@@ -483,6 +494,13 @@ export class RevertLMAttack implements Attack {
   private get separators(): number[] {
     const t = this.knowledge.tokenizer;
     return [...new Set([t.bosTokenId, t.eosTokenId])].filter((x): x is number => x !== null && x < this.vocab);
+  }
+
+  /** The runtime stream's document structure: it puts BOS after every EOS where the tokenizer opens every text with BOS. */
+  private get stream(): StreamSeparators {
+    const t = this.knowledge.tokenizer;
+    const opensWithBos = t.bosTokenId !== null && t.bosTokenId !== t.eosTokenId && t.encode('a')[0] === t.bosTokenId;
+    return { separators: new Set(this.separators), eos: t.eosTokenId, bosAfterEos: opensWithBos ? t.bosTokenId : null };
   }
 
   /** Whether the language prior is on (some λ > 0): it then also proposes tokens during repair. */

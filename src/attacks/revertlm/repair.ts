@@ -32,6 +32,7 @@ import type { DevicePart } from '../../models/types.js';
 import { lengthsOf } from '../data.js';
 import { CachedPrefixEncoder, type PrefixEncoder, type PrefixEncoderOptions } from '../prefix_encoder.js';
 import type { TokenGrammar } from './token_grammar.js';
+import type { TwinSink } from './twin_ledger.js';
 import { embeddingNeighbours, embeddingTwins } from '../embedding_relatives.js';
 
 export interface RepairOptions {
@@ -144,6 +145,8 @@ export interface RepairContext extends RepairOptions {
   separators?: readonly number[];
   /** The tokenizer's grammar `emittable` keeps to (absent: no check). */
   grammar?: TokenGrammar | null;
+  /** Where every twin decision is recorded, for the capture-level pass (twin_ledger.ts); absent: not recorded. */
+  twinSink?: TwinSink;
   /** Re-encoding engine; default the KV-cached one. */
   encoder?: (device: DevicePart, obs: Tensor, mask: Tensor, o: PrefixEncoderOptions) => PrefixEncoder;
 }
@@ -260,7 +263,17 @@ function chooseAmongTwins(
   for (const [b, cands] of byRow) {
     const next = chooseTwin(cands, seps, (tok) => prior(b, tok));
     if (next && next.tok !== cands[0]!.tok) best.set(b, { ...next, score: score(b, next.tok, next.dist), round: ROUNDS.indexOf('twins') });
+    if (o.twinSink && next) {
+      const closest = cands.reduce((a, c) => (c.dist < a.dist ? c : a));
+      o.twinSink(b, t, closest.tok, tiedTwins(cands).map((c) => c.tok).sort((x, y) => prior(b, y) - prior(b, x)));
+    }
   }
+}
+
+/** Among a token and its near-copies, those whose mismatch is within TWIN_RATIO of the smallest (or of TWIN_FLOOR). */
+function tiedTwins<C extends { tok: number; dist: number }>(cands: readonly C[]): C[] {
+  const dmin = Math.min(...cands.map((c) => c.dist));
+  return cands.filter((c) => c.dist <= TWIN_RATIO * Math.max(dmin, TWIN_FLOOR));
 }
 
 /**
@@ -269,8 +282,7 @@ function chooseAmongTwins(
  * no tie, the closest. Null when no mismatch is a number.
  */
 export function chooseTwin<C extends { tok: number; dist: number }>(cands: readonly C[], separators: ReadonlySet<number>, prior: (tok: number) => number): C | null {
-  const dmin = Math.min(...cands.map((c) => c.dist));
-  const tied = cands.filter((c) => c.dist <= TWIN_RATIO * Math.max(dmin, TWIN_FLOOR));
+  const tied = tiedTwins(cands);
   if (tied.length <= 1) return tied[0] ?? null;
   return tied.find((c) => separators.has(c.tok)) ?? tied.reduce((a, c) => (prior(c.tok) > prior(a.tok) ? c : a));
 }
