@@ -19,6 +19,15 @@ export interface EstimationOptions {
   specs: readonly AdapterSpec[];
   /** Alternations of (invert, fit). */
   rounds: number;
+  /**
+   * More rounds, up to `maxRounds`, while the alternation has not settled: while a refit still
+   * changes more than `settleBelow` of the sample's tokens, another refit on the sample comes before
+   * the last fit. Easy captures settle within `rounds` (stories260K's TinyStories at k = 4: 1.4 %
+   * changed after the second fit); a device that drifted far (code, arithmetic) keeps changing ~10 %
+   * a round, and each further round gets more of its windows right (src/attacks/README.md, "Rounds").
+   */
+  maxRounds: number;
+  settleBelow: number;
   /** Adam steps of the first fit, of each later (warm-started) one, and of the last (on the best reconstructions). */
   steps: number;
   refineSteps: number;
@@ -67,6 +76,8 @@ export interface EstimationOptions {
 export const ESTIMATION_DEFAULTS: EstimationOptions = {
   specs: [{ rank: 8, targets: ['q', 'v'] }],
   rounds: 4,
+  maxRounds: 8,
+  settleBelow: 0.02,
   steps: 150,
   refineSteps: 100,
   finalSteps: 400,

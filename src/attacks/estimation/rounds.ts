@@ -72,8 +72,10 @@ export function estimateDevice(base: DevicePart, sample: readonly InterceptedBat
   const o = { ...ESTIMATION_DEFAULTS, ...opts };
   const invertLast = opts.invertLast ?? true;
   let kept = false;
+  // Rounds to run: o.rounds, more while the alternation has not settled (maxRounds, settleBelow).
+  let total = o.rounds;
   // Inversion j (0: with the known part, r: after fit r) covers the wide set from the one the last fit learns from.
-  const isWide = (j: number) => !!opts.wide && j >= o.rounds - 1;
+  const isWide = (j: number) => !!opts.wide && j >= total - 1;
   const setOf = (j: number) => (isWide(j) ? opts.wide! : sample);
   let batches = setOf(0);
   let masks = batches.map((b) => b.attentionMask);
@@ -90,8 +92,11 @@ export function estimateDevice(base: DevicePart, sample: readonly InterceptedBat
       return { estimate: null, rounds, medianBefore, medianAfter: medianBefore, invertSeconds, ...(kept ? { ids } : {}) };
     }
     let median = medianBefore;
-    for (let r = 0; r < o.rounds; r++) {
-      const last = r === o.rounds - 1;
+    for (let r = 0; r < total; r++) {
+      // Before the round whose inversion feeds the last fit: one more refit on the sample if the previous one still changed many tokens.
+      const unsettled = (rounds[r - 1]?.changed ?? 0) > o.settleBelow;
+      if (r >= 1 && r === total - 2 && unsettled && total < Math.max(o.rounds, o.maxRounds)) total++;
+      const last = r === total - 1;
       const data = fitData(ids, mm, batches, o.confidence * median);
       const t1 = performance.now();
       const confident = data.reduce((a, d) => a + noGrad(() => tidy(() => d.weight.sum().item())), 0) / masks.reduce((a, m) => a + noGrad(() => tidy(() => m.sum().item())), 0);

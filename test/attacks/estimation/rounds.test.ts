@@ -55,7 +55,7 @@ test('adapter estimation explains most of a synthetic LoRA drift from the traffi
     const drift = relDrift(victim.device, base, seqs);
     const calls: [number, boolean][] = [];
     const invert = exhaustive(t, batch);
-    const r = estimateDevice(base, [batch], (d, round, final) => (calls.push([round, final]), invert(d)), { specs: [{ rank: 4, targets: ['q', 'v'] }], rounds: 3, steps: 60, refineSteps: 40, finalSteps: 80, lr: 2e-2 });
+    const r = estimateDevice(base, [batch], (d, round, final) => (calls.push([round, final]), invert(d)), { specs: [{ rank: 4, targets: ['q', 'v'] }], rounds: 3, maxRounds: 0, steps: 60, refineSteps: 40, finalSteps: 80, lr: 2e-2 });
     try {
       assert.ok(r.estimate, 'drifted traffic must be adapted to');
       assert.deepEqual(calls, [[0, false], [1, false], [2, false], [3, true]], 'the inversion is told which round is the last');
@@ -119,7 +119,7 @@ test('with the whole capture given as wide, the last fit and the final inversion
       seen.push({ ids: out[0]!.toNumbers(), mask: (wide ? batch : sample.batches[0]!).attentionMask.toNumbers() });
       return out;
     }, {
-      specs: [{ rank: 4, targets: ['q', 'v'] }], rounds: 3, steps: 60, refineSteps: 40, finalSteps: 80, lr: 2e-2, keepIds: true, wide: [batch],
+      specs: [{ rank: 4, targets: ['q', 'v'] }], rounds: 3, maxRounds: 0, steps: 60, refineSteps: 40, finalSteps: 80, lr: 2e-2, keepIds: true, wide: [batch],
     });
     try {
       assert.deepEqual(calls.map((c) => c.slice(0, 3)), [[0, false, false], [1, false, false], [2, false, true], [3, true, true]], 'the inversion before the last fit and the final one cover the wide set');
@@ -142,6 +142,37 @@ test('with the whole capture given as wide, the last fit and the final inversion
     }
   } finally {
     releaseSample(sample);
+    src.dispose();
+    victim.dispose();
+    t.dispose();
+  }
+  assert.equal(liveTensors(), live0, 'estimation leaked tensors');
+});
+
+test('the alternation gets more rounds, up to maxRounds, while a refit still changes many of the sample\'s tokens', () => {
+  const live0 = liveTensors();
+  const { t, base, victim, src } = driftedCapture();
+  try {
+    const batch = [...src.batches(64)][0]!;
+    const [B, T] = batch.attentionMask.shape as [number, number];
+    const V = t.tokenizer.vocabSize;
+    // Reconstructions that change every token from one inversion to the next (unsettled), or never (settled).
+    const run = (settled: boolean, maxRounds: number) => {
+      const calls: [number, boolean][] = [];
+      const r = estimateDevice(base, [batch], (_d, round, final) => {
+        calls.push([round, final]);
+        const tok = settled ? 5 : round === 0 ? V - 1 : 5 + (round % 2);
+        return [keep(tidy(() => zeros([B, T], { dtype: 'int64' }).add(tok).long()))];
+      }, { specs: [{ rank: 4, targets: ['q', 'v'] }], rounds: 3, maxRounds, settleBelow: 0.02, steps: 2, refineSteps: 2, finalSteps: 2, lr: 2e-2 });
+      r.estimate?.dispose();
+      return { calls, changed: r.rounds.map((x) => x.changed) };
+    };
+    const unsettled = run(false, 5);
+    assert.deepEqual(unsettled.calls, [[0, false], [1, false], [2, false], [3, false], [4, false], [5, true]], 'two more refits on the sample before the last fit, then no more');
+    assert.deepEqual(unsettled.changed.slice(0, 4), [1, 1, 1, 1], 'each refit changed every token');
+    assert.deepEqual(run(true, 5).calls, [[0, false], [1, false], [2, false], [3, true]], 'a settled alternation keeps its rounds');
+    assert.deepEqual(run(false, 0).calls, [[0, false], [1, false], [2, false], [3, true]], 'maxRounds below rounds: no more');
+  } finally {
     src.dispose();
     victim.dispose();
     t.dispose();
