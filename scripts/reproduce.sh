@@ -50,6 +50,8 @@ declare -A RUNS=(
   # calculator annotations) on the e-mail model, and code (CodeAlpaca outputs) on the TinyStories model,
   # whose tokenizer spells most code symbols with byte tokens the model never learned apart.
   [sweep-mail-llama-gsm8k-short]="./revertlm attack-sweep --model models/mail-llama --aux spamassassin:hard-ham-1 --victim $S/data/gsm8k_test.jsonl --victim-field answer --splits 2 --attacks revertlm,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
+  [sweep-stories260k-gsm8k-short]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/gsm8k_test.jsonl --victim-field answer --splits 2,4 --attacks revertlm,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
+  [sweep-stories260k-dialogsum-short]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/dialogsum.test.jsonl --victim-field dialogue --splits 2,4 --attacks revertlm,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
   [sweep-stories260k-code-short]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/code_alpaca_2k.json --victim-field output --splits 2,4 --attacks revertlm,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
   # Why code through stories260K comes back word for word but rarely token for token once the device is
   # personalized: byte-token twins, the estimate's residual drift, and what the estimate fits on (research driver).
