@@ -1,8 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { liveTensors } from '../../src/torch/index.js';
+import { liveTensors, noGrad, tidy } from '../../src/torch/index.js';
 import { TwinLedger, type StreamSeparators } from '../../src/attacks/revertlm/twin_ledger.js';
+import { repair } from '../../src/attacks/revertlm/repair.js';
+import { RevertLMAttack } from '../../src/attacks/index.js';
+import { captureIds } from '../../src/experiments/index.js';
+import { streamWindows } from '../../src/data/windows.js';
 import { driftedRepair } from './drifted_repair.js';
+import { sentences, tiny } from './helpers.js';
 
 const BOS = 1;
 const EOS = 2;
@@ -78,4 +83,55 @@ test('the repair records its twin decisions: at every EOS a tie of EOS and its n
     p.dispose();
   }
   assert.equal(liveTensors(), live0);
+});
+
+test('RevertLM reads a word that is a near-copy of EOS as the word where the stream puts no BOS after it', async () => {
+  const t = tiny(5);
+  const eos = t.tokenizer.eosTokenId!;
+  const bos = t.tokenizer.bosTokenId!;
+  const the = t.tokenizer.encode('the', { addBos: false })[0]!;
+  // "the" gets a scaled copy of EOS's input embedding: the two re-encode within float32 rounding of each other.
+  noGrad(() => tidy(() => {
+    const E = t.model.namedParameters().find(([n]) => /embed/.test(n))![1];
+    E.select(0, the).copy_(E.select(0, eos).mul(1.001));
+  }));
+  const knowledge = t.knowledge(1);
+  const net = { d: 48, layers: 1, heads: 4, ff: 96, dropout: 0 };
+  const attack = new RevertLMAttack(knowledge, { projector: net, generator: { ...net, memLayers: 0 }, beam: 2, lambdas: [0] });
+  // The runtime's stream: every text opened with BOS and closed with EOS, cut into windows.
+  const { windows } = streamWindows(sentences(40, 77), t.tokenizer, 16);
+  const capture = captureIds(knowledge.device, windows, 0, 32);
+  try {
+    await attack.fit({ texts: sentences(400, 11) }, { budget: { examples: 400, steps: 160, batchSize: 16, maxTokens: 24 }, seed: 1 });
+    // What the rows hold where the truth has `want`, between position 0 (identified from the traffic) and
+    // the window's last position (where nothing follows to tell EOS from its near-copy).
+    const at = (rows: readonly (readonly number[])[], want: number) => rows.flatMap((r, i) => r.flatMap((x, j) => (j > 0 && j < r.length - 1 && windows[i]![j] === want ? [x] : [])));
+    // The search alone (no capture-level pass): a tie between "the" and EOS goes to the separator.
+    const searched: number[][] = [];
+    for (const b of capture.batches(32)) {
+      const p = attack.searchProblem(b);
+      const out = repair(knowledge.device, p.init, b.hidden, b.attentionMask, {
+        ...p.settings, separators: [bos, eos], proposals: () => ({ sources: p.sources.map((x) => x.clone()), logProb: p.logProb?.clone() }),
+      });
+      const T = out.size(1);
+      const flat = out.toNumbers();
+      searched.push(...Array.from({ length: out.size(0) }, (_, r) => flat.slice(r * T, r * T + T)));
+      for (const x of [out, p.init, ...p.sources, p.logProb]) x?.dispose();
+    }
+    assert.ok(at(searched, the).filter((x) => x === eos).length > 0, 'the search alone reads some "the" as EOS (else this test shows nothing)');
+    const { inversion } = await attack.invertAll(capture);
+    const theRead = at(inversion.ids, the);
+    assert.ok(theRead.length > 10, `the windows hold "the" (${theRead.length})`);
+    assert.equal(theRead.filter((x) => x === eos).length, 0, 'no "the" read as EOS');
+    assert.equal(theRead.filter((x) => x === the).length, theRead.length, 'every "the" read as "the"');
+    const eosRead = at(inversion.ids, eos);
+    assert.ok(eosRead.length > 3 && eosRead.every((x) => x === eos), `every EOS before BOS stays EOS (${eosRead.join(',')})`);
+    const single: number[][] = [];
+    for (const b of capture.batches(32)) single.push(...attack.invert(b).ids);
+    assert.equal(at(single, the).filter((x) => x === eos).length, 0, 'invert(batch) makes the same pass over its batch');
+  } finally {
+    capture.dispose();
+    attack.dispose();
+    t.dispose();
+  }
 });
