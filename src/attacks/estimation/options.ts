@@ -22,8 +22,8 @@ export interface EstimationOptions {
   /**
    * More rounds, up to `maxRounds`, while the alternation has not settled: while a refit still
    * changes more than `settleBelow` of the sample's tokens, another refit on the sample comes before
-   * the last fit. Easy captures settle within `rounds` (stories260K's TinyStories at k = 4: 1.4 %
-   * changed after the second fit); a device that drifted far (code, arithmetic) keeps changing ~10 %
+   * the last fit. Easy captures settle within `rounds` (stories260K's TinyStories at k = 4: 1.4–2.2 %
+   * changed after the second fit); a device that drifted far (code, arithmetic) keeps changing 5–10 %
    * a round, and each further round gets more of its windows right (src/attacks/README.md, "Rounds").
    */
   maxRounds: number;
@@ -77,7 +77,7 @@ export const ESTIMATION_DEFAULTS: EstimationOptions = {
   specs: [{ rank: 8, targets: ['q', 'v'] }],
   rounds: 4,
   maxRounds: 8,
-  settleBelow: 0.02,
+  settleBelow: 0.03,
   steps: 150,
   refineSteps: 100,
   finalSteps: 400,
