@@ -124,10 +124,12 @@ export class RevertLMAttack implements Attack {
   private spent: Budget = ZERO_BUDGET;
   private firstIndex: FirstTokenIndex;
   private estimate: DeviceEstimate | null = null;
+  private readonly stream: StreamSeparators;
 
   constructor(readonly knowledge: ServerKnowledge, config: RevertConfigInput = {}, readonly name: string = 'revertlm') {
     this.config = revertConfig(config);
     this.firstIndex = this.firstTokenIndex(knowledge.device);
+    this.stream = this.streamOf();
     if (this.config.folds < 2 && this.config.stage2 === 'generator' && !this.config.oracle) {
       throw new RangeError('RevertLM needs at least 2 folds to cross-fit stage 1 for stage 2');
     }
@@ -496,8 +498,12 @@ export class RevertLMAttack implements Attack {
     return [...new Set([t.bosTokenId, t.eosTokenId])].filter((x): x is number => x !== null && x < this.vocab);
   }
 
-  /** The runtime stream's document structure: it puts BOS after every EOS where the tokenizer opens every text with BOS. */
-  private get stream(): StreamSeparators {
+  /**
+   * The runtime stream's document structure: it puts BOS after every EOS where the tokenizer opens
+   * every text with BOS. Learned once, at construction, from how the tokenizer encodes a constant:
+   * inversion never tokenises.
+   */
+  private streamOf(): StreamSeparators {
     const t = this.knowledge.tokenizer;
     const opensWithBos = t.bosTokenId !== null && t.bosTokenId !== t.eosTokenId && t.encode('a')[0] === t.bosTokenId;
     return { separators: new Set(this.separators), eos: t.eosTokenId, bosAfterEos: opensWithBos ? t.bosTokenId : null };
