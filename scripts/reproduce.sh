@@ -100,6 +100,8 @@ declare -A RUNS=(
   # windows), exact and personalized: real personal SMS messages and everyday dialogues on the e-mail model.
   [sweep-mail-llama-sms-short]="./revertlm attack-sweep --model models/mail-llama --aux spamassassin:hard-ham-1 --victim $S/data/SMSSpamCollection --victim-format tsv --victim-column 1 --victim-no-header --attacks revertlm,bisr,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
   [sweep-mail-llama-dialogsum-short]="./revertlm attack-sweep --model models/mail-llama --aux spamassassin:hard-ham-1 --victim $S/data/dialogsum.test.jsonl --victim-field dialogue --attacks revertlm,bisr,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
+  # The GPT-2 family (models/mail-gpt2: mail-llama's recipe with --family gpt2) on mail-llama's victim and auxiliary text.
+  [sweep-mail-gpt2-short]="./revertlm attack-sweep --model models/mail-gpt2 --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 1,2,3 --attacks revertlm,bisr,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
   # The 12-block model on the SMS messages at a shallow, a middle and the deepest split (16 windows; BiSR left out as in the deep model's other short sweeps).
   [sweep-mail-llama-deep-sms-short]="./revertlm attack-sweep --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim $S/data/SMSSpamCollection --victim-format tsv --victim-column 1 --victim-no-header --splits 1,6,11 --attacks revertlm,sip,nn --examples 2000 --steps 300 --victim-segments 16 --json"
   [ablations-stories260k]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 4 --attacks revertlm,revertlm-nn,revertlm-noprior,revertlm-noreencode,revertlm-oracle --json"
@@ -133,7 +135,8 @@ ORDER=(bench-engine bench-models bench-leakage bench-split bench-attack bench-at
   sweep-stories260k-k4-wide-short audit-mail-llama-deep-short
   sweep-stories260k-lora-all-k4-wide-short sweep-stories260k-full-k4-wide-short
   sweep-mail-llama-harder-short sweep-mail-llama-architecture-short
-  sweep-mail-llama-sms-short sweep-mail-llama-dialogsum-short sweep-mail-llama-deep-sms-short sweep-mail-llama-deep-sms-k11-short separators-deep-k11-sms separators-deep-k11-sms-off)
+  sweep-mail-llama-sms-short sweep-mail-llama-dialogsum-short sweep-mail-llama-deep-sms-short sweep-mail-llama-deep-sms-k11-short separators-deep-k11-sms separators-deep-k11-sms-off
+  sweep-mail-gpt2-short)
 
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=("${ORDER[@]}")

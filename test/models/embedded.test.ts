@@ -1,4 +1,4 @@
-// The embedded models (models/mail-llama, models/mail-llama-deep) load as Hugging Face directories,
+// The embedded models (models/mail-llama, models/mail-llama-deep, models/mail-gpt2) load as Hugging Face directories,
 // split at every block boundary into parts that compose to the full model, and continue text.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,12 +7,13 @@ import { ids, noGrad, tidy } from '../../src/torch/index.js';
 import { generate, loadDevicePart, loadModel, loadServerPart, loadTokenizer } from '../../src/models/index.js';
 import { projectRoot } from '../helpers/shared.js';
 
-for (const [name, blocks, vocab] of [['mail-llama', 4, 2048], ['mail-llama-deep', 12, 4096]] as const) {
-  test(`models/${name}: ${blocks} blocks, parts loaded alone compose to the full model, greedy text`, async () => {
+for (const [name, family, blocks, vocab] of [['mail-llama', 'llama', 4, 2048], ['mail-llama-deep', 'llama', 12, 4096], ['mail-gpt2', 'gpt2', 4, 2048]] as const) {
+  test(`models/${name}: ${family}, ${blocks} blocks, parts loaded alone compose to the full model, greedy text`, async () => {
     const dir = join(projectRoot(), 'models', name);
     const model = loadModel(dir);
     const tok = loadTokenizer(dir);
     try {
+      assert.equal(model.config.family, family);
       assert.equal(model.config.nLayers, blocks);
       assert.equal(model.config.vocabSize, vocab);
       const x = tok.encode('Subject: Re: meeting on Friday\nHi all, the server is down again.');
