@@ -47,12 +47,11 @@ export function sentences(n: number, seed: number): string[] {
   });
 }
 
-export function tinyConfig(vocabSize: number): ModelConfig {
-  return {
-    family: 'llama', vocabSize, dModel: 32, nLayers: 2, nHeads: 4, nKvHeads: 2, dFf: 64, maxPositions: 64, normEps: 1e-5,
-    ropeTheta: 10000, tieEmbeddings: true, activation: 'silu', attentionBias: false, mlpBias: false,
-    bosTokenId: 1, eosTokenId: 2, padTokenId: 0,
-  };
+export function tinyConfig(vocabSize: number, family: 'llama' | 'gpt2' = 'llama'): ModelConfig {
+  const shared = { vocabSize, dModel: 32, nLayers: 2, nHeads: 4, dFf: 64, maxPositions: 64, normEps: 1e-5, tieEmbeddings: true, bosTokenId: 1, eosTokenId: 2, padTokenId: 0 };
+  return family === 'llama'
+    ? { ...shared, family, nKvHeads: 2, ropeTheta: 10000, activation: 'silu', attentionBias: false, mlpBias: false }
+    : { ...shared, family, nKvHeads: 4, ropeTheta: 0, activation: 'gelu_new', attentionBias: true, mlpBias: true };
 }
 
 export interface Tiny {
@@ -62,9 +61,9 @@ export interface Tiny {
   dispose(): void;
 }
 
-export function tiny(seed = 0): Tiny {
+export function tiny(seed = 0, family: 'llama' | 'gpt2' = 'llama'): Tiny {
   const tokenizer = wordTokenizer();
-  const model = randomModel(tinyConfig(tokenizer.vocabSize), seed);
+  const model = randomModel(tinyConfig(tokenizer.vocabSize, family), seed);
   return {
     model,
     tokenizer,

@@ -38,8 +38,8 @@ function exhaustive(t: Tiny, batch: InterceptedBatch): (device: DevicePart) => T
 }
 
 /** 24 windows of a device drifted by a synthetic LoRA (scale 0.35), with the pretrained part and the true windows. */
-function driftedCapture(): { t: Tiny; base: DevicePart; victim: DeviceEstimate; seqs: number[][]; src: ReturnType<typeof simulateCapture> } {
-  const t = tiny(51);
+function driftedCapture(family: 'llama' | 'gpt2' = 'llama'): { t: Tiny; base: DevicePart; victim: DeviceEstimate; seqs: number[][]; src: ReturnType<typeof simulateCapture> } {
+  const t = tiny(51, family);
   const base = t.knowledge(2).device;
   const victim = drifted(base, 0.35, 3);
   const seqs = sentences(24, 21).map((s) => t.tokenizer.encode(s, { addBos: true }).slice(0, 14));
@@ -47,15 +47,15 @@ function driftedCapture(): { t: Tiny; base: DevicePart; victim: DeviceEstimate; 
   return { t, base, victim, seqs, src };
 }
 
-test('adapter estimation explains most of a synthetic LoRA drift from the traffic alone', () => {
+for (const family of ['llama', 'gpt2'] as const) test(`adapter estimation explains most of a synthetic LoRA drift from the traffic alone (${family})`, () => {
   const live0 = liveTensors();
-  const { t, base, victim, seqs, src } = driftedCapture();
+  const { t, base, victim, seqs, src } = driftedCapture(family);
   try {
     const batch = [...src.batches(64)][0]!;
     const drift = relDrift(victim.device, base, seqs);
     const calls: [number, boolean][] = [];
     const invert = exhaustive(t, batch);
-    const r = estimateDevice(base, [batch], (d, round, final) => (calls.push([round, final]), invert(d)), { specs: [{ rank: 4, targets: ['q', 'v'] }], rounds: 3, maxRounds: 0, steps: 60, refineSteps: 40, finalSteps: 80, lr: 2e-2 });
+    const r = estimateDevice(base, [batch], (d, round, final) => (calls.push([round, final]), invert(d)), { specs: [{ rank: 4, targets: ['q', 'v'] }], rounds: 3, maxRounds: 0, steps: 120, refineSteps: 80, finalSteps: 160, lr: 2e-2 });
     try {
       assert.ok(r.estimate, 'drifted traffic must be adapted to');
       assert.deepEqual(calls, [[0, false], [1, false], [2, false], [3, true]], 'the inversion is told which round is the last');
