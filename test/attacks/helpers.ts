@@ -1,6 +1,6 @@
 // Fixtures for the attack tests: a word-level tokenizer over a small synthetic language, a tiny
 // random Llama (inversion is easy at its first block), and scoring helpers.
-import { randomModel, splitModel, type ModelConfig, type TextTokenizer, type Transformer } from '../../src/models/index.js';
+import { familyOf, randomModel, splitModel, type ModelConfig, type TextTokenizer, type Transformer } from '../../src/models/index.js';
 import { mulberry32 } from '../../src/data/index.js';
 import { scoreAll } from '../../src/metrics/index.js';
 import { noGrad } from '../../src/torch/index.js';
@@ -47,11 +47,14 @@ export function sentences(n: number, seed: number): string[] {
   });
 }
 
+/** A tiny model of a family: the family's fixed choices as pretraining makes them, with tied embeddings; grouped-query attention where the family has it. */
 export function tinyConfig(vocabSize: number, family: 'llama' | 'gpt2' = 'llama'): ModelConfig {
-  const shared = { vocabSize, dModel: 32, nLayers: 2, nHeads: 4, dFf: 64, maxPositions: 64, normEps: 1e-5, tieEmbeddings: true, bosTokenId: 1, eosTokenId: 2, padTokenId: 0 };
-  return family === 'llama'
-    ? { ...shared, family, nKvHeads: 2, ropeTheta: 10000, activation: 'silu', attentionBias: false, mlpBias: false }
-    : { ...shared, family, nKvHeads: 4, ropeTheta: 0, activation: 'gelu_new', attentionBias: true, mlpBias: true };
+  const spec = familyOf({ family });
+  return {
+    family, vocabSize, dModel: 32, nLayers: 2, nHeads: 4, nKvHeads: spec.groupedQuery ? 2 : 4, dFf: 64, maxPositions: 64, normEps: 1e-5,
+    ...spec.fresh.choices, tieEmbeddings: true,
+    bosTokenId: 1, eosTokenId: 2, padTokenId: 0,
+  };
 }
 
 export interface Tiny {
