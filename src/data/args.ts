@@ -73,9 +73,11 @@ export function parseTextSourceArg(arg: string, opts: TextSourceArgOptions = {})
     const v = opts[key as keyof TextSourceArgOptions];
     if (v === undefined) continue;
     if (!formats.includes(format)) {
+      const flag = key === 'header' ? 'no-header' : key;
+      const readAs = format === 'auto' ? 'plain text (format auto)' : format;
       throw new InputError(
-        `--${key} applies to ${formats.join('/')} sources, but "${arg}" is read as ${format}`,
-        (FORMATS as readonly string[]).includes(format) ? `pass --format ${formats[0]} or drop --${key}` : `valid formats: ${FORMATS.join(', ')}`,
+        `--${flag} applies to ${formats.join('/')} sources, but "${arg}" is read as ${readAs}`,
+        (FORMATS as readonly string[]).includes(format) ? `pass --format ${formats[0]} or drop --${flag}` : `valid formats: ${FORMATS.join(', ')}`,
       );
     }
     spec[key] = key === 'column' && typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;

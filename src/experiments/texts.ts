@@ -35,12 +35,25 @@ export function checkTextSet(which: 'aux' | 'victim' | 'references', s: TextSetS
   if ('path' in src && typeof src.path === 'string' && !existsSync(src.path)) throw new InputError(`the ${which} set ${src.path} does not exist`, 'check the path');
 }
 
-/** Runs fn; an input problem it throws is named by the set it concerns. */
+/**
+ * The data layer names its generic flags (--field, --format, ...); on the command line each set has
+ * its own (--victim-field, --references-format), which also work where the generic one was given.
+ */
+const SET_FLAGS: Record<'aux' | 'victim' | 'references', readonly string[]> = {
+  aux: ['field', 'column', 'format', 'separator', 'no-header'],
+  victim: ['field', 'column', 'format', 'separator', 'no-header'],
+  references: ['format', 'separator'],
+};
+function ownFlags(which: 'aux' | 'victim' | 'references', text: string): string {
+  return text.replace(/--(no-header|field|column|format|separator)\b/g, (m, flag: string) => (SET_FLAGS[which].includes(flag) ? `--${which}-${flag}` : m));
+}
+
+/** Runs fn; an input problem it throws is named by the set it concerns (and by its own flags). */
 function namingTheSet<T>(which: 'aux' | 'victim' | 'references', fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof InputError) throw new InputError(`${which} set: ${e.message}`, e.hint);
+    if (e instanceof InputError) throw new InputError(`${which} set: ${ownFlags(which, e.message)}`, ownFlags(which, e.hint));
     throw e;
   }
 }

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dataSourceOptions, intFlag, numberFlag, parseIntList, parseNumber, parseNumberList } from '../../src/cli/flags.js';
-import { loadTexts, parseTextSourceArg } from '../../src/data/index.js';
+import { InputError, loadTexts, parseTextSourceArg } from '../../src/data/index.js';
 import { parseDefenseArg, scenariosFrom, textSet } from '../../src/cli/commands/experiment_flags.js';
 import { DEFAULT_SCENARIOS } from '../../src/experiments/scenario.js';
 import { loadTextSet } from '../../src/experiments/texts.js';
@@ -84,6 +84,24 @@ test('per-set text flags: a victim TSV column beside a spamassassin aux set (sha
   assert.equal(textSet({ aux: 'a.jsonl', victim: 'v.jsonl', field: 'body', auxField: 'text' }, 'aux')!.field, 'text');
   assert.equal(textSet({ aux: 'a.jsonl', victim: 'v.jsonl', field: 'body', auxField: 'text' }, 'victim')!.field, 'body');
   assert.equal(configFromFlags({ model: '/m', ...flags, out: 'o', leakage: false }).victim.column, 1);
+});
+
+test('a text set\'s errors name that set\'s own flags (--victim-field, --aux-format), which the user may have typed', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'revertlm-setflags-'));
+  const txt = join(dir, 'notes.txt');
+  writeFileSync(txt, 'one line of text\nanother line of text\n');
+  const jsonl = join(dir, 'd.jsonl');
+  writeFileSync(jsonl, '{"question":"a question here","answer":"an answer here"}\n');
+  const inputError = (f: () => unknown, message: RegExp, hint: RegExp) =>
+    assert.throws(f, (e: unknown) => e instanceof InputError && message.test(e.message) && hint.test(e.hint));
+  inputError(() => loadTextSet('victim', textSet({ aux: jsonl, victim: txt, victimField: 'answer' }, 'victim')!),
+    /^victim set: --victim-field applies to jsonl\/json sources, but ".*notes\.txt" is read as plain text/, /pass --victim-format jsonl or drop --victim-field/);
+  inputError(() => loadTextSet('aux', textSet({ aux: jsonl, victim: txt, auxField: 'nofield' }, 'aux')!),
+    /^aux set: field "nofield" not found .* keys there: question, answer/, /check --aux-field/);
+  inputError(() => loadTextSet('victim', textSet({ aux: jsonl, victim: txt, victimNoHeader: true }, 'victim')!),
+    /--victim-no-header applies to csv\/tsv/, /drop --victim-no-header/);
+  // References have no field flag of their own: the generic name stays.
+  inputError(() => loadTextSet('references', { source: txt, field: 'x' }), /^references set: --field applies/, /--references-format jsonl or drop --field/);
 });
 
 test('--no-header on single-source commands: only false is passed on, and a plain-text corpus refuses it', () => {

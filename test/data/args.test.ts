@@ -30,7 +30,7 @@ test('parseTextSourceArg output loads', () => {
 });
 
 test('parseTextSourceArg errors: misplaced flag, bad number, bad group, missing group', () => {
-  throwsInput(() => parseTextSourceArg('notes.txt', { field: 'text' }), /--field applies to jsonl\/json sources/, /read as auto/);
+  throwsInput(() => parseTextSourceArg('notes.txt', { field: 'text' }), /--field applies to jsonl\/json sources/, /read as plain text \(format auto\)/);
   throwsInput(() => parseTextSourceArg('d.jsonl', { column: 'x' }), /--column applies to csv\/tsv/);
   throwsInput(() => parseTextSourceArg('d.txt', { limit: 'ten' }), /limit/);
   throwsInput(() => parseTextSourceArg('spamassassin:ham'), /unknown spamassassin group "ham"/, /easy-ham-1, easy-ham-2, hard-ham-1, spam-1, spam-2/);
