@@ -19,12 +19,9 @@
 //   - the candidates the search re-encoded, clean and drifted, by round (src/attacks/revertlm/repair.ts
 //     RepairStats) and candidates_drift_ratio: the drift cost in work done, independent of the load.
 // Medians over interleaved rounds. Progress goes to stderr.
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { loadModel, loadTokenizer, splitModel, LoRALinear, type DevicePart } from '../src/models/index.js';
 import { exactWindows, hiddenDrift, personalizeDevice } from '../src/experiments/index.js';
 import { RevertLMAttack, type AdaptReport, type InterceptedBatch } from '../src/attacks/index.js';
@@ -35,8 +32,7 @@ import { noGrad, tidy, stack, threads, heapStats, liveTensors, type Tensor } fro
 import { projectRoot } from '../src/util/root.js';
 import { UsageError } from '../src/cli/errors.js';
 import { log, median, round } from './timing.js';
-
-const PYTHON = '/usr/bin/python3';
+import { PythonPeer } from './peers/python_peer.js';
 
 export interface AttackBenchOptions {
   json: boolean;
@@ -162,51 +158,10 @@ function writeProblem(dir: string, device: DevicePart, problems: SearchProblem[]
   }));
 }
 
-/** The Python peer, one command per line, so its rounds alternate with ours under the same load. */
-interface SearchPeer {
-  version: string;
-  search(name: string): Promise<{ ms: number; ids: number[][][] }>;
-  close(): void;
-}
-
-function peerScript(): string | null {
-  for (const rel of ['../../bench/peers/attack_peer.py', './peers/attack_peer.py']) {
-    const p = fileURLToPath(new URL(rel, import.meta.url));
-    if (existsSync(p)) return p;
-  }
-  return null;
-}
-
-async function startPeer(problems: Record<string, string>, th: { intraOp: number; blas: number | null }): Promise<SearchPeer | string> {
-  const script = peerScript();
-  if (!script) return 'bench/peers/attack_peer.py not found';
-  if (!existsSync(PYTHON)) return `${PYTHON} not found: no PyTorch peer`;
-  const argv = [script, '--threads', String(th.intraOp), ...Object.entries(problems).flatMap(([n, d]) => ['--problem', `${n}=${d}`])];
-  const env = { ...process.env, OPENBLAS_NUM_THREADS: String(th.blas ?? 1), OMP_NUM_THREADS: String(th.intraOp) };
-  const child = spawn(PYTHON, argv, { env, stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const next = async (what: string): Promise<Record<string, unknown>> => {
-    const r = await lines.next();
-    if (r.done) throw new Error(`PyTorch peer exited (${what})`);
-    const j = JSON.parse(r.value) as Record<string, unknown>;
-    if (j.error) throw new Error(`PyTorch peer: ${String(j.error)}`);
-    return j;
-  };
-  try {
-    const ready = await next('starting');
-    return {
-      version: String(ready.torch_version),
-      async search(name: string) {
-        child.stdin.write(`search ${name}\n`);
-        const r = await next(name);
-        return { ms: Number(r.ms), ids: r.ids as number[][][] };
-      },
-      close: () => child.stdin.end('quit\n'),
-    };
-  } catch (e) {
-    child.kill();
-    return (e as Error).message;
-  }
+/** The peer's run of the same candidate search on problem `name`: its time and the ids it chose. */
+async function peerSearch(peer: PythonPeer, name: string): Promise<{ ms: number; ids: number[][][] }> {
+  const r = await peer.request(`search ${name}`);
+  return { ms: Number(r.ms), ids: r.ids as number[][][] };
 }
 
 /** Estimation seconds that do not grow with the capture: every fit, and the inversions that ran on a sample smaller than it. */
@@ -256,7 +211,7 @@ export async function benchAttack(o: AttackBenchOptions): Promise<AttackBenchRes
   const tokens = windows.reduce((a, w) => a + w.length, 0);
   const attack = new RevertLMAttack({ device: pre, tokenizer: tok, lm, adapters: [{ rank: 8, targets: ['q', 'v'] }] });
   const dir = mkdtempSync(join(tmpdir(), 'revertlm-bench-attack-'));
-  let peer: SearchPeer | null = null;
+  let peer: PythonPeer | null = null;
   let merged: Record<'clean' | 'drifted', InterceptedBatch[]> | null = null;
   let peerNote: string | null = null;
   try {
@@ -304,7 +259,7 @@ export async function benchAttack(o: AttackBenchOptions): Promise<AttackBenchRes
       for (const n of ['clean', 'drifted']) mkdirSync(join(dir, n));
       writeProblem(join(dir, 'clean'), pre, cProblems, batchesOf('clean'));
       writeProblem(join(dir, 'drifted'), dDevice, dProblems, batchesOf('drifted'));
-      const r = await startPeer({ clean: join(dir, 'clean'), drifted: join(dir, 'drifted') }, th);
+      const r = await PythonPeer.start('attack_peer.py', ['--threads', String(th.intraOp), '--problem', `clean=${join(dir, 'clean')}`, '--problem', `drifted=${join(dir, 'drifted')}`], th, 1);
       if (typeof r === 'string') peerNote = r;
       else peer = r;
     }
@@ -334,14 +289,14 @@ export async function benchAttack(o: AttackBenchOptions): Promise<AttackBenchRes
         };
         let mine: number[][][];
         if (peer && r % 2) {
-          const p = await peer.search(name);
+          const p = await peerSearch(peer, name);
           theirs[name].push(p.ms);
           mine = runOurs();
           if (r === 1) same[name] = p.ids.flat().filter((row, i) => row.join() === mine.flat()[i]!.join()).length;
         } else {
           mine = runOurs();
           if (peer) {
-            const p = await peer.search(name);
+            const p = await peerSearch(peer, name);
             theirs[name].push(p.ms);
             if (r === 0) same[name] = p.ids.flat().filter((row, i) => row.join() === mine.flat()[i]!.join()).length;
           }
@@ -372,7 +327,7 @@ export async function benchAttack(o: AttackBenchOptions): Promise<AttackBenchRes
       search_drift_cost_ratio: round(ds.search_ms / cs.search_ms),
       candidates_drift_ratio: round(ds.candidates.candidates / Math.max(1, cs.candidates.candidates)),
       heap_in_use_mb: heapMb.length ? heapMb : null,
-      adaptation, threads: th, pytorch_version: peer?.version ?? null, peer_note: peerNote,
+      adaptation, threads: th, pytorch_version: peer ? String(peer.ready.torch_version) : null, peer_note: peerNote,
     };
   } finally {
     if (merged) for (const m of Object.values(merged)) releaseBatches(m);

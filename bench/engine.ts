@@ -1,17 +1,12 @@
 // `revertlm bench engine`: float32 matmul throughput and the time of one training step of a small
 // decoder-only Transformer, against the same code in Python PyTorch (bench/peers/engine_peer.py)
 // timed in the same run with the same thread settings. Progress goes to stderr.
-import { projectRoot } from '../src/util/root.js';
-import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
-import type { Readable, Writable } from 'node:stream';
-import { createInterface } from 'node:readline';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { randint, randn, tidy, noGrad, optim, threads, runtimeInfo, manualSeed, liveTensors } from '../src/torch/index.js';
 import { TinyGpt, BENCH_CONFIG } from './engine_model.js';
 import { log, median, nowMs, round } from './timing.js';
-
-const PYTHON = '/usr/bin/python3';
+import { PYTHON, PythonPeer } from './peers/python_peer.js';
 
 export interface EngineBenchOptions {
   json: boolean;
@@ -118,44 +113,6 @@ export function createTrainer(o: { batch: number; seq: number }) {
   };
 }
 
-interface PeerInfo {
-  torch_version: string;
-  params: number;
-}
-
-/** The Python peer as a long-lived process driven line by line, so its timings interleave with ours. */
-class Peer {
-  private constructor(private readonly child: ChildProcessByStdio<Writable, Readable, null>, private readonly lines: AsyncIterator<string>, readonly info: PeerInfo) {}
-
-  static async start(o: { batch: number; seq: number }, th: { intraOp: number; blas: number | null }): Promise<Peer> {
-    const script = join(projectRoot(), 'bench', 'peers', 'engine_peer.py');
-    const args = [
-      script, '--serve', '--threads', String(th.intraOp), '--batch', String(o.batch), '--seq', String(o.seq),
-      '--vocab', String(BENCH_CONFIG.vocab), '--d-model', String(BENCH_CONFIG.dModel),
-      '--heads', String(BENCH_CONFIG.heads), '--layers', String(BENCH_CONFIG.layers),
-    ];
-    const env = { ...process.env, OPENBLAS_NUM_THREADS: String(th.blas ?? 2), OMP_NUM_THREADS: String(th.intraOp) };
-    const child = spawn(PYTHON, args, { env, stdio: ['pipe', 'pipe', 'inherit'] });
-    const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-    const first = await lines.next();
-    if (first.done) throw new Error('PyTorch peer exited before it was ready');
-    return new Peer(child, lines, JSON.parse(first.value) as PeerInfo);
-  }
-
-  async request(cmd: string): Promise<{ ms: number[]; cpu_ms?: number[]; loss?: number }> {
-    this.child.stdin.write(`${cmd}\n`);
-    const r = await this.lines.next();
-    if (r.done) throw new Error(`PyTorch peer exited during '${cmd}'`);
-    const out = JSON.parse(r.value) as { ms: number[]; cpu_ms?: number[]; loss?: number; error?: string };
-    if (out.error) throw new Error(`PyTorch peer: ${out.error}`);
-    return out;
-  }
-
-  close(): void {
-    this.child.stdin.end('quit\n');
-  }
-}
-
 function pythonTorchAvailable(): boolean {
   if (!existsSync(PYTHON)) return false;
   const r = spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore', timeout: 120_000 });
@@ -176,16 +133,20 @@ export async function benchEngine(o: EngineBenchOptions): Promise<EngineBenchRes
   log(`engine: libtorch ${info.torchVersion}, BLAS ${info.blas.kind}, threads intra-op ${th.intraOp} / BLAS ${th.blas}`);
   const live0 = liveTensors();
 
-  let peer: Peer | null = null;
+  let peer: PythonPeer | null = null;
   let peerNote: string | null = null;
   if (o.noPeer) peerNote = 'peer skipped';
   else if (!pythonTorchAvailable()) peerNote = `${PYTHON} -c 'import torch' failed: no PyTorch peer`;
   else {
-    try {
-      peer = await Peer.start({ batch, seq }, th);
-      log(`engine: PyTorch ${peer.info.torch_version} peer ready (same model, shapes and threads; timings interleaved with ours)`);
-    } catch (e) {
-      peerNote = `PyTorch peer failed to start: ${(e as Error).message}`;
+    const r = await PythonPeer.start('engine_peer.py', [
+      '--serve', '--threads', String(th.intraOp), '--batch', String(batch), '--seq', String(seq),
+      '--vocab', String(BENCH_CONFIG.vocab), '--d-model', String(BENCH_CONFIG.dModel),
+      '--heads', String(BENCH_CONFIG.heads), '--layers', String(BENCH_CONFIG.layers),
+    ], th, 2);
+    if (typeof r === 'string') peerNote = `PyTorch peer failed to start: ${r}`;
+    else {
+      peer = r;
+      log(`engine: PyTorch ${String(peer.ready.torch_version)} peer ready (same model, shapes and threads; timings interleaved with ours)`);
     }
   }
 
@@ -199,7 +160,7 @@ export async function benchEngine(o: EngineBenchOptions): Promise<EngineBenchRes
       try {
         for (let i = 0; i < reps; i++) {
           mm[n]!.ours.push(timer.time());
-          if (peer) mm[n]!.peer.push(...(await peer.request(`mm ${n} 1`)).ms);
+          if (peer) mm[n]!.peer.push(...((await peer.request(`mm ${n} 1`)).ms as number[]));
         }
       } finally {
         timer.dispose();
@@ -218,14 +179,14 @@ export async function benchEngine(o: EngineBenchOptions): Promise<EngineBenchRes
       for (let i = 0; i < warmup + steps; i++) {
         const r = trainer.step();
         losses.push(r.loss);
-        const pr = peer ? await peer.request('step 1') : null;
+        const pr = peer ? ((await peer.request('step 1')) as { ms: number[]; cpu_ms: number[] }) : null;
         const p = pr ? pr.ms[0]! : null;
         if (i >= warmup) {
           ours.push(r.ms);
           oursCpu.push(r.cpuMs);
           if (pr) {
             theirs.push(pr.ms[0]!);
-            theirsCpu.push(pr.cpu_ms![0]!);
+            theirsCpu.push(pr.cpu_ms[0]!);
           }
         }
         log(`engine: step ${i + 1}/${warmup + steps}: ours ${r.ms.toFixed(1)} ms (loss ${r.loss.toFixed(4)})${p !== null ? `, PyTorch ${p.toFixed(1)} ms` : ''}`);
@@ -270,14 +231,14 @@ export async function benchEngine(o: EngineBenchOptions): Promise<EngineBenchRes
       step_ms_all: ours.map((x) => round(x, 2)),
       pytorch_step_ms_all: peer ? theirs.map((x) => round(x, 2)) : null,
       params: trainer.params,
-      pytorch_params: peer?.info.params ?? null,
+      pytorch_params: peer ? Number(peer.ready.params) : null,
       tokens_per_step: batch * seq,
       loss_first: round(losses[0]!, 4),
       loss_last: round(losses[losses.length - 1]!, 4),
       threads: th,
       blas: info.blas.kind,
       torch_version: info.torchVersion,
-      pytorch_version: peer?.info.torch_version ?? null,
+      pytorch_version: peer ? String(peer.ready.torch_version) : null,
       peer_note: peerNote,
       targets: { ratio_max: 1.0, matmul_vs_libtorch_min: 0.9 },
     };

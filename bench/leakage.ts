@@ -13,8 +13,7 @@ import { join } from 'node:path';
 import { cat, manualSeed, randn, threads, tidy } from '../src/torch/index.js';
 import { ksgMutualInformation } from '../src/leakage/index.js';
 import { log, nowMs, round } from './timing.js';
-
-const PYTHON = '/usr/bin/python3';
+import { PYTHON } from './peers/python_peer.js';
 
 export interface LeakageBenchResult {
   ksg_ms: number;

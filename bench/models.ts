@@ -2,15 +2,10 @@
 // the time of one LoRA fine-tuning step, against the same model in Python PyTorch
 // (bench/peers/models_peer.py) with the same thread settings, in alternating rounds so both see the
 // same machine load. Progress goes to stderr.
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { randint, noGrad, tidy, optim, F, threads, runtimeInfo } from '../src/torch/index.js';
 import { randomModel, applyLoRA, loraParameters, type ModelConfig } from '../src/models/index.js';
 import { log, median, nowMs, round } from './timing.js';
-
-const PYTHON = '/usr/bin/python3';
+import { PythonPeer } from './peers/python_peer.js';
 
 export const GPT2_SMALL: ModelConfig = {
   family: 'gpt2', vocabSize: 50257, dModel: 768, nLayers: 12, nHeads: 12, nKvHeads: 12, dFf: 3072, maxPositions: 1024,
@@ -58,52 +53,10 @@ export interface ModelsBenchResult {
 }
 
 
-function peerScript(): string | null {
-  // dist/bench/models.js → bench/peers/…; bench/models.ts (run from source) → ./peers/…
-  for (const rel of ['../../bench/peers/models_peer.py', './peers/models_peer.py']) {
-    const p = fileURLToPath(new URL(rel, import.meta.url));
-    if (existsSync(p)) return p;
-  }
-  return null;
-}
-
-/** The Python peer, one command per line, so its rounds alternate with ours under the same load. */
-interface ModelsPeer {
-  version: string;
-  time(cmd: 'forward' | 'lora'): Promise<Timing>;
-  close(): void;
-}
-
-async function startPeer(args: Record<string, number>, th: { intraOp: number; blas: number | null }): Promise<ModelsPeer | string> {
-  const script = peerScript();
-  if (!script) return 'bench/peers/models_peer.py not found';
-  if (!existsSync(PYTHON)) return `${PYTHON} not found: no PyTorch peer`;
-  const argv = [script, ...Object.entries(args).flatMap(([k, v]) => [`--${k}`, String(v)])];
-  const env = { ...process.env, OPENBLAS_NUM_THREADS: String(th.blas ?? 2), OMP_NUM_THREADS: String(th.intraOp) };
-  const child = spawn(PYTHON, argv, { env, stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const next = async (what: string): Promise<Record<string, unknown>> => {
-    const r = await lines.next();
-    if (r.done) throw new Error(`PyTorch peer exited (${what})`);
-    const j = JSON.parse(r.value) as Record<string, unknown>;
-    if (j.error) throw new Error(`PyTorch peer: ${String(j.error)}`);
-    return j;
-  };
-  try {
-    const ready = await next('starting');
-    return {
-      version: String(ready.torch_version),
-      async time(cmd) {
-        child.stdin.write(`${cmd}\n`);
-        const r = await next(cmd);
-        return { ms: Number(r.ms), cpuMs: Number(r.cpu_ms) };
-      },
-      close: () => child.stdin.end('quit\n'),
-    };
-  } catch (e) {
-    child.kill();
-    return (e as Error).message;
-  }
+/** The peer's time of one run of `cmd` (forward or a LoRA step). */
+async function peerTime(peer: PythonPeer, cmd: 'forward' | 'lora'): Promise<Timing> {
+  const r = await peer.request(cmd);
+  return { ms: Number(r.ms), cpuMs: Number(r.cpu_ms) };
 }
 
 /** Wall and process CPU time (all threads, BLAS included) of one run. */
@@ -122,13 +75,13 @@ function timeOurs(fn: () => void): Timing {
 }
 
 /** warmup + repeats rounds of ours and the peer's, alternating which goes first. */
-async function rounds(ours: () => void, peer: ModelsPeer | null, cmd: 'forward' | 'lora', warmup: number, repeats: number) {
+async function rounds(ours: () => void, peer: PythonPeer | null, cmd: 'forward' | 'lora', warmup: number, repeats: number) {
   const mine: Timing[] = [], theirs: Timing[] = [];
   for (let i = 0; i < warmup + repeats; i++) {
     let p: Timing | null = null;
-    if (peer && i % 2) p = await peer.time(cmd);
+    if (peer && i % 2) p = await peerTime(peer, cmd);
     const m = timeOurs(ours);
-    if (peer && !(i % 2)) p = await peer.time(cmd);
+    if (peer && !(i % 2)) p = await peerTime(peer, cmd);
     if (i >= warmup) {
       mine.push(m);
       if (p) theirs.push(p);
@@ -145,14 +98,15 @@ export async function benchModels(o: ModelsBenchOptions): Promise<ModelsBenchRes
   const c = { ...GPT2_SMALL, ...o.config };
   log(`models: GPT-2 shape (${c.nLayers} × ${c.dModel}, vocab ${c.vocabSize}), forward ${batch}×${seq}, LoRA r=${rank} on q,v at ${loraBatch}×${seq}; threads intra-op ${th.intraOp} / BLAS ${th.blas}`);
 
-  let peer: ModelsPeer | null = null;
+  let peer: PythonPeer | null = null;
   let peerNote: string | null = null;
   if (o.noPeer) peerNote = 'peer skipped';
   else {
-    const r = await startPeer({
+    const args = {
       threads: th.intraOp, vocab: c.vocabSize, 'd-model': c.dModel, heads: c.nHeads, layers: c.nLayers, 'd-ff': c.dFf,
       'max-pos': c.maxPositions, batch, seq, 'lora-batch': loraBatch, rank,
-    }, th);
+    };
+    const r = await PythonPeer.start('models_peer.py', Object.entries(args).flatMap(([k, v]) => [`--${k}`, String(v)]), th, 2);
     if (typeof r === 'string') peerNote = r;
     else peer = r;
   }
@@ -207,7 +161,7 @@ export async function benchModels(o: ModelsBenchOptions): Promise<ModelsBenchRes
     threads: th,
     blas: info.blas.kind,
     torch_version: info.torchVersion,
-    pytorch_version: peer?.version ?? null,
+    pytorch_version: peer ? String(peer.ready.torch_version) : null,
     peer_note: peerNote,
   };
 }
