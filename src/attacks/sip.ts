@@ -4,22 +4,14 @@
 import { Tensor, F, nn, noGrad, tidy } from '../torch/index.js';
 import type { Attack, AuxData, Budget, BudgetSpec, FitOptions, InterceptedBatch, Inversion, ServerKnowledge } from './types.js';
 import { AuxCorpus, tokenWindows } from './data.js';
-import { SeqEncoder } from './nn/transformer.js';
+import { SeqEncoder, encoderOptions, type NetConfig } from './nn/transformer.js';
 import { train } from './train.js';
 import { ZERO_BUDGET, corpusOptions, trafficDevice, checkBatch, decodeRows, resolveBudget, rowsFromIds, seedAll, tokenTargets, trainingFraming } from './common.js';
 import { FirstTokenIndex } from './framing.js';
 import { loadParts, readMeta, saveCheckpoint, targetOf } from './checkpoint.js';
 
-export interface SipConfig {
-  d: number;
-  layers: number;
-  heads: number;
-  ff: number;
-  dropout: number;
-  lr: number;
-  weightDecay: number;
+export interface SipConfig extends NetConfig {
   labelSmoothing: number;
-  maxLen: number;
 }
 
 // As deep and wide as RevertLM's memory encoder (d 256 × 4 layers; RevertLM's parts hold about
@@ -33,7 +25,7 @@ export class SipModel extends nn.Module {
   readonly head: nn.Linear;
   constructor(readonly inDim: number, readonly vocab: number, c: SipConfig) {
     super();
-    this.encoder = this.registerModule('encoder', new SeqEncoder({ inDim, d: c.d, layers: c.layers, heads: c.heads, ff: c.ff, dropout: c.dropout, maxLen: c.maxLen }));
+    this.encoder = this.registerModule('encoder', new SeqEncoder(encoderOptions(c, inDim)));
     this.head = this.registerModule('head', new nn.Linear(c.d, vocab));
   }
   forward(hidden: Tensor, mask: Tensor): Tensor {

@@ -118,6 +118,17 @@ export interface EncoderOptions extends LayerOptions {
   maxLen: number;
 }
 
+/** What every trained attack network is configured with: its size (as an encoder of any input width) and its optimiser. */
+export interface NetConfig extends Omit<EncoderOptions, 'inDim'> {
+  lr: number;
+  weightDecay: number;
+}
+
+/** The encoder options of a network of config `c` over inputs of width `inDim`. */
+export function encoderOptions(c: NetConfig, inDim: number): EncoderOptions {
+  return { inDim, d: c.d, layers: c.layers, heads: c.heads, ff: c.ff, dropout: c.dropout, maxLen: c.maxLen };
+}
+
 /**
  * Bidirectional encoder over a sequence of vectors: LayerNorm on the input (H_k's scale grows with
  * depth and differs wildly between positions), projection, learned positions, layers, final LN.

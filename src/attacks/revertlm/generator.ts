@@ -3,21 +3,13 @@
 // token-aligned memory: memory row t is added to the decoder input that predicts token t, and every
 // layer cross-attends to the whole memory.
 import { Tensor, F, nn, arange, cat, full, rand } from '../../torch/index.js';
-import { Container, TransformerLayer, keyMask } from '../nn/transformer.js';
+import { Container, TransformerLayer, keyMask, type NetConfig } from '../nn/transformer.js';
 import type { KVStore } from '../../models/kv_cache.js';
 
-export interface GeneratorConfig {
-  d: number;
-  layers: number;
+export interface GeneratorConfig extends NetConfig {
   /** Bidirectional layers over the memory before decoding. */
   memLayers: number;
-  heads: number;
-  ff: number;
-  dropout: number;
-  lr: number;
-  weightDecay: number;
   labelSmoothing: number;
-  maxLen: number;
   /** Also feed H_k (layer-normalised) into the memory next to stage 1's Ê. */
   useHidden: boolean;
   /**

@@ -3,18 +3,10 @@
 // and a token-discriminative term CE(s·cos(Ê, E)) against the frozen embedding matrix E, so the
 // projection keeps what separates tokens, not just what minimises the mean error.
 import { Tensor, F, nn, tensor, tidy, noGrad } from '../../torch/index.js';
-import { SeqEncoder, ParamHolder } from '../nn/transformer.js';
+import { SeqEncoder, ParamHolder, encoderOptions, type NetConfig } from '../nn/transformer.js';
 import { cosineLogits } from '../nearest.js';
 
-export interface ProjectorConfig {
-  d: number;
-  layers: number;
-  heads: number;
-  ff: number;
-  dropout: number;
-  lr: number;
-  weightDecay: number;
-  maxLen: number;
+export interface ProjectorConfig extends NetConfig {
   mseWeight: number;
   cosWeight: number;
   ceWeight: number;
@@ -33,7 +25,7 @@ export class Projector extends nn.Module {
   readonly scale: ParamHolder;
   constructor(readonly dModel: number, readonly c: ProjectorConfig) {
     super();
-    this.encoder = this.registerModule('encoder', new SeqEncoder({ inDim: dModel, d: c.d, layers: c.layers, heads: c.heads, ff: c.ff, dropout: c.dropout, maxLen: c.maxLen }));
+    this.encoder = this.registerModule('encoder', new SeqEncoder(encoderOptions(c, dModel)));
     this.out = this.registerModule('out', new nn.Linear(c.d, dModel));
     this.scale = this.registerModule('scale', new ParamHolder('logScale', tensor([Math.log(c.ceScale)])));
   }
