@@ -25,6 +25,9 @@ declare -A RUNS=(
   # The deepest split of stories260K alone at the default budget (8000 x 1500; the full sweep above is
   # hours): the four attacks that separate, 32 victim windows (BiSR's optimisation costs ~15 s a window).
   [sweep-stories260k-k4]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 4 --attacks revertlm,bisr,sip,nn --victim-segments 32 --json"
+  # RevertLM alone at that split, personalized scenario, every one of the 32 windows printed (--show 32):
+  # which window the sweep's 31 of 32 misses, and how.
+  [attack-stories260k-k4-personalized]="./revertlm attack --model $S/models/stories260K --split 4 --attack revertlm --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --victim-segments 32 --personalize lora --wire-dtype float16 --show 32 --json"
   # The shallower splits of stories260K at the default budget (about 90 minutes on 2 cores).
   [sweep-stories260k-k123]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 1,2,3 --attacks revertlm,bisr,sip,nn --victim-segments 32 --json"
   # The 4-block embedded default at the default budget, one split at a time (about 26 minutes each on 2 cores).
