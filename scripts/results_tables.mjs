@@ -104,8 +104,25 @@ function searchCostTable(r) {
   return out.join('\n');
 }
 
+/** One `revertlm attack` run: its scenario, scores, and every window it did not recover token for token. */
+function attackSummary(r) {
+  const res = r.result;
+  const s = res.scores;
+  const v = res.victim;
+  const ad = s.adaptation;
+  const out = [
+    `*${res.scenario.name}*: ${res.scenario.description}; ${res.attack} at k = ${res.split}, drift ${f2(res.drift)}${ad?.drift_left !== undefined ? ` (drift left ${f3(ad.drift_left)}, ${ad.rounds} rounds)` : ''}; ${v.segments} of ${v.of} windows (${v.method}, seed ${v.seed}).`,
+    '',
+    `ROUGE-L ${f3(s.rougeL)}, BLEU ${f3(s.bleu)}, token accuracy ${f3(s.token_acc)}, exact windows ${f2(s.exact_windows)} (${Math.round(s.exact_windows * v.segments)} of ${v.segments}).`,
+  ];
+  const wrong = res.examples.filter((e) => e.original !== e.reconstruction);
+  out.push('', wrong.length ? 'Windows not recovered exactly (original, then reconstruction):' : 'Every window printed was recovered exactly.');
+  for (const e of wrong) out.push('', '```', JSON.stringify(e.original), JSON.stringify(e.reconstruction), '```');
+  return out.join('\n');
+}
+
 function render(r) {
-  const body = r.result.verdict ? auditSummary(r) : /^(search|separators)-/.test(r.name) ? searchCostTable(r) : r.result.scenarios || r.result.splits ? sweepTables(r.result)
+  const body = r.result.verdict ? auditSummary(r) : r.result.attack && r.result.examples ? attackSummary(r) : /^(search|separators)-/.test(r.name) ? searchCostTable(r) : r.result.scenarios || r.result.splits ? sweepTables(r.result)
     : r.result.levels && r.result.defense ? tradeoffTable(r)
       : Array.isArray(r.result.layers) ? leakageTable(r)
         : r.name.startsWith('bench-') ? benchSummary(r)
