@@ -19,6 +19,8 @@ export type AuditProgress = Parameters<ProgressSink>[0];
 export interface AuditRunOptions {
   /** Keeps each finished attack result (and, opened with resume, reuses an interrupted run's). */
   store?: ResultStore;
+  /** Told what the user should know about the text sets (ExperimentContext.notes) once they are loaded. */
+  onNote?: (note: string) => void;
 }
 
 export async function runAudit(cfg: AuditConfig, onProgress: ProgressSink = silent, o: AuditRunOptions = {}): Promise<AuditResults> {
@@ -39,6 +41,7 @@ export async function runAudit(cfg: AuditConfig, onProgress: ProgressSink = sile
       holdOut: cfg.defenses.length > 0, budget: cfg.budget, seed: cfg.seed, ...(o.store ? { store: o.store } : {}),
     }),
   );
+  for (const n of ctx.notes) o.onNote?.(n);
   try {
     const L = ctx.model.config.nLayers;
     const splits = cfg.splits ?? defaultSplitPoints(L);

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { loadModel, loadTokenizer, splitModel, checkSplitPoint, type HFTokenizer, type SplitParts, type Transformer } from '../models/index.js';
 import { tokenizerAddsBos, type BudgetSpec, type ServerKnowledge } from '../attacks/index.js';
 import { InputError, splitDisjoint } from '../data/index.js';
-import { loadTextSet, type TextSetSpec } from './texts.js';
+import { literalSeparatorNote, loadTextSet, type TextSetSpec } from './texts.js';
 import { deviceKey, type Scenario } from './scenario.js';
 import { scenarioTraffic, surrogateModel, type ScenarioTraffic } from './traffic.js';
 import { silent, type ProgressSink } from './progress.js';
@@ -54,6 +54,8 @@ export interface ExperimentContext {
   readonly addBos: boolean;
   readonly aux: { texts: string[]; source: string } | null;
   readonly victim: VictimSet | null;
+  /** What the caller should tell the user about the text sets (e.g. a document separator read as text). */
+  readonly notes: readonly string[];
   readonly maxTokens: number;
   readonly budget: Partial<BudgetSpec>;
   readonly seed: number;
@@ -82,6 +84,10 @@ export function createContext(spec: ContextSpec): ExperimentContext {
   if (!Number.isInteger(maxTokens) || maxTokens < 2) throw new InputError(`maxTokens must be an integer >= 2, got ${maxTokens}`, 'e.g. --max-tokens 32');
   const aux = spec.aux ? { texts: loadTextSet('aux', spec.aux), source: spec.aux.source } : null;
   const victimAll = spec.victim ? loadTextSet('victim', spec.victim) : null;
+  const notes = [
+    aux && spec.aux ? literalSeparatorNote('aux', spec.aux, aux.texts) : null,
+    victimAll && spec.victim ? literalSeparatorNote('victim', spec.victim, victimAll) : null,
+  ].filter((n): n is string => n !== null);
   const modelDir = resolve(spec.model);
   const tokenizer = loadTokenizer(modelDir);
   const addBos = tokenizerAddsBos(tokenizer);
@@ -106,7 +112,7 @@ export function createContext(spec: ContextSpec): ExperimentContext {
   const memos = new Map<string, { value: Promise<unknown>; dispose: (t: never) => void }>();
   let surrogate: Transformer | null = null;
   const ctx: ExperimentContext = {
-    modelDir, model, tokenizer, addBos, aux, victim, maxTokens, seed,
+    modelDir, model, tokenizer, addBos, aux, victim, notes, maxTokens, seed,
     budget: { ...spec.budget, maxTokens },
     progress: spec.progress ?? silent,
     ...(spec.store ? { store: spec.store } : {}),

@@ -64,3 +64,20 @@ export function loadTextSet(which: 'aux' | 'victim' | 'references', s: TextSetSp
   if (!texts.length) throw new InputError(`the ${which} set ${s.source} holds no samples`, 'check the file and --field/--column');
   return texts;
 }
+
+/** Strings that mark document boundaries in dumps of training text (TinyStories' files use the first). */
+const SEPARATOR_STRINGS = ['<|endoftext|>', '<|im_end|>', '</s>'];
+
+/**
+ * A note when a set read without a separator holds one of those strings as literal text: it is then
+ * part of the private text, spelled in tokens (through stories260K, near-copy tokens no attack can
+ * tell apart under drift: README, "Default budget, deepest split (stories260K, k = 4)").
+ */
+export function literalSeparatorNote(which: 'aux' | 'victim', spec: TextSetSpec, texts: readonly string[]): string | null {
+  if (spec.separator !== undefined) return null;
+  for (const sep of SEPARATOR_STRINGS) {
+    const n = texts.filter((t) => t.includes(sep)).length;
+    if (n) return `${which} set: ${n} of its ${texts.length} samples hold the literal text "${sep}", read as part of the text; if it separates documents, pass --${which}-separator "${sep}"`;
+  }
+  return null;
+}

@@ -90,3 +90,22 @@ test('default split points: every block boundary up to six, else five spread ove
     assert.equal(k[2], Math.ceil(L / 2), `L=${L}: middle`);
   }
 });
+
+test('a document separator read as text is a note naming the flag that splits on it, not a silent part of the text', () => {
+  const dumped = join(setup.dir, 'stories.txt');
+  writeFileSync(dumped, `${lines.slice(0, 3).join('\n')}\n<|endoftext|>\n${lines.slice(3, 6).join('\n')}\n`);
+  const ctx = createContext({ model: setup.model, aux: { source: victimFile }, victim: { source: dumped, format: 'lines' } });
+  try {
+    assert.equal(ctx.notes.length, 1, ctx.notes.join('; '));
+    assert.match(ctx.notes[0]!, /^victim set: 1 of its \d+ samples hold the literal text "<\|endoftext\|>".*pass --victim-separator "<\|endoftext\|>"$/);
+  } finally {
+    ctx.dispose();
+  }
+  const split = createContext({ model: setup.model, victim: { source: dumped, format: 'separated', separator: '<|endoftext|>' } });
+  try {
+    assert.deepEqual(split.notes, [], 'split on the separator: nothing to say');
+    assert.equal(split.victim!.texts.length, 2);
+  } finally {
+    split.dispose();
+  }
+});

@@ -91,6 +91,7 @@ export function registerAttack(program: Command): void {
     if (f.saveEstimate) checkOutputPath(f.saveEstimate, '--save-estimate');
     const progress = overallProgress(f.attack);
     const ctx = createContext({ ...contextSpec(f), progress: (p) => progress.update(p) });
+    for (const n of ctx.notes) log(`note: ${n}`);
     let out: Outcome;
     try {
       ctx.parts(k);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ACTIVATION_ATTACK_NAMES, DEFAULT_SCENARIOS, UsageError, assertRunsOnActivations, createContext, defaultSplitPoints, isAttackName, runSweep, sweepJson, type AttackName, type SweepResult } from '../../index.js';
-import { printJson } from '../output.js';
+import { log, printJson } from '../output.js';
 import { overallProgress } from '../progress.js';
 import { addBudgetOptions, addScenarioOptions, addTextOptions, contextSpec, scenariosFrom, type ExperimentFlags, type ScenarioFlags } from './experiment_flags.js';
 import { parseIntList } from '../flags.js';
@@ -79,6 +79,7 @@ export function registerAttackSweep(program: Command): void {
     const scenarios = scenariosFrom(f, DEFAULT_SCENARIOS);
     const progress = overallProgress('sweep');
     const ctx = createContext({ ...contextSpec(f), progress: (p) => progress.update(p) });
+    for (const n of ctx.notes) log(`note: ${n}`);
     let result: SweepResult;
     try {
       const splitPoints = f.splits ? parseIntList(f.splits, '--splits') : defaultSplitPoints(ctx.model.config.nLayers);

@@ -86,7 +86,7 @@ export async function auditAndReport(cfg: AuditConfig, out: string, json: boolea
   const progress = overallProgress('audit');
   let results;
   try {
-    results = await runAudit(cfg, (p) => progress.update(p), { store });
+    results = await runAudit(cfg, (p) => progress.update(p), { store, onNote: (n) => log(`note: ${n}`) });
   } catch (e) {
     if (store.size) log(`${store.size} finished attack results are kept in ${store.dir}: run the same command with --resume to go on from there`);
     throw e;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { DEFENSE_NAMES, LEVEL_MEANING, UsageError, createContext, isDefenseName, runTradeoff, type TradeoffResult } from '../../index.js';
-import { printJson } from '../output.js';
+import { log, printJson } from '../output.js';
 import { overallProgress } from '../progress.js';
 import { activationAttacks } from './attack_sweep.js';
 import { addBudgetOptions, addScenarioOptions, addTextOptions, contextSpec, scenariosFrom, type ExperimentFlags, type ScenarioFlags } from './experiment_flags.js';
@@ -54,6 +54,7 @@ export function registerTradeoff(program: Command): void {
     const finetuneSteps = intFlag(f.finetuneSteps, '--finetune-steps', 1);
     const progress = overallProgress('tradeoff');
     const ctx = createContext({ ...contextSpec(f), holdOut: true, progress: (p) => progress.update(p) });
+    for (const n of ctx.notes) log(`note: ${n}`);
     let r: TradeoffResult;
     try {
       r = await runTradeoff(ctx, { splitPoint, defense: f.defense, levels, attacks, finetuneSteps, scenario: scenarios[0]! });
