@@ -41,8 +41,8 @@ export async function runAudit(cfg: AuditConfig, onProgress: ProgressSink = sile
       holdOut: cfg.defenses.length > 0, budget: cfg.budget, seed: cfg.seed, ...(o.store ? { store: o.store } : {}),
     }),
   );
-  for (const n of ctx.notes) o.onNote?.(n);
   try {
+    for (const n of ctx.notes) o.onNote?.(n);
     const L = ctx.model.config.nLayers;
     const splits = cfg.splits ?? defaultSplitPoints(L);
     for (const k of splits) ctx.parts(k);
