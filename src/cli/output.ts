@@ -6,3 +6,8 @@ export function printJson(obj: object): void {
 export function log(msg: string): void {
   process.stderr.write(`${msg}\n`);
 }
+
+/** Something the user should know about a run that is not an error (stderr, prefixed "note:"). */
+export function note(msg: string): void {
+  log(`note: ${msg}`);
+}

@@ -39,13 +39,11 @@ export function checkTextSet(which: 'aux' | 'victim' | 'references', s: TextSetS
  * The data layer names its generic flags (--field, --format, ...); on the command line each set has
  * its own (--victim-field, --references-format), which also work where the generic one was given.
  */
-const SET_FLAGS: Record<'aux' | 'victim' | 'references', readonly string[]> = {
-  aux: ['field', 'column', 'format', 'separator', 'no-header'],
-  victim: ['field', 'column', 'format', 'separator', 'no-header'],
-  references: ['format', 'separator'],
-};
+const SET_FLAGS = ['field', 'column', 'format', 'separator', 'no-header'];
+const REFERENCES_FLAGS = ['format', 'separator'];
 function ownFlags(which: 'aux' | 'victim' | 'references', text: string): string {
-  return text.replace(/--(no-header|field|column|format|separator)\b/g, (m, flag: string) => (SET_FLAGS[which].includes(flag) ? `--${which}-${flag}` : m));
+  const flags = which === 'references' ? REFERENCES_FLAGS : SET_FLAGS;
+  return text.replace(new RegExp(`--(${flags.join('|')})\\b`, 'g'), `--${which}-$1`);
 }
 
 /** Runs fn; an input problem it throws is named by the set it concerns (and by its own flags). */

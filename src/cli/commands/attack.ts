@@ -9,7 +9,7 @@ import {
 } from '../../index.js';
 import { log, printJson } from '../output.js';
 import { overallProgress } from '../progress.js';
-import { addBudgetOptions, addScenarioOptions, addTextOptions, contextSpec, scenariosFrom, type ExperimentFlags, type ScenarioFlags } from './experiment_flags.js';
+import { addBudgetOptions, addScenarioOptions, addTextOptions, openContext, scenariosFrom, type ExperimentFlags, type ScenarioFlags } from './experiment_flags.js';
 import { intFlag } from '../flags.js';
 
 interface AttackFlags extends ExperimentFlags, ScenarioFlags {
@@ -90,8 +90,7 @@ export function registerAttack(program: Command): void {
     if (f.saveAttacker) checkOutputPath(f.saveAttacker, '--save-attacker');
     if (f.saveEstimate) checkOutputPath(f.saveEstimate, '--save-estimate');
     const progress = overallProgress(f.attack);
-    const ctx = createContext({ ...contextSpec(f), progress: (p) => progress.update(p) });
-    for (const n of ctx.notes) log(`note: ${n}`);
+    const ctx = openContext(f, (p) => progress.update(p));
     let out: Outcome;
     try {
       ctx.parts(k);

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { ACTIVATION_ATTACK_NAMES, DEFAULT_SCENARIOS, UsageError, assertRunsOnActivations, createContext, defaultSplitPoints, isAttackName, runSweep, sweepJson, type AttackName, type SweepResult } from '../../index.js';
-import { log, printJson } from '../output.js';
+import { ACTIVATION_ATTACK_NAMES, DEFAULT_SCENARIOS, UsageError, assertRunsOnActivations, defaultSplitPoints, isAttackName, runSweep, sweepJson, type AttackName, type SweepResult } from '../../index.js';
+import { printJson } from '../output.js';
 import { overallProgress } from '../progress.js';
-import { addBudgetOptions, addScenarioOptions, addTextOptions, contextSpec, scenariosFrom, type ExperimentFlags, type ScenarioFlags } from './experiment_flags.js';
+import { addBudgetOptions, addScenarioOptions, addTextOptions, openContext, scenariosFrom, type ExperimentFlags, type ScenarioFlags } from './experiment_flags.js';
 import { parseIntList } from '../flags.js';
 
 export const DEFAULT_SWEEP_ATTACKS: AttackName[] = ['revertlm', 'sip', 'bisr', 'opt', 'nn'];
@@ -78,8 +78,7 @@ export function registerAttackSweep(program: Command): void {
     const attacks = activationAttacks(f.attacks, DEFAULT_SWEEP_ATTACKS);
     const scenarios = scenariosFrom(f, DEFAULT_SCENARIOS);
     const progress = overallProgress('sweep');
-    const ctx = createContext({ ...contextSpec(f), progress: (p) => progress.update(p) });
-    for (const n of ctx.notes) log(`note: ${n}`);
+    const ctx = openContext(f, (p) => progress.update(p));
     let result: SweepResult;
     try {
       const splitPoints = f.splits ? parseIntList(f.splits, '--splits') : defaultSplitPoints(ctx.model.config.nLayers);

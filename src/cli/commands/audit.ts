@@ -5,7 +5,7 @@ import { UsageError, checkOutputPath, parseAuditConfig, runAudit, writeReport, t
 import { previewReport } from '../../report/index.js';
 import { addTextOptions, parseDefenseArg, textSet, type TextFlags } from './experiment_flags.js';
 import { intFlag, parseIntList, parseNumber } from '../flags.js';
-import { log, printJson } from '../output.js';
+import { log, note, printJson } from '../output.js';
 import { ResultStore } from '../../experiments/result_store.js';
 import { VERSION } from '../../version.js';
 import { overallProgress } from '../progress.js';
@@ -86,7 +86,7 @@ export async function auditAndReport(cfg: AuditConfig, out: string, json: boolea
   const progress = overallProgress('audit');
   let results;
   try {
-    results = await runAudit(cfg, (p) => progress.update(p), { store, onNote: (n) => log(`note: ${n}`) });
+    results = await runAudit(cfg, (p) => progress.update(p), { store, onNote: note });
   } catch (e) {
     if (store.size) log(`${store.size} finished attack results are kept in ${store.dir}: run the same command with --resume to go on from there`);
     throw e;

@@ -2,10 +2,11 @@
 // become an experiment context spec.
 import type { Command } from 'commander';
 import {
-  KNOWLEDGE_LEVELS, PERSONALIZE_MODES, SCENARIO_PRESETS, UsageError, isScenarioPreset, resolveScenario,
-  type BudgetSpec, type ContextSpec, type Knowledge, type PersonalizeMode, type Scenario, type ScenarioPreset, type TextSetSpec,
+  KNOWLEDGE_LEVELS, PERSONALIZE_MODES, SCENARIO_PRESETS, UsageError, createContext, isScenarioPreset, resolveScenario,
+  type BudgetSpec, type ContextSpec, type ExperimentContext, type Knowledge, type ProgressSink, type PersonalizeMode, type Scenario, type ScenarioPreset, type TextSetSpec,
 } from '../../index.js';
 import { intFlag, numberFlag, parseNumberList } from '../flags.js';
+import { note } from '../output.js';
 
 export interface TextFlags {
   aux?: string;
@@ -109,6 +110,13 @@ export function contextSpec(f: ExperimentFlags): ContextSpec {
     budget,
     seed: f.seed !== undefined ? intFlag(f.seed, '--seed') : 0,
   };
+}
+
+/** The experiment context of a command's flags (`extra` on top), its notes about the text sets told on stderr. */
+export function openContext(f: ExperimentFlags, progress: ProgressSink, extra: Partial<ContextSpec> = {}): ExperimentContext {
+  const ctx = createContext({ ...contextSpec(f), ...extra, progress });
+  for (const n of ctx.notes) note(n);
+  return ctx;
 }
 
 /** "gaussian:0,0.5,1@2" → {name, levels, split}. */

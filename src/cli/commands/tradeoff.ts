@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { DEFENSE_NAMES, LEVEL_MEANING, UsageError, createContext, isDefenseName, runTradeoff, type TradeoffResult } from '../../index.js';
-import { log, printJson } from '../output.js';
+import { DEFENSE_NAMES, LEVEL_MEANING, UsageError, isDefenseName, runTradeoff, type TradeoffResult } from '../../index.js';
+import { printJson } from '../output.js';
 import { overallProgress } from '../progress.js';
 import { activationAttacks } from './attack_sweep.js';
-import { addBudgetOptions, addScenarioOptions, addTextOptions, contextSpec, scenariosFrom, type ExperimentFlags, type ScenarioFlags } from './experiment_flags.js';
+import { addBudgetOptions, addScenarioOptions, addTextOptions, openContext, scenariosFrom, type ExperimentFlags, type ScenarioFlags } from './experiment_flags.js';
 import { intFlag, parseNumberList } from '../flags.js';
 
 interface TradeoffFlags extends ExperimentFlags, ScenarioFlags {
@@ -53,8 +53,7 @@ export function registerTradeoff(program: Command): void {
     const splitPoint = intFlag(f.split, '--split');
     const finetuneSteps = intFlag(f.finetuneSteps, '--finetune-steps', 1);
     const progress = overallProgress('tradeoff');
-    const ctx = createContext({ ...contextSpec(f), holdOut: true, progress: (p) => progress.update(p) });
-    for (const n of ctx.notes) log(`note: ${n}`);
+    const ctx = openContext(f, (p) => progress.update(p), { holdOut: true });
     let r: TradeoffResult;
     try {
       r = await runTradeoff(ctx, { splitPoint, defense: f.defense, levels, attacks, finetuneSteps, scenario: scenarios[0]! });
