@@ -54,6 +54,20 @@ export function parseIntList(s: string, what: string): number[] {
   return parts.map(Number);
 }
 
+/** One of `choices`, or a UsageError naming the flag, what was given and what it takes. */
+export function choiceFlag<T extends string>(flag: string, v: string, choices: readonly T[], example: string = choices[0]!): T {
+  if (!(choices as readonly string[]).includes(v)) throw new UsageError(`${flag} '${v}' is not one of ${choices.join(', ')}`, `e.g. ${flag} ${example}`);
+  return v as T;
+}
+
+/** "a,b": a non-empty list, each item one of `choices`. */
+export function choiceListFlag<T extends string>(flag: string, v: string, choices: readonly T[], example: string = choices.slice(0, 2).join(',')): T[] {
+  const parts = v.split(',').map((x) => x.trim());
+  if (v.trim() === '' || parts.some((x) => x === '')) throw new UsageError(`${flag} '${v}' must be a comma-separated list of ${choices.join(', ')}`, `e.g. ${flag} ${example}`);
+  for (const x of parts) if (!(choices as readonly string[]).includes(x)) throw new UsageError(`${flag}: '${x}' is not one of ${choices.join(', ')}`, `e.g. ${flag} ${example}`);
+  return parts as T[];
+}
+
 /** The format flags of a command reading one text source (--data). */
 export interface DataSourceFlags {
   format?: string;

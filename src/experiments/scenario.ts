@@ -16,6 +16,9 @@ import { DEFAULT_PERSONALIZATION, PERSONALIZE_MODES, type Personalization } from
 export const KNOWLEDGE_LEVELS = ['exact', 'pretrained', 'architecture'] as const;
 export type Knowledge = (typeof KNOWLEDGE_LEVELS)[number];
 
+/** `after`: windows the device sends once fine-tuned; `training`: the windows along the fine-tuning. */
+export const SCENARIO_CAPTURE_PHASES = ['after', 'training'] as const;
+
 export const scenarioSchema = z.object({
   personalize: z.object({
     mode: z.enum(PERSONALIZE_MODES),
@@ -27,8 +30,7 @@ export const scenarioSchema = z.object({
   }),
   knowledge: z.enum(KNOWLEDGE_LEVELS),
   wireDtype: z.enum(FLOAT_WIRE_DTYPES),
-  /** `after`: windows the device sends once fine-tuned; `training`: the windows along the fine-tuning. */
-  capturePhase: z.enum(['after', 'training']),
+  capturePhase: z.enum(SCENARIO_CAPTURE_PHASES),
   defense: z.object({ name: z.enum(DEFENSE_NAMES as [DefenseName, ...DefenseName[]]), level: z.number().nonnegative() }).nullable(),
 });
 

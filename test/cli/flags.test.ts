@@ -1,12 +1,13 @@
 // Numeric flags take plain decimal text only: '0x2', '1e0' and '' were read by Number() as 2, 1 and 0.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dataSourceOptions, intFlag, numberFlag, parseIntList, parseNumber, parseNumberList } from '../../src/cli/flags.js';
+import { choiceFlag, choiceListFlag, dataSourceOptions, intFlag, numberFlag, parseIntList, parseNumber, parseNumberList } from '../../src/cli/flags.js';
 import { InputError, loadTexts, parseTextSourceArg } from '../../src/data/index.js';
 import { parseDefenseArg, scenariosFrom, textSet } from '../../src/cli/commands/experiment_flags.js';
 import { DEFAULT_SCENARIOS } from '../../src/experiments/scenario.js';
 import { loadTextSet } from '../../src/experiments/texts.js';
 import { configFromFlags } from '../../src/cli/commands/audit.js';
+import { loraSettings } from '../../src/cli/commands/serve.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -153,5 +154,28 @@ test('attack --capture checks the references and the estimate flags before any w
     assert.doesNotMatch(on.stderr, /references set/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('choice flags name the flag, what was given and every choice, before anything loads', () => {
+  usage(() => choiceFlag('--wire-dtype', 'int8', ['float32', 'float16'] as const), /--wire-dtype 'int8' is not one of float32, float16/);
+  assert.equal(choiceFlag('--wire-dtype', 'float16', ['float32', 'float16'] as const), 'float16');
+  usage(() => choiceListFlag('--personalize-targets', 'q,z', ['q', 'v'] as const), /--personalize-targets: 'z' is not one of q, v/);
+  usage(() => choiceListFlag('--personalize-targets', 'q,,v', ['q', 'v'] as const), /comma-separated list of q, v/);
+  assert.deepEqual(choiceListFlag('--personalize-targets', 'v, q', ['q', 'v'] as const), ['v', 'q']);
+  usage(() => scenariosFrom({ personalize: 'lorax' }, DEFAULT_SCENARIOS), /--personalize 'lorax' is not one of none, lora, full/);
+  usage(() => scenariosFrom({ personalizeTargets: 'q,z' }, DEFAULT_SCENARIOS), /--personalize-targets: 'z' is not one of q, k, v, o, gate, up, down/);
+  usage(() => scenariosFrom({ knowledge: 'none' }, DEFAULT_SCENARIOS), /--knowledge 'none' is not one of exact, pretrained, architecture/);
+  usage(() => scenariosFrom({ capturePhase: 'during', personalize: 'lora' }, DEFAULT_SCENARIOS), /--capture-phase 'during' is not one of after, training/);
+  const base = ['--model', '/nonexistent-model', '--aux', 'x.txt', '--victim', 'y.txt', '--attack', 'nn', '--split', '1'];
+  assertUsageFailure(assert, runCli(['attack', ...base, '--wire-dtype', 'int8']), /--wire-dtype 'int8' is not one of float32, float16, bfloat16/);
+  usage(() => loraSettings({ loraRank: '8', loraTargets: 'q,x', seed: '0' }), /--lora-targets: 'x' is not one of q, k, v, o, gate, up, down/);
+  assert.deepEqual(loraSettings({ loraRank: '8', loraTargets: 'q,v', seed: '0' }).targets, ['q', 'v']);
+});
+
+test('attack --capture refuses the scenario flags, which describe a simulated device', () => {
+  const base = ['--model', '/nonexistent-model', '--aux', 'x.txt', '--attack', 'nn', '--split', '1', '--capture', '/nonexistent-capture'];
+  for (const extra of [['--knowledge', 'architecture'], ['--personalize', 'lora'], ['--scenarios', 'exact']]) {
+    assertUsageFailure(assert, runCli(['attack', ...base, ...extra]), /describe a simulated device; a --capture holds what a real device sent/);
   }
 });

@@ -5,12 +5,12 @@ import {
   ATTACKS, ATTACK_NAMES, CAPTURE_PHASES, UsageError, captureSource, checkOutputPath, checkTextSet, createAttack, createContext, decodeReferences, exactWindows, invertCorpus, isAttackName, loadTextSet,
   readTextFile, readsFinetuneTraffic, referenceWindows, splitLines, runAttack, scoreAll, trainAttack,
   loadDeviceEstimate, saveDeviceEstimate,
-  type Attack, type AttackScores, type DevicePart, type CapturePhase, type CaptureSourceOptions, type GenerationReference,
+  type Attack, type AttackScores, type DevicePart, type CaptureSourceOptions, type Scenario, type GenerationReference,
 } from '../../index.js';
 import { log, printJson } from '../output.js';
 import { overallProgress } from '../progress.js';
-import { addBudgetOptions, addScenarioOptions, addTextOptions, openContext, scenariosFrom, type ExperimentFlags, type ScenarioFlags } from './experiment_flags.js';
-import { intFlag } from '../flags.js';
+import { addBudgetOptions, addScenarioOptions, addTextOptions, buildsScenario, openContext, scenariosFrom, type ExperimentFlags, type ScenarioFlags } from './experiment_flags.js';
+import { choiceListFlag, intFlag } from '../flags.js';
 
 interface AttackFlags extends ExperimentFlags, ScenarioFlags {
   split: string;
@@ -85,7 +85,11 @@ export function registerAttack(program: Command): void {
     if (f.saveEstimate && !entry.estimatesDevice) {
       throw new UsageError(`attack '${f.attack}' does not estimate the device part`, `use --save-estimate with ${ATTACK_NAMES.filter((n) => ATTACKS[n].estimatesDevice).join(', ')}`);
     }
+    if (f.capture && (buildsScenario(f) || f.scenarios)) {
+      throw new UsageError('the scenario flags (--scenarios, --personalize…, --knowledge, --wire-dtype, --capture-phase) describe a simulated device; a --capture holds what a real device sent', 'drop them, or attack a simulated device with --victim');
+    }
     const k = intFlag(f.split, '--split');
+    const scenario = f.capture ? null : oneScenario(f);
     // Written after training: checked before it.
     if (f.saveAttacker) checkOutputPath(f.saveAttacker, '--save-attacker');
     if (f.saveEstimate) checkOutputPath(f.saveEstimate, '--save-estimate');
@@ -94,7 +98,7 @@ export function registerAttack(program: Command): void {
     let out: Outcome;
     try {
       ctx.parts(k);
-      out = f.capture ? await attackCapture(f, k, ctx) : await attackScenario(f, k, ctx);
+      out = scenario ? await attackScenario(f, k, scenario, ctx) : await attackCapture(f, k, ctx);
     } finally {
       progress.stop();
       ctx.dispose();
@@ -113,16 +117,21 @@ export function registerAttack(program: Command): void {
   });
 }
 
-/** The victim's device (as the scenario says) sends windows of its text; the attack inverts them. */
-async function attackScenario(f: AttackFlags, k: number, ctx: ReturnType<typeof createContext>): Promise<Outcome> {
+/** The one scenario `attack` simulates (exact unless the flags say otherwise). */
+function oneScenario(f: AttackFlags): Scenario {
   const scenarios = scenariosFrom(f, ['exact']);
   if (scenarios.length !== 1) throw new UsageError('attack runs one scenario', 'name one with --scenarios, or use attack-sweep for several');
+  return scenarios[0]!;
+}
+
+/** The victim's device (as the scenario says) sends windows of its text; the attack inverts them. */
+async function attackScenario(f: AttackFlags, k: number, scenario: Scenario, ctx: ReturnType<typeof createContext>): Promise<Outcome> {
   const r = await runAttack(ctx, {
-    attack: f.attack as never, splitPoint: k, scenario: scenarios[0]!, examples: intFlag(f.show, '--show'),
+    attack: f.attack as never, splitPoint: k, scenario, examples: intFlag(f.show, '--show'),
     ...(f.loadAttacker ? { loadFrom: resolve(f.loadAttacker) } : {}), ...(f.saveAttacker ? { saveTo: resolve(f.saveAttacker) } : {}),
   });
   if (!r.scores) throw new UsageError(`${f.attack} cannot run in this scenario: ${r.notApplicable}`, 'choose an attack that needs no weights (sip, revertlm-learned) or more attacker knowledge');
-  const traffic = await ctx.traffic(k, scenarios[0]!);
+  const traffic = await ctx.traffic(k, scenario);
   const { budget, invertSeconds, ...scores } = r.scores;
   return {
     sequences: r.references.length,
@@ -134,11 +143,10 @@ async function attackScenario(f: AttackFlags, k: number, ctx: ReturnType<typeof 
 
 /** A real server capture: invert what it holds; score only when the evaluator gives the references. */
 async function attackCapture(f: AttackFlags, k: number, ctx: ReturnType<typeof createContext>): Promise<Outcome> {
-  const phases = f.phase?.split(',').map((p) => p.trim());
-  for (const p of phases ?? []) if (!(CAPTURE_PHASES as readonly string[]).includes(p)) throw new UsageError(`--phase '${p}' is not one of ${CAPTURE_PHASES.join(', ')}`);
+  const phases = f.phase === undefined ? undefined : choiceListFlag('--phase', f.phase, CAPTURE_PHASES, 'train');
   // Fine-tuning attacks read training steps only (eval forwards carry no gradients).
   const selection: CaptureSourceOptions = {
-    ...(phases ? { phase: phases as CapturePhase[] } : readsFinetuneTraffic(f.attack as never) ? { phase: 'train' as const } : {}),
+    ...(phases ? { phase: phases } : readsFinetuneTraffic(f.attack as never) ? { phase: 'train' as const } : {}),
     ...(f.fromStep ? { fromStep: intFlag(f.fromStep, '--from-step', 1) } : {}),
     ...(f.toStep ? { toStep: intFlag(f.toStep, '--to-step', 1) } : {}),
   };

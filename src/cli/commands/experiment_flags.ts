@@ -2,10 +2,10 @@
 // become an experiment context spec.
 import type { Command } from 'commander';
 import {
-  KNOWLEDGE_LEVELS, PERSONALIZE_MODES, SCENARIO_PRESETS, UsageError, createContext, isScenarioPreset, resolveScenario,
-  type BudgetSpec, type ContextSpec, type ExperimentContext, type Knowledge, type ProgressSink, type PersonalizeMode, type Scenario, type ScenarioPreset, type TextSetSpec,
+  FLOAT_WIRE_DTYPES, KNOWLEDGE_LEVELS, LORA_TARGETS, PERSONALIZE_MODES, SCENARIO_CAPTURE_PHASES, SCENARIO_PRESETS, UsageError, createContext, isScenarioPreset, resolveScenario,
+  type BudgetSpec, type ContextSpec, type ExperimentContext, type ProgressSink, type Scenario, type ScenarioPreset, type TextSetSpec,
 } from '../../index.js';
-import { intFlag, numberFlag, parseNumberList } from '../flags.js';
+import { choiceFlag, choiceListFlag, intFlag, numberFlag, parseNumberList } from '../flags.js';
 import { note } from '../output.js';
 
 export interface TextFlags {
@@ -153,24 +153,28 @@ export function addScenarioOptions(cmd: Command, defaults: readonly ScenarioPres
     .option('--capture-phase <phase>', 'after (the personalized device\'s traffic, default) | training (the fine-tuning traffic)');
 }
 
+/** Whether any flag that builds one scenario (--personalize…, --knowledge, --wire-dtype, --capture-phase) is given. */
+export function buildsScenario(f: ScenarioFlags): boolean {
+  return (f.personalize ?? f.personalizeSteps ?? f.personalizeLr ?? f.personalizeRank ?? f.personalizeTargets ?? f.knowledge ?? f.wireDtype ?? f.capturePhase) !== undefined;
+}
+
 /** The scenarios the flags ask for: one built from the scenario flags, else the named ones. */
 export function scenariosFrom(f: ScenarioFlags, defaults: readonly ScenarioPreset[]): Scenario[] {
-  const custom = f.personalize ?? f.personalizeSteps ?? f.personalizeLr ?? f.personalizeRank ?? f.personalizeTargets ?? f.knowledge ?? f.wireDtype ?? f.capturePhase;
-  if (custom !== undefined) {
+  if (buildsScenario(f)) {
     if (f.scenarios) throw new UsageError('--scenarios names preset scenarios; the --personalize/--knowledge/--wire-dtype/--capture-phase flags build one', 'use one or the other');
     const num = (flag: string, v: string | undefined) => numberFlag(flag, v, { min: 0 });
     const p = {
-      ...(f.personalize ? { mode: f.personalize as PersonalizeMode } : f.personalizeSteps || f.personalizeLr || f.personalizeRank || f.personalizeTargets ? { mode: 'lora' as const } : {}),
+      ...(f.personalize ? { mode: choiceFlag('--personalize', f.personalize, PERSONALIZE_MODES, 'lora') } : f.personalizeSteps || f.personalizeLr || f.personalizeRank || f.personalizeTargets ? { mode: 'lora' as const } : {}),
       ...(f.personalizeSteps !== undefined ? { steps: intFlag(f.personalizeSteps, '--personalize-steps') } : {}),
       ...(f.personalizeLr !== undefined ? { lr: num('--personalize-lr', f.personalizeLr) } : {}),
       ...(f.personalizeRank !== undefined ? { rank: intFlag(f.personalizeRank, '--personalize-rank', 1) } : {}),
-      ...(f.personalizeTargets !== undefined ? { targets: f.personalizeTargets.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
+      ...(f.personalizeTargets !== undefined ? { targets: choiceListFlag('--personalize-targets', f.personalizeTargets, LORA_TARGETS, 'q,v') } : {}),
     };
     return [resolveScenario({
       personalize: p,
-      ...(f.knowledge ? { knowledge: f.knowledge as Knowledge } : {}),
-      ...(f.wireDtype ? { wireDtype: f.wireDtype as Scenario['wireDtype'] } : {}),
-      ...(f.capturePhase ? { capturePhase: f.capturePhase as Scenario['capturePhase'] } : {}),
+      ...(f.knowledge ? { knowledge: choiceFlag('--knowledge', f.knowledge, KNOWLEDGE_LEVELS, 'pretrained') } : {}),
+      ...(f.wireDtype ? { wireDtype: choiceFlag('--wire-dtype', f.wireDtype, FLOAT_WIRE_DTYPES, 'float16') } : {}),
+      ...(f.capturePhase ? { capturePhase: choiceFlag('--capture-phase', f.capturePhase, SCENARIO_CAPTURE_PHASES, 'training') } : {}),
     }, 'scenario flags')];
   }
   const names = f.scenarios ? f.scenarios.split(',').map((s) => s.trim()).filter(Boolean) : [...defaults];

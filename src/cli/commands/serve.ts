@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { log } from '../output.js';
-import { numberFlag } from '../flags.js';
+import { choiceFlag, choiceListFlag, numberFlag } from '../flags.js';
 import { readPem } from '../pem.js';
 import { FLOAT_WIRE_DTYPES, type FloatWireDType, DEFAULT_LIMITS, DEFAULT_MAX_QUEUED_FRAMES, DEFAULT_PRE_AUTH, SplitServer, parseRate, readTokenFile, type LoRASettings, LORA_TARGETS } from '../../index.js';
 
@@ -24,15 +24,12 @@ export function addLoRAOptions(c: Command): Command {
 export function loraSettings(f: LoRAFlags): LoRASettings {
   const rank = numberFlag('--lora-rank', f.loraRank, { integer: true, min: 1 })!;
   const alpha = numberFlag('--lora-alpha', f.loraAlpha, { min: Number.MIN_VALUE }) ?? 2 * rank;
-  const targets = f.loraTargets.split(',').map((s) => s.trim()).filter(Boolean);
-  const bad = targets.filter((t) => !(LORA_TARGETS as readonly string[]).includes(t));
-  if (!targets.length || bad.length) throw new UsageError(`--lora-targets: unknown projection(s) ${bad.join(', ') || '(none given)'}`, `choose from ${LORA_TARGETS.join(', ')}, e.g. --lora-targets q,v`);
+  const targets = choiceListFlag('--lora-targets', f.loraTargets, LORA_TARGETS, 'q,v');
   return { rank, alpha, targets, seed: numberFlag('--seed', f.seed, { integer: true, min: 0 })! };
 }
 
 export function wireDtypeFlag(flag: string, v: string): FloatWireDType {
-  if (!(FLOAT_WIRE_DTYPES as readonly string[]).includes(v)) throw new UsageError(`${flag} must be ${FLOAT_WIRE_DTYPES.join(', ')}, got '${v}'`);
-  return v as FloatWireDType;
+  return choiceFlag(flag, v, FLOAT_WIRE_DTYPES, 'float16');
 }
 
 interface ServeFlags extends LoRAFlags {
