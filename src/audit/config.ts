@@ -7,8 +7,9 @@ import { DEFENSE_NAMES, LEVEL_MEANING, type DefenseName } from '../defenses/inde
 import { DEFAULT_THRESHOLDS } from '../report/summary.js';
 import { UsageError } from '../util/errors.js';
 import type { Scenario } from '../experiments/scenario.js';
-import { textSetSchema } from '../experiments/texts.js';
-import { SCENARIO_PRESETS, resolveScenario, scenarioSchema } from '../experiments/scenario.js';
+import { textSetSchema, type TextSetSpec } from '../experiments/texts.js';
+import { SCENARIO_PRESETS, isScenarioPreset, resolveScenario, scenarioInputSchema } from '../experiments/scenario.js';
+import { describeIssue } from '../util/schema_issue.js';
 
 /**
  * Levels tried when a defense is named without levels: level 0 (no defense, the utility baseline)
@@ -29,8 +30,14 @@ const size = z.number().int().positive();
 /** Width and depth of one of an attack's networks (heads must divide d: checked when it is built). */
 const networkSize = z.object({ d: size, layers: size, heads: size, ff: size }).partial().strict();
 
-/** A named scenario (see SCENARIO_PRESETS) or every setting of one. */
-const scenarioEntry = z.union([z.enum(Object.keys(SCENARIO_PRESETS) as [string, ...string[]]), scenarioSchema]);
+/** A named scenario (see SCENARIO_PRESETS), or its settings (those left out take their defaults). */
+const scenarioEntry = z.union([
+  z.string().refine(isScenarioPreset, { error: `not a named scenario (${Object.keys(SCENARIO_PRESETS).join(', ')}); or give its settings as an object` }),
+  scenarioInputSchema,
+]);
+
+/** A text set: its source alone ("spamassassin:easy-ham-2", "data.txt"), or the source and its format options. */
+const textSetEntry = z.union([z.string().min(1).transform((source): TextSetSpec => ({ source })), textSetSchema]);
 
 const defenseEntry = z
   .object({
@@ -41,6 +48,7 @@ const defenseEntry = z
     /** The scenario the curve runs in (default: the last of `scenarios`). */
     scenario: scenarioEntry.optional(),
   })
+  .strict()
   .transform((d, ctx) => {
     const name = d.name as DefenseName;
     const levels = d.levels ?? DEFAULT_LEVELS[name];
@@ -53,8 +61,8 @@ const defenseEntry = z
 
 export const auditConfigSchema = z.object({
   model: z.string().min(1),
-  aux: textSetSchema,
-  victim: textSetSchema,
+  aux: textSetEntry,
+  victim: textSetEntry,
   /** Split points to attack (default: defaultSplitPoints — every block boundary up to 6 of them, else five spread over the depth). */
   splits: z.array(z.number().int().nonnegative()).optional(),
   attacks: z.array(z.enum(ACTIVATION_ATTACK_NAMES as [string, ...string[]])).min(1).default(['revertlm', 'sip', 'bisr', 'nn']),
@@ -66,10 +74,11 @@ export const auditConfigSchema = z.object({
     .default(DEFAULT_DEFENSES),
   /** Attacks run in the trade-off curves (default: the two strongest of the sweep at the curve's split point). */
   tradeoffAttacks: z.array(z.enum(ACTIVATION_ATTACK_NAMES as [string, ...string[]])).optional(),
-  leakage: z.object({ enabled: z.boolean().default(true), tokens: z.number().int().positive().default(2048) }).default({ enabled: true, tokens: 2048 }),
+  leakage: z.object({ enabled: z.boolean().default(true), tokens: z.number().int().positive().default(2048) }).strict().default({ enabled: true, tokens: 2048 }),
   budget: z
     .object({ examples: z.number().int().positive(), steps: z.number().int().positive(), batchSize: z.number().int().positive(), maxTokens: z.number().int().min(2) })
     .partial()
+    .strict()
     .default({}),
   /**
    * Size of RevertLM's trained parts (default: GENERATOR_DEFAULTS / PROJECTOR_DEFAULTS): a smaller
@@ -92,10 +101,10 @@ export const auditConfigSchema = z.object({
     /** …and it recovers at most this share of the PII spans. */
     pii: unit.default(DEFAULT_THRESHOLDS.pii),
     /** Red: the strongest attack reaches either of these. */
-    red: z.object({ rougeL: unit.default(DEFAULT_THRESHOLDS.red.rougeL), pii: unit.default(DEFAULT_THRESHOLDS.red.pii) }).prefault({}),
-  }).prefault({}),
+    red: z.object({ rougeL: unit.default(DEFAULT_THRESHOLDS.red.rougeL), pii: unit.default(DEFAULT_THRESHOLDS.red.pii) }).strict().prefault({}),
+  }).strict().prefault({}),
   seed: z.number().int().nonnegative().default(0),
-});
+}).strict();
 
 export type AuditConfig = z.infer<typeof auditConfigSchema>;
 export type AuditConfigInput = z.input<typeof auditConfigSchema>;
@@ -103,9 +112,8 @@ export type AuditConfigInput = z.input<typeof auditConfigSchema>;
 export function parseAuditConfig(raw: unknown, where = 'audit configuration'): AuditConfig {
   const r = auditConfigSchema.safeParse(raw);
   if (!r.success) {
-    const first = r.error.issues[0]!;
     throw new UsageError(
-      `${where}: ${first.path.join('.') || '(root)'}: ${first.message}`,
+      `${where}: ${describeIssue(r.error)}`,
       'check the option values (attack names: ' + ACTIVATION_ATTACK_NAMES.join(', ') + '; defenses: ' + DEFENSE_NAMES.join(', ') + ')',
     );
   }

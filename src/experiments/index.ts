@@ -21,7 +21,7 @@ export {
 } from './personalize.js';
 export { hiddenDrift } from './drift.js';
 export {
-  SCENARIO_PRESETS, DEFAULT_SCENARIOS, KNOWLEDGE_LEVELS, SCENARIO_CAPTURE_PHASES, scenarioSchema, resolveScenario, describeScenario, scenarioName, scenarioKey, deviceKey, isScenarioPreset,
+  SCENARIO_PRESETS, DEFAULT_SCENARIOS, KNOWLEDGE_LEVELS, SCENARIO_CAPTURE_PHASES, scenarioSchema, scenarioInputSchema, resolveScenario, describeScenario, scenarioName, scenarioKey, deviceKey, isScenarioPreset,
   type Scenario, type ScenarioInput, type ScenarioPreset, type Knowledge,
 } from './scenario.js';
 export { scenarioTraffic, scenarioKnowledge, surrogateModel, weightsKey, activationRms, calibration, type ScenarioTraffic, type WindowSampling } from './traffic.js';

@@ -7,6 +7,7 @@ import { DEFENSE_NAMES, type DefenseName } from '../defenses/index.js';
 import { FLOAT_WIRE_DTYPES, type FloatWireDType } from '../split/protocol/dtypes.js';
 import { UsageError } from '../util/errors.js';
 import { DEFAULT_PERSONALIZATION, PERSONALIZE_MODES, type Personalization } from './personalize.js';
+import { describeIssue } from '../util/schema_issue.js';
 
 /**
  * What the attacker knows of the device part: `exact` — the victim's own weights (its private
@@ -35,6 +36,15 @@ export const scenarioSchema = z.object({
 });
 
 export type Scenario = z.infer<typeof scenarioSchema>;
+
+/** A scenario given in part (a config file's entry): what is left out takes resolveScenario's defaults. */
+export const scenarioInputSchema = z.object({
+  personalize: scenarioSchema.shape.personalize.partial().strict().optional(),
+  knowledge: scenarioSchema.shape.knowledge.optional(),
+  wireDtype: scenarioSchema.shape.wireDtype.optional(),
+  capturePhase: scenarioSchema.shape.capturePhase.optional(),
+  defense: scenarioSchema.shape.defense.optional(),
+}).strict();
 export type ScenarioInput = Partial<Omit<Scenario, 'personalize'>> & { personalize?: Partial<Personalization> };
 
 const NONE: Personalization = { ...DEFAULT_PERSONALIZATION, mode: 'none', steps: 0 };
@@ -81,8 +91,7 @@ export function resolveScenario(s: ScenarioInput = {}, where = 'scenario'): Scen
   };
   const r = scenarioSchema.safeParse(raw);
   if (!r.success) {
-    const first = r.error.issues[0]!;
-    throw new UsageError(`${where}: ${first.path.join('.') || '(root)'}: ${first.message}`, `personalize modes: ${PERSONALIZE_MODES.join(', ')}; knowledge: ${KNOWLEDGE_LEVELS.join(', ')}; wire dtypes: ${FLOAT_WIRE_DTYPES.join(', ')}`);
+    throw new UsageError(`${where}: ${describeIssue(r.error)}`, `personalize modes: ${PERSONALIZE_MODES.join(', ')}; knowledge: ${KNOWLEDGE_LEVELS.join(', ')}; wire dtypes: ${FLOAT_WIRE_DTYPES.join(', ')}`);
   }
   const out = r.data;
   if (out.capturePhase === 'training' && out.personalize.mode === 'none') {

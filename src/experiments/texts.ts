@@ -17,7 +17,7 @@ export const textSetSchema = z.object({
   header: z.boolean().optional(),
   /** Samples to use at most. */
   limit: z.number().int().positive().optional(),
-});
+}).strict();
 
 export type TextSetSpec = z.infer<typeof textSetSchema>;
 

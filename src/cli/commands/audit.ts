@@ -1,16 +1,19 @@
 import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { UsageError, checkOutputPath, parseAuditConfig, runAudit, writeReport, type AuditConfig, type AuditConfigInput } from '../../index.js';
+import { DEFAULT_SCENARIOS, UsageError, checkOutputPath, parseAuditConfig, runAudit, writeReport, type AuditConfig, type AuditConfigInput } from '../../index.js';
 import { previewReport } from '../../report/index.js';
-import { addTextOptions, parseDefenseArg, textSet, type TextFlags } from './experiment_flags.js';
+import {
+  addBudgetOptions, addScenarioOptions, addTextOptions, budgetFlags, buildsScenario, parseDefenseArg, scenariosFrom, textSet,
+  type BudgetFlags, type ScenarioFlags, type TextFlags,
+} from './experiment_flags.js';
 import { intFlag, parseIntList, parseNumber } from '../flags.js';
 import { log, note, printJson } from '../output.js';
 import { ResultStore } from '../../experiments/result_store.js';
 import { VERSION } from '../../version.js';
 import { overallProgress } from '../progress.js';
 
-export interface AuditFlags extends TextFlags {
+export interface AuditFlags extends TextFlags, BudgetFlags, ScenarioFlags {
   config?: string;
   model?: string;
   splits?: string;
@@ -21,6 +24,7 @@ export interface AuditFlags extends TextFlags {
   thresholdPii?: string;
   out: string;
   seed?: string;
+  victimSegments?: string;
   leakage: boolean;
   resume?: boolean;
   json?: boolean;
@@ -39,7 +43,11 @@ function readConfigFile(path: string): unknown {
 }
 
 export function configFromFlags(f: AuditFlags): AuditConfig {
-  if (f.config) return parseAuditConfig(readConfigFile(f.config), f.config);
+  if (f.config) {
+    const given = Object.keys(f).filter((k) => !['config', 'out', 'json', 'resume', 'leakage'].includes(k) && f[k as keyof AuditFlags] !== undefined);
+    if (given.length || !f.leakage) throw new UsageError('--config repeats an audit exactly; the other settings come from it', 'edit the config file (any of its settings), or drop --config and give them as flags');
+    return parseAuditConfig(readConfigFile(f.config), f.config);
+  }
   const missing = (['model', 'aux', 'victim'] as const).filter((k) => !f[k]);
   if (missing.length) throw new UsageError(`missing ${missing.map((m) => `--${m}`).join(', ')}`, 'give --model DIR --aux FILE --victim FILE, or --config DIR/config.json');
   const input: AuditConfigInput = {
@@ -47,6 +55,9 @@ export function configFromFlags(f: AuditFlags): AuditConfig {
     aux: textSet(f, 'aux')!,
     victim: textSet(f, 'victim')!,
     ...(f.splits ? { splits: parseIntList(f.splits, '--splits') } : {}),
+    ...(buildsScenario(f) || f.scenarios ? { scenarios: scenarioEntries(f) } : {}),
+    ...(Object.keys(budgetFlags(f)).length ? { budget: budgetFlags(f) } : {}),
+    ...(f.victimSegments !== undefined ? { victimSegments: intFlag(f.victimSegments, '--victim-segments', 1) } : {}),
     ...(f.attacks ? { attacks: f.attacks.split(',').map((s) => s.trim()) } : {}),
     ...(f.defenses !== undefined ? { defenses: f.defenses === false ? [] : f.defenses.map(defenseArg) } : {}),
     ...(f.thresholdRougeL !== undefined || f.thresholdPii !== undefined ? {
@@ -59,6 +70,12 @@ export function configFromFlags(f: AuditFlags): AuditConfig {
     ...(f.seed !== undefined ? { seed: intFlag(f.seed, '--seed') } : {}),
   };
   return parseAuditConfig(input);
+}
+
+/** The scenarios the flags ask for; named ones stay names, so the written config.json reads as the command did. */
+function scenarioEntries(f: AuditFlags): NonNullable<AuditConfigInput['scenarios']> {
+  const scenarios = scenariosFrom(f, DEFAULT_SCENARIOS);
+  return f.scenarios ? f.scenarios.split(',').map((s) => s.trim()).filter(Boolean) : scenarios;
 }
 
 /** NAME alone (the defense's default levels) or NAME:LEVELS[@SPLIT]. */
@@ -126,6 +143,7 @@ export function registerAudit(program: Command): void {
     .option('--threshold-pii <x>', '…and recovers at most this share of the PII spans (default 0.1)')
     .option('--no-leakage', 'skip the leakage analysis')
     .option('--seed <n>', 'seed of every random choice (default 0)')
+    .option('--victim-segments <n>', 'victim windows scored per attack (a seeded sample across the victim set; default 64)')
     .option('--out <dir>', 'output directory', 'revertlm-audit')
     .option('--resume', `go on with an interrupted audit of the same configuration: keep the attack results it finished (kept in OUT/${UNFINISHED_DIR} until the report is written)`)
     .option('--json', 'print one JSON object (paths and all numbers)')
@@ -134,4 +152,6 @@ export function registerAudit(program: Command): void {
       await auditAndReport(cfg, resolve(f.out), !!f.json, undefined, { resume: !!f.resume });
     });
   addTextOptions(cmd);
+  addBudgetOptions(cmd);
+  addScenarioOptions(cmd, DEFAULT_SCENARIOS);
 }

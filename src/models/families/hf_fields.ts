@@ -1,6 +1,7 @@
 // zod pieces the families share to read a Hugging Face config.json.
 import { z } from 'zod';
 import { ModelError } from '../errors.js';
+import { describeIssue } from '../../util/schema_issue.js';
 
 export const posInt = z.number().int().positive();
 export const tokenId = z.union([z.number().int().nonnegative(), z.array(z.number().int().nonnegative())]).nullish();
@@ -11,6 +12,5 @@ export const firstId = (v: number | number[] | null | undefined): number | null 
 export function parseFields<S extends z.ZodType>(schema: S, json: unknown, where: string): z.output<S> {
   const r = schema.safeParse(json);
   if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
-  throw new ModelError(`${where}: ${issue.path.join('.') || 'config'}: ${issue.message}`, 'fix config.json (Hugging Face field names)');
+  throw new ModelError(`${where}: ${describeIssue(r.error, 'config')}`, 'fix config.json (Hugging Face field names)');
 }

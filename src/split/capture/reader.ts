@@ -17,6 +17,7 @@ import {
   type CaptureManifest,
   type CaptureRecord,
 } from './format.js';
+import { describeIssue } from '../../util/schema_issue.js';
 
 export interface RecordFilter {
   deviceId?: string;
@@ -98,7 +99,7 @@ export class CaptureReader {
         throw new CaptureError(`${manifestPath}: not valid JSON (${(e as Error).message})`, DAMAGED);
       }
       const r = manifestSchema.safeParse(raw);
-      if (!r.success) throw new CaptureError(`${manifestPath}: ${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message}`, DAMAGED);
+      if (!r.success) throw new CaptureError(`${manifestPath}: ${describeIssue(r.error)}`, DAMAGED);
       manifest = r.data;
     }
     let index = readFileSync(indexPath);
@@ -122,7 +123,7 @@ export class CaptureReader {
         throw new CaptureError(`${indexPath}: line ${i + 1} is not JSON (the index is corrupt, not just torn)`, DAMAGED);
       }
       const r = captureRecordSchema.safeParse(raw);
-      if (!r.success) throw new CaptureError(`${indexPath}: line ${i + 1}: ${r.error.issues[0]?.path.join('.')}: ${r.error.issues[0]?.message}`, DAMAGED);
+      if (!r.success) throw new CaptureError(`${indexPath}: line ${i + 1}: ${describeIssue(r.error)}`, DAMAGED);
       records.push(r.data);
     }
     const sizes = new Map<number, number>();

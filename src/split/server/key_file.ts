@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { RevertlmError } from '../../util/errors.js';
 import { DEVICE_ID_RE, DEVICE_KEY_RE } from '../protocol/messages.js';
+import { describeIssue } from '../../util/schema_issue.js';
 
 export class DeviceKeyError extends RevertlmError {}
 
@@ -43,8 +44,7 @@ export function readKeyFile(path: string, o: { missingOk?: boolean } = {}): Map<
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new DeviceKeyError(`${path}: not a device key file (${issue.path.join('.') || 'top level'}: ${issue.message})`, 'restore it from a backup, or write it with `revertlm device-key add`');
+    throw new DeviceKeyError(`${path}: not a device key file (${describeIssue(parsed.error, 'top level')})`, 'restore it from a backup, or write it with `revertlm device-key add`');
   }
   return new Map(Object.entries(parsed.data.devices).map(([id, h]) => [id, Buffer.from(h, 'hex')]));
 }
