@@ -131,7 +131,7 @@ export function registerAudit(program: Command): void {
   const cmd = program
     .command('audit')
     .description('leakage per block, every attack at every split point and (optionally) privacy–utility curves, written as an HTML report')
-    .option('--config <file>', 'repeat an earlier audit exactly (its DIR/config.json)')
+    .option('--config <file>', 'run a configuration file (src/audit/config.ts; an earlier audit\'s DIR/config.json repeats it exactly); its settings replace the flags')
     .option('--model <dir>', 'Hugging Face model directory')
     .option('--aux <source>', "attacker's auxiliary text: file (.txt, .jsonl, .json, .csv, .tsv) or spamassassin:<group>")
     .option('--victim <source>', "victim's private text, same forms as --aux")
