@@ -45,7 +45,7 @@ export const scenarioInputSchema = z.object({
   capturePhase: scenarioSchema.shape.capturePhase.optional(),
   defense: scenarioSchema.shape.defense.optional(),
 }).strict();
-export type ScenarioInput = Partial<Omit<Scenario, 'personalize'>> & { personalize?: Partial<Personalization> };
+export type ScenarioInput = z.infer<typeof scenarioInputSchema>;
 
 const NONE: Personalization = { ...DEFAULT_PERSONALIZATION, mode: 'none', steps: 0 };
 /** Full fine-tuning moves every weight, so it runs shorter and slower than LoRA by default. */
