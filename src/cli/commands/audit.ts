@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DEFAULT_SCENARIOS, UsageError, checkOutputPath, parseAuditConfig, runAudit, writeReport, type AuditConfig, type AuditConfigInput } from '../../index.js';
+import { DEFAULT_SCENARIOS, UsageError, checkOutputPath, isScenarioPreset, parseAuditConfig, scenarioName, runAudit, writeReport, type AuditConfig, type AuditConfigInput } from '../../index.js';
 import { previewReport } from '../../report/index.js';
 import {
   addBudgetOptions, addScenarioOptions, addTextOptions, budgetFlags, buildsScenario, parseDefenseArg, scenariosFrom, textSet,
@@ -72,10 +72,9 @@ export function configFromFlags(f: AuditFlags): AuditConfig {
   return parseAuditConfig(input);
 }
 
-/** The scenarios the flags ask for; named ones stay names, so the written config.json reads as the command did. */
+/** The scenarios the flags ask for; a preset stays its name, so the written config.json reads as the command did. */
 function scenarioEntries(f: AuditFlags): NonNullable<AuditConfigInput['scenarios']> {
-  const scenarios = scenariosFrom(f, DEFAULT_SCENARIOS);
-  return f.scenarios ? f.scenarios.split(',').map((s) => s.trim()).filter(Boolean) : scenarios;
+  return scenariosFrom(f, DEFAULT_SCENARIOS).map((s) => (isScenarioPreset(scenarioName(s)) ? scenarioName(s) : s));
 }
 
 /** NAME alone (the defense's default levels) or NAME:LEVELS[@SPLIT]. */

@@ -100,7 +100,7 @@ export function registerServe(program: Command): void {
       if (!!f.cert !== !!f.key) throw new UsageError('--cert and --key go together', 'pass both to serve wss://, or neither for ws://');
       const perSecond = parseRate(f.rate);
       if (!(perSecond > 0)) throw new UsageError(`--rate must look like 50/s, got '${f.rate}'`);
-      const wireDtypes = f.wireDtype.split(',').map((s) => wireDtypeFlag('--wire-dtype', s.trim()));
+      const wireDtypes = choiceListFlag('--wire-dtype', f.wireDtype, FLOAT_WIRE_DTYPES, 'float16,bfloat16');
       const lora = loraSettings(f);
       const server = await SplitServer.start({
         modelDir: f.model,
