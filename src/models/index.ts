@@ -14,7 +14,7 @@ export { loadModel, loadDevicePart, loadServerPart, loadDeviceTail, loadWeights 
 export { saveModel } from './save.js';
 export { randomModel } from './init.js';
 export { KVStore } from './kv_cache.js';
-export { ropeTables, applyRope } from './rope.js';
+export { ropeTables, applyRope, ropeInverseFrequencies } from './rope.js';
 export { LoRA, Linear as LoRALinear, LORA_TARGETS, applyLoRA, targetProjections, loraParameters, namedLoRAParameters, mergeLoRA, saveLoRA, loadLoRA, type LoRAOptions } from './lora.js';
 export { sequenceNll, type WindowOptions } from './perplexity.js';
 export { sampleToken, argmax, type SamplingOptions } from './sampling.js';

@@ -1,6 +1,7 @@
 // Rotary position embeddings in the Hugging Face convention: the head dimension is split into two
 // halves (not interleaved pairs), and x' = x·cos + rotate_half(x)·sin with rotate_half(x) = [-x2, x1].
 import { type Tensor, tensor, cat } from '../torch/index.js';
+import type { RopeScaling } from './types.js';
 
 export interface RopeTables {
   /** [T, headDim] float32 */
@@ -8,13 +9,29 @@ export interface RopeTables {
   sin: Tensor;
 }
 
+/** The rotary inverse frequencies θ^(-2i/headDim), i < headDim/2, after the config's scaling (as transformers computes them). */
+export function ropeInverseFrequencies(headDim: number, theta: number, scaling?: RopeScaling): number[] {
+  return Array.from({ length: headDim / 2 }, (_, i) => scaled(1 / Math.pow(theta, (2 * i) / headDim), scaling));
+}
+
+function scaled(f: number, s: RopeScaling | undefined): number {
+  if (!s) return f;
+  if (s.type === 'linear') return f / s.factor;
+  const wavelength = (2 * Math.PI) / f;
+  if (wavelength < s.originalMaxPositions / s.highFreqFactor) return f;
+  if (wavelength > s.originalMaxPositions / s.lowFreqFactor) return f / s.factor;
+  const smooth = (s.originalMaxPositions / wavelength - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
+  return (1 - smooth) * (f / s.factor) + smooth * f;
+}
+
 /** cos/sin for positions offset … offset+T-1, computed in float64 and stored as float32. */
-export function ropeTables(headDim: number, theta: number, offset: number, T: number): RopeTables {
+export function ropeTables(headDim: number, theta: number, offset: number, T: number, scaling?: RopeScaling): RopeTables {
   const half = headDim / 2;
   const cos = new Float32Array(T * headDim);
   const sin = new Float32Array(T * headDim);
+  const invFreqs = ropeInverseFrequencies(headDim, theta, scaling);
   for (let i = 0; i < half; i++) {
-    const invFreq = 1 / Math.pow(theta, (2 * i) / headDim);
+    const invFreq = invFreqs[i]!;
     for (let t = 0; t < T; t++) {
       const a = (offset + t) * invFreq;
       const c = Math.cos(a), s = Math.sin(a);

@@ -109,7 +109,7 @@ export class Slice extends nn.Module {
         ctx.mask = tidy(() => m.ne(0).view(B, 1, 1, offset + T));
       }
       if (this.#rotary && this.blocks.length) {
-        ctx.rope = ropeTables(this.config.dModel / this.config.nHeads, this.config.ropeTheta, offset, T);
+        ctx.rope = ropeTables(this.config.dModel / this.config.nHeads, this.config.ropeTheta, offset, T, this.config.ropeScaling);
       }
       for (const block of this.blocks) {
         const y = tidy(() => block.forward(x, ctx));

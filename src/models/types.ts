@@ -19,6 +19,8 @@ export interface ModelConfig {
   normEps: number;
   /** Rotary families only (0 otherwise). */
   ropeTheta: number;
+  /** Rotary frequency scaling (Hugging Face `rope_scaling`); absent = plain RoPE. */
+  ropeScaling?: RopeScaling;
   tieEmbeddings: boolean;
   /** 'silu' (Llama), 'gelu_new' / 'gelu' (GPT-2). */
   activation: 'silu' | 'gelu_new' | 'gelu';
@@ -28,6 +30,16 @@ export interface ModelConfig {
   eosTokenId: number | null;
   padTokenId: number | null;
 }
+
+/**
+ * Hugging Face's `rope_scaling` kinds that change only the rotary frequencies: `linear` divides every
+ * frequency by `factor`; `llama3` (Llama 3.1 and later) divides the low frequencies (wavelengths above
+ * originalMaxPositions / lowFreqFactor) by `factor`, keeps the high ones (below originalMaxPositions /
+ * highFreqFactor) and interpolates between.
+ */
+export type RopeScaling =
+  | { type: 'linear'; factor: number }
+  | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number };
 
 /** Per-layer key/value cache for incremental decoding; owned by the part that made it. */
 export interface KVCache {

@@ -190,6 +190,10 @@ test('config parsing: HF defaults, GQA, Mistral, invalid fields', () => {
   assert.equal(llama.attentionBias, false);
   assert.equal(llama.tieEmbeddings, false);
   assert.equal(llama.normEps, 1e-6);
+  assert.equal(llama.maxPositions, 2048, 'a sliding window wider than the positions changes nothing');
+  const mistral = { architectures: ['MistralForCausalLM'], hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 8, vocab_size: 100, max_position_embeddings: 32768, sliding_window: 4096 };
+  assert.equal(parseHfConfig(mistral).maxPositions, 4096, 'positions past the sliding window are refused, not attended in full');
+  assert.equal(parseHfConfig({ ...mistral, architectures: ['Qwen2ForCausalLM'], use_sliding_window: false }).maxPositions, 32768);
   assert.equal(llama.eosTokenId, 5);
   const gpt2 = parseHfConfig({ model_type: 'gpt2', n_embd: 64, n_layer: 2, n_head: 4, vocab_size: 100 });
   assert.deepEqual([gpt2.dFf, gpt2.maxPositions, gpt2.activation, gpt2.tieEmbeddings], [256, 1024, 'gelu_new', true]);
@@ -197,8 +201,8 @@ test('config parsing: HF defaults, GQA, Mistral, invalid fields', () => {
   assert.throws(() => parseHfConfig({ architectures: ['LlamaForCausalLM'], hidden_size: 64 }), /intermediate_size/);
   assert.throws(() => parseHfConfig({ model_type: 'gpt2', n_embd: 64, n_layer: 2, n_head: 5, vocab_size: 10 }), /divisible/);
   assert.throws(
-    () => parseHfConfig({ architectures: ['LlamaForCausalLM'], hidden_size: 64, intermediate_size: 8, num_hidden_layers: 1, num_attention_heads: 4, vocab_size: 9, rope_scaling: { type: 'linear', factor: 2 } }),
-    /rope_scaling/,
+    () => parseHfConfig({ architectures: ['LlamaForCausalLM'], hidden_size: 64, intermediate_size: 8, num_hidden_layers: 1, num_attention_heads: 4, vocab_size: 9, rope_scaling: { rope_type: 'dynamic', factor: 2 } }),
+    /rope_scaling type 'dynamic' is not supported/,
   );
 });
 

@@ -2,10 +2,38 @@
 // grouped-query attention. Its checkpoints use our [out, in] Linear layout, only renamed.
 import { type Tensor, nn } from '../../torch/index.js';
 import { z } from 'zod';
-import type { ModelConfig } from '../types.js';
+import type { ModelConfig, RopeScaling } from '../types.js';
 import { ModelError } from '../errors.js';
 import { blockName, type FamilyLayout, type FamilySpec } from './spec.js';
 import { firstId, parseFields, posInt, tokenId } from './hf_fields.js';
+
+const positive = z.number().positive();
+// The rope_scaling kinds that only rescale the rotary frequencies (transformers' modeling_rope_utils);
+// the others (dynamic, yarn, longrope) depend on the sequence length or rescale attention.
+const ropeScalingSchemas = {
+  default: z.object({}).loose(),
+  linear: z.object({ factor: positive }).loose(),
+  llama3: z.object({ factor: positive, low_freq_factor: positive, high_freq_factor: positive, original_max_position_embeddings: posInt }).loose()
+    .refine((r) => r.high_freq_factor > r.low_freq_factor, { message: 'high_freq_factor must exceed low_freq_factor', path: ['high_freq_factor'] }),
+};
+
+function ropeScalingOf(raw: { rope_type?: string; type?: string } | null | undefined, where: string): RopeScaling | undefined {
+  if (!raw) return undefined;
+  const kind = raw.rope_type ?? raw.type ?? 'default';
+  if (!Object.hasOwn(ropeScalingSchemas, kind)) {
+    throw new ModelError(`${where}: rope_scaling type '${kind}' is not supported`, `supported: ${Object.keys(ropeScalingSchemas).join(', ')} (the ones that only rescale the rotary frequencies)`);
+  }
+  if (kind === 'default') return undefined;
+  if (kind === 'linear') return { type: 'linear', factor: parseFields(ropeScalingSchemas.linear, raw, `${where} rope_scaling`).factor };
+  const r = parseFields(ropeScalingSchemas.llama3, raw, `${where} rope_scaling`);
+  return { type: 'llama3', factor: r.factor, lowFreqFactor: r.low_freq_factor, highFreqFactor: r.high_freq_factor, originalMaxPositions: r.original_max_position_embeddings };
+}
+
+function ropeScalingToHf(s: RopeScaling | undefined): Record<string, unknown> | null {
+  if (!s) return null;
+  if (s.type === 'linear') return { rope_type: 'linear', factor: s.factor };
+  return { rope_type: 'llama3', factor: s.factor, low_freq_factor: s.lowFreqFactor, high_freq_factor: s.highFreqFactor, original_max_position_embeddings: s.originalMaxPositions };
+}
 
 // Defaults are those of transformers' LlamaConfig.
 const schema = z.object({
@@ -23,7 +51,10 @@ const schema = z.object({
   attention_bias: z.boolean().optional(),
   mlp_bias: z.boolean().default(false),
   head_dim: posInt.nullish(),
-  rope_scaling: z.null({ error: 'rope_scaling is not supported (only plain RoPE)' }).optional(),
+  // Mistral (and Qwen2 with use_sliding_window) attend to the last sliding_window positions only.
+  sliding_window: posInt.nullish(),
+  use_sliding_window: z.boolean().optional(),
+  rope_scaling: z.object({ rope_type: z.string().optional(), type: z.string().optional() }).loose().nullish(),
   bos_token_id: tokenId,
   eos_token_id: tokenId,
   pad_token_id: tokenId,
@@ -34,10 +65,14 @@ function fromHf(json: unknown, architecture: string, where: string): ModelConfig
   if (c.head_dim && c.head_dim * c.num_attention_heads !== c.hidden_size) {
     throw new ModelError(`${where}: head_dim ${c.head_dim} × ${c.num_attention_heads} heads != hidden_size ${c.hidden_size} (not supported)`);
   }
+  const ropeScaling = ropeScalingOf(c.rope_scaling, where);
+  // Up to the sliding window, full causal attention is exact; positions past it are refused instead of attended wrongly.
+  const window = c.use_sliding_window === false ? null : c.sliding_window;
+  const maxPositions = window ? Math.min(window, c.max_position_embeddings) : c.max_position_embeddings;
   return {
     family: 'llama', vocabSize: c.vocab_size, dModel: c.hidden_size, nLayers: c.num_hidden_layers,
     nHeads: c.num_attention_heads, nKvHeads: c.num_key_value_heads ?? c.num_attention_heads, dFf: c.intermediate_size,
-    maxPositions: c.max_position_embeddings, normEps: c.rms_norm_eps, ropeTheta: c.rope_theta,
+    maxPositions, normEps: c.rms_norm_eps, ropeTheta: c.rope_theta, ...(ropeScaling ? { ropeScaling } : {}),
     tieEmbeddings: c.tie_word_embeddings, activation: 'silu',
     // Qwen2 always has q/k/v biases and writes no attention_bias field.
     attentionBias: c.attention_bias ?? architecture === 'Qwen2ForCausalLM', mlpBias: c.mlp_bias,
@@ -49,7 +84,7 @@ function toHf(c: ModelConfig): Record<string, unknown> {
   return {
     architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: c.dModel, intermediate_size: c.dFf,
     num_hidden_layers: c.nLayers, num_attention_heads: c.nHeads, num_key_value_heads: c.nKvHeads, vocab_size: c.vocabSize,
-    max_position_embeddings: c.maxPositions, rms_norm_eps: c.normEps, rope_theta: c.ropeTheta, hidden_act: 'silu',
+    max_position_embeddings: c.maxPositions, rms_norm_eps: c.normEps, rope_theta: c.ropeTheta, rope_scaling: ropeScalingToHf(c.ropeScaling), hidden_act: 'silu',
     tie_word_embeddings: c.tieEmbeddings, attention_bias: c.attentionBias, mlp_bias: c.mlpBias,
     bos_token_id: c.bosTokenId, eos_token_id: c.eosTokenId, pad_token_id: c.padTokenId, torch_dtype: 'float32',
   };
