@@ -3,6 +3,7 @@
 // MLP, RoPE; the config gives the activation, biases and grouped-query attention.
 import { type Tensor, nn, F } from '../torch/index.js';
 import type { ModelConfig } from './types.js';
+import { headDimOf } from './config.js';
 import { Linear } from './lora.js';
 import { applyRope, type RopeTables } from './rope.js';
 import type { KVStore } from './kv_cache.js';
@@ -36,7 +37,7 @@ export class Attention extends nn.Module {
   constructor(readonly config: ModelConfig, readonly layer: number) {
     super();
     const { dModel: d, nHeads, nKvHeads, attentionBias: bias } = config;
-    this.headDim = d / nHeads;
+    this.headDim = headDimOf(config);
     this.q = this.registerModule('q', new Linear(d, nHeads * this.headDim, { bias }));
     this.k = this.registerModule('k', new Linear(d, nKvHeads * this.headDim, { bias }));
     this.v = this.registerModule('v', new Linear(d, nKvHeads * this.headDim, { bias }));

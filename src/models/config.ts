@@ -22,11 +22,17 @@ export function parseHfConfig(json: unknown, where = 'config.json'): ModelConfig
   return cfg;
 }
 
+/** Width of one attention head. */
+export function headDimOf(c: ModelConfig): number {
+  return c.headDim ?? c.dModel / c.nHeads;
+}
+
 /** Structural checks shared by loaded and hand-written configs. */
 export function validateConfig(c: ModelConfig, where = 'model config'): void {
   const bad = (msg: string) => { throw new ModelError(`${where}: ${msg}`); };
   const family = familyOf(c);
-  if (c.dModel % c.nHeads !== 0) bad(`dModel ${c.dModel} is not divisible by nHeads ${c.nHeads}`);
+  if (c.headDim === undefined && c.dModel % c.nHeads !== 0) bad(`dModel ${c.dModel} is not divisible by nHeads ${c.nHeads}`);
+  if (c.headDim !== undefined && (!Number.isInteger(c.headDim) || c.headDim <= 0)) bad(`headDim must be a positive integer, got ${c.headDim}`);
   if (c.nHeads % c.nKvHeads !== 0) bad(`nHeads ${c.nHeads} is not divisible by nKvHeads ${c.nKvHeads}`);
   const problem = shapeProblem(family, c);
   if (problem) bad(problem);

@@ -7,6 +7,7 @@ import { Block, makeNorm, type BlockContext } from './block.js';
 import { Embeddings, LMHead } from './embedding.js';
 import { KVStore } from './kv_cache.js';
 import { ropeTables } from './rope.js';
+import { headDimOf } from './config.js';
 import { ModelError } from './errors.js';
 import { familyOf } from './families/index.js';
 
@@ -109,7 +110,7 @@ export class Slice extends nn.Module {
         ctx.mask = tidy(() => m.ne(0).view(B, 1, 1, offset + T));
       }
       if (this.#rotary && this.blocks.length) {
-        ctx.rope = ropeTables(this.config.dModel / this.config.nHeads, this.config.ropeTheta, offset, T, this.config.ropeScaling);
+        ctx.rope = ropeTables(headDimOf(this.config), this.config.ropeTheta, offset, T, this.config.ropeScaling);
       }
       for (const block of this.blocks) {
         const y = tidy(() => block.forward(x, ctx));

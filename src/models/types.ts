@@ -14,6 +14,8 @@ export interface ModelConfig {
   nLayers: number;
   nHeads: number;
   nKvHeads: number;
+  /** Width of one attention head when it is not dModel / nHeads (Llama's `head_dim`); absent = dModel / nHeads. */
+  headDim?: number;
   dFf: number;
   maxPositions: number;
   normEps: number;

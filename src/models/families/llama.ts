@@ -62,16 +62,15 @@ const schema = z.object({
 
 function fromHf(json: unknown, architecture: string, where: string): ModelConfig {
   const c = parseFields(schema, json, where);
-  if (c.head_dim && c.head_dim * c.num_attention_heads !== c.hidden_size) {
-    throw new ModelError(`${where}: head_dim ${c.head_dim} × ${c.num_attention_heads} heads != hidden_size ${c.hidden_size} (not supported)`);
-  }
+  // Mistral-NeMo-style heads: q/k/v project to heads × head_dim, o back to hidden_size.
+  const headDim = c.head_dim && c.head_dim * c.num_attention_heads !== c.hidden_size ? c.head_dim : undefined;
   const ropeScaling = ropeScalingOf(c.rope_scaling, where);
   // Up to the sliding window, full causal attention is exact; positions past it are refused instead of attended wrongly.
   const window = c.use_sliding_window === false ? null : c.sliding_window;
   const maxPositions = window ? Math.min(window, c.max_position_embeddings) : c.max_position_embeddings;
   return {
     family: 'llama', vocabSize: c.vocab_size, dModel: c.hidden_size, nLayers: c.num_hidden_layers,
-    nHeads: c.num_attention_heads, nKvHeads: c.num_key_value_heads ?? c.num_attention_heads, dFf: c.intermediate_size,
+    nHeads: c.num_attention_heads, nKvHeads: c.num_key_value_heads ?? c.num_attention_heads, ...(headDim ? { headDim } : {}), dFf: c.intermediate_size,
     maxPositions, normEps: c.rms_norm_eps, ropeTheta: c.rope_theta, ...(ropeScaling ? { ropeScaling } : {}),
     tieEmbeddings: c.tie_word_embeddings, activation: 'silu',
     // Qwen2 always has q/k/v biases and writes no attention_bias field.
@@ -83,7 +82,7 @@ function fromHf(json: unknown, architecture: string, where: string): ModelConfig
 function toHf(c: ModelConfig): Record<string, unknown> {
   return {
     architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_size: c.dModel, intermediate_size: c.dFf,
-    num_hidden_layers: c.nLayers, num_attention_heads: c.nHeads, num_key_value_heads: c.nKvHeads, vocab_size: c.vocabSize,
+    num_hidden_layers: c.nLayers, num_attention_heads: c.nHeads, num_key_value_heads: c.nKvHeads, ...(c.headDim ? { head_dim: c.headDim } : {}), vocab_size: c.vocabSize,
     max_position_embeddings: c.maxPositions, rms_norm_eps: c.normEps, rope_theta: c.ropeTheta, rope_scaling: ropeScalingToHf(c.ropeScaling), hidden_act: 'silu',
     tie_word_embeddings: c.tieEmbeddings, attention_bias: c.attentionBias, mlp_bias: c.mlpBias,
     bos_token_id: c.bosTokenId, eos_token_id: c.eosTokenId, pad_token_id: c.padTokenId, torch_dtype: 'float32',

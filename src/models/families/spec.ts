@@ -70,8 +70,9 @@ export function blockName(name: string): [number, string] | null {
 }
 
 /** The family's rule that attention heads of this shape break, or null. */
-export function shapeProblem(f: FamilySpec, s: { dModel: number; nHeads: number; nKvHeads: number }): string | null {
-  const headDim = s.dModel / s.nHeads;
+export function shapeProblem(f: FamilySpec, s: { dModel: number; nHeads: number; nKvHeads: number; headDim?: number }): string | null {
+  const headDim = s.headDim ?? s.dModel / s.nHeads;
+  if (s.headDim !== undefined && !f.groupedQuery) return `${f.title} has no separate head width (head_dim)`;
   if (f.positions === 'rotary' && headDim % 2 !== 0) return `head dimension ${headDim} must be even for RoPE`;
   if (!f.groupedQuery && s.nKvHeads !== s.nHeads) return `${f.title} has no grouped-query attention (key/value heads must equal heads)`;
   return null;

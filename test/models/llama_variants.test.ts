@@ -1,5 +1,6 @@
-// Llama 3.x `rope_scaling`: the frequencies match transformers' formula (recomputed in PyTorch), the
-// config reads and writes it, and a model with it runs the same with and without the KV cache.
+// Llama-family configs beyond the plain one: Llama 3.x `rope_scaling` (frequencies as transformers
+// computes them, read and written back) and a `head_dim` other than hidden / heads; a model with both
+// matches a forward written independently in PyTorch and runs the same with and without the KV cache.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -31,8 +32,54 @@ else:
 print(json.dumps(inv.tolist()))
 `;
 
+// An independent Llama forward (transformers' modeling_llama, written out) over the saved directory.
+const FORWARD = `
+import json, math, struct, sys, torch
+d, ids = sys.argv[1], json.loads(sys.stdin.read())
+cfg = json.load(open(d + "/config.json"))
+raw = open(d + "/model.safetensors", "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+W = {}
+for k, v in json.loads(raw[8:8 + n]).items():
+    if k == "__metadata__": continue
+    assert v["dtype"] == "F32", v["dtype"]
+    s, e = v["data_offsets"]
+    W[k] = torch.frombuffer(bytearray(raw[8 + n + s:8 + n + e]), dtype=torch.float32).reshape(v["shape"])
+H, Hkv, D = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["hidden_size"]
+hd, eps, T = cfg.get("head_dim") or D // H, cfg["rms_norm_eps"], len(ids)
+inv = 1.0 / (cfg["rope_theta"] ** (torch.arange(0, hd, 2).double() / hd))
+rs = cfg.get("rope_scaling")
+if rs:
+    f, lo, hi, old = rs["factor"], rs["low_freq_factor"], rs["high_freq_factor"], rs["original_max_position_embeddings"]
+    wl = 2 * math.pi / inv
+    out = torch.where(wl > old / lo, inv / f, inv)
+    sm = (old / wl - lo) / (hi - lo)
+    inv = torch.where(~(wl < old / hi) * ~(wl > old / lo), (1 - sm) * out / f + sm * out, out)
+ang = torch.outer(torch.arange(T).double(), inv)
+cos, sin = torch.cat([ang, ang], -1).cos().float(), torch.cat([ang, ang], -1).sin().float()
+rot = lambda x: torch.cat([-x[..., hd // 2:], x[..., :hd // 2]], -1)
+norm = lambda x, w: x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
+x = W["model.embed_tokens.weight"][torch.tensor(ids)]
+for l in range(cfg["num_hidden_layers"]):
+    p = "model.layers.%d." % l
+    h = norm(x, W[p + "input_layernorm.weight"])
+    q = (h @ W[p + "self_attn.q_proj.weight"].T).view(T, H, hd).transpose(0, 1)
+    k = (h @ W[p + "self_attn.k_proj.weight"].T).view(T, Hkv, hd).transpose(0, 1)
+    v = (h @ W[p + "self_attn.v_proj.weight"].T).view(T, Hkv, hd).transpose(0, 1)
+    q, k = q * cos + rot(q) * sin, k * cos + rot(k) * sin
+    k, v = k.repeat_interleave(H // Hkv, 0), v.repeat_interleave(H // Hkv, 0)
+    a = (q @ k.transpose(-1, -2) / math.sqrt(hd)).masked_fill(torch.ones(T, T, dtype=torch.bool).triu(1), float("-inf")).softmax(-1)
+    x = x + (a @ v).transpose(0, 1).reshape(T, H * hd) @ W[p + "self_attn.o_proj.weight"].T
+    h = norm(x, W[p + "post_attention_layernorm.weight"])
+    x = x + (torch.nn.functional.silu(h @ W[p + "mlp.gate_proj.weight"].T) * (h @ W[p + "mlp.up_proj.weight"].T)) @ W[p + "mlp.down_proj.weight"].T
+print(json.dumps((norm(x, W["model.norm.weight"]) @ W["lm_head.weight"].T).tolist()))
+`;
+
+const hasTorch = () => spawnSync(PYTHON, ['-c', 'import torch'], { timeout: 60_000 }).status === 0;
+const NO_TORCH = `${PYTHON} has no torch: PyTorch cross-check skipped (apt install python3-torch)`;
+
 test('rotary frequencies under llama3 and linear scaling match transformers\' formula run in PyTorch', (t) => {
-  if (spawnSync(PYTHON, ['-c', 'import torch'], { timeout: 60_000 }).status !== 0) return t.skip(`${PYTHON} has no torch: PyTorch cross-check skipped (apt install python3-torch)`);
+  if (!hasTorch()) return t.skip(NO_TORCH);
   const cases: { dim: number; theta: number; scaling: RopeScaling }[] = [
     { dim: 64, theta: 500_000, scaling: LLAMA32 },
     { dim: 128, theta: 500_000, scaling: { ...LLAMA32, factor: 8 } },
@@ -76,12 +123,41 @@ test('config.json rope_scaling: llama3 and linear read and write back; default i
   assert.throws(() => parseHfConfig({ ...base, rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 4, high_freq_factor: 1, original_max_position_embeddings: 8192 } }), /high_freq_factor must exceed/);
 });
 
+// Wavelengths of a 16-wide head at theta 10000 span 6-6300 positions: with 64 original positions every kind of frequency occurs.
+const SCALED = { ropeScaling: { type: 'llama3', factor: 4, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 64 } } as const;
+
+test('head_dim other than hidden / heads and llama3 rope scaling: logits equal an independent PyTorch forward', async (t) => {
+  if (!hasTorch()) return t.skip(NO_TORCH);
+  const cfg = tinyConfig('llama', { nLayers: 2, headDim: 16, ...SCALED });
+  const model = testModel(cfg);
+  const seq = Array.from({ length: 24 }, (_, i) => (i * 11 + 5) % cfg.vocabSize);
+  try {
+    assert.deepEqual(model.blocks[0]!.attn.q.weight.shape, [4 * 16, 32]);
+    assert.deepEqual(model.blocks[0]!.attn.o.weight.shape, [32, 4 * 16]);
+    await withTempDir((dir) => {
+      saveModel(dir, model);
+      assert.equal(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).head_dim, 16);
+      const r = spawnSync(PYTHON, ['-c', FORWARD, dir], { input: JSON.stringify(seq), encoding: 'utf8', timeout: 120_000 });
+      assert.equal(r.status, 0, r.stderr);
+      const want = JSON.parse(r.stdout) as number[][];
+      const got = noGrad(() => tidy(() => model.forward(ids([seq])).logits.squeeze(0).toFloat32Array()));
+      let worst = 0;
+      want.forEach((row, i) => row.forEach((w, j) => { worst = Math.max(worst, Math.abs(w - got[i * cfg.vocabSize + j]!)); }));
+      assert.ok(worst < 1e-4, `largest logit difference ${worst}`);
+      const loaded = loadModel(dir);
+      assert.deepEqual([loaded.config.headDim, loaded.config.ropeScaling], [16, cfg.ropeScaling]);
+      loaded.dispose();
+    });
+  } finally {
+    model.dispose();
+  }
+});
+
 test('a model with rope scaling: cached and full forwards agree, scaling changes the output, save → load keeps it', async () => {
   const live0 = liveTensors();
-  // Wavelengths of an 8-wide head at theta 10000 span 6-6300 positions: with 64 original positions every kind of frequency occurs.
-  const cfg = tinyConfig('llama', { ropeScaling: { type: 'llama3', factor: 4, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 64 } });
+  const cfg = tinyConfig('llama', { headDim: 16, ...SCALED });
   const model = testModel(cfg);
-  const plain = testModel(tinyConfig('llama'));
+  const plain = testModel(tinyConfig('llama', { headDim: 16 }));
   const seq = Array.from({ length: 20 }, (_, i) => (i * 7 + 3) % cfg.vocabSize);
   await withTempDir((dir) => {
     tidy(() => noGrad(() => {
