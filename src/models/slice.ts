@@ -98,6 +98,10 @@ export class Slice extends nn.Module {
     if (cache !== null && !(cache instanceof KVStore)) throw new ModelError('cache was not made by this part (use part.newCache())');
     const [B, T] = h.shape as [number, number];
     const offset = cache ? cache.length : (o.positionOffset ?? 0);
+    // Rotary models too: past maxPositions, dynamic scaling and sliding windows would change the result.
+    if (this.#rotary && this.blocks.length && offset + T > this.config.maxPositions) {
+      throw new ModelError(`positions up to ${offset + T} exceed the model's ${this.config.maxPositions} positions`, 'use shorter sequences (--max-tokens / --seq)');
+    }
     const ctx: BlockContext = { mask: null, rope: null, cache };
     const states: Tensor[] | undefined = o.outputHiddenStates ? [] : undefined;
     let x = h;

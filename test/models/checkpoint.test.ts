@@ -201,8 +201,8 @@ test('config parsing: HF defaults, GQA, Mistral, invalid fields', () => {
   assert.throws(() => parseHfConfig({ architectures: ['LlamaForCausalLM'], hidden_size: 64 }), /intermediate_size/);
   assert.throws(() => parseHfConfig({ model_type: 'gpt2', n_embd: 64, n_layer: 2, n_head: 5, vocab_size: 10 }), /divisible/);
   assert.throws(
-    () => parseHfConfig({ architectures: ['LlamaForCausalLM'], hidden_size: 64, intermediate_size: 8, num_hidden_layers: 1, num_attention_heads: 4, vocab_size: 9, rope_scaling: { rope_type: 'dynamic', factor: 2 } }),
-    /rope_scaling type 'dynamic' is not supported/,
+    () => parseHfConfig({ architectures: ['LlamaForCausalLM'], hidden_size: 64, intermediate_size: 8, num_hidden_layers: 1, num_attention_heads: 4, vocab_size: 9, rope_scaling: { rope_type: 'longrope', factor: 2 } }),
+    /rope_scaling type 'longrope' is not supported/,
   );
 });
 

@@ -116,9 +116,12 @@ test('config.json rope_scaling: llama3 and linear read and write back; default i
   // Older configs name the kind `type`.
   assert.deepEqual(parseHfConfig({ ...base, rope_scaling: { type: 'linear', factor: 2 } }).ropeScaling, { type: 'linear', factor: 2 });
   assert.equal(parseHfConfig({ ...base, rope_scaling: { rope_type: 'default' } }).ropeScaling, undefined);
+  // Dynamic NTK differs from plain RoPE only past max_position_embeddings, where no sequence may go.
+  assert.equal(parseHfConfig({ ...base, rope_scaling: { type: 'dynamic', factor: 2 } }).ropeScaling, undefined);
+  assert.throws(() => parseHfConfig({ ...base, rope_scaling: { type: 'dynamic' } }), /rope_scaling: factor: missing/);
   assert.equal('ropeScaling' in parseHfConfig({ ...base, rope_scaling: null }), false);
   assert.equal(toHfConfig(parseHfConfig(base)).rope_scaling, null);
-  assert.throws(() => parseHfConfig({ ...base, rope_scaling: { rope_type: 'yarn', factor: 4 } }), (e: ModelError) => /rope_scaling type 'yarn' is not supported/.test(e.message) && /default, linear, llama3/.test(e.hint ?? ''));
+  assert.throws(() => parseHfConfig({ ...base, rope_scaling: { rope_type: 'yarn', factor: 4 } }), (e: ModelError) => /rope_scaling type 'yarn' is not supported/.test(e.message) && /default, dynamic, linear, llama3/.test(e.hint ?? ''));
   assert.throws(() => parseHfConfig({ ...base, rope_scaling: { rope_type: 'llama3', factor: 8, high_freq_factor: 4, original_max_position_embeddings: 8192 } }), /rope_scaling.*low_freq_factor/);
   assert.throws(() => parseHfConfig({ ...base, rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 4, high_freq_factor: 1, original_max_position_embeddings: 8192 } }), /high_freq_factor must exceed/);
 });
@@ -172,6 +175,12 @@ test('a model with rope scaling: cached and full forwards agree, scaling changes
       const p = plain.forward(ids([seq])).logits;
       assertAllClose(p.narrow(1, 0, 1), full.narrow(1, 0, 1), 1e-5, 'position 0');
       assert.ok(maxAbsDiff(p.narrow(1, 1, seq.length - 1), full.narrow(1, 1, seq.length - 1)) > 1e-3, 'scaling changes later positions');
+      // Past the model's positions a rotary model refuses instead of running with frequencies it was not configured for.
+      assert.throws(() => model.forward(ids([Array.from({ length: cfg.maxPositions + 1 }, () => 3)])), /positions up to 65 exceed the model's 64 positions/);
+      const c2 = model.newCache();
+      model.forward(ids([seq]), { cache: c2 });
+      assert.throws(() => model.forward(ids([Array.from({ length: cfg.maxPositions - seq.length + 1 }, () => 3)]), { cache: c2 }), /exceed/);
+      c2.dispose();
       saveModel(dir, model);
       assert.equal(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).rope_scaling.rope_type, 'llama3');
       const loaded = loadModel(dir);

@@ -9,9 +9,12 @@ import { firstId, parseFields, posInt, tokenId } from './hf_fields.js';
 
 const positive = z.number().positive();
 // The rope_scaling kinds that only rescale the rotary frequencies (transformers' modeling_rope_utils);
-// the others (dynamic, yarn, longrope) depend on the sequence length or rescale attention.
+// the others (yarn, longrope) also rescale attention or depend on the sequence length.
 const ropeScalingSchemas = {
   default: z.object({}).loose(),
+  // Dynamic NTK changes the frequencies only for sequences longer than max_position_embeddings, which
+  // every entry point refuses: within them it is plain RoPE.
+  dynamic: z.object({ factor: positive }).loose(),
   linear: z.object({ factor: positive }).loose(),
   llama3: z.object({ factor: positive, low_freq_factor: positive, high_freq_factor: positive, original_max_position_embeddings: posInt }).loose()
     .refine((r) => r.high_freq_factor > r.low_freq_factor, { message: 'high_freq_factor must exceed low_freq_factor', path: ['high_freq_factor'] }),
@@ -21,9 +24,10 @@ function ropeScalingOf(raw: { rope_type?: string; type?: string } | null | undef
   if (!raw) return undefined;
   const kind = raw.rope_type ?? raw.type ?? 'default';
   if (!Object.hasOwn(ropeScalingSchemas, kind)) {
-    throw new ModelError(`${where}: rope_scaling type '${kind}' is not supported`, `supported: ${Object.keys(ropeScalingSchemas).join(', ')} (the ones that only rescale the rotary frequencies)`);
+    throw new ModelError(`${where}: rope_scaling type '${kind}' is not supported`, `supported: ${Object.keys(ropeScalingSchemas).join(', ')} (the ones that only rescale the rotary frequencies within the model's positions)`);
   }
-  if (kind === 'default') return undefined;
+  if (kind === 'dynamic') parseFields(ropeScalingSchemas.dynamic, raw, `${where} rope_scaling`);
+  if (kind === 'default' || kind === 'dynamic') return undefined;
   if (kind === 'linear') return { type: 'linear', factor: parseFields(ropeScalingSchemas.linear, raw, `${where} rope_scaling`).factor };
   const r = parseFields(ropeScalingSchemas.llama3, raw, `${where} rope_scaling`);
   return { type: 'llama3', factor: r.factor, lowFreqFactor: r.low_freq_factor, highFreqFactor: r.high_freq_factor, originalMaxPositions: r.original_max_position_embeddings };
