@@ -26,8 +26,11 @@ function ropeScalingOf(raw: { rope_type?: string; type?: string } | null | undef
   if (!Object.hasOwn(ropeScalingSchemas, kind)) {
     throw new ModelError(`${where}: rope_scaling type '${kind}' is not supported`, `supported: ${Object.keys(ropeScalingSchemas).join(', ')} (the ones that only rescale the rotary frequencies within the model's positions)`);
   }
-  if (kind === 'dynamic') parseFields(ropeScalingSchemas.dynamic, raw, `${where} rope_scaling`);
-  if (kind === 'default' || kind === 'dynamic') return undefined;
+  if (kind === 'default') return undefined;
+  if (kind === 'dynamic') {
+    parseFields(ropeScalingSchemas.dynamic, raw, `${where} rope_scaling`);
+    return undefined;
+  }
   if (kind === 'linear') return { type: 'linear', factor: parseFields(ropeScalingSchemas.linear, raw, `${where} rope_scaling`).factor };
   const r = parseFields(ropeScalingSchemas.llama3, raw, `${where} rope_scaling`);
   return { type: 'llama3', factor: r.factor, lowFreqFactor: r.low_freq_factor, highFreqFactor: r.high_freq_factor, originalMaxPositions: r.original_max_position_embeddings };
