@@ -108,7 +108,7 @@ test('llama3 scaling keeps the high frequencies, divides the low ones by the fac
   for (const k of ['kept', 'divided', 'between'] as const) assert.ok(kinds.includes(k), `Llama 3.2's settings have ${k} frequencies`);
 });
 
-test('config.json rope_scaling: llama3 and linear read and write back; default is plain; other kinds are refused by name', () => {
+test('config.json rope_scaling: llama3 and linear read and write back; default and dynamic are plain RoPE; other kinds are refused by name', () => {
   const base = { architectures: ['LlamaForCausalLM'], hidden_size: 64, intermediate_size: 8, num_hidden_layers: 1, num_attention_heads: 4, vocab_size: 9 };
   const llama3 = parseHfConfig({ ...base, rope_scaling: { factor: 32.0, high_freq_factor: 4.0, low_freq_factor: 1.0, original_max_position_embeddings: 8192, rope_type: 'llama3' } });
   assert.deepEqual(llama3.ropeScaling, LLAMA32);
