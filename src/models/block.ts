@@ -3,11 +3,10 @@
 // MLP, RoPE; the config gives the activation, biases and grouped-query attention.
 import { type Tensor, nn, F } from '../torch/index.js';
 import type { ModelConfig } from './types.js';
-import { headDimOf } from './config.js';
 import { Linear } from './lora.js';
 import { applyRope, type RopeTables } from './rope.js';
 import type { KVStore } from './kv_cache.js';
-import { familyOf, type Norm } from './families/index.js';
+import { familyOf, headDimOf, type Norm } from './families/index.js';
 
 /** What every block of one forward pass shares. */
 export interface BlockContext {

@@ -22,11 +22,6 @@ export function parseHfConfig(json: unknown, where = 'config.json'): ModelConfig
   return cfg;
 }
 
-/** Width of one attention head. */
-export function headDimOf(c: ModelConfig): number {
-  return c.headDim ?? c.dModel / c.nHeads;
-}
-
 /** Structural checks shared by loaded and hand-written configs. */
 export function validateConfig(c: ModelConfig, where = 'model config'): void {
   const bad = (msg: string) => { throw new ModelError(`${where}: ${msg}`); };

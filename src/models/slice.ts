@@ -7,9 +7,8 @@ import { Block, makeNorm, type BlockContext } from './block.js';
 import { Embeddings, LMHead } from './embedding.js';
 import { KVStore } from './kv_cache.js';
 import { ropeTables } from './rope.js';
-import { headDimOf } from './config.js';
 import { ModelError } from './errors.js';
-import { familyOf } from './families/index.js';
+import { familyOf, headDimOf } from './families/index.js';
 
 export interface SlicePieces {
   embeddings: Embeddings | null;
@@ -98,8 +97,9 @@ export class Slice extends nn.Module {
     if (cache !== null && !(cache instanceof KVStore)) throw new ModelError('cache was not made by this part (use part.newCache())');
     const [B, T] = h.shape as [number, number];
     const offset = cache ? cache.length : (o.positionOffset ?? 0);
+    const rotary = this.#rotary && this.blocks.length > 0;
     // Rotary models too: past maxPositions, dynamic scaling and sliding windows would change the result.
-    if (this.#rotary && this.blocks.length && offset + T > this.config.maxPositions) {
+    if (rotary && offset + T > this.config.maxPositions) {
       throw new ModelError(`positions up to ${offset + T} exceed the model's ${this.config.maxPositions} positions`, 'use shorter sequences (--max-tokens / --seq)');
     }
     const ctx: BlockContext = { mask: null, rope: null, cache };
@@ -113,7 +113,7 @@ export class Slice extends nn.Module {
         }
         ctx.mask = tidy(() => m.ne(0).view(B, 1, 1, offset + T));
       }
-      if (this.#rotary && this.blocks.length) {
+      if (rotary) {
         ctx.rope = ropeTables(headDimOf(this.config), this.config.ropeTheta, offset, T, this.config.ropeScaling);
       }
       for (const block of this.blocks) {

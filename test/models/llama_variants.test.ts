@@ -13,28 +13,30 @@ import { tinyConfig, testModel, withTempDir, assertAllClose, maxAbsDiff } from '
 const PYTHON = '/usr/bin/python3';
 const LLAMA32: RopeScaling = { type: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192 };
 
-// transformers' _compute_llama3_parameters / linear scaling, tensorised the way it writes them.
-const PEER = `
-import json, math, sys, torch
-a = json.loads(sys.stdin.read())
-inv = 1.0 / (a["theta"] ** (torch.arange(0, a["dim"], 2, dtype=torch.int64).double() / a["dim"]))
-s = a["scaling"]
-if s["type"] == "linear":
-    inv = inv / s["factor"]
-else:
-    low_wl, high_wl = s["originalMaxPositions"] / s["lowFreqFactor"], s["originalMaxPositions"] / s["highFreqFactor"]
+// transformers' default / linear / _compute_llama3_parameters, tensorised the way it writes them; rs is config.json's rope_scaling.
+const INV_FREQ = `
+import json, math, struct, sys, torch
+def inv_freq(dim, theta, rs):
+    inv = 1.0 / (theta ** (torch.arange(0, dim, 2, dtype=torch.int64).double() / dim))
+    kind = (rs or {}).get("rope_type", "default")
+    if kind == "linear":
+        return inv / rs["factor"]
+    if kind != "llama3":
+        return inv
+    f, lo, hi, old = rs["factor"], rs["low_freq_factor"], rs["high_freq_factor"], rs["original_max_position_embeddings"]
     wl = 2 * math.pi / inv
-    out = torch.where(wl > low_wl, inv / s["factor"], inv)
-    smooth = (s["originalMaxPositions"] / wl - s["lowFreqFactor"]) / (s["highFreqFactor"] - s["lowFreqFactor"])
-    smoothed = (1 - smooth) * out / s["factor"] + smooth * out
-    medium = ~(wl < high_wl) * ~(wl > low_wl)
-    inv = torch.where(medium, smoothed, out)
-print(json.dumps(inv.tolist()))
+    out = torch.where(wl > old / lo, inv / f, inv)
+    sm = (old / wl - lo) / (hi - lo)
+    return torch.where(~(wl < old / hi) * ~(wl > old / lo), (1 - sm) * out / f + sm * out, out)
+`;
+
+const PEER = `${INV_FREQ}
+a = json.loads(sys.stdin.read())
+print(json.dumps(inv_freq(a["dim"], a["theta"], a["rope_scaling"]).tolist()))
 `;
 
 // An independent Llama forward (transformers' modeling_llama, written out) over the saved directory.
-const FORWARD = `
-import json, math, struct, sys, torch
+const FORWARD = `${INV_FREQ}
 d, ids = sys.argv[1], json.loads(sys.stdin.read())
 cfg = json.load(open(d + "/config.json"))
 raw = open(d + "/model.safetensors", "rb").read()
@@ -47,14 +49,7 @@ for k, v in json.loads(raw[8:8 + n]).items():
     W[k] = torch.frombuffer(bytearray(raw[8 + n + s:8 + n + e]), dtype=torch.float32).reshape(v["shape"])
 H, Hkv, D = cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["hidden_size"]
 hd, eps, T = cfg.get("head_dim") or D // H, cfg["rms_norm_eps"], len(ids)
-inv = 1.0 / (cfg["rope_theta"] ** (torch.arange(0, hd, 2).double() / hd))
-rs = cfg.get("rope_scaling")
-if rs:
-    f, lo, hi, old = rs["factor"], rs["low_freq_factor"], rs["high_freq_factor"], rs["original_max_position_embeddings"]
-    wl = 2 * math.pi / inv
-    out = torch.where(wl > old / lo, inv / f, inv)
-    sm = (old / wl - lo) / (hi - lo)
-    inv = torch.where(~(wl < old / hi) * ~(wl > old / lo), (1 - sm) * out / f + sm * out, out)
+inv = inv_freq(hd, cfg["rope_theta"], cfg.get("rope_scaling"))
 ang = torch.outer(torch.arange(T).double(), inv)
 cos, sin = torch.cat([ang, ang], -1).cos().float(), torch.cat([ang, ang], -1).sin().float()
 rot = lambda x: torch.cat([-x[..., hd // 2:], x[..., :hd // 2]], -1)
@@ -86,7 +81,9 @@ test('rotary frequencies under llama3 and linear scaling match transformers\' fo
     { dim: 16, theta: 10_000, scaling: { type: 'linear', factor: 4 } },
   ];
   for (const c of cases) {
-    const r = spawnSync(PYTHON, ['-c', PEER], { input: JSON.stringify(c), encoding: 'utf8', timeout: 60_000 });
+    // The peer reads the scaling as config.json writes it.
+    const hf = { dim: c.dim, theta: c.theta, rope_scaling: toHfConfig(tinyConfig('llama', { ropeScaling: c.scaling })).rope_scaling };
+    const r = spawnSync(PYTHON, ['-c', PEER], { input: JSON.stringify(hf), encoding: 'utf8', timeout: 60_000 });
     assert.equal(r.status, 0, r.stderr);
     const want = JSON.parse(r.stdout) as number[];
     const got = ropeInverseFrequencies(c.dim, c.theta, c.scaling);

@@ -61,4 +61,4 @@ export function familyChoices(): string {
   return names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
 }
 
-export { blockName, shapeProblem, type FamilyLayout, type FamilySpec, type FreshChoices, type HfSource, type Norm } from './spec.js';
+export { blockName, headDimOf, shapeProblem, type FamilyLayout, type FamilySpec, type FreshChoices, type HfSource, type Norm } from './spec.js';

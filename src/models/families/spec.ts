@@ -69,9 +69,14 @@ export function blockName(name: string): [number, string] | null {
   return m ? [Number(m[1]), m[2]!] : null;
 }
 
+/** Width of one attention head: its own `headDim` where the config gives one, else dModel / nHeads. */
+export function headDimOf(s: { dModel: number; nHeads: number; headDim?: number }): number {
+  return s.headDim ?? s.dModel / s.nHeads;
+}
+
 /** The family's rule that attention heads of this shape break, or null. */
 export function shapeProblem(f: FamilySpec, s: { dModel: number; nHeads: number; nKvHeads: number; headDim?: number }): string | null {
-  const headDim = s.headDim ?? s.dModel / s.nHeads;
+  const headDim = headDimOf(s);
   if (s.headDim !== undefined && !f.groupedQuery) return `${f.title} has no separate head width (head_dim)`;
   if (f.positions === 'rotary' && headDim % 2 !== 0) return `head dimension ${headDim} must be even for RoPE`;
   if (!f.groupedQuery && s.nKvHeads !== s.nHeads) return `${f.title} has no grouped-query attention (key/value heads must equal heads)`;
