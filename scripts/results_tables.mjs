@@ -17,7 +17,7 @@ function sweepTables(res) {
   const out = [];
   for (const sc of scenarios) {
     const names = [...new Set(sc.splits.flatMap((s) => [...Object.keys(s.attacks), ...Object.keys(s.not_applicable ?? {})]))];
-    out.push(`*${sc.scenario.name}*: ${sc.scenario.description}; ${sc.victim.segments} of ${sc.victim.of} windows (${sc.victim.method}, seed ${sc.victim.seed})${sc.victim.chance_rougeL == null ? '' : `; chance ROUGE-L ${f3(sc.victim.chance_rougeL)} (each window scored against another of them)`}. ROUGE-L / exact windows:`, '');
+    out.push(`*${sc.scenario.name}*: ${sc.scenario.description}; ${sc.victim.segments} of ${sc.victim.of} windows (${sc.victim.method}, seed ${sc.victim.seed})${sc.victim.chance_rougeL == null ? '' : `; chance ROUGE-L ${f3(sc.victim.chance_rougeL)} (each window scored against another of them)`}${sc.victim.near_copy_share ? `; ${(100 * sc.victim.near_copy_share).toFixed(1)} % of its tokens have a near-copy in the model (input-embedding cosine ≥ 0.99)` : ''}. ROUGE-L / exact windows:`, '');
     out.push(`| k | drift | ${names.join(' | ')} |`, `| --- | --- | ${names.map(() => '---').join(' | ')} |`);
     for (const s of sc.splits) {
       const cells = names.map((n) => {
@@ -78,6 +78,14 @@ function benchSummary(r) {
   return `${scalars.map(([k, v]) => `${k} ${typeof v === 'number' ? +v.toPrecision(4) : v}`).join(' · ')}.${targets}`;
 }
 
+/** The near-copy measure per model and text set: the share of its tokens, and the ones it uses most. */
+function nearCopiesTable(r) {
+  const out = [`First ${r.result.max_tokens} tokens of each set at most (every text with its EOS); share of them, separators aside, whose input embedding has a near-copy the tokenizer can emit (cosine ≥ 0.99):`, '',
+    '| model | text set | tokens | near-copy share | most used near-copies |', '| --- | --- | --- | --- | --- |'];
+  for (const s of r.result.sets) out.push(`| ${s.model} | ${s.set} | ${s.tokens} | ${(100 * s.near_copy_share).toFixed(2)} % | ${s.top.filter((t) => !t.token.includes('\uFFFD')).slice(0, 6).map((t) => `\`${JSON.stringify(t.token).slice(1, -1).replace(/\|/g, '\\|')}\` ${t.count}`).join(', ') || '–'} |`);
+  return out.join('\n');
+}
+
 /** An ablation: one row per variant. */
 function ablationTable(r) {
   const res = r.result;
@@ -127,6 +135,7 @@ function render(r) {
       : Array.isArray(r.result.layers) ? leakageTable(r)
         : r.name.startsWith('bench-') ? benchSummary(r)
         : Array.isArray(r.result.variants) ? ablationTable(r)
+        : Array.isArray(r.result.sets) ? nearCopiesTable(r)
         : '```json\n' + JSON.stringify(r.result, null, 1).slice(0, 4000) + '\n```';
   return `### ${r.name}\n${provenance(r)}\n\n${body}\n`;
 }

@@ -4,6 +4,13 @@
 import { Tensor, noGrad, tidy } from '../torch/index.js';
 import type { DevicePart } from '../models/types.js';
 
+/**
+ * Input-embedding cosine from which two tokens count as near-copies: a model that never saw them in
+ * training leaves them near one point (stories260K: 262 of its 512 tokens, mean cosine 0.998 among
+ * them), and a drifted device's states no longer tell them apart reliably.
+ */
+export const NEAR_COPY_COS = 0.99;
+
 /** Per token, on demand and cached: the other tokens `pick` selects from every input embedding's cosine with its own. */
 function embeddingRelatives(device: DevicePart, pick: (cos: Tensor) => Tensor): (tok: number) => Int32Array {
   const cache = new Map<number, Int32Array>();

@@ -9,6 +9,7 @@ export { OptimizeAttack, BisrAttack, optimizeLogits, OPTIMIZE_DEFAULTS, type Opt
 export { estimateDevice, sampleWindows, releaseSample, DeviceEstimate, loadDeviceEstimate, saveDeviceEstimate, EstimateFileError, ESTIMATION_DEFAULTS, ADAPTER_SEARCH, type AdapterSpec, type EstimationOptions, type EstimationResult } from './estimation/index.js';
 export { RevertLMAttack, REVERTLM_DEFAULTS, REVERTLM_BUDGET, revertConfig, type RevertConfig, type RevertConfigInput, type OracleBatch } from './revertlm/index.js';
 export { reencodeDistance, positionDistance, sequenceDistance, positionalPart, softEmbeds } from './reencode.js';
+export { NEAR_COPY_COS } from './embedding_relatives.js';
 export { GradientAttack, GRADIENT_DEFAULTS, GradientAttackError, type GradientConfig } from './gradient.js';
 export { ATTACKS, ATTACK_NAMES, ACTIVATION_ATTACK_NAMES, readsFinetuneTraffic, needsOnlyArchitecture, assertRunsOnActivations, createAttack, isAttackName, type AttackName, type AttackConfig, type AttackEntry } from './registry.js';
 export { tokenizerAddsBos } from './common.js';

@@ -10,6 +10,7 @@ import type { ExperimentContext } from './context.js';
 import { personalizeDevice, type PersonalizedDevice } from './personalize.js';
 import { scoredCapture } from './references.js';
 import { hiddenDrift } from './drift.js';
+import { nearCopyOptions, nearCopyShare } from './near_copies.js';
 import { deviceKey, type Scenario } from './scenario.js';
 import type { ProgressSink } from './progress.js';
 import { chanceRougeL } from '../metrics/chance.js';
@@ -26,6 +27,11 @@ export interface WindowSampling {
   maxTokens: number;
   /** ROUGE-L of each scored window against another of them (metrics/chance.ts): the score of recovering nothing. */
   chance_rougeL: number | null;
+  /**
+   * Share of the scored windows' tokens whose input embedding has a near-copy in the model
+   * (experiments/near_copies.ts): where it is large, exact recovery under drift is capped.
+   */
+  near_copy_share: number;
 }
 
 export interface ScenarioTraffic {
@@ -77,9 +83,11 @@ export async function scenarioTraffic(ctx: ExperimentContext, k: number, scenari
     first.source.dispose();
     const { referenceIds, references } = first;
     const drift = hiddenDrift(device.part, ctx.parts(k).device, referenceIds);
-    const sampling: WindowSampling = training
-      ? { segments: referenceIds.length, of: steps * DEVICE_BATCH, method: 'last fine-tuning steps', seed: p.seed, maxTokens: ctx.maxTokens, chance_rougeL: chanceRougeL(references) }
-      : { segments: referenceIds.length, of: windowCount(ctx, victim.texts), method: 'seeded uniform sample', seed: p.seed, maxTokens: ctx.maxTokens, chance_rougeL: chanceRougeL(references) };
+    const sampling: WindowSampling = {
+      segments: referenceIds.length,
+      ...(training ? { of: steps * DEVICE_BATCH, method: 'last fine-tuning steps' as const } : { of: windowCount(ctx, victim.texts), method: 'seeded uniform sample' as const }),
+      seed: p.seed, maxTokens: ctx.maxTokens, chance_rougeL: chanceRougeL(references), near_copy_share: nearCopyShare(ctx.parts(k).device, referenceIds, nearCopyOptions(ctx.tokenizer)),
+    };
     return {
       scenario, splitPoint: k, victimPart: device.part, referenceIds, references, sampling, drift, losses: device.losses,
       open: () => open().source,

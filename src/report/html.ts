@@ -1,7 +1,7 @@
 import type { AuditResults, AttackScore } from './types.js';
 import { attackChart, depthChart, hasPiiSpans, leakageChart, paretoChart, sparsityChart, tradeoffChart } from './charts.js';
 import { renderSvg } from './svg.js';
-import { esc, highlight, markPii, num, val } from './html_util.js';
+import { esc, highlight, markPii, num, pct, val } from './html_util.js';
 import { recommendationSection, triedSection, verdictSection } from './summary_html.js';
 
 export interface RenderOptions {
@@ -51,7 +51,7 @@ function attackTable(r: AuditResults, si: number): string {
     }),
   );
   const v = sc.victim;
-  return `<h3>Scenario ${esc(sc.scenario.name)}</h3><p class="note">${esc(sc.scenario.description)}. Scored: ${v.segments} of ${v.of} windows of ≤ ${v.maxTokens} tokens (${esc(v.method)}, seed ${v.seed}). Drift: relative L2 distance of the victim's H_k from the pretrained part's.${v.chance_rougeL == null ? '' : ` Chance: each window scored against another of them gets ROUGE-L ${val(v.chance_rougeL, `${base}.victim.chance_rougeL`, 3)}; a score near it means nothing was recovered.`}</p>` +
+  return `<h3>Scenario ${esc(sc.scenario.name)}</h3><p class="note">${esc(sc.scenario.description)}. Scored: ${v.segments} of ${v.of} windows of ≤ ${v.maxTokens} tokens (${esc(v.method)}, seed ${v.seed}). Drift: relative L2 distance of the victim's H_k from the pretrained part's.${v.chance_rougeL == null ? '' : ` Chance: each window scored against another of them gets ROUGE-L ${val(v.chance_rougeL, `${base}.victim.chance_rougeL`, 3)}; a score near it means nothing was recovered.`}${v.near_copy_share ? ` ${pct(v.near_copy_share, `${base}.victim.near_copy_share`, 1)} of the scored tokens have a near-copy among the model's input embeddings, which caps exact recovery under drift.` : ''}</p>` +
     `<table class="attack-table" id="attack-table-${si}">${head}${rows.join('')}</table>` +
     (budgets.length ? `<table class="budget-table" id="budget-table-${si}"><tr><th>split</th><th class="l">attack</th><th>training examples</th><th>steps</th><th>parameters</th><th>training s</th><th>inversion s</th><th title="relative L2 between the victim's H_k and the attack's estimate of its device part (adapter estimation); – when it made none">drift left</th></tr>${budgets.join('')}</table>` : '');
 }

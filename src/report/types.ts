@@ -58,7 +58,7 @@ export interface ScenarioInfo {
 export interface ScenarioResult {
   scenario: ScenarioInfo;
   /** How the scored windows were chosen. */
-  victim: { segments: number; of: number; method: string; seed: number; maxTokens: number; chance_rougeL?: number | null };
+  victim: { segments: number; of: number; method: string; seed: number; maxTokens: number; chance_rougeL?: number | null; near_copy_share?: number };
   splits: SplitResult[];
 }
 

@@ -14,7 +14,7 @@ after(() => rmSync(root, { recursive: true, force: true }));
 const result = (rougeL: number): RunAttackResult => ({
   split: 1, attack: 'nn', drift: 0.5,
   scenario: { name: 'exact', description: 'd', settings: {} as never },
-  sampling: { segments: 2, of: 9, method: 'seeded uniform sample', seed: 0, maxTokens: 16, chance_rougeL: 0.1 },
+  sampling: { segments: 2, of: 9, method: 'seeded uniform sample', seed: 0, maxTokens: 16, chance_rougeL: 0.1, near_copy_share: 0 },
   scores: { rougeL } as never, references: ['a b', 'c d'], reconstructions: ['a x', 'c d'], examples: [],
 });
 

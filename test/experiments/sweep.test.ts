@@ -27,6 +27,7 @@ test('runSweep: scenarios side by side, each with its drift, exact windows and h
       assert.equal(sc.victim.segments, 8);
       assert.equal(sc.victim.method, 'seeded uniform sample');
       assert.ok(sc.victim.chance_rougeL! > 0 && sc.victim.chance_rougeL! < 1, 'each scenario reports its chance floor');
+      assert.ok(sc.victim.near_copy_share >= 0 && sc.victim.near_copy_share <= 1, 'and the share of its tokens that have a near-copy');
       assert.match(sc.scenario.description, /wire/);
       for (const s of sc.splits) {
         assert.deepEqual(Object.keys(s.attacks).sort(), ['nn', 'sip']);

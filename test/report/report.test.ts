@@ -28,6 +28,8 @@ test('report.html escapes text, tags every number, and results.json round-trips'
   assert.ok(html.includes('data-key="attacks.scenarios.0.splits.0.attacks.revertlm.adaptation.drift_left" data-value="null">–<'), 'the exact scenario made no estimate: a dash');
   // The chance floor beside every scenario and trade-off, tagged like every other number.
   assert.match(html, /each window scored against another of them gets ROUGE-L <span data-key="attacks\.scenarios\.1\.victim\.chance_rougeL" data-value="0\.11">0\.110<\/span>/);
+  assert.match(html, /<span data-key="attacks\.scenarios\.1\.victim\.near_copy_share" data-value="0\.02" data-format="percent">2\.0%<\/span> of the scored tokens have a near-copy/);
+  assert.ok(!html.includes('attacks.scenarios.0.victim.near_copy_share'), 'no near-copy sentence where no scored token has one');
   assert.match(html, /Chance \(each scored window against another of them\): ROUGE-L <span data-key="tradeoffs\.0\.chance_rougeL" data-value="0\.095">0\.095<\/span>/);
   assert.match(html, /<code id="reproduce">revertlm audit --config [^<]*config\.json<\/code>/);
   // What was tried: two lines per attack and per scenario.

@@ -23,7 +23,7 @@ export function sampleResults(): AuditResults {
     attacks: {
       scenarios: ['exact', 'personalized'].map((name, si) => ({
         scenario: { name, description: `${name} scenario`, settings: { knowledge: si ? 'pretrained' : 'exact' } },
-        victim: { segments: 8, of: 40, method: 'seeded uniform sample', seed: 0, maxTokens: 32, chance_rougeL: 0.1 + 0.01 * si },
+        victim: { segments: 8, of: 40, method: 'seeded uniform sample', seed: 0, maxTokens: 32, chance_rougeL: 0.1 + 0.01 * si, near_copy_share: 0.02 * si },
         splits: splits.map((split) => ({
           split,
           drift: si * r(),

@@ -18,6 +18,7 @@ import { train } from '../train.js';
 import { ZERO_BUDGET, corpusOptions, trafficDevice, checkBatch, decodeRows, resolveBudget, rowsFromIds, seedAll, tokenTargets, trainingFraming } from '../common.js';
 import { windowCount } from '../intercept.js';
 import { FirstTokenIndex } from '../framing.js';
+import { NEAR_COPY_COS } from '../embedding_relatives.js';
 import { loadParts, readMeta, saveCheckpoint, targetOf } from '../checkpoint.js';
 import { Projector, PROJECTOR_DEFAULTS, type ProjectorConfig } from './projector.js';
 import { Generator, GENERATOR_DEFAULTS, type GeneratorConfig } from './generator.js';
@@ -62,7 +63,7 @@ export const REVERTLM_DEFAULTS: RevertConfig = {
   lambdas: [0, 0.5, 1],
   beam: 4,
   reencode: 'repair',
-  repair: { topK: 8, escalateK: 64, maxPasses: 2, tolerance: 1e-3, acceptScale: 3, priorWeight: 1, sigmaQuantile: 0.25, recalibrate: true, wideK: 4096, wideAbove: 4, standOut: 0.5, neighbourK: 32, trySeparators: true, emittable: true, twinCos: 0.99 },
+  repair: { topK: 8, escalateK: 64, maxPasses: 2, tolerance: 1e-3, acceptScale: 3, priorWeight: 1, sigmaQuantile: 0.25, recalibrate: true, wideK: 4096, wideAbove: 4, standOut: 0.5, neighbourK: 32, trySeparators: true, emittable: true, twinCos: NEAR_COPY_COS },
   l2Weight: 1,
   projectorShare: 0.5,
   oracle: false,

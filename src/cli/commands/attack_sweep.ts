@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ACTIVATION_ATTACK_NAMES, DEFAULT_SCENARIOS, UsageError, assertRunsOnActivations, defaultSplitPoints, isAttackName, runSweep, sweepJson, type AttackName, type SweepResult } from '../../index.js';
+import { ACTIVATION_ATTACK_NAMES, DEFAULT_SCENARIOS, UsageError, assertRunsOnActivations, defaultSplitPoints, isAttackName, nearCopyNote, runSweep, sweepJson, type AttackName, type SweepResult } from '../../index.js';
 import { printJson } from '../output.js';
 import { overallProgress } from '../progress.js';
 import { addBudgetOptions, addScenarioOptions, addTextOptions, openContext, scenariosFrom, type ExperimentFlags, type ScenarioFlags } from './experiment_flags.js';
@@ -23,7 +23,7 @@ export function formatSweep(r: SweepResult): string {
     const w = Math.max(24, ...names.map((n) => n.length + 2));
     lines.push(
       `scenario ${sc.scenario.name}: ${sc.scenario.description}`,
-      `victim: ${sc.victim.segments} of ${sc.victim.of} windows of ≤ ${sc.victim.maxTokens} tokens (${sc.victim.method}, seed ${sc.victim.seed})${sc.victim.chance_rougeL === null ? '' : `; chance ROUGE-L ${sc.victim.chance_rougeL.toFixed(3)} (each window against another)`}`,
+      `victim: ${sc.victim.segments} of ${sc.victim.of} windows of ≤ ${sc.victim.maxTokens} tokens (${sc.victim.method}, seed ${sc.victim.seed})${sc.victim.chance_rougeL === null ? '' : `; chance ROUGE-L ${sc.victim.chance_rougeL.toFixed(3)} (each window against another)`}${nearCopyNote(sc.victim.near_copy_share)}`,
       `${'k'.padEnd(4)}${'drift'.padEnd(8)}${names.map((n) => n.padEnd(w)).join('')}`,
       `${''.padEnd(12)}${names.map(() => 'ROUGE-L / exact / PII'.padEnd(w)).join('')}`,
     );
