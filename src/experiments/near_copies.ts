@@ -44,24 +44,26 @@ export function nearCopyTokens(device: DevicePart, tokens: readonly number[], o:
   const asked = tokens.filter((t) => !o.skip?.has(t));
   const near = new Set<number>();
   if (!asked.length) return near;
-  const [unit, emittable] = noGrad(() => tidy(() => {
-    const E = device.embeddingMatrix.float();
+  // Norms once, cosines a block of rows at a time: no normalised copy of a large embedding matrix.
+  const E = device.embeddingMatrix;
+  const [norms, emittable] = noGrad(() => tidy(() => {
     const allowed = new Float32Array(E.size(0)).fill(1);
     for (const t of o.unreachable ?? []) allowed[t] = 0;
-    return [keep(E.div(E.norm(2, -1, true).clamp(1e-8))), keep(tensor(allowed))];
+    return [keep(E.float().norm(2, -1).clamp(1e-8)), keep(tensor(allowed))];
   }));
   try {
     for (let i = 0; i < asked.length; i += ROWS) {
       const rows = asked.slice(i, i + ROWS);
       const close = noGrad(() => tidy(() => {
-        const cos = unit.indexSelect(0, tensor(rows, [rows.length], { dtype: 'int64' })).matmul(unit.T);
+        const index = tensor(rows, [rows.length], { dtype: 'int64' });
+        const cos = E.indexSelect(0, index).float().matmul(E.float().T).div(norms.indexSelect(0, index).unsqueeze(1).mul(norms.unsqueeze(0)));
         return cos.ge(minCos).float().mul(emittable).sum(-1).data<'float32'>();
       }));
       // The token itself is among them (cosine 1) unless the tokenizer never emits it.
       rows.forEach((t, j) => { if (close[j]! > (o.unreachable?.has(t) ? 0 : 1)) near.add(t); });
     }
   } finally {
-    unit.dispose();
+    norms.dispose();
     emittable.dispose();
   }
   return near;
