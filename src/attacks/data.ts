@@ -5,6 +5,7 @@ import { Tensor, noGrad, tidy, keep, cat, tensor } from '../torch/index.js';
 import type { DevicePart, TextTokenizer } from '../models/types.js';
 import { mulberry32, seededShuffle } from '../util/prng.js';
 import { padBatch, sampleWindows, streamWindows, textWindows } from '../data/windows.js';
+import { InputError } from '../data/errors.js';
 
 export interface WindowOptions {
   /** Tokens per window, BOS included. */
@@ -59,7 +60,7 @@ export class AuxCorpus {
   readonly width: number;
 
   constructor(readonly device: DevicePart, readonly seqs: number[][], o: { seed?: number; padId?: number; cacheBytes?: number } = {}) {
-    if (seqs.length === 0) throw new Error('no auxiliary training windows (is the auxiliary text empty?)');
+    if (seqs.length === 0) throw new InputError('the auxiliary text makes no training window (too little text, or only texts of a few tokens)', 'give the attacker more auxiliary text with --aux');
     this.width = Math.max(...seqs.map((s) => s.length));
     const b = padBatch(seqs, o.padId ?? 0, this.width);
     this.ids = keep(b.ids);

@@ -3,7 +3,7 @@
 // whole victim set, and held-out victim text for utility and device fine-tuning), the budget, the
 // seed and the progress sink. createContext() validates and loads everything once.
 import { resolve } from 'node:path';
-import { loadModel, loadTokenizer, splitModel, checkSplitPoint, type HFTokenizer, type SplitParts, type Transformer } from '../models/index.js';
+import { loadModel, loadTokenizer, splitModel, checkSplitPoint, type HFTokenizer, type SplitParts, type Transformer, type TextTokenizer } from '../models/index.js';
 import { tokenizerAddsBos, type BudgetSpec, type ServerKnowledge } from '../attacks/index.js';
 import { InputError, splitDisjoint } from '../data/index.js';
 import { literalSeparatorNote, loadTextSet, type TextSetSpec } from './texts.js';
@@ -98,6 +98,7 @@ export function createContext(spec: ContextSpec): ExperimentContext {
       if (victimAll.length < 4) throw new InputError(`the victim set has ${victimAll.length} samples; holding text out for utility needs at least 4`, 'give more victim text');
       [texts, utility, finetune] = splitDisjoint(victimAll, [0.5, 0.25, 0.25], seed) as [string[], string[], string[]];
     }
+    checkWindowFits(tokenizer, texts, maxTokens);
     victim = { texts, windows: spec.victimSegments ?? 64, utility, finetune };
   }
   const model = loadModel(modelDir);
@@ -166,4 +167,17 @@ export function defaultSplitPoints(nLayers: number): number[] {
   const quarter = Math.floor((last - 1) / 4);
   // Strictly increasing for last ≥ 7: the quarter is at least 1 and below the middle's distance from either end.
   return [1, 1 + quarter, Math.round((1 + last) / 2), last - quarter, last];
+}
+
+/**
+ * The victim's device streams its text in windows of maxTokens tokens: refused before anything
+ * trains when the text makes none (the split runtime would refuse it later, naming its own flag).
+ */
+function checkWindowFits(tokenizer: TextTokenizer, texts: readonly string[], maxTokens: number): void {
+  let tokens = 0;
+  for (const t of texts) {
+    tokens += tokenizer.encode(t, { addEos: true }).length;
+    if (tokens >= maxTokens) return;
+  }
+  throw new InputError(`the victim set holds ${tokens} tokens, fewer than one window of ${maxTokens} (--max-tokens)`, 'give more victim text, or a smaller --max-tokens');
 }

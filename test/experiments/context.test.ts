@@ -5,7 +5,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createContext, defaultSplitPoints, resolveScenario } from '../../src/experiments/index.js';
+import { createContext, defaultSplitPoints, nearCopyOptions, nearCopyShare, resolveScenario } from '../../src/experiments/index.js';
 import { streamWindows } from '../../src/data/windows.js';
 import { tokenizerAddsBos } from '../../src/attacks/index.js';
 import { RevertlmError } from '../../src/util/errors.js';
@@ -26,7 +26,7 @@ test('victim windows: a seeded uniform sample across the whole set, reported wit
     const t = await ctx.traffic(1, resolveScenario({}));
     assert.equal(t.referenceIds.length, 20);
     const all = streamWindows(lines, ctx.tokenizer, 16).windows;
-    assert.deepEqual({ ...t.sampling }, { segments: 20, of: all.length, method: 'seeded uniform sample', seed: 0, maxTokens: 16, chance_rougeL: chanceRougeL(t.references) });
+    assert.deepEqual({ ...t.sampling }, { segments: 20, of: all.length, method: 'seeded uniform sample', seed: 0, maxTokens: 16, chance_rougeL: chanceRougeL(t.references), near_copy_share: nearCopyShare(ctx.parts(1).device, t.referenceIds, nearCopyOptions(ctx.tokenizer)) });
     assert.ok(t.sampling.chance_rougeL! > 0 && t.sampling.chance_rougeL! < 0.5, `chance floor ${t.sampling.chance_rougeL}`);
     const positions = t.referenceIds.map((w) => all.findIndex((x) => x.join() === w.join()));
     assert.ok(positions.every((p) => p >= 0), 'every scored window is a window of the text');
@@ -74,6 +74,9 @@ test('bad input is a clear error naming the set', () => {
   assert.throws(() => createContext({ model: join(setup.dir, 'no-model') }), RevertlmError);
   writeFileSync(join(setup.dir, 'three.txt'), 'one line here\nanother line\nthird line here');
   assert.throws(() => createContext({ model: setup.model, victim: { source: join(setup.dir, 'three.txt') }, holdOut: true }), /at least 4/);
+  // Fewer tokens than one window: refused with the flag that fixes it, before anything trains.
+  assert.throws(() => createContext({ model: setup.model, victim: { source: join(setup.dir, 'three.txt') }, maxTokens: 64 }), (e: unknown) => e instanceof RevertlmError && /victim set holds \d+ tokens, fewer than one window of 64 \(--max-tokens\)/.test((e as Error).message));
+  createContext({ model: setup.model, victim: { source: join(setup.dir, 'three.txt') }, maxTokens: 4 }).dispose();
 });
 
 test('default split points: every block boundary up to six, else five spread over the depth', () => {
