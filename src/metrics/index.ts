@@ -10,7 +10,7 @@ export { FIRST_NAMES, SURNAMES } from './names.js';
 
 import { corpusBleuText } from './bleu.js';
 import { piiRecoveryCorpus } from './pii.js';
-import { rougeScores } from './rouge.js';
+import { windowRougeScores } from './rouge.js';
 import { exactMatch, tokenAccuracy, tokenSetF1 } from './token_metrics.js';
 
 export interface ScoreSummary {
@@ -30,7 +30,8 @@ export interface ScoreSummary {
 
 /**
  * Scores reconstructions `hyps[i]` of victim texts `refs[i]`. Per-pair metrics are averaged
- * with equal weight per pair; BLEU and PII are pooled over the corpus.
+ * with equal weight per pair (ROUGE per windowRougeScores: two sides without words agree); BLEU and
+ * PII are pooled over the corpus.
  */
 export function scoreAll(refs: readonly string[], hyps: readonly string[]): ScoreSummary {
   if (refs.length !== hyps.length) {
@@ -47,7 +48,7 @@ export function scoreAll(refs: readonly string[], hyps: readonly string[]): Scor
   for (let i = 0; i < n; i++) {
     const ref = refs[i]!;
     const hyp = hyps[i]!;
-    const r = rougeScores(ref, hyp);
+    const r = windowRougeScores(ref, hyp);
     rouge1 += r.rouge1;
     rouge2 += r.rouge2;
     rougeL += r.rougeL;

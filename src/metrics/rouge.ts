@@ -56,3 +56,16 @@ export function rougeScores(reference: TextOrTokens, hypothesis: TextOrTokens): 
     rougeL: rougeL(ref, hyp).f1,
   };
 }
+
+/**
+ * ROUGE-1/2/L F1 of one scored window. As rougeScores, except that a pair in which neither side has
+ * a ROUGE token (only symbols, e.g. an e-mail's `______` rule) scores 1: rouge-score gives 0 to an
+ * empty side, which would score an exact reconstruction of such a window 0. The same convention as
+ * the token metrics (an empty reference scores 1 only against an empty hypothesis) and SQuAD's F1.
+ */
+export function windowRougeScores(reference: TextOrTokens, hypothesis: TextOrTokens): RougeScores {
+  const ref = toTokens(reference, rougeTokenize);
+  const hyp = toTokens(hypothesis, rougeTokenize);
+  if (ref.length === 0 && hyp.length === 0) return { rouge1: 1, rouge2: 1, rougeL: 1 };
+  return rougeScores(ref, hyp);
+}

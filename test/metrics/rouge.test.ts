@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lcsLength, rougeL, rougeN, rougeScores } from '../../src/metrics/index.js';
+import { lcsLength, rougeL, rougeN, rougeScores, windowRougeScores } from '../../src/metrics/index.js';
 import { assertClose } from './helpers.js';
 
 test('ROUGE-1 clips repeated unigrams', () => {
@@ -48,6 +48,13 @@ test('an empty side scores 0', () => {
   const s = rougeScores('Hello, World!', 'Hello,');
   assert.equal(s.rouge2, 0);
   assertClose(s.rouge1, 2 / 3, 1e-12);
+});
+
+test('windowRougeScores: as rougeScores, but two sides without words agree', () => {
+  assert.deepEqual(windowRougeScores('', ''), { rouge1: 1, rouge2: 1, rougeL: 1 });
+  assert.deepEqual(windowRougeScores('-- >> __', '!!'), { rouge1: 1, rouge2: 1, rougeL: 1 });
+  assert.deepEqual(windowRougeScores('-- >>', 'text'), { rouge1: 0, rouge2: 0, rougeL: 0 });
+  assert.deepEqual(windowRougeScores('some text here', 'some text'), rougeScores('some text here', 'some text'));
 });
 
 test('token arrays (e.g. model ids) are used as given', () => {

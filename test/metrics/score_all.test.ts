@@ -43,6 +43,16 @@ test('averages per-pair metrics and pools BLEU and PII', () => {
   assert.ok(s.rougeL <= s.rouge1);
 });
 
+test('a window without words (only symbols) scores ROUGE 1 when its reconstruction has none either, 0 otherwise', () => {
+  // rouge-score gives an empty side 0, which would score an exact reconstruction of an e-mail's rule 0.
+  const rule = '______________________________';
+  const s = scoreAll([rule, 'hello there'], [rule, 'hello there']);
+  assert.deepEqual([s.rouge1, s.rouge2, s.rougeL, s.exact_match], [1, 1, 1, 1], 'both windows recovered exactly');
+  assert.equal(scoreAll([rule], ['>>>>']).rougeL, 1, 'ROUGE sees no words on either side: they agree, as "Hello, World!" and "hello world" do');
+  assert.equal(scoreAll([rule], ['hello']).rougeL, 0);
+  assert.equal(scoreAll(['hello'], [rule]).rougeL, 0);
+});
+
 test('pii is null when no reference holds PII', () => {
   assert.equal(scoreAll(['the weather is nice'], ['the weather']).pii, null);
 });
