@@ -9,7 +9,7 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { loadDevicePart, loadTokenizer } from '../../src/models/index.js';
-import { loadTextSet, nearCopyOptions, nearCopyShare, nearCopyTokens, type TextSetSpec } from '../../src/experiments/index.js';
+import { loadTextSet, nearCopyCensus, nearCopyOptions, type TextSetSpec } from '../../src/experiments/index.js';
 
 const { values: a } = parseArgs({ options: { shared: { type: 'string', default: '../shared' }, 'max-tokens': { type: 'string', default: '300000' } } });
 const S = join(a.shared!, 'data');
@@ -42,12 +42,10 @@ for (const [model, dir] of Object.entries(MODELS)) {
         windows.push(ids);
         tokens += ids.length;
       }
-      const counts = new Map<number, number>();
-      for (const w of windows) for (const t of w) counts.set(t, (counts.get(t) ?? 0) + 1);
       const o = nearCopyOptions(tok);
-      const near = nearCopyTokens(device, [...counts.keys()], o);
+      const { counts, near, share } = nearCopyCensus(device, windows, o);
       const top = [...near].map((t) => ({ token: tok.decode([t]), count: counts.get(t)! })).sort((x, y) => y.count - x.count).slice(0, 8);
-      sets.push({ model, set, tokens, near_copy_share: nearCopyShare(device, windows, o), top });
+      sets.push({ model, set, tokens, near_copy_share: share, top });
       process.stderr.write(`${model} ${set}: ${tokens} tokens\n`);
     }
   } finally {

@@ -29,13 +29,18 @@ export function nearCopyOptions(tokenizer: TextTokenizer): NearCopyOptions {
 
 /** Share of the windows' tokens (0 for none) that are not skipped and have a near-copy. */
 export function nearCopyShare(device: DevicePart, windows: readonly (readonly number[])[], o: NearCopyOptions = {}): number {
+  return nearCopyCensus(device, windows, o).share;
+}
+
+/** The windows' tokens: each distinct one's count, those that have a near-copy, and the share of all tokens they make. */
+export function nearCopyCensus(device: DevicePart, windows: readonly (readonly number[])[], o: NearCopyOptions = {}): { counts: Map<number, number>; near: Set<number>; share: number } {
   const counts = new Map<number, number>();
   let total = 0;
   for (const w of windows) for (const t of w) { counts.set(t, (counts.get(t) ?? 0) + 1); total++; }
-  if (!total) return 0;
-  let near = 0;
-  for (const t of nearCopyTokens(device, [...counts.keys()], o)) near += counts.get(t)!;
-  return near / total;
+  const near = nearCopyTokens(device, [...counts.keys()], o);
+  let n = 0;
+  for (const t of near) n += counts.get(t)!;
+  return { counts, near, share: total ? n / total : 0 };
 }
 
 /** Those of `tokens`, not skipped, whose input embedding has cosine ≥ minCos with another emittable token's. */
@@ -45,24 +50,26 @@ export function nearCopyTokens(device: DevicePart, tokens: readonly number[], o:
   const near = new Set<number>();
   if (!asked.length) return near;
   // Norms once, cosines a block of rows at a time: no normalised copy of a large embedding matrix.
-  const E = device.embeddingMatrix;
-  const [norms, emittable] = noGrad(() => tidy(() => {
+  // float32 once (the same tensor when it already is), not once per block of rows.
+  const [E, norms, emittable] = noGrad(() => tidy(() => {
+    const E = device.embeddingMatrix.float();
     const allowed = new Float32Array(E.size(0)).fill(1);
     for (const t of o.unreachable ?? []) allowed[t] = 0;
-    return [keep(E.float().norm(2, -1).clamp(1e-8)), keep(tensor(allowed))];
+    return [keep(E), keep(E.norm(2, -1).clamp(1e-8)), keep(tensor(allowed))];
   }));
   try {
     for (let i = 0; i < asked.length; i += ROWS) {
       const rows = asked.slice(i, i + ROWS);
       const close = noGrad(() => tidy(() => {
         const index = tensor(rows, [rows.length], { dtype: 'int64' });
-        const cos = E.indexSelect(0, index).float().matmul(E.float().T).div(norms.indexSelect(0, index).unsqueeze(1).mul(norms.unsqueeze(0)));
+        const cos = E.indexSelect(0, index).matmul(E.T).div(norms.indexSelect(0, index).unsqueeze(1).mul(norms.unsqueeze(0)));
         return cos.ge(minCos).float().mul(emittable).sum(-1).data<'float32'>();
       }));
       // The token itself is among them (cosine 1) unless the tokenizer never emits it.
       rows.forEach((t, j) => { if (close[j]! > (o.unreachable?.has(t) ? 0 : 1)) near.add(t); });
     }
   } finally {
+    E.dispose();
     norms.dispose();
     emittable.dispose();
   }
