@@ -8,6 +8,7 @@ import { tokenizerAddsBos, type BudgetSpec, type ServerKnowledge } from '../atta
 import { InputError, splitDisjoint } from '../data/index.js';
 import { literalSeparatorNote, loadTextSet, type TextSetSpec } from './texts.js';
 import { deviceKey, type Scenario } from './scenario.js';
+import { NearCopyMemo, nearCopyOptions } from './near_copies.js';
 import { scenarioTraffic, surrogateModel, type ScenarioTraffic } from './traffic.js';
 import { silent, type ProgressSink } from './progress.js';
 import type { ResultStore } from './result_store.js';
@@ -67,6 +68,8 @@ export interface ExperimentContext {
   knowledge(splitPoint: number): ServerKnowledge;
   /** The victim's traffic at split point k in a scenario (built once per device setting, then shared). */
   traffic(splitPoint: number, scenario: Scenario, progress?: ProgressSink): Promise<ScenarioTraffic>;
+  /** Share of the windows' tokens that have a near-copy among the model's input embeddings (near_copies.ts; each token's verdict kept). */
+  nearCopyShare(windows: readonly (readonly number[])[]): number;
   /** A device of the same architecture with weights of its own: what an attacker without weights trains on. */
   surrogate(): Transformer;
   /** A value built once per key for the context's lifetime (trained attackers shared between scenarios). */
@@ -112,6 +115,8 @@ export function createContext(spec: ContextSpec): ExperimentContext {
   };
   const memos = new Map<string, { value: Promise<unknown>; dispose: (t: never) => void }>();
   let surrogate: Transformer | null = null;
+  // Every split's device part holds the model's input embeddings: one memo serves every scenario and split.
+  let nearCopies: NearCopyMemo | null = null;
   const ctx: ExperimentContext = {
     modelDir, model, tokenizer, addBos, aux, victim, notes, maxTokens, seed,
     budget: { ...spec.budget, maxTokens },
@@ -129,6 +134,7 @@ export function createContext(spec: ContextSpec): ExperimentContext {
       return victim;
     },
     traffic: (k, scenario, progress) => ctx.memo(`traffic|${k}|${deviceKey(scenario)}`, () => scenarioTraffic(ctx, k, scenario, progress), (t) => t.dispose()),
+    nearCopyShare: (windows) => (nearCopies ??= new NearCopyMemo(model, nearCopyOptions(tokenizer))).share(windows),
     surrogate: () => (surrogate ??= surrogateModel(ctx)),
     memo: <T>(key: string, make: () => Promise<T>, dispose: (t: T) => void) => {
       let m = memos.get(key);

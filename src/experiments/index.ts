@@ -20,7 +20,7 @@ export {
   type Personalization, type PersonalizeMode, type PersonalizeOptions, type PersonalizedDevice, type PersonalizeCapturePhase,
 } from './personalize.js';
 export { hiddenDrift } from './drift.js';
-export { nearCopyShare, nearCopyCensus, nearCopyTokens, nearCopyOptions, nearCopyNote, type NearCopyOptions } from './near_copies.js';
+export { nearCopyShare, NearCopyMemo, nearCopyCensus, nearCopyTokens, nearCopyOptions, nearCopyNote, type NearCopyOptions } from './near_copies.js';
 export {
   SCENARIO_PRESETS, DEFAULT_SCENARIOS, KNOWLEDGE_LEVELS, SCENARIO_CAPTURE_PHASES, scenarioSchema, scenarioInputSchema, resolveScenario, describeScenario, scenarioName, scenarioKey, deviceKey, isScenarioPreset,
   type Scenario, type ScenarioInput, type ScenarioPreset, type Knowledge,

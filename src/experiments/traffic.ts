@@ -10,7 +10,6 @@ import type { ExperimentContext } from './context.js';
 import { personalizeDevice, type PersonalizedDevice } from './personalize.js';
 import { scoredCapture } from './references.js';
 import { hiddenDrift } from './drift.js';
-import { nearCopyOptions, nearCopyShare } from './near_copies.js';
 import { deviceKey, type Scenario } from './scenario.js';
 import type { ProgressSink } from './progress.js';
 import { chanceRougeL } from '../metrics/chance.js';
@@ -86,7 +85,7 @@ export async function scenarioTraffic(ctx: ExperimentContext, k: number, scenari
     const sampling: WindowSampling = {
       segments: referenceIds.length,
       ...(training ? { of: steps * DEVICE_BATCH, method: 'last fine-tuning steps' as const } : { of: windowCount(ctx, victim.texts), method: 'seeded uniform sample' as const }),
-      seed: p.seed, maxTokens: ctx.maxTokens, chance_rougeL: chanceRougeL(references), near_copy_share: nearCopyShare(ctx.parts(k).device, referenceIds, nearCopyOptions(ctx.tokenizer)),
+      seed: p.seed, maxTokens: ctx.maxTokens, chance_rougeL: chanceRougeL(references), near_copy_share: ctx.nearCopyShare(referenceIds),
     };
     return {
       scenario, splitPoint: k, victimPart: device.part, referenceIds, references, sampling, drift, losses: device.losses,

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { noGrad, tidy } from '../../src/torch/index.js';
 import { randomModel, splitModel } from '../../src/models/index.js';
-import { nearCopyNote, nearCopyShare } from '../../src/experiments/index.js';
+import { NearCopyMemo, nearCopyNote, nearCopyShare } from '../../src/experiments/index.js';
 
 const config = {
   family: 'llama' as const, vocabSize: 600, dModel: 32, nLayers: 1, nHeads: 2, nKvHeads: 2, dFf: 64,
@@ -38,6 +38,26 @@ test('nearCopyShare counts every occurrence of a token that has a near-copy, and
     assert.equal(nearCopyShare(device, windows, { unreachable: new Set([550]) }), 1 / 602, 'a token the tokenizer never emits is no near-copy: 7 has none left');
     assert.equal(nearCopyShare(device, [[1, 2, 3]]), 0);
     assert.equal(nearCopyShare(device, []), 0);
+  } finally {
+    m.dispose();
+  }
+});
+
+test('NearCopyMemo gives nearCopyShare\'s answer and compares each token against the vocabulary once', () => {
+  const m = randomModel(config, 2);
+  const { device } = splitModel(m, 1);
+  try {
+    noGrad(() => tidy(() => { device.embeddingMatrix.select(0, 550).copy_(device.embeddingMatrix.select(0, 7)); }));
+    const memo = new NearCopyMemo(device, { skip: new Set([0]) });
+    const first = [[0, 7, 1, 2], [550, 3]];
+    assert.equal(memo.share(first), nearCopyShare(device, first, { skip: new Set([0]) }));
+    assert.equal(memo.share(first), 2 / 6);
+    // Token 9 becomes a copy of token 1 after both were judged: the memo keeps 1's verdict, and
+    // judges 9, met for the first time, against the embeddings as they are now.
+    noGrad(() => tidy(() => { device.embeddingMatrix.select(0, 9).copy_(device.embeddingMatrix.select(0, 1)); }));
+    assert.equal(memo.share([[1, 9, 0]]), 1 / 3, 'token 1 judged before the change, 9 after it; the separator 0 counts as a token without one');
+    assert.equal(nearCopyShare(device, [[1, 9, 0]], { skip: new Set([0]) }), 2 / 3);
+    assert.equal(memo.share([]), 0);
   } finally {
     m.dispose();
   }
