@@ -58,6 +58,8 @@ declare -A RUNS=(
   [sweep-stories260k-piqa-short]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/piqa_valid.jsonl --victim-field sol1 --splits 2,4 --attacks revertlm,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
   [sweep-stories260k-email-short]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim spamassassin:easy-ham-2 --splits 2,4 --attacks revertlm,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
   [sweep-stories260k-sms-short]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/SMSSpamCollection --victim-format tsv --victim-column 1 --victim-no-header --splits 2,4 --attacks revertlm,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
+  [sweep-mail-llama-code-short]="./revertlm attack-sweep --model models/mail-llama --aux spamassassin:hard-ham-1 --victim $S/data/code_alpaca_2k.json --victim-field output --splits 2,3 --attacks revertlm,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
+  [sweep-mail-llama-piqa-short]="./revertlm attack-sweep --model models/mail-llama --aux spamassassin:hard-ham-1 --victim $S/data/piqa_valid.jsonl --victim-field sol1 --splits 2,3 --attacks revertlm,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
   [sweep-stories260k-code-short]="./revertlm attack-sweep --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/code_alpaca_2k.json --victim-field output --splits 2,4 --attacks revertlm,sip,nn --examples 2000 --steps 300 --victim-segments 32 --json"
   # Why code through stories260K comes back word for word but rarely token for token once the device is
   # personalized: byte-token twins, the estimate's residual drift, and what the estimate fits on (research driver).
@@ -138,7 +140,7 @@ ORDER=(bench-engine bench-models bench-leakage bench-split bench-attack bench-at
   sweep-stories260k-harder-k4 sweep-stories260k-architecture-k4
   sweep-stories260k-harder-k123 sweep-stories260k-architecture-k123 sweep-mail-llama-harder-k3 sweep-mail-llama-harder-k2 sweep-mail-llama-harder-k1
   ablations-stories260k search-deep-k11-nostop search-deep-k11 ablation-generator-deep tradeoff-stories260k audit-mail-llama-deep demo
-  sweep-stories260k-short sweep-mail-llama-gsm8k-short sweep-stories260k-code-short sweep-stories260k-piqa-short sweep-stories260k-email-short sweep-stories260k-sms-short near-copies twin-limit-code-k2 sweep-stories260k-k4-short sweep-stories260k-k123-short sweep-mail-llama-short sweep-mail-llama-deep-short sweep-mail-llama-deep-k39-short sweep-mail-llama-deep-k11-exact-short tradeoff-stories260k-short
+  sweep-stories260k-short sweep-mail-llama-gsm8k-short sweep-mail-llama-code-short sweep-mail-llama-piqa-short sweep-stories260k-code-short sweep-stories260k-piqa-short sweep-stories260k-email-short sweep-stories260k-sms-short near-copies twin-limit-code-k2 sweep-stories260k-k4-short sweep-stories260k-k123-short sweep-mail-llama-short sweep-mail-llama-deep-short sweep-mail-llama-deep-k39-short sweep-mail-llama-deep-k11-exact-short tradeoff-stories260k-short
   sweep-stories260k-lora-all-short sweep-stories260k-full-short sweep-stories260k-architecture-short
   sweep-stories260k-k4-wide-short audit-mail-llama-deep-short
   sweep-stories260k-lora-all-k4-wide-short sweep-stories260k-full-k4-wide-short
