@@ -117,10 +117,11 @@ declare -A RUNS=(
   # attacker 2000 x 300 cached under /tmp, 16 windows, personalized device): candidates re-encoded by round.
   [search-deep-k11-nostop]="node dist/scripts/research/personalized_attack.js --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 11 --attacks revertlm --examples 2000 --steps 300 --windows 16 --cache /tmp/revertlm-search-cache --config {\"revertlm\":{\"repair\":{\"standOut\":0,\"neighbourK\":0}}}"
   [search-deep-k11]="node dist/scripts/research/personalized_attack.js --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 11 --attacks revertlm --examples 2000 --steps 300 --windows 16 --cache /tmp/revertlm-search-cache"
-  # The deepest split of the SMS sweep alone, through attack-sweep (exact and personalized scenarios).
+  # Code through the 12-block model at its deepest split (exact and personalized scenarios): RevertLM below SIP personalized.
   [sweep-mail-llama-deep-code-k11-short]="./revertlm attack-sweep --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim $S/data/code_alpaca_2k.json --victim-field output --splits 11 --attacks revertlm,sip,nn --examples 2000 --steps 300 --victim-segments 16 --json"
-  # The learned stages alone on the same traffic (no re-encoding, no estimation): what the repair overwrote.
+  # The learned stages alone on the same traffic (no re-encoding, no estimation): what the alternation starts from.
   [sweep-mail-llama-deep-code-k11-learned-short]="./revertlm attack-sweep --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim $S/data/code_alpaca_2k.json --victim-field output --splits 11 --scenarios personalized --attacks revertlm-learned,sip --examples 2000 --steps 300 --victim-segments 16 --json"
+  # The deepest split of the SMS sweep alone, through attack-sweep (exact and personalized scenarios).
   [sweep-mail-llama-deep-sms-k11-short]="./revertlm attack-sweep --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim $S/data/SMSSpamCollection --victim-format tsv --victim-column 1 --victim-no-header --splits 11 --attacks revertlm,sip,nn --examples 2000 --steps 300 --victim-segments 16 --json"
   # The stream's separators (EOS between short messages) tried at every searched position, on and off: SMS
   # victim, mail-llama-deep k = 11, personalized, 16 windows (research driver, attacker 2000 x 300 cached under /tmp).

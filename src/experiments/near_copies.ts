@@ -34,13 +34,23 @@ export function nearCopyShare(device: DevicePart, windows: readonly (readonly nu
 
 /** The windows' tokens: each distinct one's count, those that have a near-copy, and the share of all tokens they make. */
 export function nearCopyCensus(device: DevicePart, windows: readonly (readonly number[])[], o: NearCopyOptions = {}): { counts: Map<number, number>; near: Set<number>; share: number } {
+  const { counts, total } = tokenCounts(windows);
+  const near = nearCopyTokens(device, [...counts.keys()], o);
+  return { counts, near, share: shareOf(counts, total, (t) => near.has(t)) };
+}
+
+function tokenCounts(windows: readonly (readonly number[])[]): { counts: Map<number, number>; total: number } {
   const counts = new Map<number, number>();
   let total = 0;
   for (const w of windows) for (const t of w) { counts.set(t, (counts.get(t) ?? 0) + 1); total++; }
-  const near = nearCopyTokens(device, [...counts.keys()], o);
+  return { counts, total };
+}
+
+/** Share of all `total` tokens made by the distinct ones `isNear` accepts (0 for none). */
+function shareOf(counts: ReadonlyMap<number, number>, total: number, isNear: (t: number) => boolean): number {
   let n = 0;
-  for (const t of near) n += counts.get(t)!;
-  return { counts, near, share: total ? n / total : 0 };
+  for (const [t, c] of counts) if (isNear(t)) n += c;
+  return total ? n / total : 0;
 }
 
 /**
@@ -54,15 +64,13 @@ export class NearCopyMemo {
   constructor(private readonly device: Pick<DevicePart, 'embeddingMatrix'>, private readonly o: NearCopyOptions = {}) {}
 
   share(windows: readonly (readonly number[])[]): number {
-    let total = 0, n = 0;
-    const fresh = new Set<number>();
-    for (const w of windows) for (const t of w) if (!this.#near.has(t)) fresh.add(t);
-    if (fresh.size) {
-      const near = nearCopyTokens(this.device, [...fresh], this.o);
+    const { counts, total } = tokenCounts(windows);
+    const fresh = [...counts.keys()].filter((t) => !this.#near.has(t));
+    if (fresh.length) {
+      const near = nearCopyTokens(this.device, fresh, this.o);
       for (const t of fresh) this.#near.set(t, near.has(t));
     }
-    for (const w of windows) for (const t of w) { total++; if (this.#near.get(t)) n++; }
-    return total ? n / total : 0;
+    return shareOf(counts, total, (t) => this.#near.get(t)!);
   }
 }
 
