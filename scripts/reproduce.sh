@@ -121,6 +121,13 @@ declare -A RUNS=(
   [sweep-mail-llama-deep-code-k11-short]="./revertlm attack-sweep --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim $S/data/code_alpaca_2k.json --victim-field output --splits 11 --attacks revertlm,sip,nn --examples 2000 --steps 300 --victim-segments 16 --json"
   # The learned stages alone on the same traffic (no re-encoding, no estimation): what the alternation starts from.
   [sweep-mail-llama-deep-code-k11-learned-short]="./revertlm attack-sweep --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim $S/data/code_alpaca_2k.json --victim-field output --splits 11 --scenarios personalized --attacks revertlm-learned,sip --examples 2000 --steps 300 --victim-segments 16 --json"
+  # The same traffic with twice the steps (2000 x 600: RevertLM's generator gets 300 steps, SIP 600): whether the gap is the budget.
+  [sweep-mail-llama-deep-code-k11-600]="./revertlm attack-sweep --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim $S/data/code_alpaca_2k.json --victim-field output --splits 11 --attacks revertlm,sip,nn --examples 2000 --steps 600 --victim-segments 16 --json"
+  # The same traffic at the default budget (8000 x 1500).
+  [sweep-mail-llama-deep-code-k11]="./revertlm attack-sweep --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim $S/data/code_alpaca_2k.json --victim-field output --splits 11 --attacks revertlm,sip,nn --victim-segments 16 --json"
+  # The reduced budget (2000 x 300) spent differently: a quarter of RevertLM's steps on stage 1 instead of half
+  # (research driver, personalized scenario; attacker cached under /tmp).
+  [share-deep-code-k11]="node dist/scripts/research/personalized_attack.js --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim-spec {\"source\":\"$S/data/code_alpaca_2k.json\",\"field\":\"output\"} --splits 11 --attacks revertlm --examples 2000 --steps 300 --windows 16 --cache /tmp/revertlm-share-cache --cache-tag share25 --config {\"revertlm\":{\"projectorShare\":0.25}}"
   # The deepest split of the SMS sweep alone, through attack-sweep (exact and personalized scenarios).
   [sweep-mail-llama-deep-sms-k11-short]="./revertlm attack-sweep --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim $S/data/SMSSpamCollection --victim-format tsv --victim-column 1 --victim-no-header --splits 11 --attacks revertlm,sip,nn --examples 2000 --steps 300 --victim-segments 16 --json"
   # The stream's separators (EOS between short messages) tried at every searched position, on and off: SMS
@@ -144,7 +151,7 @@ ORDER=(bench-engine bench-models bench-leakage bench-split bench-attack bench-at
   sweep-stories260k-harder-k4 sweep-stories260k-architecture-k4
   sweep-stories260k-harder-k123 sweep-stories260k-architecture-k123 sweep-mail-llama-harder-k3 sweep-mail-llama-harder-k2 sweep-mail-llama-harder-k1
   ablations-stories260k search-deep-k11-nostop search-deep-k11 ablation-generator-deep tradeoff-stories260k audit-mail-llama-deep demo
-  sweep-stories260k-short sweep-mail-llama-gsm8k-short sweep-mail-llama-code-short sweep-mail-llama-piqa-short sweep-mail-llama-deep-code-k11-short sweep-mail-llama-deep-code-k11-learned-short sweep-stories260k-code-short sweep-stories260k-piqa-short sweep-stories260k-email-short sweep-stories260k-sms-short near-copies twin-limit-code-k2 sweep-stories260k-k4-short sweep-stories260k-k123-short sweep-mail-llama-short sweep-mail-llama-deep-short sweep-mail-llama-deep-k39-short sweep-mail-llama-deep-k11-exact-short tradeoff-stories260k-short
+  sweep-stories260k-short sweep-mail-llama-gsm8k-short sweep-mail-llama-code-short sweep-mail-llama-piqa-short sweep-mail-llama-deep-code-k11-short sweep-mail-llama-deep-code-k11-learned-short sweep-mail-llama-deep-code-k11-600 sweep-mail-llama-deep-code-k11 share-deep-code-k11 sweep-stories260k-code-short sweep-stories260k-piqa-short sweep-stories260k-email-short sweep-stories260k-sms-short near-copies twin-limit-code-k2 sweep-stories260k-k4-short sweep-stories260k-k123-short sweep-mail-llama-short sweep-mail-llama-deep-short sweep-mail-llama-deep-k39-short sweep-mail-llama-deep-k11-exact-short tradeoff-stories260k-short
   sweep-stories260k-lora-all-short sweep-stories260k-full-short sweep-stories260k-architecture-short
   sweep-stories260k-k4-wide-short audit-mail-llama-deep-short
   sweep-stories260k-lora-all-k4-wide-short sweep-stories260k-full-k4-wide-short

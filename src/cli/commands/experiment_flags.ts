@@ -62,7 +62,7 @@ export function addTextOptions(cmd: Command): Command {
 /** The attack training budget options shared by attack, attack-sweep and tradeoff. */
 export function addBudgetOptions(cmd: Command): Command {
   return cmd
-    .option('--steps <n>', 'optimiser steps per trained part (default: each attack\'s own)')
+    .option('--steps <n>', 'optimiser steps per attack, summed over its trained parts (default: each attack\'s own)')
     .option('--examples <n>', 'auxiliary training sequences')
     .option('--batch-size <n>', 'sequences per step')
     .option('--max-tokens <n>', 'tokens per sequence, BOS included (default 32)');
