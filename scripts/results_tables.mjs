@@ -95,11 +95,11 @@ function ablationTable(r) {
   return out.join('\n');
 }
 
-/** The research driver's search-cost runs: per split and attack, the repair's candidates by round. */
+/** The research driver's runs (scripts/research/personalized_attack.ts): per split and attack, scores and the repair's candidates by round. */
 function searchCostTable(r) {
   const res = r.result;
   const sc = res.scenario;
-  const out = [`device ${sc.personalize.mode}${sc.personalize.mode === 'none' ? '' : ` (r${sc.personalize.rank} ${sc.personalize.targets.join(',')}, ${sc.personalize.steps} steps)`}, knowledge ${sc.knowledge}, ${sc.wireDtype} wire; repair settings: ${res.args.config === "{}" ? "the defaults" : res.args.config}.`, '',
+  const out = [`device ${sc.personalize.mode}${sc.personalize.mode === 'none' ? '' : ` (r${sc.personalize.rank} ${sc.personalize.targets.join(',')}, ${sc.personalize.steps} steps)`}, knowledge ${sc.knowledge}, ${sc.wireDtype} wire; attack settings: ${res.args.config === "{}" ? "the defaults" : res.args.config}.`, '',
     '| k | attack | ROUGE-L | exact windows | drift left | seconds | candidates | top-K (positions / candidates / won) | escalated | wide | neighbours |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
   const round = (x) => (x ? `${x.positions} / ${x.candidates} / ${x.won}` : '–');
@@ -130,7 +130,7 @@ function attackSummary(r) {
 }
 
 function render(r) {
-  const body = r.result.verdict ? auditSummary(r) : r.result.attack && r.result.examples ? attackSummary(r) : /^(search|separators)-/.test(r.name) ? searchCostTable(r) : r.result.scenarios || r.result.splits ? sweepTables(r.result)
+  const body = r.result.verdict ? auditSummary(r) : r.result.attack && r.result.examples ? attackSummary(r) : r.result.args && r.result.splits ? searchCostTable(r) : r.result.scenarios || r.result.splits ? sweepTables(r.result)
     : r.result.levels && r.result.defense ? tradeoffTable(r)
       : Array.isArray(r.result.layers) ? leakageTable(r)
         : r.name.startsWith('bench-') ? benchSummary(r)
