@@ -45,7 +45,13 @@ export interface RevertConfig {
   repair: RepairOptions;
   /** Weight of relative squared L2 next to (1 - cosine) in re-encoding distances. */
   l2Weight: number;
-  /** Share of the step budget spent on stage 1 (split over folds); the rest trains stage 2. */
+  /**
+   * Share of the step budget spent on stage 1 (split over folds); the rest trains stage 2. A quarter:
+   * the projector is small and converges in few steps, while the generator (whose memory encoder and
+   * head are as large as SIP's one network) needs most of them. With half, at 2000 × 300 on
+   * mail-llama-deep k = 11 personalized, the half-trained generator left RevertLM below SIP on code
+   * and GSM8K answers (README, "Text neither model was tuned on").
+   */
   projectorShare: number;
   /** Upper bound: stage 2 alone, trained on and fed the TRUE token embeddings (needs OracleBatch). */
   oracle: boolean;
@@ -65,7 +71,7 @@ export const REVERTLM_DEFAULTS: RevertConfig = {
   reencode: 'repair',
   repair: { topK: 8, escalateK: 64, maxPasses: 2, tolerance: 1e-3, acceptScale: 3, priorWeight: 1, sigmaQuantile: 0.25, recalibrate: true, wideK: 4096, wideAbove: 4, standOut: 0.5, neighbourK: 32, trySeparators: true, emittable: true, twinCos: NEAR_COPY_COS },
   l2Weight: 1,
-  projectorShare: 0.5,
+  projectorShare: 0.25,
   oracle: false,
   adaptation: {},
   adaptRepair: { maxPasses: 1, escalateK: 8 },
