@@ -12,6 +12,7 @@ import { padBatch } from '../../../src/data/windows.js';
 import { simulateCapture } from '../../../src/experiments/index.js';
 import { DeviceEstimate, estimateDevice, releaseSample, sampleWindows } from '../../../src/attacks/estimation/index.js';
 import { repair } from '../../../src/attacks/revertlm/repair.js';
+import { reencodeDistance } from '../../../src/attacks/reencode.js';
 import { type DevicePart } from '../../../src/models/index.js';
 import { sentences, tiny, type Tiny } from '../helpers.js';
 import { drifted } from './helpers.js';
@@ -229,10 +230,16 @@ test('RevertLM with adapter estimation inverts drifted traffic better than witho
         const ids = invertEach(a);
         if (name === 'revertlm') {
           // invertAll reuses the estimation's work (estimated on a sample of 24 of the 40 windows
-          // here, then every window inverted once): the same as adapting, then inverting every batch.
+          // here, then every window inverted once): the same as adapting, then inverting every batch,
+          // except that its final inversion also starts from the last round's reconstructions, so a
+          // window may differ — only where its reconstruction re-encodes at least as close.
           assert.equal((report.details as { sampleWindows: number }).sampleWindows, 24);
           const all = await a.invertAll!(src);
-          assert.deepEqual(all.inversion.ids, ids);
+          const differ = ids.map((_, i) => i).filter((i) => JSON.stringify(all.inversion.ids[i]) !== JSON.stringify(ids[i]));
+          assert.ok(differ.length <= 2, `invertAll differs from adapt + invert at windows ${differ.join(', ')}`);
+          const closer = windowDistances(a.deviceEstimate!(), src, all.inversion.ids);
+          const each = windowDistances(a.deviceEstimate!(), src, ids);
+          for (const i of differ) assert.ok(closer[i]! <= each[i]! + 1e-6, `window ${i}: invertAll ${closer[i]} against ${each[i]}`);
           assert.equal(all.report.rounds, report.rounds);
           assert.ok(all.report.mismatchAfter! < all.report.mismatchBefore!, JSON.stringify(all.report));
           // With every window in the sample, the last round's reconstructions are the inversion.
@@ -289,3 +296,14 @@ test('clean traffic is left alone even when most of the first inversion is wrong
     t.dispose();
   }
 });
+
+/** Each window's re-encoding distance with `device`, in capture order (batches of 32, as invertAll reads them). */
+function windowDistances(device: DevicePart, src: { batches(n: number): Iterable<InterceptedBatch> }, rows: readonly number[][]): number[] {
+  const out: number[] = [];
+  for (const b of src.batches(32)) {
+    const [B, T] = b.attentionMask.shape as [number, number];
+    const flat = rows.slice(out.length, out.length + B).flatMap((r) => [...r, ...new Array(T - r.length).fill(0)]);
+    out.push(...reencodeDistance(device, tensor(flat, [B, T], { dtype: 'int64' }), b.attentionMask, b.hidden, { skipFirst: true, l2Weight: 1 }));
+  }
+  return out;
+}
