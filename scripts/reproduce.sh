@@ -117,11 +117,12 @@ declare -A RUNS=(
   # attacker 2000 x 300 cached under /tmp, 16 windows, personalized device): candidates re-encoded by round.
   [search-deep-k11-nostop]="node dist/scripts/research/personalized_attack.js --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 11 --attacks revertlm --examples 2000 --steps 300 --windows 16 --cache /tmp/revertlm-search-cache --config {\"revertlm\":{\"repair\":{\"standOut\":0,\"neighbourK\":0}}}"
   [search-deep-k11]="node dist/scripts/research/personalized_attack.js --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 11 --attacks revertlm --examples 2000 --steps 300 --windows 16 --cache /tmp/revertlm-search-cache"
-  # Code through the 12-block model at its deepest split (exact and personalized scenarios): RevertLM below SIP personalized.
+  # Code through the 12-block model at its deepest split (exact and personalized scenarios): with half RevertLM's steps
+  # on stage 1 (before f6d02fb) it fell below SIP personalized; with the quarter it is above, without converging.
   [sweep-mail-llama-deep-code-k11-short]="./revertlm attack-sweep --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim $S/data/code_alpaca_2k.json --victim-field output --splits 11 --attacks revertlm,sip,nn --examples 2000 --steps 300 --victim-segments 16 --json"
   # The learned stages alone on the same traffic (no re-encoding, no estimation): what the alternation starts from.
   [sweep-mail-llama-deep-code-k11-learned-short]="./revertlm attack-sweep --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim $S/data/code_alpaca_2k.json --victim-field output --splits 11 --scenarios personalized --attacks revertlm-learned,sip --examples 2000 --steps 300 --victim-segments 16 --json"
-  # The same traffic with twice the steps (2000 x 600: RevertLM's generator gets 300 steps, SIP 600): whether the gap is the budget.
+  # The same traffic with twice the steps for every attack (2000 x 600): whether the gap is the budget.
   [sweep-mail-llama-deep-code-k11-600]="./revertlm attack-sweep --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim $S/data/code_alpaca_2k.json --victim-field output --splits 11 --attacks revertlm,sip,nn --examples 2000 --steps 600 --victim-segments 16 --json"
   # The same traffic at the default budget (8000 x 1500).
   [sweep-mail-llama-deep-code-k11]="./revertlm attack-sweep --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim $S/data/code_alpaca_2k.json --victim-field output --splits 11 --attacks revertlm,sip,nn --victim-segments 16 --json"
@@ -130,10 +131,10 @@ declare -A RUNS=(
   [share-deep-code-k11]="node dist/scripts/research/personalized_attack.js --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim-spec {\"source\":\"$S/data/code_alpaca_2k.json\",\"field\":\"output\"} --splits 11 --attacks revertlm --examples 2000 --steps 300 --windows 16 --cache /tmp/revertlm-share-cache --cache-tag share25 --config {\"revertlm\":{\"projectorShare\":0.25}}"
   # The same quarter on GSM8K's answers at that split (the reduced budget's other shortfall there).
   [share-deep-gsm8k-k11]="node dist/scripts/research/personalized_attack.js --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim-spec {\"source\":\"$S/data/gsm8k_test.jsonl\",\"field\":\"answer\"} --splits 11 --attacks revertlm --examples 2000 --steps 300 --windows 16 --cache /tmp/revertlm-share-cache --cache-tag share25-gsm8k --config {\"revertlm\":{\"projectorShare\":0.25}}"
-  # The same quarter at every split of stories260K, where stage 1 carries more, against the default half, on the
-  # same 32 windows (research driver, personalized scenario, reduced budget; attackers cached under /tmp).
+  # The same quarter at every split of stories260K, where stage 1 carries more, against the half (the default before
+  # f6d02fb), on the same 32 windows (research driver, personalized scenario, reduced budget; attackers cached under /tmp).
   [share-stories260k]="node dist/scripts/research/personalized_attack.js --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 1,2,3,4 --attacks revertlm --examples 2000 --steps 300 --windows 32 --cache /tmp/revertlm-share-cache --cache-tag share25 --config {\"revertlm\":{\"projectorShare\":0.25}}"
-  [share-stories260k-half]="node dist/scripts/research/personalized_attack.js --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 1,2,3,4 --attacks revertlm --examples 2000 --steps 300 --windows 32 --cache /tmp/revertlm-share-cache --cache-tag share50"
+  [share-stories260k-half]="node dist/scripts/research/personalized_attack.js --model $S/models/stories260K --aux $S/data/wikitext2-test.raw --victim $S/data/tinystories_sample.txt --splits 1,2,3,4 --attacks revertlm --examples 2000 --steps 300 --windows 32 --cache /tmp/revertlm-share-cache --cache-tag share50 --config {\"revertlm\":{\"projectorShare\":0.5}}"
   # The quarter (the default since f6d02fb) at every split of the 4-block e-mail model, 32 windows (research driver,
   # personalized scenario, reduced budget).
   [share-mail-llama]="node dist/scripts/research/personalized_attack.js --model models/mail-llama --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 1,2,3 --attacks revertlm --examples 2000 --steps 300 --windows 32 --cache /tmp/revertlm-share-cache --cache-tag share25-default"

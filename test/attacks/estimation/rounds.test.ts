@@ -302,8 +302,8 @@ function windowDistances(device: DevicePart, src: { batches(n: number): Iterable
   const out: number[] = [];
   for (const b of src.batches(32)) {
     const [B, T] = b.attentionMask.shape as [number, number];
-    const flat = rows.slice(out.length, out.length + B).flatMap((r) => [...r, ...new Array(T - r.length).fill(0)]);
-    out.push(...reencodeDistance(device, tensor(flat, [B, T], { dtype: 'int64' }), b.attentionMask, b.hidden, { skipFirst: true, l2Weight: 1 }));
+    const batchRows = rows.slice(out.length, out.length + B);
+    out.push(...tidy(() => reencodeDistance(device, padBatch(batchRows, 0, T).ids, b.attentionMask, b.hidden, { skipFirst: true, l2Weight: 1 })));
   }
   return out;
 }
