@@ -19,7 +19,7 @@
 import { existsSync, mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BisrAttack, RevertLMAttack, createAttack, isAttackName, type AdaptReport, type Attack, type Progress } from '../../src/attacks/index.js';
+import { BisrAttack, RevertLMAttack, createAttack, isAttackName, withAnnouncedAdapters, type AdaptReport, type Attack, type Progress } from '../../src/attacks/index.js';
 import { createContext, exactWindows, hiddenDrift, invertSource, resolveScenario, textSetSchema, type TextSetSpec } from '../../src/experiments/index.js';
 import { scoreAll } from '../../src/metrics/index.js';
 
@@ -100,9 +100,10 @@ async function main(): Promise<void> {
       const row: Record<string, unknown> = { split: k, drift: traffic.drift, sampling: traffic.sampling, attacks: {} };
       for (const name of a.attacks!.split(',')) {
         if (!isAttackName(name)) throw new Error(`unknown attack ${name}`);
-        const announced = scenario.personalize.mode === 'lora' && a.announce === 'yes' ? [{ rank: num('rank'), targets: a.targets!.split(',') }] : undefined;
-        const attack: Attack = createAttack(name, { device: pre, tokenizer: ctx.tokenizer, lm: ctx.model, ...(announced ? { adapters: announced } : {}) }, configs[name] as never);
-        const src = traffic.open();
+        const attack: Attack = createAttack(name, { device: pre, tokenizer: ctx.tokenizer, lm: ctx.model }, configs[name] as never);
+        // The scenario's capture carries the session's announced LoRA shapes; --announce no hides them.
+        const captured = traffic.open();
+        const src = a.announce === 'yes' ? captured : withAnnouncedAdapters(captured, undefined);
         try {
           await fitOrLoad(attack, name, k, modelDir, ctx.aux!.texts);
           const t1 = performance.now();

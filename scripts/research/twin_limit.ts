@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadModel, loadTokenizer, splitModel, type DevicePart } from '../../src/models/index.js';
 import { personalizeDevice, hiddenDrift, exactWindows } from '../../src/experiments/index.js';
-import { RevertLMAttack } from '../../src/attacks/index.js';
+import { RevertLMAttack, withAnnouncedAdapters } from '../../src/attacks/index.js';
 import { DeviceEstimate, ownBatches, type FitBatch } from '../../src/attacks/estimation/index.js';
 import { embeddingTwins } from '../../src/attacks/embedding_relatives.js';
 import { loadTexts } from '../../src/data/index.js';
@@ -46,7 +46,7 @@ const texts = loadTexts({ format: 'json', path: join(a.shared!, 'data/code_alpac
 const dev = await personalizeDevice({ modelDir, splitPoint: k, texts, personalization: { mode: 'lora', steps: 1000, lr: 1e-3, rank: 8, targets: ['q', 'v'], seed: 0 }, seq: 32, wireDtype: 'float16' });
 const cap = dev.openCapture();
 const truth = cap.referenceIds.map((w) => [...w]);
-const attack = new RevertLMAttack({ device: pre, tokenizer: tok, lm, adapters: [{ rank: 8, targets: ['q', 'v'] }] });
+const attack = new RevertLMAttack({ device: pre, tokenizer: tok, lm });
 const ckpt = join(a.cache!, `stories260K-k${k}-${a.examples}x${a.steps}`);
 if (existsSync(ckpt)) attack.load(ckpt);
 else {
@@ -55,7 +55,7 @@ else {
   attack.save(ckpt);
 }
 const t0 = performance.now();
-const { inversion } = await attack.invertAll(cap.source);
+const { inversion } = await attack.invertAll(withAnnouncedAdapters(cap.source, [{ rank: 8, targets: ['q', 'v'] }]));
 const invertSeconds = (performance.now() - t0) / 1000;
 const recon = inversion.ids;
 const estimate = attack.deviceEstimate();

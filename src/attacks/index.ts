@@ -1,7 +1,7 @@
 // Public API of src/attacks: inversion attacks of split-LLM activations (threat model: README.md).
 export type * from './types.js';
 export { FINETUNE_TENSORS } from './types.js';
-export { MemoryInterceptSource, makeBatch } from './intercept.js';
+export { MemoryInterceptSource, makeBatch, withAnnouncedAdapters } from './intercept.js';
 export { tokenWindows, AuxCorpus } from './data.js';
 export { SipAttack, SipModel, SIP_DEFAULTS, SIP_BUDGET, type SipConfig } from './sip.js';
 export { NearestAttack, nearestTokens, cosineLogits } from './nearest.js';

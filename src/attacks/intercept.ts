@@ -1,7 +1,7 @@
 // Intercepted traffic as attacks receive it: frozen batches holding only what crosses the wire
 // (H_k, the attention mask and, for U-shape training steps, the fine-tuning tensors), never text.
 import { Tensor, tidy } from '../torch/index.js';
-import type { InterceptSource, InterceptedBatch } from './types.js';
+import type { AnnouncedAdapter, InterceptSource, InterceptedBatch } from './types.js';
 
 /** A frozen, text-free batch: the wire fields only (fine-tuning tensors and the tail size when captured). */
 export function makeBatch(hidden: Tensor, attentionMask: Tensor, splitPoint: number, finetune?: { gradients: ReadonlyMap<string, Tensor>; tailBlocks: number }): InterceptedBatch {
@@ -55,4 +55,20 @@ export class MemoryInterceptSource implements InterceptSource {
     }
     this.items.length = 0;
   }
+}
+
+/**
+ * The same traffic, with the adapter shapes its split fine-tuning session announced (undefined: none
+ * announced); disposing it disposes the source.
+ */
+export function withAnnouncedAdapters(source: InterceptSource, adapters: readonly AnnouncedAdapter[] | undefined): InterceptSource {
+  return {
+    splitPoint: source.splitPoint,
+    get size() {
+      return source.size;
+    },
+    ...(adapters ? { announcedAdapters: adapters } : {}),
+    batches: (batchSize) => source.batches(batchSize),
+    dispose: () => source.dispose(),
+  };
 }

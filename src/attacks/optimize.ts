@@ -169,7 +169,7 @@ export class BisrAttack extends OptimizeAttack {
     try {
       let report: AdaptReport = { rounds: 0, seconds: 0 };
       if (this.adaptation !== false) {
-        const eo = estimationOptions(this.adaptation, this.knowledge);
+        const eo = estimationOptions(this.adaptation, source);
         const sample = estimationSample(this.knowledge.device, batches, eo);
         const sampleInit = sample.all ? init : sample.origin.map((o) => noGrad(() => init[o.batch]!.indexSelect(0, o.rows!)));
         try {

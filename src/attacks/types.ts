@@ -32,8 +32,21 @@ export const FINETUNE_TENSORS = {
 } as const;
 
 /** A reader of intercepted traffic (simulated now; the split runtime's CaptureReader later). */
+/** One adapter shape as split fine-tuning announces it (alpha defaults to 2 × rank, as the CLI). */
+export interface AnnouncedAdapter {
+  readonly rank: number;
+  readonly alpha?: number;
+  readonly targets: readonly string[];
+}
+
 export interface InterceptSource {
   readonly splitPoint: number;
+  /**
+   * LoRA shapes the split fine-tuning session announced for the device's adapters (rank, targets),
+   * used by adapter estimation; absent = unknown (a small search over the usual shapes). A fact of
+   * the captured session, not of the attacker: one trained attacker serves captures of several.
+   */
+  readonly announcedAdapters?: readonly AnnouncedAdapter[];
   /** Number of captured sequences. */
   readonly size: number;
   /** Yields the capture in order, at most batchSize sequences per batch. The batches are owned by the source. */
@@ -67,11 +80,6 @@ export interface ServerKnowledge {
    * clean pretrained part, whose output is what noisy traffic scatters around. Default: `device`.
    */
   readonly trafficDevice?: DevicePart;
-  /**
-   * LoRA shapes the split fine-tuning protocol announces for the device's adapters (rank, targets),
-   * used by adapter estimation; absent = unknown (a small search over the usual shapes).
-   */
-  readonly adapters?: readonly { rank: number; alpha?: number; targets: readonly string[] }[];
 }
 
 /** Requested training budget; every field is optional and each attack documents its defaults. */

@@ -5,7 +5,7 @@
 // windows' token ids and text; the measured drift says how far the device moved from the pretrained part.
 import { ids, noGrad, tidy } from '../torch/index.js';
 import { randomModel, splitModel, type DevicePart, type TextTokenizer, type Transformer } from '../models/index.js';
-import type { InterceptSource, ServerKnowledge } from '../attacks/index.js';
+import { withAnnouncedAdapters, type InterceptSource, type ServerKnowledge } from '../attacks/index.js';
 import type { ExperimentContext } from './context.js';
 import { personalizeDevice, type PersonalizedDevice } from './personalize.js';
 import { scoredCapture } from './references.js';
@@ -89,13 +89,23 @@ export async function scenarioTraffic(ctx: ExperimentContext, k: number, scenari
     };
     return {
       scenario, splitPoint: k, victimPart: device.part, referenceIds, references, sampling, drift, losses: device.losses,
-      open: () => open().source,
+      open: () => announced(scenario, open().source),
       dispose: () => device.dispose(),
     };
   } catch (e) {
     device.dispose();
     throw e;
   }
+}
+
+/**
+ * The capture as the server holds it: a LoRA device's split fine-tuning session announced the shapes
+ * both sides use (serve/device --lora-rank/--lora-targets; alpha 2 × rank); a session of a device
+ * that trains every weight, or that never fine-tuned, announced none.
+ */
+function announced(scenario: Scenario, source: InterceptSource): InterceptSource {
+  const p = scenario.personalize;
+  return p.mode === 'lora' ? withAnnouncedAdapters(source, [{ rank: p.rank, alpha: 2 * p.rank, targets: p.targets }]) : source;
 }
 
 /** How many windows of maxTokens tokens the victim's text makes (the set the sample is drawn from). */
@@ -113,13 +123,11 @@ function windowCount(ctx: ExperimentContext, texts: readonly string[]): number {
 export function scenarioKnowledge(ctx: ExperimentContext, traffic: ScenarioTraffic, surrogate: () => Transformer): ServerKnowledge {
   // The framing of the windows is not announced: attacks infer it from the traffic.
   const base = { tokenizer: ctx.tokenizer };
-  const p = traffic.scenario.personalize;
   switch (traffic.scenario.knowledge) {
     case 'exact':
       return { ...base, device: traffic.victimPart, lm: ctx.model };
     case 'pretrained':
-      // Split fine-tuning announces the LoRA shapes both sides use (serve/device --lora-rank/--lora-targets).
-      return { ...base, device: ctx.parts(traffic.splitPoint).device, lm: ctx.model, ...(p.mode === 'lora' ? { adapters: [{ rank: p.rank, alpha: 2 * p.rank, targets: p.targets }] } : {}) };
+      return { ...base, device: ctx.parts(traffic.splitPoint).device, lm: ctx.model };
     case 'architecture':
       return { ...base, device: splitModel(surrogate(), traffic.splitPoint).device };
   }

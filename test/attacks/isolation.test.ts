@@ -81,7 +81,7 @@ test('every attack inverts from wire fields only and never tokenises at inversio
   const k = 1;
   let encodes = 0;
   const tokenizer = { ...t.tokenizer, encode: (s: string, o?: { addBos?: boolean; addEos?: boolean }) => (encodes++, t.tokenizer.encode(s, o)) };
-  const KNOWN = new Set(['device', 'tokenizer', 'lm', 'addBos', 'trafficDevice', 'adapters']);
+  const KNOWN = new Set(['device', 'tokenizer', 'lm', 'addBos', 'trafficDevice']);
   const knowledge: ServerKnowledge = new Proxy({ device: t.knowledge(k).device, tokenizer, lm: t.model }, {
     get(o, p, r) {
       if (typeof p === 'string' && !KNOWN.has(p)) throw new Error(`attack looked for knowledge.${p}, which the server does not have`);

@@ -7,7 +7,8 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createContext, defaultSplitPoints, nearCopyOptions, nearCopyShare, resolveScenario } from '../../src/experiments/index.js';
 import { streamWindows } from '../../src/data/windows.js';
-import { tokenizerAddsBos } from '../../src/attacks/index.js';
+import { tokenizerAddsBos, type InterceptSource } from '../../src/attacks/index.js';
+import { ADAPTER_SEARCH, estimationOptions } from '../../src/attacks/estimation/index.js';
 import { RevertlmError } from '../../src/util/errors.js';
 import { chanceRougeL } from '../../src/metrics/index.js';
 import { mailSentences } from '../helpers/tiny_model.js';
@@ -35,6 +36,23 @@ test('victim windows: a seeded uniform sample across the whole set, reported wit
     assert.equal(await ctx.traffic(1, resolveScenario({ knowledge: 'pretrained' })), t, 'scenarios with the same device share its traffic');
     const other = await ctx.traffic(1, resolveScenario({ personalize: { mode: 'lora', steps: 0, seed: 5 } }));
     assert.notDeepEqual(other.referenceIds, t.referenceIds, 'another seed, another sample');
+    // The session's announced LoRA shapes travel with each capture, not with the attacker that one
+    // trained attacker brings to several scenarios (a sweep's exact scenario comes first).
+    const opened = <R>(traffic: typeof t, read: (source: InterceptSource) => R): R => {
+      const source = traffic.open();
+      try {
+        return read(source);
+      } finally {
+        source.dispose();
+      }
+    };
+    const announcedOf = (traffic: typeof t) => opened(traffic, (s) => s.announcedAdapters);
+    assert.equal(announcedOf(t), undefined, 'a device that never fine-tuned announced no adapters');
+    assert.deepEqual(announcedOf(other), [{ rank: 8, alpha: 16, targets: ['q', 'v'] }], "a LoRA device's session announced its shapes");
+    assert.deepEqual(opened(other, (s) => estimationOptions({}, s).specs), announcedOf(other), 'estimation fits the announced shapes');
+    assert.deepEqual(opened(t, (s) => estimationOptions({}, s).specs), ADAPTER_SEARCH, 'without an announcement, the search');
+    const full = await ctx.traffic(1, resolveScenario({ personalize: { mode: 'full', steps: 0 } }));
+    assert.equal(announcedOf(full), undefined, 'a device that trains every weight announced no adapter shapes');
   } finally {
     ctx.dispose();
   }

@@ -1,6 +1,6 @@
 // Adapter estimation's settings: the adapter shapes it fits and how (rounds, steps, confidence,
 // the sample of windows), and the shapes tried when the protocol announces none.
-import type { ServerKnowledge } from '../types.js';
+import type { InterceptSource } from '../types.js';
 
 /** One LoRA shape: what split fine-tuning announces (rank, targets; alpha only scales the fit). */
 export interface AdapterSpec {
@@ -101,7 +101,7 @@ export const ADAPTER_SEARCH: readonly AdapterSpec[] = [
   { rank: 8, targets: ['q', 'k', 'v', 'o', 'gate', 'up', 'down'], extras: true },
 ];
 
-/** An attack's estimation options: the shapes the protocol announced (knowledge.adapters), else its own, else the search. */
-export function estimationOptions(o: Partial<EstimationOptions>, k: ServerKnowledge): Partial<EstimationOptions> {
-  return { ...o, specs: k.adapters ?? o.specs ?? ADAPTER_SEARCH };
+/** An attack's estimation options: the shapes the captured session announced, else its own, else the search. */
+export function estimationOptions(o: Partial<EstimationOptions>, source: InterceptSource): Partial<EstimationOptions> {
+  return { ...o, specs: source.announcedAdapters ?? o.specs ?? ADAPTER_SEARCH };
 }

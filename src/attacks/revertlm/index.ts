@@ -425,7 +425,7 @@ export class RevertLMAttack implements Attack {
       const proposeSeconds = (performance.now() - t0) / 1000;
       let report: AdaptReport = { rounds: 0, seconds: 0 };
       if (adapting) {
-        const eo = estimationOptions(c.adaptation as Partial<EstimationOptions>, this.knowledge);
+        const eo = estimationOptions(c.adaptation as Partial<EstimationOptions>, source);
         // The rounds run on a sample of the windows, the last fit and inversion on all of them.
         const sample = estimationSample(this.knowledge.device, batches, eo);
         const sampleProps = sample.all ? props : sample.origin.map((o) => selectProposals(props[o.batch]!, o.rows!));
