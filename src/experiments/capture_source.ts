@@ -6,7 +6,8 @@
 // text; `windows` says where each sequence came from in wire terms only (device, session, step, row).
 import { cat, keep, noGrad, tidy, ones, type Tensor } from '../torch/index.js';
 import { CaptureError, CaptureReader, type CaptureRecord } from '../split/capture/index.js';
-import { FINETUNE_TENSORS, MemoryInterceptSource, makeBatch, type InterceptSource, type InterceptedBatch } from '../attacks/index.js';
+import { z } from 'zod';
+import { FINETUNE_TENSORS, MemoryInterceptSource, makeBatch, type AnnouncedAdapter, type InterceptSource, type InterceptedBatch } from '../attacks/index.js';
 
 export type CapturePhase = 'train' | 'eval' | 'generate';
 export const CAPTURE_PHASES: readonly CapturePhase[] = ['train', 'eval', 'generate'];
@@ -117,6 +118,17 @@ export function generations(records: readonly CaptureRecord[]): CaptureRecord[][
 const phaseOfRecord = (r: CaptureRecord): CapturePhase | null =>
   r.type === 'generate_step' ? 'generate' : r.fields.phase === 'train' || r.fields.phase === 'eval' ? r.fields.phase : null;
 
+const loraMetaSchema = z.object({ rank: z.number().int().positive(), alpha: z.number().positive(), targets: z.array(z.string()).min(1) });
+
+/**
+ * The LoRA shape the server recorded for its sessions (both sides use the same --lora-* settings);
+ * none for a capture without a manifest (the server stopped abruptly) or from before it was recorded.
+ */
+function announcedLoRA(meta: Record<string, unknown> | undefined): AnnouncedAdapter[] | null {
+  const r = loraMetaSchema.safeParse(meta?.lora);
+  return r.success ? [{ rank: r.data.rank, alpha: r.data.alpha, targets: r.data.targets }] : null;
+}
+
 /** Reads the device traffic of one split point: forward activations and reassembled generations. */
 export function captureSource(dir: string, o: CaptureSourceOptions = {}): CaptureSource {
   const phases = new Set<CapturePhase>(o.phase === undefined ? CAPTURE_PHASES : typeof o.phase === 'string' ? [o.phase] : o.phase);
@@ -173,7 +185,8 @@ export function captureSource(dir: string, o: CaptureSourceOptions = {}): Captur
     const source = new MemoryInterceptSource(split, items);
     const refused = reader.refusals().filter((r) => r.record.type === 'forward' || r.record.type === 'generate_step');
     const warnings = [...reader.warnings, ...refused.map((r) => `record ${r.record.record} ('${r.record.type}' of device ${r.record.deviceId}, step ${r.record.step}) left out: the server refused it (${r.code}: ${r.message.slice(0, 120)})`)];
-    return Object.assign(source, { windows: Object.freeze(windows), warnings: Object.freeze(warnings) });
+    const announced = announcedLoRA(reader.manifest?.meta);
+    return Object.assign(source, { windows: Object.freeze(windows), warnings: Object.freeze(warnings), ...(announced ? { announcedAdapters: announced } : {}) });
   } catch (e) {
     new MemoryInterceptSource(0, items).dispose();
     throw e;

@@ -99,13 +99,13 @@ export async function scenarioTraffic(ctx: ExperimentContext, k: number, scenari
 }
 
 /**
- * The capture as the server holds it: a LoRA device's split fine-tuning session announced the shapes
- * both sides use (serve/device --lora-rank/--lora-targets; alpha 2 × rank); a session of a device
- * that trains every weight, or that never fine-tuned, announced none.
+ * The capture as the scenario's server holds it. A LoRA device's session announced the shapes both
+ * sides use, recorded with the capture (serve/device --lora-rank/--lora-targets; alpha 2 × rank). The
+ * scenarios say that a device that trains every weight, or never fine-tuned, announced none, though
+ * the in-process server recorded its own adapters' settings for them too.
  */
 function announced(scenario: Scenario, source: InterceptSource): InterceptSource {
-  const p = scenario.personalize;
-  return p.mode === 'lora' ? withAnnouncedAdapters(source, [{ rank: p.rank, alpha: 2 * p.rank, targets: p.targets }]) : source;
+  return scenario.personalize.mode === 'lora' ? source : withAnnouncedAdapters(source, undefined);
 }
 
 /** How many windows of maxTokens tokens the victim's text makes (the set the sample is drawn from). */

@@ -57,6 +57,8 @@ test('every phase of a capture is read, in capture order; generations become one
     // The last generated token is never sent: the prompt plus all new tokens but the last.
     g.forEach((w, i) => assert.equal(w.length, gens[i]!.promptIds.length + gens[i]!.ids.length - 1));
     assert.deepEqual(g.map((w) => w.generation!.steps), gens.map((x) => x.ids.length));
+    // The session's LoRA settings (both sides' --lora-*), recorded by the server: adapter estimation fits that shape.
+    assert.deepEqual(src.announcedAdapters, [{ rank: LORA.rank, alpha: LORA.alpha, targets: LORA.targets }]);
   } finally {
     src.dispose();
   }

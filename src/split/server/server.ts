@@ -167,7 +167,11 @@ export class SplitServer {
           durable: o.captureDurable ?? true, keep: o.captureAll ? 'all' : 'attack',
           ...(o.captureMaxBytes !== undefined ? { maxBytes: o.captureMaxBytes } : {}),
           onStop: (reason) => this.#log('capture stopped', { reason }),
-          meta: { model: o.modelDir, modelFingerprint: this.fingerprint, splitPoint: o.splitPoint, tailBlocks: this.#o.tail, serverId: this.#serverId },
+          // The LoRA settings both sides agree on (serve/device --lora-*): what the session announced.
+          meta: {
+            model: o.modelDir, modelFingerprint: this.fingerprint, splitPoint: o.splitPoint, tailBlocks: this.#o.tail, serverId: this.#serverId,
+            lora: { rank: o.lora.rank, alpha: o.lora.alpha, targets: [...o.lora.targets] },
+          },
         })
         : null;
     } catch (e) {
