@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { noGrad, tidy, keep, zeros, tensor, liveTensors, type Tensor } from '../../../src/torch/index.js';
-import { createAttack, type Attack, type InterceptedBatch } from '../../../src/attacks/index.js';
+import { createAttack, withAnnouncedAdapters, type Attack, type InterceptedBatch } from '../../../src/attacks/index.js';
 import { padBatch } from '../../../src/data/windows.js';
 import { simulateCapture } from '../../../src/experiments/index.js';
 import { DeviceEstimate, estimateDevice, releaseSample, sampleWindows } from '../../../src/attacks/estimation/index.js';
@@ -199,10 +199,11 @@ test('clean traffic is left alone (no estimate, no cost)', () => {
 test('RevertLM with adapter estimation inverts drifted traffic better than without', async () => {
   // A drift the pretrained part cannot absorb by accepting within a few σ (at 0.2 the unadapted repair already reaches 0.91).
   const t = tiny(53);
-  const knowledge = { ...t.knowledge(2), adapters: [{ rank: 4, targets: ['q', 'v'] }] };
+  const knowledge = t.knowledge(2);
   const victim = drifted(knowledge.device, 0.3, 4);
   const texts = sentences(40, 23);
-  const src = simulateCapture(victim.device, t.tokenizer, texts, { addBos: true, maxTokens: 20, batchSize: 64 });
+  // The session announced the adapters' shape: estimation fits that one, not the search.
+  const src = withAnnouncedAdapters(simulateCapture(victim.device, t.tokenizer, texts, { addBos: true, maxTokens: 20, batchSize: 64 }), [{ rank: 4, targets: ['q', 'v'] }]);
   const net = { d: 48, layers: 1, heads: 4, ff: 96, dropout: 0 };
   const config = { projector: net, generator: { ...net, memLayers: 0 }, beam: 2, lambdas: [0] };
   const adaptation = { rounds: 3, steps: 60, refineSteps: 40, finalSteps: 80, lr: 2e-2 };
