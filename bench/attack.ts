@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadModel, loadTokenizer, splitModel, LoRALinear, type DevicePart } from '../src/models/index.js';
 import { exactWindows, hiddenDrift, personalizeDevice } from '../src/experiments/index.js';
-import { RevertLMAttack, withAnnouncedAdapters, type AdaptReport, type InterceptedBatch } from '../src/attacks/index.js';
+import { RevertLMAttack, type AdaptReport, type InterceptedBatch } from '../src/attacks/index.js';
 import { repair, RepairStats } from '../src/attacks/revertlm/repair.js';
 import { ownBatches, releaseBatches, type EstimationRound } from '../src/attacks/estimation/index.js';
 import { loadTexts } from '../src/data/index.js';
@@ -206,8 +206,8 @@ export async function benchAttack(o: AttackBenchOptions): Promise<AttackBenchRes
   const cleanCap = cleanDev.openCapture();
   const driftCap = driftDev.openCapture();
   const clean = cleanCap.source;
-  // The LoRA device's session announced its adapters' shape; the clean device never fine-tuned.
-  const drifted = withAnnouncedAdapters(driftCap.source, [{ rank: 8, targets: ['q', 'v'] }]);
+  // The drifted capture carries the shape its session announced (the server records its --lora-* settings).
+  const drifted = driftCap.source;
   const windows = driftCap.referenceIds;
   const tokens = windows.reduce((a, w) => a + w.length, 0);
   const attack = new RevertLMAttack({ device: pre, tokenizer: tok, lm });

@@ -118,7 +118,7 @@ declare -A RUNS=(
   [search-deep-k11-nostop]="node dist/scripts/research/personalized_attack.js --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 11 --attacks revertlm --examples 2000 --steps 300 --windows 16 --cache /tmp/revertlm-search-cache --config {\"revertlm\":{\"repair\":{\"standOut\":0,\"neighbourK\":0}}}"
   [search-deep-k11]="node dist/scripts/research/personalized_attack.js --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim spamassassin:easy-ham-2 --splits 11 --attacks revertlm --examples 2000 --steps 300 --windows 16 --cache /tmp/revertlm-search-cache"
   # Code through the 12-block model at its deepest split (exact and personalized scenarios): with half RevertLM's steps
-  # on stage 1 (before f6d02fb) it fell below SIP personalized; with the quarter it is above, without converging.
+  # on stage 1 and the shapes searched (before f6d02fb, c67c0c1) it fell below SIP personalized.
   [sweep-mail-llama-deep-code-k11-short]="./revertlm attack-sweep --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim $S/data/code_alpaca_2k.json --victim-field output --splits 11 --attacks revertlm,sip,nn --examples 2000 --steps 300 --victim-segments 16 --json"
   # The learned stages alone on the same traffic (no re-encoding, no estimation): what the alternation starts from.
   [sweep-mail-llama-deep-code-k11-learned-short]="./revertlm attack-sweep --model models/mail-llama-deep --aux spamassassin:hard-ham-1 --victim $S/data/code_alpaca_2k.json --victim-field output --splits 11 --scenarios personalized --attacks revertlm-learned,sip --examples 2000 --steps 300 --victim-segments 16 --json"

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadModel, loadTokenizer, splitModel, type DevicePart } from '../../src/models/index.js';
 import { personalizeDevice, hiddenDrift, exactWindows } from '../../src/experiments/index.js';
-import { RevertLMAttack, withAnnouncedAdapters } from '../../src/attacks/index.js';
+import { RevertLMAttack } from '../../src/attacks/index.js';
 import { DeviceEstimate, ownBatches, type FitBatch } from '../../src/attacks/estimation/index.js';
 import { embeddingTwins } from '../../src/attacks/embedding_relatives.js';
 import { loadTexts } from '../../src/data/index.js';
@@ -55,7 +55,8 @@ else {
   attack.save(ckpt);
 }
 const t0 = performance.now();
-const { inversion } = await attack.invertAll(withAnnouncedAdapters(cap.source, [{ rank: 8, targets: ['q', 'v'] }]));
+// The capture carries the LoRA shape its session announced (the server records its --lora-* settings).
+const { inversion } = await attack.invertAll(cap.source);
 const invertSeconds = (performance.now() - t0) / 1000;
 const recon = inversion.ids;
 const estimate = attack.deviceEstimate();

@@ -31,7 +31,6 @@ export const FINETUNE_TENSORS = {
   serverOutputGrad: 'server_output_grad',
 } as const;
 
-/** A reader of intercepted traffic (simulated now; the split runtime's CaptureReader later). */
 /** One adapter shape as split fine-tuning announces it (alpha defaults to 2 × rank, as the CLI). */
 export interface AnnouncedAdapter {
   readonly rank: number;
@@ -39,6 +38,7 @@ export interface AnnouncedAdapter {
   readonly targets: readonly string[];
 }
 
+/** A reader of intercepted traffic (simulated now; the split runtime's CaptureReader later). */
 export interface InterceptSource {
   readonly splitPoint: number;
   /**

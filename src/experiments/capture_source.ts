@@ -126,7 +126,7 @@ const loraMetaSchema = z.object({ rank: z.number().int().positive(), alpha: z.nu
  */
 function announcedLoRA(meta: Record<string, unknown> | undefined): AnnouncedAdapter[] | null {
   const r = loraMetaSchema.safeParse(meta?.lora);
-  return r.success ? [{ rank: r.data.rank, alpha: r.data.alpha, targets: r.data.targets }] : null;
+  return r.success ? [r.data] : null;
 }
 
 /** Reads the device traffic of one split point: forward activations and reassembled generations. */
